@@ -1,0 +1,32 @@
+# Everything a fresh clone needs, with only python3 (3.11+) and PyPI: `make demo`, `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test docs conformance bench
+
+# The virtual environment is made once; its interpreter stands for it.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+demo: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/stepfn run examples/hello.asl.json --input @examples/hello.input.json
+
+test: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy src
+	$(BIN)/pytest
+
+# Rewrite docs/cli.md from the commands' --help (a test fails when it is stale).
+docs: $(BIN)/python
+	$(BIN)/python scripts/gen_cli_docs.py
+
+# The AWS-recorded cases, per category (STEPFN_CONFORMANCE_DIR or ../shared/conformance/cases).
+conformance: $(BIN)/python
+	$(BIN)/python scripts/conformance.py
+
+# Throughput and latency on the shared workloads (STEPFN_BENCH_DIR or ../shared/bench).
+bench: $(BIN)/python
+	$(BIN)/python bench/run_workloads.py

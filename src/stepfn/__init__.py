@@ -1,0 +1,87 @@
+"""stepfn: AWS Step Functions, in Python, on your own machines.
+
+The Python API::
+
+    import stepfn
+    ex = stepfn.run(definition, input={"order": 1}, functions={"charge": handler})
+    ex.status, ex.output, ex.error, ex.cause, ex.history
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from stepfn.clock import Clock, IdSource, VirtualClock
+from stepfn.errors import DefinitionError, ExecutionError, Problem
+from stepfn.runtime.local import Execution
+from stepfn.tasks.lambda_local import Handler
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Clock",
+    "DefinitionError",
+    "Execution",
+    "ExecutionError",
+    "IdSource",
+    "Problem",
+    "VirtualClock",
+    "__version__",
+    "run",
+    "validate",
+]
+
+
+def run(
+    definition: Any,
+    input: Any = None,
+    *,
+    name: str | None = None,
+    functions: Mapping[str, Handler] | None = None,
+    state_machine_type: str = "STANDARD",
+    clock: Clock | None = None,
+) -> Execution:
+    """Run a state machine to its end, in this process, and return the execution.
+
+    Args:
+        definition: the Amazon States Language definition, as a dict or JSON/YAML text.
+        input: the execution input (any JSON value); None means ``{}``.
+        name: the execution's name (it shows in ``$$.Execution.Name`` and the ARN);
+            a UUID when omitted.
+        functions: Lambda function name -> ``handler(event, context)``. Tasks whose
+            Resource is a Lambda function ARN, or ``arn:aws:states:::lambda:invoke``
+            with a ``FunctionName``, call them.
+        state_machine_type: ``"STANDARD"`` or ``"EXPRESS"``.
+        clock: the clock that times Waits, retries and timeouts. By default a virtual
+            clock: waits end at once and the history shows simulated times. Pass
+            ``stepfn.Clock()`` for real time.
+
+    Returns:
+        The ``Execution``: ``status``, ``output``, ``error``, ``cause``, ``history``.
+
+    Raises:
+        DefinitionError: the definition is not valid; ``problems`` lists every problem.
+    """
+    from stepfn.runtime.local import run as run_local
+
+    return run_local(
+        definition,
+        input,
+        name=name,
+        functions=functions,
+        state_machine_type=state_machine_type,
+        clock=clock,
+    )
+
+
+def validate(definition: Any) -> list[Problem]:
+    """Every problem in a definition (dict, JSON or YAML text); empty when it is valid.
+
+    Raises:
+        DefinitionError: the text is not JSON/YAML or not an object.
+    """
+    from stepfn.definition.parse import parse_definition
+    from stepfn.definition.validate import validate as validate_definition
+
+    return validate_definition(parse_definition(definition))

@@ -1,0 +1,286 @@
+"""The ``stepfn`` command: validate state machine definitions and run them locally.
+
+Every user mistake (a file that is not there, JSON that does not parse, a definition AWS
+would refuse) ends in a one-line ``Error: ...`` and exit status 1, never a traceback: the
+person at the terminal needs the location of the mistake, not ours.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from stepfn.errors import DefinitionError, Problem
+
+# Columns of the ``--history`` table are cut to keep one event per line.
+_DETAIL_WIDTH = 70
+_HISTORY_COLUMNS = ("ID", "ELAPSED", "TYPE", "STATE", "DETAIL")
+
+
+def _read_text(path: str, what: str) -> str:
+    """A file's text, or a ClickException naming the file and the reason."""
+    try:
+        if path == "-":
+            return sys.stdin.read()
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise click.ClickException(f"{what} {path!r} does not exist") from None
+    except IsADirectoryError:
+        raise click.ClickException(f"{what} {path!r} is a directory") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read {what} {path!r}: {exc}") from None
+
+
+def _parse_definition(text: str) -> dict[str, Any]:
+    """Definition text (JSON, or YAML) -> dict; raises DefinitionError when it cannot."""
+    from stepfn.definition.parse import parse_definition
+
+    return parse_definition(text)
+
+
+def _definition_problems(text: str) -> list[Problem]:
+    """Every problem AWS's validator would report, the unparseable text included."""
+    import stepfn
+
+    try:
+        return list(stepfn.validate(text))
+    except DefinitionError as exc:
+        return list(exc.problems)
+
+
+def _one_line(problem: Problem) -> str:
+    """A problem on one line: parser messages quote the source on a second one."""
+    return " ".join(line.strip() for line in str(problem).splitlines() if line.strip())
+
+
+def _parse_input(value: str | None) -> Any:
+    """``--input``: JSON text, ``@FILE`` for a file's JSON, ``@-`` for standard input."""
+    if value is None:
+        return None
+    source = "--input"
+    text = value
+    if value.startswith("@"):
+        source = value[1:] or "-"
+        text = _read_text(source, "input file")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(
+            f"{source} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+
+
+def _load_function(spec: str) -> tuple[str, Callable[..., Any]]:
+    """``NAME=MODULE:ATTRIBUTE`` -> the Lambda function name and its local handler."""
+    name, sep, target = spec.partition("=")
+    module_name, colon, attribute = target.partition(":")
+    if not (sep and colon and name and module_name and attribute):
+        raise click.BadParameter(
+            f"{spec!r}: expected NAME=MODULE:FUNCTION", param_hint="'--function'"
+        )
+    # Handlers usually sit beside the definition, in the directory the command runs from.
+    if "" not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise click.ClickException(
+            f"--function {spec}: cannot import {module_name}: {exc}"
+        ) from None
+    handler = getattr(module, attribute, None)
+    if not callable(handler):
+        raise click.ClickException(f"--function {spec}: {module_name} has no {attribute}()")
+    return name, handler
+
+
+def _seconds(timestamp: Any) -> float | None:
+    """An event timestamp (datetime, epoch seconds or ISO text) as epoch seconds."""
+    if isinstance(timestamp, datetime):
+        return timestamp.timestamp()
+    if isinstance(timestamp, int | float) and not isinstance(timestamp, bool):
+        return float(timestamp)
+    if isinstance(timestamp, str):
+        try:
+            return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def _event_details(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    for key, value in event.items():
+        if key.endswith("EventDetails") and isinstance(value, Mapping):
+            return value
+    return {}
+
+
+def _summary(event: Mapping[str, Any]) -> str:
+    """The detail most worth a glance: the error and cause, an output, an index."""
+    details = _event_details(event)
+    if "error" in details or "cause" in details:
+        text = " ".join(str(details.get(k)) for k in ("error", "cause") if details.get(k))
+    elif "output" in details:
+        text = str(details["output"])
+    elif "index" in details:
+        text = f"index {details['index']}"
+    elif "input" in details:
+        text = str(details["input"])
+    else:
+        text = ""
+    text = " ".join(text.split())
+    return text if len(text) <= _DETAIL_WIDTH else text[: _DETAIL_WIDTH - 3] + "..."
+
+
+def format_history(events: Sequence[Mapping[str, Any]]) -> str:
+    """Events as a plain-text table: id, time since the start, type, state, detail."""
+    start = _seconds(events[0].get("timestamp")) if events else None
+    rows = [list(_HISTORY_COLUMNS)]
+    for event in events:
+        at = _seconds(event.get("timestamp"))
+        elapsed = f"{at - start:.3f}s" if at is not None and start is not None else ""
+        name = _event_details(event).get("name", "")
+        rows.append(
+            [str(event.get("id", "")), elapsed, str(event.get("type")), str(name), _summary(event)]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HISTORY_COLUMNS))]
+    lines = []
+    for row in rows:
+        cells = [row[0].rjust(widths[0]), row[1].rjust(widths[1])]
+        cells += [c.ljust(w) for c, w in zip(row[2:], widths[2:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _json_default(value: Any) -> Any:
+    """History timestamps are datetimes: show them as AWS's JSON does, ISO-8601."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="stepfn", prog_name="stepfn")
+def main() -> None:
+    """Run AWS Step Functions state machines (Amazon States Language) locally."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+def validate(files: tuple[str, ...]) -> None:
+    """Check definitions for every problem AWS would report.
+
+    Reports what AWS's ValidateStateMachineDefinition would: every problem of every
+    FILE with its location, for example "machine.asl.json: /States/Charge/Next: ...",
+    or one OK line per valid file. Exits with status 1 when any file has a problem.
+    """
+    failed = False
+    for path in files:
+        try:
+            problems = _definition_problems(_read_text(path, "file"))
+        except click.ClickException as exc:
+            problems = [Problem("", exc.message)]
+        if problems:
+            failed = True
+            for problem in problems:
+                click.echo(f"{path}: {_one_line(problem)}")
+        else:
+            click.echo(f"{path}: OK")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("file")
+@click.option(
+    "--input",
+    "input_",
+    metavar="JSON|@FILE",
+    help="Execution input: JSON text, or @FILE to read it from a file (@- for stdin).",
+)
+@click.option("--name", help="Execution name (what $$.Execution.Name shows).")
+@click.option(
+    "--type",
+    "machine_type",
+    type=click.Choice(["STANDARD", "EXPRESS"]),
+    default="STANDARD",
+    show_default=True,
+    help="State machine type.",
+)
+@click.option(
+    "--function",
+    "functions",
+    multiple=True,
+    metavar="NAME=MODULE:FUNCTION",
+    help="Run Lambda function NAME with a local Python handler(event, context). Repeatable.",
+)
+@click.option(
+    "--real-time",
+    is_flag=True,
+    help="Let Wait states and timeouts take real time (default: a virtual clock, instant).",
+)
+@click.option("--history", is_flag=True, help="Print the execution's events as a table (stderr).")
+@click.option(
+    "--history-json",
+    is_flag=True,
+    help="Print status, output, error, cause and events as one JSON document.",
+)
+def run(
+    file: str,
+    input_: str | None,
+    name: str | None,
+    machine_type: str,
+    functions: tuple[str, ...],
+    real_time: bool,
+    history: bool,
+    history_json: bool,
+) -> None:
+    """Run the state machine in FILE once and print its output as JSON.
+
+    When the execution does not succeed, prints its status, error and cause on stderr
+    and exits with status 1.
+    """
+    import stepfn
+    from stepfn.clock import Clock
+
+    text = _read_text(file, "file")
+    execution_input = _parse_input(input_)
+    handlers = dict(_load_function(spec) for spec in functions)
+    try:
+        definition = _parse_definition(text)
+        execution = stepfn.run(
+            definition,
+            execution_input,
+            name=name,
+            functions=handlers or None,
+            state_machine_type=machine_type,
+            clock=Clock() if real_time else None,
+        )
+    except DefinitionError as exc:
+        problems = "; ".join(_one_line(p) for p in exc.problems)
+        raise click.ClickException(f"{file}: invalid definition: {problems}") from None
+
+    if history:
+        click.echo(format_history(execution.history), err=True)
+    if history_json:
+        document = {
+            "status": execution.status,
+            "output": execution.output,
+            "error": execution.error,
+            "cause": execution.cause,
+            "history": execution.history,
+        }
+        click.echo(json.dumps(document, indent=2, default=_json_default, ensure_ascii=False))
+    elif execution.status == "SUCCEEDED":
+        click.echo(json.dumps(execution.output, indent=2, ensure_ascii=False))
+    if execution.status != "SUCCEEDED":
+        click.echo(f"Execution {execution.status}", err=True)
+        click.echo(f"error: {execution.error}", err=True)
+        click.echo(f"cause: {execution.cause}", err=True)
+        sys.exit(1)

@@ -1,0 +1,91 @@
+"""The context object (``$$`` in JSONPath, ``$states.context`` in JSONata).
+
+It is built on demand: most states never read it, and building it for every state would
+cost a dict and an ISO-8601 timestamp each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from stepfn.clock import iso8601
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionInfo:
+    """What the context object says about the execution and its state machine."""
+
+    execution_arn: str
+    name: str
+    state_machine_arn: str
+    state_machine_name: str
+    role_arn: str
+    start_time: float
+    input: Any
+    redrive_count: int = 0
+    state_machine_type: str = "STANDARD"
+    region: str = DEFAULT_REGION
+    account: str = DEFAULT_ACCOUNT
+
+
+def execution_info(
+    name: str,
+    input: Any,
+    start_time: float,
+    *,
+    state_machine_name: str = "stepfn",
+    region: str = DEFAULT_REGION,
+    account: str = DEFAULT_ACCOUNT,
+    state_machine_type: str = "STANDARD",
+    role_arn: str | None = None,
+) -> ExecutionInfo:
+    """ARNs as AWS forms them for a state machine and one of its executions."""
+    kind = "express" if state_machine_type == "EXPRESS" else "execution"
+    sm_arn = f"arn:aws:states:{region}:{account}:stateMachine:{state_machine_name}"
+    return ExecutionInfo(
+        execution_arn=f"arn:aws:states:{region}:{account}:{kind}:{state_machine_name}:{name}",
+        name=name,
+        state_machine_arn=sm_arn,
+        state_machine_name=state_machine_name,
+        role_arn=role_arn or f"arn:aws:iam::{account}:role/stepfn-execution-role",
+        start_time=start_time,
+        input=input,
+        state_machine_type=state_machine_type,
+        region=region,
+        account=account,
+    )
+
+
+def context_object(
+    info: ExecutionInfo,
+    state_name: str,
+    entered_time: float,
+    retry_count: int | None = None,
+    task_token: str | None = None,
+    map_item: tuple[int, Any] | None = None,
+) -> dict[str, Any]:
+    """The context object as a state sees it."""
+    ctx: dict[str, Any] = {
+        "Execution": {
+            "Id": info.execution_arn,
+            "Input": info.input,
+            "StartTime": iso8601(info.start_time),
+            "Name": info.name,
+            "RoleArn": info.role_arn,
+            "RedriveCount": info.redrive_count,
+        },
+        "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
+        "State": {"EnteredTime": iso8601(entered_time), "Name": state_name},
+    }
+    if retry_count is not None:
+        # AWS shows RetryCount in the context of Task states only.
+        ctx["State"]["RetryCount"] = retry_count
+    if task_token is not None:
+        ctx["Task"] = {"Token": task_token}
+    if map_item is not None:
+        ctx["Map"] = {"Item": {"Index": map_item[0], "Value": map_item[1]}}
+    return ctx

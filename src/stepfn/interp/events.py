@@ -1,0 +1,87 @@
+"""History events, as AWS's GetExecutionHistory shapes them.
+
+The interpreter appends ``Event`` records while it runs. Their payloads (inputs, outputs,
+parameters) are kept as JSON values and rendered to JSON text only when the history is
+read or stored: most executions never look at most of their events, and rendering every
+payload on the hot path would cost more than interpreting the states.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# Keys of event details whose value is a JSON payload shown as text, with the matching
+# ``...Details`` entry AWS puts beside it.
+_PAYLOAD_KEYS = {"input": "inputDetails", "output": "outputDetails"}
+_TEXT_KEYS = ("parameters",)
+
+# State type -> the prefix of its Entered/Exited event types.
+STATE_EVENT_PREFIX = {
+    "Pass": "Pass",
+    "Task": "Task",
+    "Choice": "Choice",
+    "Wait": "Wait",
+    "Succeed": "Succeed",
+    "Fail": "Fail",
+    "Parallel": "Parallel",
+    "Map": "Map",
+}
+
+
+def details_key(event_type: str) -> str:
+    """The name of an event type's details field: ``PassStateEntered`` ->
+    ``stateEnteredEventDetails``, ``TaskScheduled`` -> ``taskScheduledEventDetails``."""
+    if event_type.endswith("StateEntered"):
+        return "stateEnteredEventDetails"
+    if event_type.endswith("StateExited"):
+        return "stateExitedEventDetails"
+    return event_type[0].lower() + event_type[1:] + "EventDetails"
+
+
+def to_json_text(value: Any) -> str:
+    """JSON text as AWS writes payloads: compact, non-ASCII kept."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class Event:
+    """One history event. ``details`` holds JSON values under ``input``/``output``/
+    ``parameters``; ``render`` turns them into AWS's text fields."""
+
+    id: int
+    previous_event_id: int
+    timestamp: float
+    type: str
+    details: dict[str, Any] | None = None
+    # Which path of control (execution, Parallel branch, Map iteration) wrote the event:
+    # not an AWS field, but what lets tests compare interleaved branches per branch.
+    thread: str = ""
+    _rendered: dict[str, Any] | None = field(default=None, repr=False)
+
+    def render(self) -> dict[str, Any]:
+        """The event as GetExecutionHistory returns it (timestamps as aware datetimes)."""
+        if self._rendered is not None:
+            return self._rendered
+        out: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(self.timestamp, tz=UTC),
+            "type": self.type,
+            "id": self.id,
+            "previousEventId": self.previous_event_id,
+        }
+        if self.details is not None:
+            rendered: dict[str, Any] = {}
+            for key, value in self.details.items():
+                if key in _PAYLOAD_KEYS:
+                    text = to_json_text(value)
+                    rendered[key] = text
+                    rendered[_PAYLOAD_KEYS[key]] = {"truncated": False}
+                elif key in _TEXT_KEYS:
+                    rendered[key] = to_json_text(value)
+                else:
+                    rendered[key] = value
+            out[details_key(self.type)] = rendered
+        self._rendered = out
+        return out

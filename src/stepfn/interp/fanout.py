@@ -1,0 +1,407 @@
+"""Map and Parallel: states that run child threads and gather their outputs in order.
+
+A Map starts one child per item, at most ``MaxConcurrency`` at a time (0: no limit);
+a Parallel starts one child per branch. Results land at the child's index, so they come
+out in item (branch) order whatever order the children finish in. A child's failure
+fails the state (unless a Map tolerates it), aborting the children still running.
+
+A distributed Map runs its items as child executions on AWS: the parent's history shows
+only ``MapRun*`` events, so here its children are *silent* threads whose events are kept
+out of the parent's history.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from stepfn import errors
+from stepfn.definition.model import MapState, ParallelState, State
+from stepfn.errors import StateError
+from stepfn.interp import flow
+from stepfn.interp.dataflow import evaluate_template, read_field
+from stepfn.interp.events import to_json_text
+from stepfn.lang.jsonpath import JsonPath
+
+if TYPE_CHECKING:
+    from stepfn.interp.machine import FanOut, Interpreter, Thread
+
+Outcome = tuple[str | None, Any] | None
+
+TOLERANCE_EXCEEDED_CAUSE = "The specified tolerated failure threshold was exceeded"
+
+
+# --- Map -------------------------------------------------------------------------------------
+
+
+def run_map(interp: Interpreter, thread: Thread, state: MapState) -> Outcome:
+    """Enter a Map state: find its items and start the first iterations."""
+    from stepfn.interp.machine import FanOut
+
+    raw = thread.state_input
+    if state.jsonata:
+        bindings = flow.jsonata_bindings(interp, thread, raw)
+        if state.has_items:
+            items = flow.jsonata_value(interp, state.items, bindings, "Items")
+            if not isinstance(items, list):
+                raise StateError(
+                    errors.QUERY_EVALUATION_ERROR,
+                    f"The JSONata expression '{flow.expression_text(state.items)}' specified "
+                    "for the field 'Items' returned an unexpected result type. Expected "
+                    f"'array', but was '{flow.json_type(items)}' for value: "
+                    f"{to_json_text(items)}",
+                )
+        else:
+            items = raw
+            if not isinstance(items, list):
+                raise StateError(
+                    errors.QUERY_EVALUATION_ERROR,
+                    f"Map state input must be an array but was: {to_json_text(items)}",
+                )
+        effective = raw
+        max_concurrency = _jsonata_number(interp, state.max_concurrency, bindings, "MaxConcurrency")
+        _map_started(interp, thread, state, items)
+        tolerated_count = _jsonata_number(
+            interp, state.tolerated_failure_count, bindings, "ToleratedFailureCount"
+        )
+        tolerated_pct = _jsonata_number(
+            interp, state.tolerated_failure_percentage, bindings, "ToleratedFailurePercentage"
+        )
+    else:
+        scope = interp.scope(thread)
+        effective = flow.effective_input(interp, thread, state, raw, scope, parameters=False)
+        items = read_field(state.items_path, effective, scope) if state.items_path else effective
+        if not isinstance(items, list):
+            raise StateError(
+                errors.RUNTIME,
+                f"Map state input must be an array but was: {to_json_text(items)}",
+            )
+        max_concurrency = _path_integer(
+            state.max_concurrency, state.max_concurrency_path, "MaxConcurrencyPath", raw, scope
+        )
+        _map_started(interp, thread, state, items)
+        tolerated_count = _path_integer(
+            state.tolerated_failure_count,
+            state.tolerated_failure_count_path,
+            "ToleratedFailureCountPath",
+            raw,
+            scope,
+        )
+        tolerated_pct = _path_float(
+            state.tolerated_failure_percentage,
+            state.tolerated_failure_percentage_path,
+            "ToleratedFailurePercentagePath",
+            raw,
+            scope,
+        )
+    if tolerated_count is not None and tolerated_count < 0:
+        raise StateError(errors.RUNTIME, "ToleratedFailureCount cannot be negative.")
+    if tolerated_pct is not None and not 0 <= tolerated_pct <= 100:
+        raise StateError(errors.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+    if state.distributed:
+        interp.emit(thread, "MapRunStarted", {"mapRunArn": _map_run_arn(interp, thread, state)})
+    items = _batch(state, items)
+    fan = FanOut(
+        kind="map",
+        items=items,
+        results=[None] * len(items),
+        pending=deque(range(len(items))),
+        max_concurrency=int(max_concurrency or 0),
+        tolerated_count=None if tolerated_count is None else int(tolerated_count),
+        tolerated_percentage=None if tolerated_pct is None else float(tolerated_pct),
+        effective_input=effective,
+    )
+    thread.fan = fan
+    if not items:
+        return _complete(interp, thread, state, fan)
+    _start_children(interp, thread, state, fan)
+    return None
+
+
+def _map_started(interp: Interpreter, thread: Thread, state: MapState, items: list[Any]) -> None:
+    # AWS records MapStateStarted once it has the items and MaxConcurrency, before it
+    # reads the failure tolerances (whose errors come after it in the history).
+    size = len(_batch(state, items)) if state.item_batcher else len(items)
+    interp.emit(thread, "MapStateStarted", {"length": size})
+
+
+def _map_run_arn(interp: Interpreter, thread: Thread, state: MapState) -> str:
+    info = interp.info
+    label = state.label or state.name
+    return (
+        f"arn:aws:states:{info.region}:{info.account}:mapRun:"
+        f"{info.state_machine_name}/{label}:{info.name}"
+    )
+
+
+def _batch(state: MapState, items: list[Any]) -> list[Any]:
+    """Group items into batches as ItemBatcher says (only fixed counts are supported)."""
+    batcher = state.item_batcher
+    if not batcher:
+        return items
+    size = batcher.get("MaxItemsPerBatch")
+    if not isinstance(size, int) or size <= 0:
+        size = len(items) or 1
+    batch_input = batcher.get("BatchInput")
+    batches = []
+    for start in range(0, len(items), size):
+        batch: dict[str, Any] = {}
+        if isinstance(batch_input, dict):
+            batch["BatchInput"] = batch_input
+        batch["Items"] = items[start : start + size]
+        batches.append(batch)
+    return batches
+
+
+def _jsonata_number(
+    interp: Interpreter, value: Any, bindings: dict[str, Any], field: str
+) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return value
+    result = flow.jsonata_value(interp, value, bindings, field)
+    if isinstance(result, bool) or not isinstance(result, int | float):
+        raise StateError(
+            errors.QUERY_EVALUATION_ERROR,
+            f"The JSONata expression '{flow.expression_text(value)}' specified for the field "
+            f"'{field}' returned an unexpected result type. Expected 'number', but was "
+            f"'{flow.json_type(result)}' for value: {to_json_text(result)}",
+        )
+    return result
+
+
+def _numeric_text(value: Any) -> Any:
+    """AWS reads these path fields as Java parses numbers: "1" is 1."""
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                return float(value)
+            except ValueError:
+                return value
+    return value
+
+
+def _path_integer(
+    value: Any, path: JsonPath | None, field: str, data: Any, scope: Any
+) -> int | None:
+    if path is None:
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    found = _numeric_text(read_field(path, data, scope))
+    if isinstance(found, bool) or not isinstance(found, int | float) or (
+        isinstance(found, float) and not found.is_integer()
+    ):
+        raise StateError(
+            errors.RUNTIME,
+            f'The {field} field refers to value "{to_json_text(found)}" which is not a valid '
+            f"integer: {path.text}",
+        )
+    return int(found)
+
+
+def _path_float(
+    value: Any, path: JsonPath | None, field: str, data: Any, scope: Any
+) -> float | None:
+    if path is None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        return None
+    found = _numeric_text(read_field(path, data, scope))
+    if isinstance(found, bool) or not isinstance(found, int | float):
+        raise StateError(
+            errors.RUNTIME,
+            f'The {field} field refers to value "{to_json_text(found)}" which is not a valid '
+            f"float: {path.text}",
+        )
+    return float(found)
+
+
+def _item_input(interp: Interpreter, thread: Thread, state: MapState, index: int, item: Any) -> Any:
+    """An iteration's input: the item, or ItemSelector evaluated with $$.Map.Item."""
+    fan = thread.fan
+    assert fan is not None
+    if not state.has_item_selector:
+        return item
+    if state.jsonata:
+        bindings = flow.jsonata_bindings(
+            interp, thread, thread.state_input, map_item=(index, item)
+        )
+        return flow.jsonata_value(interp, state.item_selector_raw, bindings, "ItemSelector")
+    assert state.item_selector is not None
+    scope = interp.scope(thread, map_item=(index, item))
+    return evaluate_template(state.item_selector, fan.effective_input, scope)
+
+
+# --- Parallel --------------------------------------------------------------------------------
+
+
+def run_parallel(interp: Interpreter, thread: Thread, state: ParallelState) -> Outcome:
+    """Enter a Parallel state: start every branch on the same input."""
+    from stepfn.interp.machine import FanOut
+
+    raw = thread.state_input
+    if state.jsonata:
+        bindings = flow.jsonata_bindings(interp, thread, raw)
+        effective = (
+            flow.jsonata_value(interp, state.arguments, bindings, "Arguments")
+            if state.has_arguments
+            else raw
+        )
+    else:
+        scope = interp.scope(thread)
+        effective = flow.effective_input(interp, thread, state, raw, scope)
+    interp.emit(thread, "ParallelStateStarted")
+    count = len(state.branches)
+    fan = FanOut(
+        kind="parallel",
+        items=[effective] * count,
+        results=[None] * count,
+        pending=deque(range(count)),
+        effective_input=effective,
+    )
+    thread.fan = fan
+    _start_children(interp, thread, state, fan)
+    return None
+
+
+# --- children ----------------------------------------------------------------------------------
+
+
+def _start_children(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> None:
+    """Start children while there are items and room under MaxConcurrency."""
+    started = []
+    limit = fan.max_concurrency
+    while fan.pending and (limit <= 0 or len(fan.running) < limit):
+        index = fan.pending.popleft()
+        started.append(_start_child(interp, thread, state, fan, index))
+    # Queue them in index order at the front, so they run before older work and in order.
+    for child, start_at, data in reversed(started):
+        interp.enqueue(child, start_at, data, front=True)
+
+
+def _start_child(
+    interp: Interpreter, thread: Thread, state: State, fan: FanOut, index: int
+) -> tuple[Thread, str, Any]:
+    item = fan.items[index]
+    if isinstance(state, MapState):
+        key = f"{thread.machine_key}/{state.name}"
+        data = _item_input(interp, thread, state, index, item)
+        child = interp.new_thread(thread, key, index)
+        child.map_item = (index, item)
+        child.silent = thread.silent or state.distributed
+        if not child.silent:
+            child.announce = ("MapIterationStarted", {"name": state.name, "index": index})
+        machine = state.processor
+    else:
+        assert isinstance(state, ParallelState)
+        key = f"{thread.machine_key}/{state.name}/{index}"
+        data = item
+        child = interp.new_thread(thread, key, index)
+        child.silent = thread.silent
+        machine = state.branches[index]
+    assert machine is not None
+    fan.running[index] = child.id
+    return child, machine.start_at, data
+
+
+def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: Any) -> None:
+    """A branch or iteration ended well: keep its output; start more or finish."""
+    fan = parent.fan
+    if fan is None or child.index not in fan.running:
+        return
+    state = interp.machines[parent.machine_key].states[parent.state]
+    del fan.running[child.index]
+    fan.results[child.index] = output
+    if isinstance(state, MapState) and not child.silent:
+        interp.emit(
+            child, "MapIterationSucceeded", {"name": state.name, "index": child.index}
+        )
+    _settle(interp, parent, state, fan)
+
+
+def child_failed(
+    interp: Interpreter, parent: Thread, child: Thread, error: str | None, cause: str | None
+) -> None:
+    """A branch or iteration failed: tolerate it, or fail the state."""
+    fan = parent.fan
+    if fan is None or child.index not in fan.running:
+        return
+    state = interp.machines[parent.machine_key].states[parent.state]
+    del fan.running[child.index]
+    fan.failures += 1
+    if isinstance(state, MapState):
+        if not child.silent:
+            interp.emit(child, "MapIterationFailed", {"name": state.name, "index": child.index})
+        if _tolerated(fan):
+            fan.results[child.index] = {"Error": error, "Cause": cause}
+            _settle(interp, parent, state, fan)
+            return
+        if fan.tolerated_count is not None or fan.tolerated_percentage is not None:
+            error, cause = errors.EXCEED_TOLERATED_FAILURE_THRESHOLD, TOLERANCE_EXCEEDED_CAUSE
+    _abort_running(interp, parent, state, fan)
+    parent.fan = None
+    if isinstance(state, MapState) and state.distributed:
+        interp.emit(parent, "MapRunFailed", {})
+    # A state about to be retried shows no Failed event: AWS starts it again at once.
+    if not interp.will_retry(parent, state, error):
+        interp.emit(parent, "MapStateFailed" if isinstance(state, MapState) else "ParallelStateFailed")
+    outcome = interp.state_failed(parent, state, error, cause)
+    interp.continue_thread(parent, outcome)
+
+
+def _tolerated(fan: FanOut) -> bool:
+    if fan.tolerated_count is not None and fan.failures <= fan.tolerated_count:
+        return True
+    if fan.tolerated_percentage is not None and fan.items:
+        return fan.failures * 100 <= fan.tolerated_percentage * len(fan.items)
+    return False
+
+
+def _abort_running(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> None:
+    for index, child_id in sorted(fan.running.items()):
+        child = interp.run.threads.get(child_id)
+        if child is None:
+            continue
+        started = child.announce is None
+        interp.abort_thread(child)
+        if isinstance(state, MapState) and not child.silent and started:
+            interp.emit(child, "MapIterationAborted", {"name": state.name, "index": index})
+    fan.running.clear()
+    fan.pending.clear()
+
+
+def _settle(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> None:
+    if fan.pending:
+        _start_children(interp, parent, state, fan)
+    if not fan.running and not fan.pending:
+        outcome = interp.guarded(parent, state, _complete, fan)
+        interp.continue_thread(parent, outcome)
+
+
+def _complete(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> Outcome:
+    """All children are done: the state's result is their outputs, in order."""
+    thread.fan = None
+    results = fan.results
+    if isinstance(state, MapState):
+        if state.distributed:
+            interp.emit(thread, "MapRunSucceeded", {})
+        interp.emit(thread, "MapStateSucceeded")
+    assert isinstance(state, MapState | ParallelState)
+    raw = thread.state_input
+    if state.jsonata:
+        return flow.finish_jsonata(interp, thread, state, raw, result=results, has_result=True)
+    scope = interp.scope(thread)
+    if state.result_selector is not None:
+        results = evaluate_template(state.result_selector, results, scope)
+    return flow.finish_jsonpath(interp, thread, state, raw, results, scope)
+
+
+def restart(interp: Interpreter, thread: Thread, state: State) -> Outcome:
+    """Run a Map or Parallel state again after a retry's backoff."""
+    if isinstance(state, MapState):
+        return run_map(interp, thread, state)
+    if isinstance(state, ParallelState):
+        return run_parallel(interp, thread, state)
+    raise TypeError(f"cannot retry a {state.type} state")

@@ -1,0 +1,261 @@
+"""How a state's output and variables come about, in both query languages.
+
+JSONPath: ``InputPath -> Parameters -> (work) -> ResultSelector -> ResultPath ->
+OutputPath``, with ``Assign`` evaluated against the state's result (or its effective
+input, for states without one). JSONata: ``Arguments -> (work) -> Assign, Output``, all
+reading ``$states`` and the variables as they were when the state was entered (AWS
+evaluates every Assign of a state against the values from before the state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from stepfn.definition.model import (
+    ChoiceRuleModel,
+    ChoiceState,
+    ResultFlowState,
+    State,
+    TemplateNode,
+    compile_template,
+)
+from stepfn.interp.dataflow import Scope, apply_result_path, evaluate_template, read_field
+from stepfn.interp.context import context_object
+
+if TYPE_CHECKING:
+    from stepfn.interp.machine import Interpreter, Thread
+
+Outcome = tuple[str | None, Any] | None
+
+_NO_RESULT = object()
+
+
+def template(node: TemplateNode, data: Any, scope: Scope) -> Any:
+    """Evaluate a compiled JSONPath payload template."""
+    return evaluate_template(node, data, scope)
+
+
+def effective_input(
+    interp: Interpreter,
+    thread: Thread,
+    state: State,
+    raw: Any,
+    scope: Scope,
+    parameters: bool = True,
+) -> Any:
+    """InputPath, then (for Pass) Parameters."""
+    if state.input_path is not None:
+        data = read_field(state.input_path, raw, scope)
+    elif state.input_path_null:
+        data = {}
+    else:
+        data = raw
+    if parameters and isinstance(state, ResultFlowState) and state.parameters is not None:
+        data = evaluate_template(state.parameters, data, scope)
+    return data
+
+
+def output_path(state: State, data: Any, scope: Scope) -> Any:
+    """OutputPath: absent keeps everything, null gives ``{}``."""
+    if state.output_path is not None:
+        return read_field(state.output_path, data, scope)
+    if state.output_path_null:
+        return {}
+    return data
+
+
+def finish_jsonpath(
+    interp: Interpreter, thread: Thread, state: State, raw: Any, result: Any, scope: Scope
+) -> Outcome:
+    """ResultPath, Assign, OutputPath, then leave the state."""
+    assert isinstance(state, ResultFlowState)
+    assigned = assign_jsonpath(interp, thread, state.assign, result, scope)
+    combined = apply_result_path(state.result_path, state.result_path_null, raw, result)
+    output = output_path(state, combined, scope)
+    commit_assign(interp, thread, assigned)
+    return interp.exit_state(thread, state, output, assigned)
+
+
+def finish_simple(
+    interp: Interpreter, thread: Thread, state: State, effective: Any, scope: Scope
+) -> Outcome:
+    """Leave a state without a result (Wait, Succeed): Assign, then OutputPath."""
+    assigned = assign_jsonpath(interp, thread, state.assign, effective, scope)
+    output = output_path(state, effective, scope)
+    commit_assign(interp, thread, assigned)
+    return interp.exit_state(thread, state, output, assigned)
+
+
+def assign_jsonpath(
+    interp: Interpreter,
+    thread: Thread,
+    assign: Mapping[str, Any] | None,
+    source: Any,
+    scope: Scope,
+) -> dict[str, Any] | None:
+    """Evaluate a JSONPath-mode Assign against ``source``; nothing is stored yet."""
+    if not assign:
+        return None
+    node = interp.compiled_template(assign)
+    value = evaluate_template(node, source, scope)
+    assert isinstance(value, dict)
+    return value
+
+
+def commit_assign(interp: Interpreter, thread: Thread, assigned: dict[str, Any] | None) -> None:
+    """Store assigned variables in the thread's scope, once the whole state succeeded."""
+    if assigned:
+        thread.variables.update(assigned)
+
+
+# --- JSONata ---------------------------------------------------------------------------------
+
+
+def jsonata_bindings(
+    interp: Interpreter,
+    thread: Thread,
+    raw: Any,
+    *,
+    result: Any = _NO_RESULT,
+    error_output: Any = _NO_RESULT,
+    task_token: str | None = None,
+    map_item: tuple[int, Any] | None = None,
+) -> dict[str, Any]:
+    """``$states`` and the variables, as JSONata expressions of the state see them."""
+    states: dict[str, Any] = {
+        "input": raw,
+        "context": context_object(
+            interp.info,
+            thread.state,
+            thread.entered_time,
+            interp.retry_count_of(thread),
+            task_token,
+            map_item,
+        ),
+    }
+    if result is not _NO_RESULT:
+        states["result"] = result
+    if error_output is not _NO_RESULT:
+        states["errorOutput"] = error_output
+    bindings = dict(interp.variables(thread))
+    bindings["states"] = states
+    return bindings
+
+
+def jsonata_value(interp: Interpreter, value: Any, bindings: Mapping[str, Any], field: str) -> Any:
+    """Evaluate a JSONata-mode field: ``{% %}`` strings anywhere inside ``value``."""
+    from stepfn.lang.jsonata import evaluate_template as evaluate
+
+    return evaluate(value, bindings, now=interp.now, ids=interp.ids, field=field)
+
+
+def assign_jsonata(
+    interp: Interpreter,
+    thread: Thread,
+    assign: Mapping[str, Any] | None,
+    bindings: Mapping[str, Any],
+    field: str = "Assign",
+) -> dict[str, Any] | None:
+    """Evaluate a JSONata-mode Assign; nothing is stored yet."""
+    if not assign:
+        return None
+    value = jsonata_value(interp, assign, bindings, field)
+    assert isinstance(value, dict)
+    return value
+
+
+def finish_jsonata(
+    interp: Interpreter,
+    thread: Thread,
+    state: State,
+    raw: Any,
+    *,
+    result: Any,
+    has_result: bool,
+) -> Outcome:
+    """Assign and Output of a JSONata state, then leave it."""
+    if has_result:
+        bindings = jsonata_bindings(interp, thread, raw, result=result)
+    else:
+        bindings = jsonata_bindings(interp, thread, raw)
+    assigned = assign_jsonata(interp, thread, state.assign, bindings)
+    if state.has_output:
+        output = jsonata_value(interp, state.output, bindings, "Output")
+    else:
+        output = result if has_result else raw
+    commit_assign(interp, thread, assigned)
+    return interp.exit_state(thread, state, output, assigned)
+
+
+def expression_text(value: Any) -> str:
+    """The expression inside ``{% ... %}``, for error messages."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{%") and text.endswith("%}"):
+            return text[2:-2].strip()
+        return text
+    return str(value)
+
+
+def json_type(value: Any) -> str:
+    """JSON's name for a value's type, as AWS's messages use it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+# --- Choice exits ------------------------------------------------------------------------------
+
+
+def choice_exit(
+    interp: Interpreter,
+    thread: Thread,
+    state: ChoiceState,
+    raw: Any,
+    rule: ChoiceRuleModel | None,
+    bindings: Mapping[str, Any],
+) -> Outcome:
+    """Leave a JSONata Choice by a rule (or Default when ``rule`` is None)."""
+    assign = rule.assign if rule is not None and rule.assign is not None else state.assign
+    assigned = assign_jsonata(interp, thread, assign, bindings)
+    if rule is not None and rule.has_output:
+        output = jsonata_value(interp, rule.output, bindings, "Output")
+    elif state.has_output:
+        output = jsonata_value(interp, state.output, bindings, "Output")
+    else:
+        output = raw
+    commit_assign(interp, thread, assigned)
+    target = rule.next if rule is not None else state.default
+    return interp.exit_state(thread, state, output, assigned, next_state=target)
+
+
+def choice_exit_jsonpath(
+    interp: Interpreter,
+    thread: Thread,
+    state: ChoiceState,
+    raw: Any,
+    effective: Any,
+    rule: ChoiceRuleModel | None,
+    scope: Scope,
+) -> Outcome:
+    """Leave a JSONPath Choice by a rule (or Default when ``rule`` is None)."""
+    assign = rule.assign if rule is not None and rule.assign is not None else state.assign
+    assigned = assign_jsonpath(interp, thread, assign, effective, scope)
+    output = output_path(state, effective, scope)
+    commit_assign(interp, thread, assigned)
+    target = rule.next if rule is not None else state.default
+    return interp.exit_state(thread, state, output, assigned, next_state=target)
+
+
+def compiled(value: Mapping[str, Any]) -> TemplateNode:
+    """Compile an Assign block as a payload template."""
+    return compile_template(value)

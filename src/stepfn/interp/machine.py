@@ -1,0 +1,706 @@
+"""The interpreter: ``Interpreter.step(run, stimulus)`` moves an execution forward.
+
+``step`` is pure in DESIGN.md's sense: it reads no clock and does no I/O. It is given the
+run state, a stimulus (start, a task's result, a timer firing, a stop) and the time at
+which the stimulus happened, and it returns the history events to append and the
+commands to carry out (invoke a task, start or cancel a timer). Whoever drives it (the
+in-process runner of ``stepfn.run``, or the durable engine's worker) commits the events
+and the new run state, then performs the commands and feeds their outcomes back.
+
+The run state is a tree of *threads*: the execution is the root thread; each Parallel
+branch and each Map iteration is a child thread. A thread runs state after state until
+it blocks (on a task, a timer, or its children) or ends. Threads that are ready run
+depth-first, so an iteration that does not block runs to its end before the next one
+starts, which is also the order AWS records for such iterations.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from stepfn import errors
+from stepfn.definition.model import (
+    Catcher,
+    ChoiceRuleModel,
+    ChoiceState,
+    FailState,
+    Machine,
+    MapState,
+    ParallelState,
+    PassState,
+    RetryingState,
+    State,
+    SucceedState,
+    TaskState,
+    WaitState,
+    compile_template,
+)
+from stepfn.errors import ExecutionError, StateError
+from stepfn.interp import retry as retry_rules
+from stepfn.interp.context import ExecutionInfo, context_object
+from stepfn.interp.dataflow import Scope
+from stepfn.interp.events import Event
+from stepfn.interp import fanout, states
+
+# --- stimuli and commands ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Start the execution."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSucceeded:
+    """A task finished with ``output``."""
+
+    token: str
+    output: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailed:
+    """A task failed with an error name and cause."""
+
+    token: str
+    error: str | None
+    cause: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskHeartbeat:
+    """A worker reported that a task is still alive."""
+
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer came due."""
+
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """StopExecution: abort with an optional error and cause."""
+
+    error: str | None = None
+    cause: str | None = None
+
+
+Stimulus = Start | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | Stop
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeTask:
+    """Run a task: call ``resource`` with ``payload``; answer with TaskSucceeded/Failed."""
+
+    token: str
+    resource: str
+    payload: Any
+    state_name: str
+    timeout_seconds: float | None = None
+    heartbeat_seconds: float | None = None
+    attempt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """Fire ``TimerFired(timer_id)`` at ``due`` (seconds since the epoch)."""
+
+    timer_id: str
+    due: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    """A timer that is no longer wanted; firing it anyway is harmless."""
+
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTask:
+    """A task whose result is no longer wanted (its state failed or was aborted)."""
+
+    token: str
+
+
+Command = InvokeTask | StartTimer | CancelTimer | CancelTask
+
+
+# --- run state ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class FanOut:
+    """The children of a Map or Parallel state and what they have produced."""
+
+    kind: str  # "map" or "parallel"
+    items: list[Any]
+    results: list[Any]
+    pending: deque[int]
+    running: dict[int, str] = field(default_factory=dict)  # index -> thread id
+    max_concurrency: int = 0
+    failures: int = 0
+    tolerated_count: int | None = None
+    tolerated_percentage: float | None = None
+    effective_input: Any = None
+
+
+@dataclass(slots=True)
+class Thread:
+    """One path of control: the execution, a Parallel branch or a Map iteration."""
+
+    id: str
+    machine_key: str
+    parent: str | None = None
+    index: int = 0  # branch or item index in the parent's fan-out
+    state: str = ""
+    state_input: Any = None
+    entered_id: int = 0
+    entered_time: float = 0.0
+    last_event_id: int = 0
+    attempts: dict[int, int] = field(default_factory=dict)  # retrier index -> retries done
+    retry_count: int = 0
+    token: str | None = None
+    timers: dict[str, str] = field(default_factory=dict)  # timer id -> purpose
+    fan: FanOut | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    map_item: tuple[int, Any] | None = None
+    done: bool = False
+    # A child of a distributed Map: its events belong to a child execution, not here.
+    silent: bool = False
+    # The event to record when the thread first runs (a Map iteration's start).
+    announce: tuple[str, dict[str, Any]] | None = None
+
+
+@dataclass(slots=True)
+class RunState:
+    """Everything the interpreter needs to go on with an execution."""
+
+    status: str = "RUNNING"
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    next_event_id: int = 1
+    next_timer: int = 0
+    threads: dict[str, Thread] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)  # task token -> thread id
+    timers: dict[str, str] = field(default_factory=dict)  # timer id -> thread id
+    next_thread: int = 0
+
+
+@dataclass(slots=True)
+class StepResult:
+    """What one step produced."""
+
+    events: list[Event]
+    commands: list[Command]
+
+    @property
+    def finished(self) -> bool:
+        """Whether no command is left (the driver also checks the run status)."""
+        return not self.commands
+
+
+class Interpreter:
+    """Runs one state machine. Not shared between threads; holds no per-run state
+    between calls except what ``RunState`` carries."""
+
+    def __init__(self, machine: Machine, info: ExecutionInfo, ids: Any) -> None:
+        self.machine = machine
+        self.info = info
+        self.ids = ids
+        self.machines: dict[str, Machine] = {}
+        self._index_machines("", machine)
+        # per-step scratch
+        self.run = RunState()
+        self.now = 0.0
+        self.events: list[Event] = []
+        self.commands: list[Command] = []
+        self._ready: deque[tuple[Thread, str, Any]] = deque()
+        self._templates: dict[int, Any] = {}
+        self._rules: dict[int, Any] = {}
+
+    def compiled_template(self, value: Any) -> Any:
+        """A JSONPath Assign block compiled once per interpreter."""
+        key = id(value)
+        node = self._templates.get(key)
+        if node is None:
+            node = self._templates[key] = (value, compile_template(value))
+        return node[1]
+
+    def choice_rule(self, rule: ChoiceRuleModel) -> Any:
+        """A JSONPath Choice rule compiled once per interpreter."""
+        key = id(rule)
+        compiled = self._rules.get(key)
+        if compiled is None:
+            from stepfn.interp.choice import compile_rule
+
+            compiled = self._rules[key] = (rule, compile_rule(rule.rule))
+        return compiled[1]
+
+    def _index_machines(self, key: str, machine: Machine) -> None:
+        self.machines[key] = machine
+        for name, state in machine.states.items():
+            if isinstance(state, ParallelState):
+                for i, branch in enumerate(state.branches):
+                    self._index_machines(f"{key}/{name}/{i}", branch)
+            elif isinstance(state, MapState) and state.processor is not None:
+                self._index_machines(f"{key}/{name}", state.processor)
+
+    # --- the public step ---------------------------------------------------------------
+
+    def step(self, run: RunState, stimulus: Stimulus, now: float) -> StepResult:
+        """Apply ``stimulus`` (happening at ``now``) to ``run``, which is updated in place."""
+        self.run = run
+        self.now = now
+        self.events = []
+        self.commands = []
+        if run.status != "RUNNING":
+            return StepResult([], [])
+        if isinstance(stimulus, Start):
+            self._start()
+        elif isinstance(stimulus, TaskSucceeded):
+            self._task_succeeded(stimulus)
+        elif isinstance(stimulus, TaskFailed):
+            self._task_failed(stimulus)
+        elif isinstance(stimulus, TimerFired):
+            self._timer_fired(stimulus.timer_id)
+        elif isinstance(stimulus, TaskHeartbeat):
+            self._heartbeat(stimulus.token)
+        elif isinstance(stimulus, Stop):
+            self._stop(stimulus)
+        self._drain()
+        return StepResult(self.events, self.commands)
+
+    # --- events and bookkeeping ----------------------------------------------------------
+
+    def emit(self, thread: Thread, type_: str, details: dict[str, Any] | None = None) -> Event:
+        """Append an event on ``thread``'s chain."""
+        run = self.run
+        if thread.silent:
+            return Event(0, thread.last_event_id, self.now, type_, details, thread.id)
+        event = Event(run.next_event_id, thread.last_event_id, self.now, type_, details, thread.id)
+        run.next_event_id += 1
+        thread.last_event_id = event.id
+        self.events.append(event)
+        return event
+
+    def new_timer(self, thread: Thread, due: float, purpose: str) -> str:
+        """Start a timer owned by ``thread``."""
+        run = self.run
+        run.next_timer += 1
+        timer_id = f"t{run.next_timer}"
+        run.timers[timer_id] = thread.id
+        thread.timers[timer_id] = purpose
+        self.commands.append(StartTimer(timer_id, due))
+        return timer_id
+
+    def cancel_timers(self, thread: Thread, purposes: tuple[str, ...] | None = None) -> None:
+        """Cancel the thread's timers (all of them, or those with the given purposes)."""
+        for timer_id, purpose in list(thread.timers.items()):
+            if purposes is None or purpose in purposes:
+                del thread.timers[timer_id]
+                self.run.timers.pop(timer_id, None)
+                self.commands.append(CancelTimer(timer_id))
+
+    def new_thread(self, parent: Thread, machine_key: str, index: int) -> Thread:
+        """A child thread of ``parent`` (a branch or an iteration)."""
+        run = self.run
+        run.next_thread += 1
+        child = Thread(
+            id=f"{parent.id}/{run.next_thread}",
+            machine_key=machine_key,
+            parent=parent.id,
+            index=index,
+            last_event_id=parent.last_event_id,
+        )
+        run.threads[child.id] = child
+        return child
+
+    def scope(
+        self,
+        thread: Thread,
+        task_token: str | None = None,
+        map_item: tuple[int, Any] | None = None,
+    ) -> Scope:
+        """What JSONPath expressions of the thread's current state may read."""
+        return Scope(
+            lambda: context_object(
+                self.info,
+                thread.state,
+                thread.entered_time,
+                self.retry_count_of(thread),
+                task_token,
+                map_item,
+            ),
+            self.variables(thread),
+            self.ids,
+        )
+
+    def retry_count_of(self, thread: Thread) -> int | None:
+        """``$$.State.RetryCount``: shown for Task states only."""
+        state = self.machines[thread.machine_key].states.get(thread.state)
+        return thread.retry_count if isinstance(state, TaskState) else None
+
+    def variables(self, thread: Thread) -> dict[str, Any]:
+        """The variables a thread sees: its own over its ancestors'."""
+        if thread.parent is None:
+            return thread.variables
+        merged: dict[str, Any] = {}
+        chain = []
+        current: Thread | None = thread
+        while current is not None:
+            chain.append(current)
+            current = None if current.parent is None else self.run.threads.get(current.parent)
+        for t in reversed(chain):
+            merged.update(t.variables)
+        return merged
+
+    # --- driving threads ---------------------------------------------------------------------
+
+    def enqueue(self, thread: Thread, state_name: str, data: Any, front: bool = False) -> None:
+        """Make ``thread`` enter ``state_name`` with input ``data`` when the loop gets to it."""
+        if front:
+            self._ready.appendleft((thread, state_name, data))
+        else:
+            self._ready.append((thread, state_name, data))
+
+    def _drain(self) -> None:
+        ready = self._ready
+        while ready and self.run.status == "RUNNING":
+            thread, state_name, data = ready.popleft()
+            if thread.done:
+                continue
+            self._run_thread(thread, state_name, data)
+        ready.clear()
+
+    def _run_thread(self, thread: Thread, state_name: str | None, data: Any) -> None:
+        """Run states on ``thread`` until it blocks or ends."""
+        machine = self.machines[thread.machine_key]
+        if thread.announce is not None:
+            type_, details = thread.announce
+            thread.announce = None
+            self.emit(thread, type_, details)
+        while state_name is not None and not thread.done:
+            state = machine.states[state_name]
+            thread.state = state_name
+            thread.state_input = data
+            thread.attempts = {}
+            thread.retry_count = 0
+            thread.entered_time = self.now
+            entered = self.emit(
+                thread, f"{state.type}StateEntered", {"name": state_name, "input": data}
+            )
+            thread.entered_id = entered.id
+            outcome = self.guarded(thread, state, Interpreter.enter_state)
+            if outcome is None:
+                return
+            state_name, data = outcome
+
+    def guarded(self, thread: Thread, state: State, action: Any, *args: Any) -> Any:
+        """Run ``action(self, thread, state, *args)``; a failure goes to Retry/Catch."""
+        try:
+            return action(self, thread, state, *args)
+        except StateError as exc:
+            cause = (
+                f"An error occurred while executing the state '{state.name}' "
+                f"(entered at the event id #{thread.entered_id}). {exc.detail}"
+            )
+            return self.state_failed(thread, state, exc.error, cause)
+        except ExecutionError as exc:
+            return self.state_failed(thread, state, exc.error, exc.cause)
+
+    def continue_thread(self, thread: Thread, outcome: tuple[str | None, Any] | None) -> None:
+        """Go on after a blocked state finished: run the next state, or end the thread."""
+        if outcome is None or thread.done:
+            return
+        next_state, data = outcome
+        if next_state is not None:
+            self.enqueue(thread, next_state, data, front=True)
+
+    # --- entering states -------------------------------------------------------------------
+
+    def enter_state(self, thread: Thread, state: State) -> tuple[str | None, Any] | None:
+        """Start the state ``thread`` just entered. Returns (next state, its input), or
+        None when the state blocks or the thread ended."""
+        if isinstance(state, PassState):
+            return states.run_pass(self, thread, state)
+        if isinstance(state, TaskState):
+            return states.run_task(self, thread, state)
+        if isinstance(state, ChoiceState):
+            return states.run_choice(self, thread, state)
+        if isinstance(state, WaitState):
+            return states.run_wait(self, thread, state)
+        if isinstance(state, SucceedState):
+            return states.run_succeed(self, thread, state)
+        if isinstance(state, FailState):
+            return states.run_fail(self, thread, state)
+        if isinstance(state, ParallelState):
+            return fanout.run_parallel(self, thread, state)
+        if isinstance(state, MapState):
+            return fanout.run_map(self, thread, state)
+        raise TypeError(f"unknown state {state!r}")
+
+    def exit_state(
+        self,
+        thread: Thread,
+        state: State,
+        output: Any,
+        assigned: dict[str, Any] | None = None,
+        next_state: str | None = None,
+    ) -> tuple[str | None, Any] | None:
+        """Record the state's exit and go to its Next, or end the thread."""
+        details: dict[str, Any] = {"name": state.name, "output": output}
+        if assigned:
+            details["assignedVariables"] = {k: _json_text(v) for k, v in assigned.items()}
+            details["assignedVariablesDetails"] = {"truncated": False}
+        self.emit(thread, f"{state.type}StateExited", details)
+        target = next_state or state.next
+        if state.end or target is None:
+            self.end_thread(thread, output)
+            return None
+        return target, output
+
+    # --- ending threads -----------------------------------------------------------------------
+
+    def end_thread(self, thread: Thread, output: Any) -> None:
+        """A thread reached an end state with ``output``."""
+        thread.done = True
+        if thread.parent is None:
+            run = self.run
+            run.status = "SUCCEEDED"
+            run.output = output
+            self.emit(thread, "ExecutionSucceeded", {"output": output})
+            self._finish_all()
+            return
+        parent = self.run.threads[thread.parent]
+        fanout.child_succeeded(self, parent, thread, output)
+
+    def fail_thread(self, thread: Thread, error: str | None, cause: str | None) -> None:
+        """A thread failed with nothing left to handle the error."""
+        thread.done = True
+        self.abort_children(thread)
+        if thread.parent is None:
+            run = self.run
+            run.status = "FAILED"
+            if error == errors.TIMEOUT and cause == "":
+                cause = None  # ExecutionFailed shows no cause for a timeout
+            run.error, run.cause = error, cause
+            details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
+            self.emit(thread, "ExecutionFailed", details)
+            self._finish_all()
+            return
+        parent = self.run.threads[thread.parent]
+        fanout.child_failed(self, parent, thread, error, cause)
+
+    def abort_thread(self, thread: Thread) -> None:
+        """Stop a thread whose result is no longer wanted; its tasks and timers go."""
+        if thread.done:
+            return
+        thread.done = True
+        self.cancel_timers(thread)
+        if thread.token is not None:
+            self.run.tokens.pop(thread.token, None)
+            self.commands.append(CancelTask(thread.token))
+            thread.token = None
+        self.abort_children(thread)
+
+    def abort_children(self, thread: Thread) -> None:
+        """Abort all running children of ``thread``'s Map or Parallel state."""
+        fan = thread.fan
+        if fan is None:
+            return
+        for child_id in list(fan.running.values()):
+            child = self.run.threads.get(child_id)
+            if child is not None:
+                self.abort_thread(child)
+        fan.running.clear()
+        fan.pending.clear()
+
+    def _finish_all(self) -> None:
+        for thread in list(self.run.threads.values()):
+            if not thread.done:
+                self.abort_thread(thread)
+        self.run.tokens.clear()
+        self.run.timers.clear()
+        self._ready.clear()
+
+    # --- errors -------------------------------------------------------------------------------
+
+    def will_retry(self, thread: Thread, state: State, error: str | None) -> bool:
+        """Whether a retrier of ``state`` takes ``error`` (and has attempts left)."""
+        if not isinstance(state, RetryingState):
+            return False
+        index = retry_rules.find_retrier(state.retry, error)
+        if index is None:
+            return False
+        return thread.attempts.get(index, 0) < state.retry[index].max_attempts
+
+    def state_failed(
+        self, thread: Thread, state: State, error: str | None, cause: str | None
+    ) -> tuple[str | None, Any] | None:
+        """Apply Retry, then Catch, then fail the thread."""
+        if isinstance(state, RetryingState):
+            index = retry_rules.find_retrier(state.retry, error)
+            if index is not None:
+                retrier = state.retry[index]
+                done = thread.attempts.get(index, 0)
+                if done < retrier.max_attempts:
+                    thread.attempts[index] = done + 1
+                    thread.retry_count += 1
+                    delay = retry_rules.backoff_delay(retrier, done, self.ids)
+                    self.new_timer(thread, self.now + delay, "retry")
+                    return None
+            catcher = retry_rules.find_catcher(state.catch, error)
+            if catcher is not None:
+                return self.caught(thread, state, catcher, error, cause)
+        self.fail_thread(thread, error, cause)
+        return None
+
+    def caught(
+        self, thread: Thread, state: State, catcher: Catcher, error: str | None, cause: str | None
+    ) -> tuple[str | None, Any] | None:
+        """Go to a catcher's Next with the error output placed by its ResultPath/Output."""
+        error_output = {"Error": error, "Cause": cause}
+        if cause is None:
+            error_output = {"Error": error}
+        output, assigned = states.catch_output(self, thread, state, catcher, error_output)
+        details: dict[str, Any] = {"name": state.name, "output": output}
+        if assigned:
+            details["assignedVariables"] = {k: _json_text(v) for k, v in assigned.items()}
+            details["assignedVariablesDetails"] = {"truncated": False}
+        self.emit(thread, f"{state.type}StateExited", details)
+        return catcher.next, output
+
+    # --- stimuli --------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        run = self.run
+        root = Thread(id="", machine_key="")
+        run.threads[""] = root
+        info = self.info
+        self.emit(
+            root,
+            "ExecutionStarted",
+            {
+                "input": info.input,
+                "roleArn": info.role_arn,
+                "stateMachineArn": info.state_machine_arn,
+            },
+        )
+        if self.machine.timeout_seconds:
+            self.new_timer(root, self.now + self.machine.timeout_seconds, "execution-timeout")
+        self.enqueue(root, self.machine.start_at, info.input)
+
+    def _thread_for_token(self, token: str) -> Thread | None:
+        thread_id = self.run.tokens.get(token)
+        if thread_id is None:
+            return None
+        thread = self.run.threads.get(thread_id)
+        if thread is None or thread.done or thread.token != token:
+            return None
+        return thread
+
+    def _task_succeeded(self, stimulus: TaskSucceeded) -> None:
+        thread = self._thread_for_token(stimulus.token)
+        if thread is None:
+            return  # a late answer for a task that timed out or was aborted
+        self._release_task(thread)
+        state = self.machines[thread.machine_key].states[thread.state]
+        assert isinstance(state, TaskState)
+        outcome = self.guarded(thread, state, states.task_result, stimulus.output)
+        self.continue_thread(thread, outcome)
+
+    def _task_failed(self, stimulus: TaskFailed) -> None:
+        thread = self._thread_for_token(stimulus.token)
+        if thread is None:
+            return
+        self._release_task(thread)
+        state = self.machines[thread.machine_key].states[thread.state]
+        assert isinstance(state, TaskState)
+        states.task_failure_event(self, thread, state, stimulus.error, stimulus.cause)
+        outcome = self.state_failed(thread, state, stimulus.error, stimulus.cause)
+        self.continue_thread(thread, outcome)
+
+    def _release_task(self, thread: Thread) -> None:
+        if thread.token is not None:
+            self.run.tokens.pop(thread.token, None)
+            thread.token = None
+        self.cancel_timers(thread, ("task-timeout", "heartbeat"))
+
+    def _heartbeat(self, token: str) -> None:
+        thread = self._thread_for_token(token)
+        if thread is None:
+            return
+        state = self.machines[thread.machine_key].states[thread.state]
+        seconds = states.heartbeat_of(self, thread)
+        if isinstance(state, TaskState) and seconds:
+            self.cancel_timers(thread, ("heartbeat",))
+            self.new_timer(thread, self.now + seconds, "heartbeat")
+
+    def _timer_fired(self, timer_id: str) -> None:
+        thread_id = self.run.timers.pop(timer_id, None)
+        if thread_id is None:
+            return
+        thread = self.run.threads.get(thread_id)
+        if thread is None or thread.done:
+            return
+        purpose = thread.timers.pop(timer_id, None)
+        if purpose is None:
+            return
+        if purpose == "execution-timeout":
+            run = self.run
+            run.status = "TIMED_OUT"
+            run.error = errors.TIMEOUT
+            run.cause = None
+            self.emit(thread, "ExecutionTimedOut", {"error": errors.TIMEOUT})
+            self._finish_all()
+            return
+        state = self.machines[thread.machine_key].states[thread.state]
+        if purpose == "wait":
+            outcome = self.guarded(thread, state, states.wait_done)
+        elif purpose == "retry":
+            outcome = self.guarded(thread, state, states.retry_state)
+        elif purpose in ("task-timeout", "heartbeat"):
+            assert isinstance(state, TaskState)
+            if thread.token is not None:
+                self.run.tokens.pop(thread.token, None)
+                self.commands.append(CancelTask(thread.token))
+                thread.token = None
+            self.cancel_timers(thread, ("task-timeout", "heartbeat"))
+            states.task_timed_out_event(self, thread, state)
+            # AWS gives a timed-out task an empty cause (a catcher sees "Cause": "").
+            outcome = self.state_failed(thread, state, errors.TIMEOUT, "")
+        else:
+            raise ValueError(f"unknown timer purpose {purpose!r}")
+        self.continue_thread(thread, outcome)
+
+    def _stop(self, stimulus: Stop) -> None:
+        run = self.run
+        root = run.threads.get("")
+        run.status = "ABORTED"
+        run.error, run.cause = stimulus.error, stimulus.cause
+        if root is not None:
+            details = {
+                k: v for k, v in (("error", stimulus.error), ("cause", stimulus.cause)) if v
+            }
+            self.emit(root, "ExecutionAborted", details or None)
+        self._finish_all()
+
+
+def _json_text(value: Any) -> str:
+    from stepfn.interp.events import to_json_text
+
+    return to_json_text(value)
+
+
+def iter_threads(run: RunState) -> Iterator[Thread]:
+    """The threads of a run, the root first."""
+    yield from run.threads.values()

@@ -1,0 +1,179 @@
+"""Running one execution in this process, start to end: what ``stepfn.run`` does.
+
+A small driver around the pure interpreter: it performs the commands each step returns
+(tasks through the adapter registry, timers in a heap) and feeds their outcomes back in
+time order. With a virtual clock a timer "sleeps" by moving the clock, so a one-day
+Wait ends at once and the history still shows the day. Nothing is stored; the durable
+engine drives the same interpreter with a database in between.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from stepfn.clock import Clock, IdSource, VirtualClock
+from stepfn.definition.model import Machine, build
+from stepfn.definition.parse import parse_definition
+from stepfn.interp.context import ExecutionInfo, execution_info
+from stepfn.interp.events import Event
+from stepfn.interp.machine import (
+    CancelTimer,
+    Interpreter,
+    InvokeTask,
+    RunState,
+    Start,
+    StartTimer,
+    Stimulus,
+    StepResult,
+    TaskFailed,
+    TaskSucceeded,
+    TimerFired,
+)
+from stepfn.tasks.base import Registry, TaskRequest
+from stepfn.tasks.lambda_local import Handler, LocalLambda
+
+
+@dataclass
+class Execution:
+    """A finished (or stuck) execution: its status, result and history."""
+
+    execution_arn: str
+    name: str
+    status: str
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    start_time: float = 0.0
+    stop_time: float | None = None
+    events: list[Event] = field(default_factory=list, repr=False)
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """The events, shaped as GetExecutionHistory returns them."""
+        return [event.render() for event in self.events]
+
+
+def load_machine(definition: Any) -> Machine:
+    """Parse, validate and build a definition (dict, JSON or YAML text)."""
+    from stepfn.definition.validate import check
+
+    raw = parse_definition(definition)
+    check(raw)
+    return build(raw)
+
+
+def run(
+    definition: Any,
+    input: Any = None,
+    *,
+    name: str | None = None,
+    functions: Mapping[str, Handler] | None = None,
+    state_machine_type: str = "STANDARD",
+    clock: Clock | None = None,
+    registry: Registry | None = None,
+    ids: IdSource | None = None,
+    state_machine_name: str = "stepfn",
+) -> Execution:
+    """Run an execution to its end and return it. See ``stepfn.run``."""
+    machine = definition if isinstance(definition, Machine) else load_machine(definition)
+    clock = clock if clock is not None else VirtualClock()
+    ids = ids if ids is not None else IdSource()
+    if registry is None:
+        registry = Registry([LocalLambda(functions or {}, clock=clock)])
+    name = name or ids.uuid()
+    info = execution_info(
+        name,
+        {} if input is None else input,
+        clock.now(),
+        state_machine_name=state_machine_name,
+        state_machine_type=state_machine_type,
+    )
+    return Driver(machine, info, ids, clock, registry).run()
+
+
+class Driver:
+    """Carries out one execution's commands until it ends."""
+
+    def __init__(
+        self,
+        machine: Machine,
+        info: ExecutionInfo,
+        ids: IdSource,
+        clock: Clock,
+        registry: Registry,
+    ) -> None:
+        self.info = info
+        self.clock = clock
+        self.registry = registry
+        self.interpreter = Interpreter(machine, info, ids)
+        self.run_state = RunState()
+        self.events: list[Event] = []
+        # (due time, sequence, stimulus or timer id); the sequence keeps equal times FIFO.
+        self._queue: list[tuple[float, int, Stimulus]] = []
+        self._sequence = itertools.count()
+        self._cancelled: set[str] = set()
+
+    def run(self) -> Execution:
+        """Drive the execution to its end (or until nothing can move it on)."""
+        self._apply(self.interpreter.step(self.run_state, Start(), self.clock.now()))
+        run = self.run_state
+        while run.status == "RUNNING" and self._queue:
+            due, _, stimulus = heapq.heappop(self._queue)
+            if isinstance(stimulus, TimerFired) and stimulus.timer_id in self._cancelled:
+                self._cancelled.discard(stimulus.timer_id)
+                continue
+            self.clock.sleep_until(due)
+            self._apply(self.interpreter.step(run, stimulus, self.clock.now()))
+        info = self.info
+        return Execution(
+            execution_arn=info.execution_arn,
+            name=info.name,
+            status=run.status,
+            output=run.output if run.status == "SUCCEEDED" else None,
+            error=run.error,
+            cause=run.cause,
+            start_time=info.start_time,
+            stop_time=self.clock.now() if run.status != "RUNNING" else None,
+            events=self.events,
+        )
+
+    def _push(self, due: float, stimulus: Stimulus) -> None:
+        heapq.heappush(self._queue, (due, next(self._sequence), stimulus))
+
+    def _apply(self, result: StepResult) -> None:
+        self.events.extend(result.events)
+        for command in result.commands:
+            if isinstance(command, StartTimer):
+                self._push(command.due, TimerFired(command.timer_id))
+            elif isinstance(command, CancelTimer):
+                self._cancelled.add(command.timer_id)
+            elif isinstance(command, InvokeTask):
+                self._invoke(command)
+            # CancelTask: tasks here run to completion when invoked; nothing to cancel.
+
+    def _invoke(self, command: InvokeTask) -> None:
+        started = self.clock.now()
+        outcome = self.registry.invoke(
+            TaskRequest(
+                token=command.token,
+                resource=command.resource,
+                payload=command.payload,
+                state_name=command.state_name,
+                execution=self.info,
+                timeout_seconds=command.timeout_seconds,
+                heartbeat_seconds=command.heartbeat_seconds,
+                attempt=command.attempt,
+            )
+        )
+        # The answer arrives when the task ended: after its simulated duration on a
+        # virtual clock, after the real time it took on a real one. A timeout timer due
+        # earlier fires first, as it would on AWS.
+        ended = max(self.clock.now(), started + outcome.duration)
+        if outcome.succeeded:
+            self._push(ended, TaskSucceeded(command.token, outcome.output))
+        else:
+            self._push(ended, TaskFailed(command.token, outcome.error, outcome.cause))

@@ -1,0 +1,225 @@
+"""Lambda functions run in-process: Python callables invoked as AWS Lambda invokes them.
+
+Two resource forms reach a function:
+
+* the function's ARN (``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]``): the
+  payload is the event and the task's result is what the handler returned;
+* the service integration ``arn:aws:states:::lambda:invoke``: ``FunctionName`` names the
+  function, ``Payload`` is the event, and the result is Lambda's Invoke response
+  (``ExecutedVersion``, ``Payload``, ``StatusCode``, SDK metadata).
+
+A handler's exception becomes the error named after its class, with Lambda's error
+document as the cause: ``{"errorMessage", "errorType", "requestId", "stackTrace"}``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from stepfn.clock import Clock
+from stepfn.tasks.base import TaskOutcome, TaskRequest
+
+Handler = Callable[[Any, Any], Any]
+
+INVOKE = "arn:aws:states:::lambda:invoke"
+MAX_PAYLOAD_BYTES = 256 * 1024
+DEFAULT_TIMEOUT_SECONDS = 3
+
+
+@dataclass
+class LambdaContext:
+    """The ``context`` argument a Python Lambda handler receives."""
+
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 128
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    deadline: float = 0.0
+    clock: Clock = field(default_factory=Clock, repr=False)
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the function would time out."""
+        return max(0, int((self.deadline - self.clock.now()) * 1000))
+
+
+def function_name(reference: str) -> tuple[str, str | None]:
+    """The function name and qualifier in a name, partial ARN or full ARN."""
+    parts = reference.split(":")
+    if reference.startswith("arn:"):
+        # arn:aws:lambda:region:account:function:name[:qualifier]
+        name = parts[6] if len(parts) > 6 else ""
+        qualifier = parts[7] if len(parts) > 7 else None
+        return name, qualifier
+    if len(parts) >= 3 and parts[1] == "function":
+        # account:function:name[:qualifier]
+        return parts[2], parts[3] if len(parts) > 3 else None
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return reference, None
+
+
+class LocalLambda:
+    """A task adapter that runs Lambda functions from a mapping of name -> handler."""
+
+    def __init__(
+        self,
+        functions: Mapping[str, Handler],
+        *,
+        clock: Clock | None = None,
+        region: str = "us-east-1",
+        account: str = "123456789012",
+    ) -> None:
+        self.functions = dict(functions)
+        self.clock = clock or Clock()
+        self.region = region
+        self.account = account
+
+    def handles(self, resource: str) -> bool:
+        """Lambda function ARNs and the ``lambda:invoke`` integration."""
+        if resource == INVOKE or resource.startswith(INVOKE + "."):
+            return True
+        return resource.startswith("arn:") and ":lambda:" in resource and ":function:" in resource
+
+    def invoke(self, request: TaskRequest) -> TaskOutcome:
+        """Call the handler and shape its result or error as AWS does."""
+        integration = not request.resource.startswith("arn:aws:lambda:") and (
+            request.resource == INVOKE or request.resource.startswith(INVOKE + ".")
+        )
+        if integration:
+            params = request.payload if isinstance(request.payload, dict) else {}
+            reference = params.get("FunctionName")
+            if not isinstance(reference, str):
+                return TaskOutcome.failure(
+                    "States.Runtime", "The lambda:invoke task needs a FunctionName parameter."
+                )
+            event = params.get("Payload")
+            if isinstance(event, str):
+                # Lambda receives a string Payload as the raw bytes of the request body.
+                try:
+                    event = json.loads(event)
+                except json.JSONDecodeError:
+                    pass
+        else:
+            reference = request.resource
+            event = request.payload
+        name, _qualifier = function_name(reference)
+        handler = self.functions.get(name)
+        request_id = _request_id(request)
+        if handler is None:
+            return TaskOutcome.failure(
+                "Lambda.ResourceNotFoundException",
+                f"Function not found: arn:aws:lambda:{self.region}:{self.account}:function:"
+                f"{name}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
+                f"ResourceNotFoundException; Request ID: {request_id}; Proxy: null)",
+            )
+        arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+        timeout = request.timeout_seconds or DEFAULT_TIMEOUT_SECONDS
+        context = LambdaContext(
+            function_name=name,
+            invoked_function_arn=arn,
+            aws_request_id=request_id,
+            deadline=self.clock.now() + timeout,
+            clock=self.clock,
+            log_group_name=f"/aws/lambda/{name}",
+        )
+        try:
+            raw = handler(_roundtrip(event), context)
+        except Exception as exc:  # a handler's error is the task's error, as in AWS
+            return TaskOutcome.failure(
+                type(exc).__name__, error_document(exc, request_id, compact=integration)
+            )
+        try:
+            result, size = _result_value(raw)
+        except ValueError as exc:
+            return TaskOutcome.failure("Lambda.Unknown", str(exc))
+        if size > MAX_PAYLOAD_BYTES:
+            return TaskOutcome.failure(
+                "States.DataLimitExceeded",
+                f"The state/task '{'lambda' if integration else arn}' returned a "
+                "result with a size exceeding the maximum number of bytes service limit.",
+            )
+        if integration:
+            stamp = email.utils.formatdate(self.clock.now(), usegmt=True)
+            return TaskOutcome.success(invoke_response(result, size, request_id, stamp))
+        return TaskOutcome.success(result)
+
+
+def _request_id(request: TaskRequest) -> str:
+    # The task token is already a fresh id from the execution's IdSource: reuse it, so that
+    # a replay sees the same request ids without drawing from the source out of order.
+    return request.token
+
+
+def _roundtrip(value: Any) -> Any:
+    """The event as the handler would get it after JSON transport (fresh objects)."""
+    return json.loads(json.dumps(value))
+
+
+def _result_value(raw: Any) -> tuple[Any, int]:
+    """A handler's return value as Lambda serialises it, and its size in bytes."""
+    if isinstance(raw, bytes | bytearray):
+        text = bytes(raw).decode("utf-8")
+        try:
+            return json.loads(text), len(raw)
+        except json.JSONDecodeError:
+            return text, len(raw)
+    try:
+        text = json.dumps(raw, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Unable to marshal response: {exc}") from None
+    return json.loads(text), len(text.encode("utf-8"))
+
+
+def error_document(exc: BaseException, request_id: str, compact: bool = False) -> str:
+    """Lambda's error document for an exception, as JSON text.
+
+    The ``lambda:invoke`` integration passes Lambda's response body through (compact
+    JSON); a Lambda function ARN resource shows it re-serialised with spaces.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)[1:]  # drop our own calling frame
+    document = {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(frames),
+    }
+    if compact:
+        return json.dumps(document, separators=(",", ":"))
+    return json.dumps(document)
+
+
+def invoke_response(payload: Any, size: int, request_id: str, date: str) -> dict[str, Any]:
+    """The result of ``lambda:invoke``: Lambda's Invoke response as Step Functions shows it."""
+    headers = {
+        "Connection": "keep-alive",
+        "Content-Length": str(size),
+        "Content-Type": "application/json",
+        "Date": date,
+        "X-Amz-Executed-Version": "$LATEST",
+        "x-amzn-Remapped-Content-Length": "0",
+        "x-amzn-RequestId": request_id,
+        "X-Amzn-Trace-Id": f"Root=1-{request_id.replace('-', '')[:8]}-{request_id.replace('-', '')[8:]}",
+    }
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            # AWS lists most headers' values as arrays here, but not these three.
+            "AllHttpHeaders": {
+                k: v if k in ("Date", "x-amzn-RequestId", "X-Amzn-Trace-Id") else [v]
+                for k, v in headers.items()
+            },
+            "HttpHeaders": headers,
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }

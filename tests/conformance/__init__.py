@@ -1,0 +1,1 @@
+"""Conformance: the cases recorded against AWS, run as data (see cases.py)."""

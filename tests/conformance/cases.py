@@ -1,0 +1,179 @@
+"""Find, load and run the conformance cases recorded against AWS Step Functions.
+
+The cases are data kept outside the repository (they are derived from LocalStack's
+recordings and must not be copied in). They are looked for in ``$STEPFN_CONFORMANCE_DIR``,
+else in ``../shared/conformance/cases`` beside the repository. When neither exists the
+tests skip, saying where they looked.
+
+A case is *runnable* when everything it needs beyond a pure interpreter is something this
+runner provides: local Lambda handlers (``lambda``), a virtual clock that makes Waits
+instant (``wait>0s``) and an execution name of our choosing (``context-object``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stepfn.clock import VirtualClock
+
+from .compare import compare_case
+from .lambdas import functions_for, unknown_handlers
+
+ENV_VAR = "STEPFN_CONFORMANCE_DIR"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DIR = REPO_ROOT.parent / "shared" / "conformance" / "cases"
+EXPECTED_FAILURES = Path(__file__).with_name("expected_failures.txt")
+
+# What this runner can supply; any other need makes a case skip.
+RUNNABLE_NEEDS = frozenset({"lambda", "wait>0s", "context-object"})
+
+
+def cases_dir() -> Path | None:
+    """The folder holding ``<category>/<case>.json``, or None when it is not there."""
+    configured = os.environ.get(ENV_VAR)
+    path = Path(configured) if configured else DEFAULT_DIR
+    return path if path.is_dir() else None
+
+
+def missing_message() -> str:
+    """Why the conformance cases cannot run, for a skip reason."""
+    configured = os.environ.get(ENV_VAR)
+    where = configured if configured else "../shared/conformance/cases (beside the repo)"
+    return f"conformance cases not found in {where}; set {ENV_VAR} to their folder"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One recorded case: its identity and the JSON document as stored."""
+
+    category: str
+    name: str
+    data: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        """``category/name``, as used in test ids and the expected-failures list."""
+        return f"{self.category}/{self.name}"
+
+    @property
+    def needs(self) -> list[str]:
+        return list(self.data.get("needs") or [])
+
+    def skip_reason(self) -> str | None:
+        """Why this runner cannot run the case, or None when it can."""
+        unmet = sorted(set(self.needs) - RUNNABLE_NEEDS)
+        if unmet:
+            return "needs " + ", ".join(unmet)
+        unknown = unknown_handlers(self.data.get("lambda_sources") or {})
+        if unknown:
+            return "no local Lambda handler for " + ", ".join(unknown)
+        return None
+
+    @property
+    def runnable(self) -> bool:
+        return self.skip_reason() is None
+
+
+def load_cases(root: Path) -> list[Case]:
+    """Every case under ``root``, sorted by category and name."""
+    cases = []
+    for path in sorted(root.glob("*/*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        category = data.get("category") or path.parent.name
+        cases.append(Case(category, data.get("name") or path.stem, data))
+    return cases
+
+
+def load_expected_failures(path: Path = EXPECTED_FAILURES) -> dict[str, str]:
+    """``category/name -> reason`` from the expected-failures list (``#`` starts a comment)."""
+    failures: dict[str, str] = {}
+    if not path.exists():
+        return failures
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        case_id, _, reason = line.partition(" ")
+        failures[case_id] = reason.strip() or "expected to fail"
+    return failures
+
+
+def write_expected_failures(failures: dict[str, str], path: Path = EXPECTED_FAILURES) -> None:
+    """Write the list back, sorted, one ``category/name  reason`` per line."""
+    header = (
+        "# Conformance cases known to fail: `category/name  reason`, one per line.\n"
+        "# A listed case that passes is an error: remove it from here.\n"
+    )
+    width = max((len(k) for k in failures), default=0)
+    lines = [f"{k.ljust(width)}  {failures[k]}" for k in sorted(failures)]
+    path.write_text(header + "".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def execution_name(case: Case) -> str:
+    """A valid, deterministic execution name: cases with ``$$.Execution.Name`` see it.
+
+    The recordings stand a placeholder in for the name, so any valid name matches; using
+    the case's own keeps runs repeatable.
+    """
+    return re.sub(r"[^A-Za-z0-9_-]", "-", case.name)[:80]
+
+
+@dataclass
+class Outcome:
+    """What running a case gave: passed or not, and the differences found."""
+
+    case: Case
+    differences: list[str]
+    crashed: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return not self.differences
+
+
+def run_case(case: Case) -> Outcome:
+    """Run a runnable case through ``stepfn.run`` and compare with its recording.
+
+    A crash of the interpreter is an outcome (a difference naming the exception), not an
+    error of the runner, so that the report can count it like any other failure.
+    """
+    import stepfn
+
+    data = case.data
+    # One virtual clock shared by the execution and the handlers that "take time".
+    clock = VirtualClock()
+    try:
+        execution = stepfn.run(
+            data["definition"],
+            data.get("input"),
+            name=execution_name(case),
+            functions=functions_for(data.get("lambda_sources") or {}, clock),
+            state_machine_type=data.get("state_machine_type") or "STANDARD",
+            clock=clock,
+        )
+    except Exception as exc:
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        text = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        return Outcome(case, [f"stepfn.run raised {text} ({where.filename}:{where.lineno})"], True)
+    differences = compare_case(
+        data,
+        status=execution.status,
+        output=execution.output,
+        error=execution.error,
+        cause=execution.cause,
+        history=execution.history,
+    )
+    return Outcome(case, differences)
+
+
+def select(cases: Iterable[Case], patterns: Iterable[str]) -> list[Case]:
+    """The cases whose id starts with one of ``patterns`` (all when there are none)."""
+    wanted = list(patterns)
+    return [c for c in cases if not wanted or any(c.id.startswith(p) for p in wanted)]
