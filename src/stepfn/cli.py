@@ -1,8 +1,9 @@
 """The ``stepfn`` command: validate state machine definitions and run them locally.
 
 Every user mistake (a file that is not there, JSON that does not parse, a definition AWS
-would refuse) ends in a one-line ``Error: ...`` and exit status 1, never a traceback: the
-person at the terminal needs the location of the mistake, not ours.
+would refuse) ends in a short message and exit status 1, never a traceback: the person at
+the terminal needs the location of their mistake, not of our code. The commands go
+through the public API only (``stepfn.run``, ``stepfn.validate``).
 """
 
 from __future__ import annotations
@@ -36,13 +37,6 @@ def _read_text(path: str, what: str) -> str:
         raise click.ClickException(f"{what} {path!r} is a directory") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"cannot read {what} {path!r}: {exc}") from None
-
-
-def _parse_definition(text: str) -> dict[str, Any]:
-    """Definition text (JSON, or YAML) -> dict; raises DefinitionError when it cannot."""
-    from stepfn.definition.parse import parse_definition
-
-    return parse_definition(text)
 
 
 def _definition_problems(text: str) -> list[Problem]:
@@ -253,9 +247,8 @@ def run(
     execution_input = _parse_input(input_)
     handlers = dict(_load_function(spec) for spec in functions)
     try:
-        definition = _parse_definition(text)
         execution = stepfn.run(
-            definition,
+            text,
             execution_input,
             name=name,
             functions=handlers or None,

@@ -12,11 +12,15 @@ instant (``wait>0s``) and an execution name of our choosing (``context-object``)
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import os
 import re
+import signal
+import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,9 @@ ENV_VAR = "STEPFN_CONFORMANCE_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = REPO_ROOT.parent / "shared" / "conformance" / "cases"
 EXPECTED_FAILURES = Path(__file__).with_name("expected_failures.txt")
+
+# Real seconds a case may run: all take milliseconds; more means the interpreter loops.
+CASE_TIME_LIMIT = 30.0
 
 # What this runner can supply; any other need makes a case skip.
 RUNNABLE_NEEDS = frozenset({"lambda", "wait>0s", "context-object"})
@@ -125,6 +132,37 @@ def execution_name(case: Case) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", case.name)[:80]
 
 
+class CaseTimeout(BaseException):
+    """A case ran longer than ``CASE_TIME_LIMIT`` seconds of real time.
+
+    A BaseException, so that the interpreter's handling of task errors cannot swallow it.
+    """
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt a run that loops forever, so one bad case cannot hang the whole suite.
+
+    Uses a POSIX interval timer, so only on the main thread of a POSIX system; elsewhere
+    the run simply has no limit.
+    """
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise CaseTimeout(f"still running after {seconds:g} s of real time")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @dataclass
 class Outcome:
     """What running a case gave: passed or not, and the differences found."""
@@ -150,18 +188,21 @@ def run_case(case: Case) -> Outcome:
     # One virtual clock shared by the execution and the handlers that "take time".
     clock = VirtualClock()
     try:
-        execution = stepfn.run(
-            data["definition"],
-            data.get("input"),
-            name=execution_name(case),
-            functions=functions_for(data.get("lambda_sources") or {}, clock),
-            state_machine_type=data.get("state_machine_type") or "STANDARD",
-            clock=clock,
-        )
-    except Exception as exc:
+        with _time_limit(CASE_TIME_LIMIT):
+            execution = stepfn.run(
+                # Copies: the recording must stay as it was, whatever the run does.
+                copy.deepcopy(data["definition"]),
+                copy.deepcopy(data.get("input")),
+                name=execution_name(case),
+                functions=functions_for(data.get("lambda_sources") or {}, clock),
+                state_machine_type=data.get("state_machine_type") or "STANDARD",
+                clock=clock,
+            )
+    except (Exception, CaseTimeout) as exc:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         text = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-        return Outcome(case, [f"stepfn.run raised {text} ({where.filename}:{where.lineno})"], True)
+        place = f"{_short_path(where.filename)}:{where.lineno}"
+        return Outcome(case, [f"stepfn.run raised {text} ({place})"], True)
     differences = compare_case(
         data,
         status=execution.status,
@@ -171,6 +212,16 @@ def run_case(case: Case) -> Outcome:
         history=execution.history,
     )
     return Outcome(case, differences)
+
+
+def _short_path(filename: str) -> str:
+    """A source file named from its package (``stepfn/interp/flow.py``), not this machine."""
+    parts = Path(filename).parts
+    for anchor in ("stepfn", "tests"):
+        if anchor in parts:
+            start = len(parts) - 1 - parts[::-1].index(anchor)
+            return "/".join(parts[start:])
+    return Path(filename).name
 
 
 def select(cases: Iterable[Case], patterns: Iterable[str]) -> list[Case]:

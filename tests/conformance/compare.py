@@ -82,6 +82,23 @@ def _show(value: Any) -> str:
     return text if len(text) <= _SHOW else text[: _SHOW - 3] + "..."
 
 
+def _string_difference(expected: str, actual: str) -> str:
+    """Two long strings shown from a little before where they part, not from the start."""
+    if len(expected) <= _SHOW and len(actual) <= _SHOW:
+        return f"expected {_show(expected)}, got {_show(actual)}"
+    same = 0
+    for e, a in zip(expected, actual, strict=False):
+        if e != a:
+            break
+        same += 1
+    start = max(0, same - 30)
+    lead = "..." if start else ""
+    return (
+        f"differs from character {same}: expected {lead}{_show(expected[start:])}, "
+        f"got {lead}{_show(actual[start:])}"
+    )
+
+
 # --------------------------------------------------------------------------- placeholders
 
 
@@ -245,7 +262,7 @@ def _compare(expected: Any, actual: Any, ph: Placeholders, path: str, out: list[
             _compare(e, a, ph, f"{path}[{i}]", out)
     elif isinstance(expected, str):
         if not ph.matches(expected, actual):
-            out.append(f"{path}: expected {_show(expected)}, got {_show(actual)}")
+            out.append(f"{path}: {_string_difference(expected, actual)}")
     elif expected != actual:
         out.append(f"{path}: expected {_show(expected)}, got {_show(actual)}")
 

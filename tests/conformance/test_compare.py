@@ -497,11 +497,11 @@ def _concrete(value: Any, names: list[str]) -> Any:
 
 
 def test_every_recording_matches_itself_made_concrete() -> None:
-    from .cases import cases_dir, load_cases
+    from .cases import cases_dir, load_cases, missing_message
 
     root = cases_dir()
     if root is None:
-        pytest.skip("conformance cases not found (set STEPFN_CONFORMANCE_DIR)")
+        pytest.skip(missing_message())
     for case in load_cases(root):
         data = case.data
         names = list(data["placeholders"])
@@ -522,3 +522,14 @@ def test_every_recording_matches_itself_made_concrete() -> None:
             history=history,
         )
         assert diffs == [], case.id
+
+
+def test_long_strings_show_where_they_part() -> None:
+    prefix = "An error occurred while executing the state 'X' (entered at the event id #2). " * 3
+    diffs = compare_values(
+        prefix + "The JSONPath '$.a' failed", prefix + "The JSONPath '$.b' failed"
+    )
+    assert len(diffs) == 1
+    assert diffs[0].startswith(f"$: differs from character {len(prefix) + 16}: expected ...")
+    assert "$.a' failed" in diffs[0]
+    assert "$.b' failed" in diffs[0]

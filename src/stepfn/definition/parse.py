@@ -219,7 +219,7 @@ def _loader_class(yaml: Any) -> type:
     loader = _LOADERS.get(id(yaml))
     if loader is None:
 
-        class _AslLoader(yaml.SafeLoader):  # type: ignore[misc]
+        class _AslLoader(yaml.SafeLoader):
             pass
 
         _AslLoader.yaml_implicit_resolvers = {

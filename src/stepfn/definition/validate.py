@@ -37,6 +37,7 @@ from stepfn.definition.validate_context import (
     MISSING_TARGET,
     NO_TERMINAL,
     STANDARD,
+    STATE_TYPES,
     Context,
     at,
     expect,
@@ -154,13 +155,15 @@ def _check_machine(ctx: Context, machine: Any, path: str, allowed: frozenset[str
         return
     for name, state in states.items():
         check_state(ctx, name, state, join(states_path, name))
-    _check_graph(ctx, start, states, path)
+    # Without a StartAt there is no graph to walk (AWS then reports the field only).
+    if isinstance(start, str):
+        _check_graph(ctx, start, states, path)
 
 
-def _check_graph(ctx: Context, start: Any, states: Mapping[str, Any], path: str) -> None:
+def _check_graph(ctx: Context, start: str, states: Mapping[str, Any], path: str) -> None:
     """Transitions land on states of this machine; it can end; every state is reached."""
     states_path = join(path, "States")
-    if isinstance(start, str) and start not in states:
+    if start not in states:
         ctx.report(join(path, "StartAt"), missing_target(start), MISSING_TARGET)
     referenced = {start}
     for name, state in states.items():
@@ -169,7 +172,9 @@ def _check_graph(ctx: Context, start: Any, states: Mapping[str, Any], path: str)
                 ctx.report(field_path, missing_target(target), MISSING_TARGET)
             elif target != name:
                 referenced.add(target)
-    if not any(_is_terminal(state) for state in states.values()):
+    # A state of unknown type might have been the end: then the question stays open.
+    known = all(isinstance(s, Mapping) and s.get("Type") in STATE_TYPES for s in states.values())
+    if known and not any(_is_terminal(state) for state in states.values()):
         # AWS gives no location here for the top level; a nested machine gets its own.
         ctx.report("" if path == "/" else path, NO_TERMINAL, MISSING_END)
         # ...and then does not look for unreachable states.

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from stepfn.errors import Problem
 
@@ -160,7 +160,7 @@ class StateInfo:
 # --- value kinds -------------------------------------------------------------------------
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     """A JSON integer (booleans are not numbers in JSON)."""
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -396,7 +396,7 @@ def _check_task(ctx: Context, info: StateInfo, fields: set[str]) -> None:
         if name in fields:
             check_path(ctx, body[name], join(path, name), name)
     timeout, heartbeat = body.get("TimeoutSeconds"), body.get("HeartbeatSeconds")
-    if isinstance(timeout, int) and isinstance(heartbeat, int) and heartbeat >= timeout:
+    if is_int(timeout) and is_int(heartbeat) and heartbeat >= timeout:
         ctx.report(
             join(path, "HeartbeatSeconds"),
             "The value of HeartbeatSeconds must be smaller than the value of TimeoutSeconds",

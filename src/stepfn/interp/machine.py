@@ -413,6 +413,18 @@ class Interpreter:
                 f"An error occurred while executing the state '{state.name}' "
                 f"(entered at the event id #{thread.entered_id}). {exc.detail}"
             )
+            if exc.error == errors.QUERY_EVALUATION_ERROR:
+                # AWS records a failed JSONata evaluation as an event of its own; a Map
+                # or Parallel whose own fields failed to evaluate then reports failing.
+                self.emit(
+                    thread,
+                    "EvaluationFailed",
+                    {"error": exc.error, "cause": cause, "state": state.name},
+                )
+                if isinstance(state, MapState | ParallelState) and not self.will_retry(
+                    thread, state, exc.error
+                ):
+                    self.emit(thread, f"{state.type}StateFailed")
             return self.state_failed(thread, state, exc.error, cause)
         except ExecutionError as exc:
             return self.state_failed(thread, state, exc.error, exc.cause)

@@ -212,11 +212,7 @@ def invoke_response(payload: Any, size: int, request_id: str, date: str) -> dict
         "ExecutedVersion": "$LATEST",
         "Payload": payload,
         "SdkHttpMetadata": {
-            # AWS lists most headers' values as arrays here, but not these three.
-            "AllHttpHeaders": {
-                k: v if k in ("Date", "x-amzn-RequestId", "X-Amzn-Trace-Id") else [v]
-                for k, v in headers.items()
-            },
+            "AllHttpHeaders": {k: [v] for k, v in headers.items()},
             "HttpHeaders": headers,
             "HttpStatusCode": 200,
         },

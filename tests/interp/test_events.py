@@ -1,0 +1,37 @@
+"""History events render as GetExecutionHistory shapes them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from stepfn.interp.events import Event, details_key
+
+
+def test_details_keys_follow_aws_names() -> None:
+    assert details_key("PassStateEntered") == "stateEnteredEventDetails"
+    assert details_key("MapStateExited") == "stateExitedEventDetails"
+    assert details_key("TaskScheduled") == "taskScheduledEventDetails"
+    assert details_key("LambdaFunctionFailed") == "lambdaFunctionFailedEventDetails"
+    assert details_key("ExecutionSucceeded") == "executionSucceededEventDetails"
+
+
+def test_payloads_render_as_compact_json_text() -> None:
+    event = Event(2, 1, 0.5, "PassStateEntered", {"name": "A", "input": {"é": [1, 2]}})
+    assert event.render() == {
+        "timestamp": datetime.fromtimestamp(0.5, tz=UTC),
+        "type": "PassStateEntered",
+        "id": 2,
+        "previousEventId": 1,
+        "stateEnteredEventDetails": {
+            "name": "A",
+            "input": '{"é":[1,2]}',
+            "inputDetails": {"truncated": False},
+        },
+    }
+
+
+def test_task_parameters_render_as_text_and_no_details_is_no_key() -> None:
+    scheduled = Event(3, 2, 0.0, "TaskScheduled", {"resource": "invoke", "parameters": {"a": 1}})
+    assert scheduled.render()["taskScheduledEventDetails"]["parameters"] == '{"a":1}'
+    started = Event(4, 3, 0.0, "MapStateSucceeded").render()
+    assert set(started) == {"timestamp", "type", "id", "previousEventId"}

@@ -1,0 +1,93 @@
+"""``stepfn.run``: the in-process driver with virtual and real clocks."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+import stepfn
+from stepfn.clock import VIRTUAL_EPOCH
+
+LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+def test_a_day_long_wait_finishes_at_once_in_simulated_time() -> None:
+    definition = {
+        "StartAt": "Nap",
+        "States": {"Nap": {"Type": "Wait", "Seconds": 86400, "End": True}},
+    }
+    started = time.perf_counter()
+    ex = stepfn.run(definition, {"a": 1})
+    assert time.perf_counter() - started < 5  # generous: it must not really wait a day
+    assert ex.status == "SUCCEEDED" and ex.output == {"a": 1}
+    stamps = [e["timestamp"].timestamp() for e in ex.history]
+    assert stamps[-1] - stamps[0] == 86400
+
+
+def test_real_clock_really_waits() -> None:
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}
+    started = time.monotonic()
+    ex = stepfn.run(definition, clock=stepfn.Clock())
+    assert ex.status == "SUCCEEDED"
+    assert time.monotonic() - started >= 0.9
+
+
+def test_functions_are_called_and_retried() -> None:
+    calls: list[Any] = []
+
+    def flaky(event: Any, context: Any) -> Any:
+        calls.append(event)
+        if len(calls) < 3:
+            raise TimeoutError("try again")
+        return {"ok": len(calls)}
+
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": LAMBDA + "flaky",
+                "Retry": [{"ErrorEquals": ["TimeoutError"], "IntervalSeconds": 10}],
+                "End": True,
+            }
+        },
+    }
+    ex = stepfn.run(definition, {"x": 1}, functions={"flaky": flaky})
+    assert ex.status == "SUCCEEDED" and ex.output == {"ok": 3}
+    assert calls == [{"x": 1}] * 3
+    stamps = [e["timestamp"].timestamp() - VIRTUAL_EPOCH for e in ex.history]
+    assert stamps[-1] == 30.0  # 10 s, then 20 s of backoff
+
+
+def test_json_text_definition_and_execution_name() -> None:
+    ex = stepfn.run(
+        '{"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"n.$": "$$.Execution.Name"}, "End": true}}}',
+        name="order-42",
+    )
+    assert ex.output == {"n": "order-42"}
+    assert ex.execution_arn.endswith(":execution:stepfn:order-42")
+
+
+def test_invalid_definition_lists_its_problems() -> None:
+    with pytest.raises(stepfn.DefinitionError) as info:
+        stepfn.run({"StartAt": "Missing", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}})
+    paths = [p.path for p in info.value.problems]
+    assert "/StartAt" in paths and "/States/A/Next" in paths
+
+
+def test_a_task_without_an_answer_leaves_the_execution_running() -> None:
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "End": True,
+            }
+        },
+    }
+    ex = stepfn.run(definition)
+    assert ex.status == "FAILED"
+    assert ex.error == "States.TaskFailed"
