@@ -86,3 +86,19 @@ class StateError(ExecutionError):
     def __init__(self, error: str, detail: str) -> None:
         self.detail = detail
         super().__init__(error, detail)
+
+
+class ServiceError(Exception):
+    """An error of the Step Functions API, with AWS's error code and message.
+
+    The engine raises it; the HTTP API answers with ``code`` as ``__type`` and the
+    message as AWS words it (``State Machine Does Not Exist: 'arn:...'``).
+    """
+
+    status = 400
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        self.code = code
+        self.message = message
+        self.status = status
+        super().__init__(f"{code}: {message}")

@@ -30,7 +30,9 @@ def test_utf8_bytes_with_a_byte_order_mark() -> None:
 
 
 def test_mapping_is_copied_into_plain_types() -> None:
-    source = OrderedDict(StartAt="A", States={"A": {"Type": "Pass", "Result": (1, 2), "End": True}})
+    source: dict[str, Any] = OrderedDict(
+        StartAt="A", States={"A": {"Type": "Pass", "Result": (1, 2), "End": True}}
+    )
     parsed = parse_definition(source)
     assert parsed == {
         "StartAt": "A",
@@ -111,6 +113,7 @@ def test_duplicate_state_names_in_a_branch() -> None:
 
 
 def test_yaml_text() -> None:
+    pytest.importorskip("yaml")
     text = """
 StartAt: Wait
 States:
@@ -130,12 +133,14 @@ def test_yaml_can_be_turned_off() -> None:
 
 
 def test_yaml_syntax_error_has_its_location() -> None:
+    pytest.importorskip("yaml")
     problem = only_problem("StartAt: A\nStates: [unclosed\n")
     assert problem.code == "INVALID_YAML_DESCRIPTION"
     assert problem.path.startswith("line ")
 
 
 def test_yaml_keys_must_be_strings() -> None:
+    pytest.importorskip("yaml")
     assert only_problem("StartAt: A\n1: x\n").code == "INVALID_JSON_DESCRIPTION"
 
 
@@ -144,4 +149,4 @@ def test_mapping_keys_must_be_strings() -> None:
 
 
 def test_other_types_are_refused() -> None:
-    assert only_problem(42).message == "Definition must be a valid JSON object"  # type: ignore[arg-type]
+    assert only_problem(42).message == "Definition must be a valid JSON object"

@@ -391,3 +391,13 @@ def test_the_table_holds_every_operator():
     assert len(OPERATORS) == 23
     assert "StringMatches" in OPERATORS
     assert "IsTimestamp" in OPERATORS
+
+
+def test_comments_are_allowed_on_any_rule():
+    rule = {
+        "And": [{"Variable": "$.s", "StringEquals": "done", "Comment": "inner"}],
+        "Comment": "outer",
+    }
+    assert check(rule, {"s": "done"})
+    with pytest.raises(DefinitionError):
+        compile_rule({"Not": {"Variable": "$.s", "IsNull": True, "Next": "X"}})

@@ -91,3 +91,23 @@ def test_a_task_without_an_answer_leaves_the_execution_running() -> None:
     ex = stepfn.run(definition)
     assert ex.status == "FAILED"
     assert ex.error == "States.TaskFailed"
+
+
+def test_a_missing_path_inside_an_intrinsic_fails_cleanly() -> None:
+    definition = {
+        "StartAt": "H",
+        "States": {
+            "H": {
+                "Type": "Pass",
+                "Parameters": {"h.$": "States.Hash($.missing, 'MD5')"},
+                "End": True,
+            }
+        },
+    }
+    ex = stepfn.run(definition, {})
+    assert ex.status == "FAILED" and ex.error == "States.Runtime"
+    assert ex.cause is not None
+    assert ex.cause.endswith(
+        "The JSONPath '$.missing' specified for the field 'h.$' could not be found in the "
+        "input '{}'"
+    )

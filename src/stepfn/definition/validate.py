@@ -16,10 +16,10 @@ machines of their own, checked the same way at their location
 ``validate_payload`` the expressions (paths, intrinsics, JSONata, Assign).
 
 Example:
-    >>> validate({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}})
-    [Problem(path='/States/A/Next', message="Missing 'Next' target: B", \
-code='MISSING_TRANSITION_TARGET'), Problem(path='', message='Workflow has no terminal state', \
-code='MISSING_END_STATE')]
+    >>> definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}}
+    >>> [(p.path, p.message, p.code) for p in validate(definition)]
+    [('/States/A/Next', "Missing 'Next' target: B", 'MISSING_TRANSITION_TARGET'), \
+('', 'Workflow has no terminal state', 'MISSING_END_STATE')]
 """
 
 from __future__ import annotations

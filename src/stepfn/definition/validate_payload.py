@@ -48,8 +48,8 @@ _LOOKS_LIKE_PATH = re.compile(r"^\$\$?\.")
 _MODULES: dict[str, ModuleType | None] = {}
 
 
-def language_module(*names: str) -> ModuleType | None:
-    """The first of ``stepfn.lang.<name>`` that imports, or None when none does."""
+def language_module(*names: str, needs: str) -> ModuleType | None:
+    """The first of ``stepfn.lang.<name>`` that imports and has ``needs``, or None."""
     for name in names:
         if name not in _MODULES:
             try:
@@ -57,28 +57,35 @@ def language_module(*names: str) -> ModuleType | None:
             except ImportError:
                 _MODULES[name] = None
         module = _MODULES[name]
-        if module is not None:
+        if module is not None and hasattr(module, needs):
             return module
     return None
 
 
-def _syntax_error(module: ModuleType, function: str, text: str) -> str | None:
-    """Run ``module.function(text)``; the message of the syntax error it raises, or None.
+_SYNTAX_ERRORS: dict[str, tuple[type[Exception], ...]] = {}
 
-    The language modules raise their own ``ValueError`` subclasses for bad syntax. A
-    missing function means that part of the module is not written yet: no check.
+
+def _syntax_errors(module: ModuleType) -> tuple[type[Exception], ...]:
+    """The exceptions that mean "bad syntax" in ``module``: its ``*SyntaxError`` classes.
+
+    Only those are the definition's fault; anything else is a bug and must surface.
     """
-    check = getattr(module, function, None)
-    if check is None:
-        return None
-    # Only syntax errors are the definition's fault; anything else is a bug to surface.
-    syntax_errors: tuple[type[Exception], ...] = (ValueError,)
-    for name, obj in vars(module).items():
-        if name.endswith("SyntaxError") and isinstance(obj, type) and issubclass(obj, Exception):
-            syntax_errors += (obj,)
+    found = _SYNTAX_ERRORS.get(module.__name__)
+    if found is None:
+        found = (ValueError,)
+        for name, obj in vars(module).items():
+            is_class = isinstance(obj, type) and issubclass(obj, Exception)
+            if name.endswith("SyntaxError") and is_class:
+                found += (obj,)
+        _SYNTAX_ERRORS[module.__name__] = found
+    return found
+
+
+def _syntax_error(module: ModuleType, function: str, text: str) -> str | None:
+    """Run ``module.function(text)``; the message of the syntax error it raises, or None."""
     try:
-        check(text)
-    except syntax_errors as exc:
+        getattr(module, function)(text)
+    except _syntax_errors(module) as exc:
         return str(exc) or type(exc).__name__
     return None
 
@@ -88,15 +95,16 @@ def _syntax_error(module: ModuleType, function: str, text: str) -> str | None:
 
 def path_error(text: str, *, reference: bool = False) -> str | None:
     """Why ``text`` is not a valid path (a reference path when ``reference``), or None."""
-    module = language_module("jsonpath")
+    function = "compile_reference_path" if reference else "compile_path"
+    module = language_module("jsonpath", needs=function)
     if module is None:
         return None if text.startswith("$") else "a path must start with '$'"
-    return _syntax_error(module, "compile_reference_path" if reference else "compile_path", text)
+    return _syntax_error(module, function, text)
 
 
 def intrinsic_error(text: str) -> str | None:
     """Why ``text`` is not a valid intrinsic call, or None (also when unchecked)."""
-    module = language_module("intrinsics", "intrinsic_syntax")
+    module = language_module("intrinsics", "intrinsic_syntax", needs="parse_intrinsic")
     if module is None:
         return None
     return _syntax_error(module, "parse_intrinsic", text)
@@ -104,10 +112,9 @@ def intrinsic_error(text: str) -> str | None:
 
 def looks_intrinsic(text: str) -> bool:
     """True when ``text`` has the shape ``States.Name(...)``."""
-    module = language_module("intrinsics", "intrinsic_syntax")
-    test = getattr(module, "is_intrinsic", None) if module is not None else None
-    if test is not None:
-        return bool(test(text))
+    module = language_module("intrinsics", "intrinsic_syntax", needs="is_intrinsic")
+    if module is not None:
+        return bool(module.is_intrinsic(text))
     return text.lstrip().startswith("States.")
 
 
@@ -213,7 +220,7 @@ def check_static_result(ctx: Context, value: Any, path: str) -> None:
 
 def check_jsonata(ctx: Context, text: str, path: str) -> None:
     """One ``{% ... %}`` expression: it must parse."""
-    module = language_module("jsonata")
+    module = language_module("jsonata", needs="compile_expression")
     if module is None:
         return
     error = _syntax_error(module, "compile_expression", text[2:-2])

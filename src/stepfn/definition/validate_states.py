@@ -1,12 +1,13 @@
 """Checks of one state: its fields (per type and query language), their values, Retry/Catch.
 
 Which fields a state may have depends on its type and on its query language. The table
-below is the union of both languages; ``JSONPATH_ONLY`` and ``JSONATA_ONLY`` then take out
-what the state's language does not have. A field outside the table is ``Field 'X' is not
-supported``; a field of the other language gets AWS's QueryLanguage message instead, e.g.
+below is the union of both languages; ``validate_fields.JSONPATH_ONLY`` and
+``JSONATA_ONLY`` then take out what the state's language does not have. A field outside
+the table is ``Field 'X' is not supported``; a field of the other language gets AWS's
+QueryLanguage message instead, e.g.
 ``The QueryLanguage is set to 'JSONata', but field 'Parameters' is only supported for the
 'JSONPath' QueryLanguage``. The values of refused fields are not checked further: one
-problem per mistake.
+problem per mistake. The Map state has its own module, ``validate_map``.
 
 Transitions (``Next``, ``Default``, a catcher's ``Next``) are checked for shape here and
 for their target in ``validate``, which sees the whole ``States`` object.
@@ -15,26 +16,22 @@ for their target in ``validate``, which sees the whole ``States`` object.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Mapping
 from typing import Any
 
 from stepfn.definition.validate_choice import check_choice_state
 from stepfn.definition.validate_context import (
     BAD_TIMESTAMP,
     DOWNGRADE,
-    DUPLICATE_LABEL,
     DUPLICATE_STATE,
     EMPTY,
     EXPRESS,
-    INVALID_LABEL,
     INVALID_STATE_NAME,
     JSONATA,
     JSONPATH,
     MAX_RETRY_DELAY,
     MAX_SECONDS,
     MAX_STATE_NAME,
-    STANDARD,
     STATE_TYPES,
     TYPE_VALUES,
     Context,
@@ -45,15 +42,22 @@ from stepfn.definition.validate_context import (
     expected_type,
     is_int,
     is_jsonata,
-    is_number,
     is_timestamp,
     join,
-    language_only,
-    not_supported,
     one_of,
     only_one,
     required,
 )
+from stepfn.definition.validate_fields import (
+    enum,
+    exclusive,
+    integer,
+    number,
+    require_fields,
+    text,
+    usable_fields,
+)
+from stepfn.definition.validate_map import check_map
 from stepfn.definition.validate_payload import (
     check_assign,
     check_jsonata,
@@ -90,16 +94,6 @@ STATE_FIELDS: dict[str, frozenset[str]] = {
     ),
 }
 
-# Fields of one query language only, wherever they appear (states, catchers, ItemReader...).
-JSONPATH_ONLY = frozenset(
-    {"InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Result"}
-    | {"ItemsPath", "TimeoutSecondsPath", "HeartbeatSecondsPath", "SecondsPath", "TimestampPath"}
-    | {"ErrorPath", "CausePath", "MaxConcurrencyPath", "ToleratedFailurePercentagePath"}
-    | {"ToleratedFailureCountPath", "MaxItemsPath", "MaxItemsPerBatchPath"}
-    | {"MaxInputBytesPerBatchPath"}
-)
-JSONATA_ONLY = frozenset({"Arguments", "Output", "Items"})
-
 _RETRIER_FIELDS = frozenset(
     {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds"}
     | {"JitterStrategy", "Comment"}
@@ -114,82 +108,6 @@ _WAIT_JSONATA = ("Seconds", "Timestamp")
 # A Task's Resource is an ARN; "${...}" is a placeholder a deployment tool fills in.
 _ARN = re.compile(r"^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+")
 _ACTIVITY_ARN = re.compile(r"^arn:[^:]+:states:[^:]*:[^:]*:activity:")
-_READER_ARN = re.compile(r"^arn:[^:]+:states:::s3:(getObject|listObjectsV2)$")
-_WRITER_ARN = re.compile(r"^arn:[^:]+:states:::s3:putObject$")
-
-# What AWS refuses in a Map Label: blanks, brackets, wildcards, punctuation and control
-# characters (the set AWS's answers show), and what no AWS name may hold.
-_LABEL_FORBIDDEN = frozenset(' ?*<>{}[]:;,\\|^~$#%&`"')
-MAX_LABEL = 40
-
-
-# --- fields ------------------------------------------------------------------------------
-
-
-def usable_fields(
-    ctx: Context, obj: Mapping[str, Any], path: str, allowed: Iterable[str], language: str
-) -> set[str]:
-    """The fields of ``obj`` that it may have in ``language``; report the others."""
-    allowed = frozenset(allowed)
-    usable: set[str] = set()
-    for name in obj:
-        if name not in allowed:
-            ctx.report(path, not_supported(name))
-        elif language == JSONATA and name in JSONPATH_ONLY:
-            ctx.report(path, language_only(JSONATA, name))
-        elif language == JSONPATH and name in JSONATA_ONLY:
-            ctx.report(path, language_only(JSONPATH, name))
-        else:
-            usable.add(name)
-    return usable
-
-
-def _require(ctx: Context, obj: Mapping[str, Any], path: str, names: Iterable[str]) -> bool:
-    missing = [name for name in names if name not in obj]
-    if missing:
-        ctx.report(path, required(missing))
-    return not missing
-
-
-def _exclusive(ctx: Context, fields: set[str], path: str, names: tuple[str, ...]) -> None:
-    if sum(name in fields for name in names) > 1:
-        ctx.report(path, only_one(names))
-
-
-def _integer(
-    ctx: Context, value: Any, path: str, jsonata: bool, minimum: int, maximum: int | None = None
-) -> None:
-    """An integer field; in JSONata states a ``{% %}`` expression may stand for it."""
-    if jsonata and is_jsonata(value):
-        check_jsonata(ctx, value, path)
-    elif not is_int(value):
-        ctx.report(path, expected_type("Integer"))
-    elif value < minimum:
-        ctx.report(path, f"Minimum value is {minimum}")
-    elif maximum is not None and value > maximum:
-        ctx.report(path, f"Maximum value is {maximum}")
-
-
-def _number(
-    ctx: Context, value: Any, path: str, jsonata: bool, minimum: float, maximum: float
-) -> None:
-    if jsonata and is_jsonata(value):
-        check_jsonata(ctx, value, path)
-    elif not is_number(value):
-        ctx.report(path, expected_type("Number"))
-    elif value < minimum:
-        ctx.report(path, f"Minimum value is {minimum:g}")
-    elif value > maximum:
-        ctx.report(path, f"Maximum value is {maximum:g}")
-
-
-def _text(ctx: Context, value: Any, path: str, jsonata: bool) -> None:
-    """A string field; in JSONata states it may be an expression."""
-    if jsonata and is_jsonata(value):
-        check_jsonata(ctx, value, path)
-    else:
-        expect(ctx, value, "String", path)
-
 
 # --- one state ---------------------------------------------------------------------------
 
@@ -310,16 +228,16 @@ def _check_retry(ctx: Context, info: StateInfo, retriers: Any, path: str) -> Non
             ctx.report(here, expected_type("Object"))
             continue
         fields = usable_fields(ctx, retrier, here, _RETRIER_FIELDS, info.language)
-        if _require(ctx, retrier, here, ["ErrorEquals"]):
+        if require_fields(ctx, retrier, here, ["ErrorEquals"]):
             _check_error_equals(ctx, retrier, here, last=i == len(retriers) - 1)
         # AWS accepts an IntervalSeconds of 0 (measured), though the spec asks for >= 1.
         limits = {"IntervalSeconds": (0, MAX_SECONDS), "MaxAttempts": (0, MAX_SECONDS)}
         limits["MaxDelaySeconds"] = (1, MAX_RETRY_DELAY)
         for name, (low, high) in limits.items():
             if name in fields:
-                _integer(ctx, retrier[name], join(here, name), info.jsonata, low, high)
+                integer(ctx, retrier[name], join(here, name), info.jsonata, low, high)
         if "BackoffRate" in fields:
-            _number(
+            number(
                 ctx,
                 retrier["BackoffRate"],
                 join(here, "BackoffRate"),
@@ -328,7 +246,7 @@ def _check_retry(ctx: Context, info: StateInfo, retriers: Any, path: str) -> Non
                 MAX_SECONDS,
             )
         if "JitterStrategy" in fields:
-            _enum(ctx, retrier["JitterStrategy"], join(here, "JitterStrategy"), ("FULL", "NONE"))
+            enum(ctx, retrier["JitterStrategy"], join(here, "JitterStrategy"), ("FULL", "NONE"))
         if "Comment" in fields:
             expect(ctx, retrier["Comment"], "String", join(here, "Comment"))
 
@@ -342,7 +260,7 @@ def _check_catch(ctx: Context, info: StateInfo, catchers: Any, path: str) -> Non
             ctx.report(here, expected_type("Object"))
             continue
         fields = usable_fields(ctx, catcher, here, _CATCHER_FIELDS, info.language)
-        _require(ctx, catcher, here, ["ErrorEquals", "Next"])
+        require_fields(ctx, catcher, here, ["ErrorEquals", "Next"])
         if "ErrorEquals" in catcher:
             _check_error_equals(ctx, catcher, here, last=i == len(catchers) - 1)
         if "Next" in catcher:
@@ -364,15 +282,6 @@ def _check_catch(ctx: Context, info: StateInfo, catchers: Any, path: str) -> Non
             expect(ctx, catcher["Comment"], "String", join(here, "Comment"))
 
 
-def _enum(ctx: Context, value: Any, path: str, values: tuple[str, ...]) -> bool:
-    if not expect(ctx, value, "String", path):
-        return False
-    if value not in values:
-        ctx.report(path, one_of(values))
-        return False
-    return True
-
-
 # --- per type ----------------------------------------------------------------------------
 
 
@@ -383,15 +292,15 @@ def _check_pass(ctx: Context, info: StateInfo, fields: set[str]) -> None:
 
 def _check_task(ctx: Context, info: StateInfo, fields: set[str]) -> None:
     body, path = info.body, info.path
-    if _require(ctx, body, path, ["Resource"]):
+    if require_fields(ctx, body, path, ["Resource"]):
         _check_resource(ctx, body["Resource"], join(path, "Resource"))
     if "Credentials" in fields:
         _check_credentials(ctx, info, body["Credentials"], join(path, "Credentials"))
-    _exclusive(ctx, fields, path, ("TimeoutSeconds", "TimeoutSecondsPath"))
-    _exclusive(ctx, fields, path, ("HeartbeatSeconds", "HeartbeatSecondsPath"))
+    exclusive(ctx, fields, path, ("TimeoutSeconds", "TimeoutSecondsPath"))
+    exclusive(ctx, fields, path, ("HeartbeatSeconds", "HeartbeatSecondsPath"))
     for name in ("TimeoutSeconds", "HeartbeatSeconds"):
         if name in fields:
-            _integer(ctx, body[name], join(path, name), info.jsonata, 1, MAX_SECONDS)
+            integer(ctx, body[name], join(path, name), info.jsonata, 1, MAX_SECONDS)
     for name in ("TimeoutSecondsPath", "HeartbeatSecondsPath"):
         if name in fields:
             check_path(ctx, body[name], join(path, name), name)
@@ -429,7 +338,7 @@ def _check_credentials(ctx: Context, info: StateInfo, credentials: Any, path: st
     fields = usable_fields(ctx, credentials, path, allowed, info.language)
     if not fields & {"RoleArn", "RoleArn.$"}:
         ctx.report(path, required(["RoleArn"]))
-    _exclusive(ctx, fields, path, ("RoleArn", "RoleArn.$"))
+    exclusive(ctx, fields, path, ("RoleArn", "RoleArn.$"))
     check_value(ctx, {name: credentials[name] for name in fields}, path, info.jsonata)
     if "RoleArn" in fields and not is_jsonata(credentials["RoleArn"]):
         expect(ctx, credentials["RoleArn"], "String", join(path, "RoleArn"))
@@ -444,7 +353,7 @@ def _check_wait(ctx: Context, info: StateInfo, fields: set[str]) -> None:
     elif not given and not any(name in body for name in _WAIT_JSONPATH):
         ctx.report(path, exactly_one(options))
     if "Seconds" in fields:
-        _integer(ctx, body["Seconds"], join(path, "Seconds"), info.jsonata, 0, MAX_SECONDS)
+        integer(ctx, body["Seconds"], join(path, "Seconds"), info.jsonata, 0, MAX_SECONDS)
     if "Timestamp" in fields:
         value, here = body["Timestamp"], join(path, "Timestamp")
         if info.jsonata and is_jsonata(value):
@@ -462,11 +371,11 @@ def _check_succeed(ctx: Context, info: StateInfo, fields: set[str]) -> None:
 
 def _check_fail(ctx: Context, info: StateInfo, fields: set[str]) -> None:
     body, path = info.body, info.path
-    _exclusive(ctx, fields, path, ("Error", "ErrorPath"))
-    _exclusive(ctx, fields, path, ("Cause", "CausePath"))
+    exclusive(ctx, fields, path, ("Error", "ErrorPath"))
+    exclusive(ctx, fields, path, ("Cause", "CausePath"))
     for name in ("Error", "Cause"):
         if name in fields:
-            _text(ctx, body[name], join(path, name), info.jsonata)
+            text(ctx, body[name], join(path, name), info.jsonata)
     for name in ("ErrorPath", "CausePath"):
         if name in fields:
             check_path(ctx, body[name], join(path, name), name, intrinsic=True)
@@ -474,7 +383,7 @@ def _check_fail(ctx: Context, info: StateInfo, fields: set[str]) -> None:
 
 def _check_parallel(ctx: Context, info: StateInfo, fields: set[str]) -> None:
     body, path = info.body, info.path
-    if not _require(ctx, body, path, ["Branches"]):
+    if not require_fields(ctx, body, path, ["Branches"]):
         return
     here = join(path, "Branches")
     branches = body["Branches"]
@@ -486,213 +395,6 @@ def _check_parallel(ctx: Context, info: StateInfo, fields: set[str]) -> None:
         ctx.check_machine(ctx, branch, at(here, i), frozenset({"StartAt", "States", "Comment"}))
 
 
-# --- Map ---------------------------------------------------------------------------------
-
-
-def _check_map(ctx: Context, info: StateInfo, fields: set[str]) -> None:
-    body, path = info.body, info.path
-    processors = [name for name in ("ItemProcessor", "Iterator") if name in body]
-    if len(processors) > 1:
-        ctx.report(path, only_one(("ItemProcessor", "Iterator")))
-    elif not processors:
-        ctx.report(path, exactly_one(("ItemProcessor", "Iterator")))
-    for name in processors:
-        _check_processor(ctx, body[name], join(path, name))
-    if "ItemsPath" in fields:
-        check_path(ctx, body["ItemsPath"], join(path, "ItemsPath"), "ItemsPath")
-    if "Items" in fields:
-        items, here = body["Items"], join(path, "Items")
-        if is_jsonata(items) or isinstance(items, list):
-            check_jsonata_value(ctx, items, here)
-        else:
-            ctx.report(here, expected_type("Array"))
-    _exclusive(ctx, fields, path, ("ItemSelector", "Parameters"))
-    if "ItemSelector" in fields:
-        check_value(ctx, body["ItemSelector"], join(path, "ItemSelector"), info.jsonata)
-    pairs = (
-        ("MaxConcurrency", "MaxConcurrencyPath"),
-        ("ToleratedFailurePercentage", "ToleratedFailurePercentagePath"),
-        ("ToleratedFailureCount", "ToleratedFailureCountPath"),
-    )
-    for name, path_name in pairs:
-        _exclusive(ctx, fields, path, (name, path_name))
-        if path_name in fields:
-            check_path(ctx, body[path_name], join(path, path_name), path_name)
-    for name in ("MaxConcurrency", "ToleratedFailureCount"):
-        if name in fields:
-            _integer(ctx, body[name], join(path, name), info.jsonata, 0)
-    if "ToleratedFailurePercentage" in fields:
-        _number(
-            ctx,
-            body["ToleratedFailurePercentage"],
-            join(path, "ToleratedFailurePercentage"),
-            info.jsonata,
-            0,
-            100,
-        )
-    if "Label" in fields:
-        _check_label(ctx, body["Label"], join(path, "Label"))
-    if "ItemReader" in fields:
-        _check_item_reader(ctx, info, body["ItemReader"], join(path, "ItemReader"))
-    if "ItemBatcher" in fields:
-        _check_item_batcher(ctx, info, body["ItemBatcher"], join(path, "ItemBatcher"))
-    if "ResultWriter" in fields:
-        _check_result_writer(ctx, info, body["ResultWriter"], join(path, "ResultWriter"))
-
-
-def _check_processor(ctx: Context, processor: Any, path: str) -> None:
-    """ItemProcessor (or the older Iterator): a machine, with its ProcessorConfig."""
-    inner = ctx
-    if isinstance(processor, Mapping) and isinstance(processor.get("ProcessorConfig"), Mapping):
-        inner = _check_processor_config(
-            ctx, processor["ProcessorConfig"], join(path, "ProcessorConfig")
-        )
-    elif isinstance(processor, Mapping) and "ProcessorConfig" in processor:
-        ctx.report(join(path, "ProcessorConfig"), expected_type("Object"))
-    ctx.check_machine(
-        inner, processor, path, frozenset({"StartAt", "States", "Comment", "ProcessorConfig"})
-    )
-
-
-def _check_processor_config(ctx: Context, config: Mapping[str, Any], path: str) -> Context:
-    """Check a ProcessorConfig; the context the processor's states run in."""
-    fields = usable_fields(ctx, config, path, ("Mode", "ExecutionType"), ctx.top_language)
-    mode = config.get("Mode", "INLINE")
-    if "Mode" in fields and not _enum(ctx, mode, join(path, "Mode"), ("INLINE", "DISTRIBUTED")):
-        return ctx
-    if mode == "INLINE":
-        if "ExecutionType" in fields:
-            ctx.report(path, not_supported("ExecutionType"))
-        return ctx
-    if ctx.machine_type == EXPRESS:
-        ctx.report(
-            join(path, "Mode"),
-            "The field 'Mode' with value 'DISTRIBUTED' is not supported inside 'EXPRESS' "
-            "state machines",
-        )
-    if not _require(ctx, config, path, ["ExecutionType"]):
-        return ctx
-    execution_type = config["ExecutionType"]
-    if not _enum(ctx, execution_type, join(path, "ExecutionType"), (STANDARD, EXPRESS)):
-        return ctx
-    # A Distributed Map runs each batch as a child workflow of this type.
-    return replace(ctx, machine_type=execution_type)
-
-
-def _check_label(ctx: Context, label: Any, path: str) -> None:
-    if not expect(ctx, label, "String", path):
-        return
-    if not label:
-        ctx.report(path, "Label cannot be empty", INVALID_LABEL)
-    elif len(label) > MAX_LABEL:
-        ctx.report(path, f"Label cannot exceed {MAX_LABEL} characters", INVALID_LABEL)
-    else:
-        bad = next((char for char in label if _label_forbids(char)), None)
-        if bad is not None:
-            # AWS quotes the character as Python's repr does ('\x00', '\t', ' ').
-            ctx.report(path, f"Label contains invalid character: {bad!r}", INVALID_LABEL)
-        elif label in ctx.label_paths:
-            ctx.report(path, f"Duplicate label name: {label}", DUPLICATE_LABEL)
-        else:
-            ctx.label_paths[label] = path
-
-
-def _label_forbids(char: str) -> bool:
-    code = ord(char)
-    return (
-        char in _LABEL_FORBIDDEN
-        or code <= 0x1F
-        or 0x7F <= code <= 0x9F
-        or 0xD800 <= code <= 0xDFFF
-        or code in (0xFFFE, 0xFFFF)
-    )
-
-
-def _check_item_reader(ctx: Context, info: StateInfo, reader: Any, path: str) -> None:
-    if not expect(ctx, reader, "Object", path):
-        return
-    allowed = ("Resource", "ReaderConfig", "Parameters", "Arguments")
-    fields = usable_fields(ctx, reader, path, allowed, info.language)
-    if _require(ctx, reader, path, ["Resource"]):
-        _check_s3_resource(ctx, reader["Resource"], join(path, "Resource"), _READER_ARN)
-    if "Parameters" in fields:
-        check_template(ctx, reader["Parameters"], join(path, "Parameters"))
-    if "Arguments" in fields:
-        check_jsonata_value(ctx, reader["Arguments"], join(path, "Arguments"))
-    if "ReaderConfig" in fields:
-        _check_reader_config(ctx, info, reader["ReaderConfig"], join(path, "ReaderConfig"))
-
-
-def _check_reader_config(ctx: Context, info: StateInfo, config: Any, path: str) -> None:
-    # Only the fields we know are checked: AWS keeps adding reader options.
-    if not expect(ctx, config, "Object", path):
-        return
-    enums = {
-        "InputType": ("CSV", "JSON", "JSONL", "MANIFEST", "PARQUET"),
-        "CSVHeaderLocation": ("FIRST_ROW", "GIVEN"),
-        "CSVDelimiter": ("COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"),
-    }
-    for name, values in enums.items():
-        if name in config:
-            _enum(ctx, config[name], join(path, name), values)
-    if config.get("CSVHeaderLocation") == "GIVEN":
-        _require(ctx, config, path, ["CSVHeaders"])
-    if "CSVHeaders" in config:
-        headers, here = config["CSVHeaders"], join(path, "CSVHeaders")
-        if expect(ctx, headers, "Array", here):
-            for i, header in enumerate(headers):
-                expect(ctx, header, "String", at(here, i))
-    fields = {name for name in ("MaxItems", "MaxItemsPath") if name in config}
-    if info.jsonata and "MaxItemsPath" in fields:
-        ctx.report(path, language_only(JSONATA, "MaxItemsPath"))
-        fields.discard("MaxItemsPath")
-    _exclusive(ctx, fields, path, ("MaxItems", "MaxItemsPath"))
-    if "MaxItems" in fields:
-        _integer(ctx, config["MaxItems"], join(path, "MaxItems"), info.jsonata, 0)
-    if "MaxItemsPath" in fields:
-        check_path(ctx, config["MaxItemsPath"], join(path, "MaxItemsPath"), "MaxItemsPath")
-
-
-def _check_item_batcher(ctx: Context, info: StateInfo, batcher: Any, path: str) -> None:
-    if not expect(ctx, batcher, "Object", path):
-        return
-    limits = ("MaxItemsPerBatch", "MaxInputBytesPerBatch")
-    allowed = (*limits, *(f"{name}Path" for name in limits), "BatchInput")
-    fields = usable_fields(ctx, batcher, path, allowed, info.language)
-    for name in limits:
-        _exclusive(ctx, fields, path, (name, f"{name}Path"))
-        if name in fields:
-            _integer(ctx, batcher[name], join(path, name), info.jsonata, 0)
-        if f"{name}Path" in fields:
-            check_path(ctx, batcher[f"{name}Path"], join(path, f"{name}Path"), f"{name}Path")
-    if "BatchInput" in fields:
-        check_value(ctx, batcher["BatchInput"], join(path, "BatchInput"), info.jsonata)
-
-
-def _check_result_writer(ctx: Context, info: StateInfo, writer: Any, path: str) -> None:
-    if not expect(ctx, writer, "Object", path):
-        return
-    allowed = ("Resource", "Parameters", "Arguments", "WriterConfig")
-    fields = usable_fields(ctx, writer, path, allowed, info.language)
-    if "Resource" in fields:
-        _check_s3_resource(ctx, writer["Resource"], join(path, "Resource"), _WRITER_ARN)
-    if "Parameters" in fields:
-        check_template(ctx, writer["Parameters"], join(path, "Parameters"))
-    if "Arguments" in fields:
-        check_jsonata_value(ctx, writer["Arguments"], join(path, "Arguments"))
-    if "WriterConfig" in fields:
-        expect(ctx, writer["WriterConfig"], "Object", join(path, "WriterConfig"))
-
-
-def _check_s3_resource(ctx: Context, resource: Any, path: str, pattern: re.Pattern[str]) -> None:
-    if (
-        expect(ctx, resource, "String", path)
-        and "${" not in resource
-        and not pattern.match(resource)
-    ):
-        ctx.report(path, "The field 'Resource' does not match any of the allowed values")
-
-
 _CHECKS = {
     "Pass": _check_pass,
     "Task": _check_task,
@@ -701,5 +403,5 @@ _CHECKS = {
     "Succeed": _check_succeed,
     "Fail": _check_fail,
     "Parallel": _check_parallel,
-    "Map": _check_map,
+    "Map": check_map,
 }

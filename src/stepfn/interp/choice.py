@@ -228,7 +228,9 @@ _PATH_TWINS = {
     for name in OPERATORS
     if not name.startswith("Is") and name != "StringMatches"
 }
-_IGNORED_KEYS = {"Next", "Comment", "Assign"}
+# Fields that do not take part in the test: a Comment may sit on any rule, nested or not;
+# Next and Assign only on a top-level rule.
+_TOP_LEVEL_ONLY = {"Next", "Assign"}
 
 
 # --- compiling -------------------------------------------------------------------------------
@@ -252,7 +254,7 @@ def _compile(rule: Any, where: str, problems: list[Problem], top: bool = False) 
     if not isinstance(rule, Mapping):
         problems.append(Problem(where, "a Choice rule must be an object"))
         return _never
-    keys = [key for key in rule if not (top and key in _IGNORED_KEYS)]
+    keys = [k for k in rule if k != "Comment" and not (top and k in _TOP_LEVEL_ONLY)]
     combinators = [key for key in keys if key in ("And", "Or", "Not")]
     if combinators:
         if len(keys) != 1:

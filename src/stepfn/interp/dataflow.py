@@ -82,9 +82,7 @@ def read_field(path: JsonPath, data: Any, scope: Scope) -> Any:
     try:
         return read(path, data, scope)
     except PathNotFound as exc:
-        raise StateError(
-            errors.RUNTIME, f"Invalid path '{path.text}' : {exc.message}"
-        ) from None
+        raise StateError(errors.RUNTIME, f"Invalid path '{path.text}' : {exc.message}") from None
 
 
 def not_found_in_input(path_text: str, field: str, data: Any) -> StateError:
@@ -110,16 +108,19 @@ def evaluate_template(node: TemplateNode, data: Any, scope: Scope) -> Any:
     if isinstance(node, ArrayTemplate):
         return [evaluate_template(child, data, scope) for child in node.items]
     if isinstance(node, Intrinsic):
-        return evaluate_intrinsic(node.call, data, scope)
+        return evaluate_intrinsic(node.call, data, scope, node.field)
     raise TypeError(f"not a template node: {node!r}")
 
 
-def evaluate_intrinsic(call: Any, data: Any, scope: Scope) -> Any:
+def evaluate_intrinsic(call: Any, data: Any, scope: Scope, field: str) -> Any:
     """Evaluate an intrinsic function call; its path arguments read ``data``/scope."""
     from stepfn.lang.intrinsics import evaluate
 
     def resolve_path(text: str) -> Any:
-        return read(compile_path(text), data, scope)
+        try:
+            return read(compile_path(text), data, scope)
+        except PathNotFound:
+            raise not_found_in_input(text, field, data) from None
 
     return evaluate(call, resolve_path, scope.ids)
 

@@ -61,27 +61,41 @@ class Event:
     thread: str = ""
     _rendered: dict[str, Any] | None = field(default=None, repr=False)
 
+    def rendered_details(self) -> dict[str, Any] | None:
+        """The details with payloads as JSON text, as AWS shows them (and stores keep)."""
+        if self.details is None:
+            return None
+        rendered: dict[str, Any] = {}
+        for key, value in self.details.items():
+            if key in _PAYLOAD_KEYS:
+                rendered[key] = to_json_text(value)
+                rendered[_PAYLOAD_KEYS[key]] = {"truncated": False}
+            elif key in _TEXT_KEYS:
+                rendered[key] = to_json_text(value)
+            else:
+                rendered[key] = value
+        return rendered
+
     def render(self) -> dict[str, Any]:
         """The event as GetExecutionHistory returns it (timestamps as aware datetimes)."""
         if self._rendered is not None:
             return self._rendered
-        out: dict[str, Any] = {
-            "timestamp": datetime.fromtimestamp(self.timestamp, tz=UTC),
-            "type": self.type,
-            "id": self.id,
-            "previousEventId": self.previous_event_id,
-        }
-        if self.details is not None:
-            rendered: dict[str, Any] = {}
-            for key, value in self.details.items():
-                if key in _PAYLOAD_KEYS:
-                    text = to_json_text(value)
-                    rendered[key] = text
-                    rendered[_PAYLOAD_KEYS[key]] = {"truncated": False}
-                elif key in _TEXT_KEYS:
-                    rendered[key] = to_json_text(value)
-                else:
-                    rendered[key] = value
-            out[details_key(self.type)] = rendered
-        self._rendered = out
-        return out
+        self._rendered = render_event(
+            self.id, self.previous_event_id, self.timestamp, self.type, self.rendered_details()
+        )
+        return self._rendered
+
+
+def render_event(
+    id: int, previous_event_id: int, timestamp: float, type_: str, details: dict[str, Any] | None
+) -> dict[str, Any]:
+    """An event in GetExecutionHistory's shape, from its parts (details already rendered)."""
+    out: dict[str, Any] = {
+        "timestamp": datetime.fromtimestamp(timestamp, tz=UTC),
+        "type": type_,
+        "id": id,
+        "previousEventId": previous_event_id,
+    }
+    if details is not None:
+        out[details_key(type_)] = details
+    return out

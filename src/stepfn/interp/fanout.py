@@ -190,8 +190,10 @@ def _path_integer(
     if path is None:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
     found = _numeric_text(read_field(path, data, scope))
-    if isinstance(found, bool) or not isinstance(found, int | float) or (
-        isinstance(found, float) and not found.is_integer()
+    if (
+        isinstance(found, bool)
+        or not isinstance(found, int | float)
+        or (isinstance(found, float) and not found.is_integer())
     ):
         raise StateError(
             errors.RUNTIME,
@@ -225,9 +227,7 @@ def _item_input(interp: Interpreter, thread: Thread, state: MapState, index: int
     if not state.has_item_selector:
         return item
     if state.jsonata:
-        bindings = flow.jsonata_bindings(
-            interp, thread, thread.state_input, map_item=(index, item)
-        )
+        bindings = flow.jsonata_bindings(interp, thread, thread.state_input, map_item=(index, item))
         return flow.jsonata_value(interp, state.item_selector_raw, bindings, "ItemSelector")
     assert state.item_selector is not None
     scope = interp.scope(thread, map_item=(index, item))
@@ -315,9 +315,7 @@ def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: 
     del fan.running[child.index]
     fan.results[child.index] = output
     if isinstance(state, MapState) and not child.silent:
-        interp.emit(
-            child, "MapIterationSucceeded", {"name": state.name, "index": child.index}
-        )
+        interp.emit(child, "MapIterationSucceeded", {"name": state.name, "index": child.index})
     _settle(interp, parent, state, fan)
 
 
@@ -346,7 +344,9 @@ def child_failed(
         interp.emit(parent, "MapRunFailed", {})
     # A state about to be retried shows no Failed event: AWS starts it again at once.
     if not interp.will_retry(parent, state, error):
-        interp.emit(parent, "MapStateFailed" if isinstance(state, MapState) else "ParallelStateFailed")
+        interp.emit(
+            parent, "MapStateFailed" if isinstance(state, MapState) else "ParallelStateFailed"
+        )
     outcome = interp.state_failed(parent, state, error, cause)
     interp.continue_thread(parent, outcome)
 

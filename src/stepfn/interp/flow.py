@@ -9,6 +9,8 @@ evaluates every Assign of a state against the values from before the state).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +22,8 @@ from stepfn.definition.model import (
     TemplateNode,
     compile_template,
 )
-from stepfn.interp.dataflow import Scope, apply_result_path, evaluate_template, read_field
 from stepfn.interp.context import context_object
+from stepfn.interp.dataflow import Scope, apply_result_path, evaluate_template, read_field
 
 if TYPE_CHECKING:
     from stepfn.interp.machine import Interpreter, Thread
@@ -123,17 +125,16 @@ def jsonata_bindings(
     map_item: tuple[int, Any] | None = None,
 ) -> dict[str, Any]:
     """``$states`` and the variables, as JSONata expressions of the state see them."""
-    states: dict[str, Any] = {
-        "input": raw,
-        "context": context_object(
+    states: dict[str, Any] = {"input": raw}
+    if task_token is not None or map_item is not None or _reads_context(interp, thread):
+        states["context"] = context_object(
             interp.info,
             thread.state,
             thread.entered_time,
             interp.retry_count_of(thread),
             task_token,
             map_item,
-        ),
-    }
+        )
     if result is not _NO_RESULT:
         states["result"] = result
     if error_output is not _NO_RESULT:
@@ -141,6 +142,23 @@ def jsonata_bindings(
     bindings = dict(interp.variables(thread))
     bindings["states"] = states
     return bindings
+
+
+# ``$states`` followed by anything but a member that is not the context object.
+_CONTEXT_USE = re.compile(r"\$states(?!\.(?:input|result|errorOutput)\b)")
+
+
+def _reads_context(interp: Interpreter, thread: Thread) -> bool:
+    """Whether the thread's current state may read ``$states.context``: building the
+    context object costs more than most expressions, so states that never name it
+    (the common case) skip it."""
+    state = interp.machines[thread.machine_key].states[thread.state]
+    key = id(state)
+    cached = interp.context_readers.get(key)
+    if cached is None:
+        text = json.dumps(state.raw)
+        cached = interp.context_readers[key] = bool(_CONTEXT_USE.search(text))
+    return cached
 
 
 def jsonata_value(interp: Interpreter, value: Any, bindings: Mapping[str, Any], field: str) -> Any:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from stepfn import errors
@@ -39,160 +39,49 @@ from stepfn.definition.model import (
     compile_template,
 )
 from stepfn.errors import ExecutionError, StateError
+from stepfn.interp import fanout, states
 from stepfn.interp import retry as retry_rules
+from stepfn.interp.commands import (
+    Begin,
+    CancelTask,
+    CancelTimer,
+    Command,
+    InvokeTask,
+    Start,
+    StartTimer,
+    Stimulus,
+    Stop,
+    TaskFailed,
+    TaskHeartbeat,
+    TaskSucceeded,
+    TimerFired,
+)
 from stepfn.interp.context import ExecutionInfo, context_object
 from stepfn.interp.dataflow import Scope
 from stepfn.interp.events import Event
-from stepfn.interp import fanout, states
+from stepfn.interp.runstate import FanOut, RunState, Thread
 
-# --- stimuli and commands ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Start:
-    """Start the execution."""
-
-
-@dataclass(frozen=True, slots=True)
-class TaskSucceeded:
-    """A task finished with ``output``."""
-
-    token: str
-    output: Any
-
-
-@dataclass(frozen=True, slots=True)
-class TaskFailed:
-    """A task failed with an error name and cause."""
-
-    token: str
-    error: str | None
-    cause: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TaskHeartbeat:
-    """A worker reported that a task is still alive."""
-
-    token: str
-
-
-@dataclass(frozen=True, slots=True)
-class TimerFired:
-    """A timer came due."""
-
-    timer_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Stop:
-    """StopExecution: abort with an optional error and cause."""
-
-    error: str | None = None
-    cause: str | None = None
-
-
-Stimulus = Start | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | Stop
-
-
-@dataclass(frozen=True, slots=True)
-class InvokeTask:
-    """Run a task: call ``resource`` with ``payload``; answer with TaskSucceeded/Failed."""
-
-    token: str
-    resource: str
-    payload: Any
-    state_name: str
-    timeout_seconds: float | None = None
-    heartbeat_seconds: float | None = None
-    attempt: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StartTimer:
-    """Fire ``TimerFired(timer_id)`` at ``due`` (seconds since the epoch)."""
-
-    timer_id: str
-    due: float
-
-
-@dataclass(frozen=True, slots=True)
-class CancelTimer:
-    """A timer that is no longer wanted; firing it anyway is harmless."""
-
-    timer_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class CancelTask:
-    """A task whose result is no longer wanted (its state failed or was aborted)."""
-
-    token: str
-
-
-Command = InvokeTask | StartTimer | CancelTimer | CancelTask
-
-
-# --- run state ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class FanOut:
-    """The children of a Map or Parallel state and what they have produced."""
-
-    kind: str  # "map" or "parallel"
-    items: list[Any]
-    results: list[Any]
-    pending: deque[int]
-    running: dict[int, str] = field(default_factory=dict)  # index -> thread id
-    max_concurrency: int = 0
-    failures: int = 0
-    tolerated_count: int | None = None
-    tolerated_percentage: float | None = None
-    effective_input: Any = None
-
-
-@dataclass(slots=True)
-class Thread:
-    """One path of control: the execution, a Parallel branch or a Map iteration."""
-
-    id: str
-    machine_key: str
-    parent: str | None = None
-    index: int = 0  # branch or item index in the parent's fan-out
-    state: str = ""
-    state_input: Any = None
-    entered_id: int = 0
-    entered_time: float = 0.0
-    last_event_id: int = 0
-    attempts: dict[int, int] = field(default_factory=dict)  # retrier index -> retries done
-    retry_count: int = 0
-    token: str | None = None
-    timers: dict[str, str] = field(default_factory=dict)  # timer id -> purpose
-    fan: FanOut | None = None
-    variables: dict[str, Any] = field(default_factory=dict)
-    map_item: tuple[int, Any] | None = None
-    done: bool = False
-    # A child of a distributed Map: its events belong to a child execution, not here.
-    silent: bool = False
-    # The event to record when the thread first runs (a Map iteration's start).
-    announce: tuple[str, dict[str, Any]] | None = None
-
-
-@dataclass(slots=True)
-class RunState:
-    """Everything the interpreter needs to go on with an execution."""
-
-    status: str = "RUNNING"
-    output: Any = None
-    error: str | None = None
-    cause: str | None = None
-    next_event_id: int = 1
-    next_timer: int = 0
-    threads: dict[str, Thread] = field(default_factory=dict)
-    tokens: dict[str, str] = field(default_factory=dict)  # task token -> thread id
-    timers: dict[str, str] = field(default_factory=dict)  # timer id -> thread id
-    next_thread: int = 0
+# The step API in one place: stimuli in, commands and events out, run state carried.
+__all__ = [
+    "Begin",
+    "CancelTask",
+    "CancelTimer",
+    "Command",
+    "FanOut",
+    "Interpreter",
+    "InvokeTask",
+    "RunState",
+    "Start",
+    "StartTimer",
+    "StepResult",
+    "Stimulus",
+    "Stop",
+    "TaskFailed",
+    "TaskHeartbeat",
+    "TaskSucceeded",
+    "Thread",
+    "TimerFired",
+]
 
 
 @dataclass(slots=True)
@@ -225,6 +114,8 @@ class Interpreter:
         self.commands: list[Command] = []
         self._ready: deque[tuple[Thread, str, Any]] = deque()
         self._templates: dict[int, Any] = {}
+        # id(state) -> whether its JSONata fields may read $states.context (see flow).
+        self.context_readers: dict[int, bool] = {}
         self._rules: dict[int, Any] = {}
 
     def compiled_template(self, value: Any) -> Any:
@@ -265,7 +156,10 @@ class Interpreter:
         if run.status != "RUNNING":
             return StepResult([], [])
         if isinstance(stimulus, Start):
-            self._start()
+            self._start(stimulus.begin)
+        elif isinstance(stimulus, Begin):
+            root = run.threads[""]
+            self.enqueue(root, self.machine.start_at, self.info.input)
         elif isinstance(stimulus, TaskSucceeded):
             self._task_succeeded(stimulus)
         elif isinstance(stimulus, TaskFailed):
@@ -593,7 +487,7 @@ class Interpreter:
 
     # --- stimuli --------------------------------------------------------------------------------
 
-    def _start(self) -> None:
+    def _start(self, begin: bool) -> None:
         run = self.run
         root = Thread(id="", machine_key="")
         run.threads[""] = root
@@ -609,7 +503,8 @@ class Interpreter:
         )
         if self.machine.timeout_seconds:
             self.new_timer(root, self.now + self.machine.timeout_seconds, "execution-timeout")
-        self.enqueue(root, self.machine.start_at, info.input)
+        if begin:
+            self.enqueue(root, self.machine.start_at, info.input)
 
     def _thread_for_token(self, token: str) -> Thread | None:
         thread_id = self.run.tokens.get(token)
@@ -697,13 +592,14 @@ class Interpreter:
     def _stop(self, stimulus: Stop) -> None:
         run = self.run
         root = run.threads.get("")
-        run.status = "ABORTED"
+        run.status = "FAILED" if stimulus.fail else "ABORTED"
         run.error, run.cause = stimulus.error, stimulus.cause
         if root is not None:
             details = {
                 k: v for k, v in (("error", stimulus.error), ("cause", stimulus.cause)) if v
             }
-            self.emit(root, "ExecutionAborted", details or None)
+            kind = "ExecutionFailed" if stimulus.fail else "ExecutionAborted"
+            self.emit(root, kind, details or None)
         self._finish_all()
 
 

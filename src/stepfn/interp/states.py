@@ -98,14 +98,14 @@ def invoke_task(interp: Interpreter, thread: Thread, state: TaskState) -> Outcom
             else effective
         )
         timeout = _path_seconds(state.timeout_seconds, state.timeout_seconds_path, raw, scope)
-        heartbeat = _path_seconds(
-            state.heartbeat_seconds, state.heartbeat_seconds_path, raw, scope
-        )
+        heartbeat = _path_seconds(state.heartbeat_seconds, state.heartbeat_seconds_path, raw, scope)
     thread.token = token
     interp.run.tokens[token] = thread.id
     task_scheduled_events(interp, thread, state, payload, timeout, heartbeat)
     interp.commands.append(
-        InvokeTask(token, state.resource, payload, state.name, timeout, heartbeat, thread.retry_count)
+        InvokeTask(
+            token, state.resource, payload, state.name, timeout, heartbeat, thread.retry_count
+        )
     )
     if timeout:
         interp.new_timer(thread, interp.now + timeout, "task-timeout")
@@ -114,9 +114,7 @@ def invoke_task(interp: Interpreter, thread: Thread, state: TaskState) -> Outcom
     return None
 
 
-def _path_seconds(
-    value: Any, path: JsonPath | None, data: Any, scope: Scope
-) -> float | None:
+def _path_seconds(value: Any, path: JsonPath | None, data: Any, scope: Scope) -> float | None:
     if path is not None:
         seconds = read_field(path, data, scope)
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
@@ -150,9 +148,8 @@ def resource_kind(resource: str) -> tuple[str, str, str] | None:
     """``(family, resourceType, resource)`` of a Task's Resource for its events:
     ``lambda`` for a Lambda function ARN, ``activity``, or ``task`` for service
     integrations (``arn:aws:states:::lambda:invoke`` -> ("task", "lambda", "invoke"))."""
-    if resource.startswith("arn:aws:lambda:") or resource.startswith("arn:aws-"):
-        if ":function:" in resource:
-            return ("lambda", "lambda", resource)
+    if resource.startswith(("arn:aws:lambda:", "arn:aws-")) and ":function:" in resource:
+        return ("lambda", "lambda", resource)
     parts = resource.split(":", 6)
     if len(parts) >= 6 and parts[2] == "states" and parts[5].startswith("activity"):
         return ("activity", "activity", resource)
@@ -469,7 +466,7 @@ def _fail_text(value: Any, path: Any, field: str, data: Any, scope: Scope) -> st
         except PathNotFound:
             raise not_found_in_input(path.text, field, data) from None
     else:
-        result = evaluate_intrinsic(path, data, scope)
+        result = evaluate_intrinsic(path, data, scope, field)
     return result if isinstance(result, str) else json.dumps(result)
 
 

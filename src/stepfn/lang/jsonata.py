@@ -12,8 +12,9 @@ What AWS does that plain JSONata does not, as recorded against AWS:
   trimmed text is what error messages quote.
 * An expression that returns nothing fails the state: ``The JSONata expression
   '$doesNotExist' specified for the field 'Output' returned nothing (undefined).`` Inside
-  an object or array template the field is the path to it (``Output/FunctionResult``,
-  ``Assign/result``): AWS does not drop the key.
+  an object template the field is the path to it (``Output/FunctionResult``,
+  ``Assign/result``): AWS does not drop the key. (Array items are named by index,
+  ``Output/items/0``: no recording shows how AWS names them.)
 * An engine error keeps JSONata's code: ``... threw an error during evaluation. T1006:
   Attempted to invoke a non-function``; a function value is ``returned an unsupported
   result type.``
@@ -29,26 +30,31 @@ expression, for the same reason.
 
 from __future__ import annotations
 
-import contextvars
-import datetime as _datetime
 import functools
-import hashlib
 import json
 import math
 import re
 import threading
-import types
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 # The package ships no type information; mypy is told so once, on its first import.
-from jsonata import datetimeutils as _engine_datetimeutils  # type: ignore[import-untyped]
-from jsonata import functions as _engine_functions
-from jsonata import jexception as _engine_errors
+from jsonata import jexception as _engine_errors  # type: ignore[import-untyped]
 from jsonata import jsonata as _engine
-from jsonata import utils as _engine_utils
+from jsonata import signature as _engine_signature
 
 from stepfn.errors import QUERY_EVALUATION_ERROR, StateError
+from stepfn.lang.jsonata_functions import (
+    CURRENT,
+    EXTRAS,
+    JSON_NULL,
+    MAX_STEPS,
+    Evaluation,
+    FunctionFailure,
+    IdSourceLike,
+    StepBudgetExceeded,
+    engine_value,
+)
 
 __all__ = [
     "MAX_STEPS",
@@ -65,15 +71,9 @@ __all__ = [
     "json_type",
 ]
 
-# Nodes one evaluation may visit before it is stopped. A budget, unlike a timeout, ends a
-# runaway expression at the same point on every replay. A million steps is a few seconds of
-# work and well above what a payload of 256 KiB can need.
-MAX_STEPS = 1_000_000
-
 # JSONata's numbers are doubles; below this AWS writes a whole one with all its digits.
 _WHOLE_NUMBER_LIMIT = 1e21
 
-_JSON_NULL = _engine_utils.Utils.NULL_VALUE
 _Jsonata = _engine.Jsonata
 _JException = _engine_errors.JException
 _ERROR_CODE = re.compile(r"[A-Z]\d{4}")
@@ -128,14 +128,6 @@ class _UnsupportedResult(JsonataEvaluationError):
         super().__init__(None, "unsupported result type")
 
 
-class IdSourceLike(Protocol):
-    """Where ``$uuid()``, ``$random()`` and ``$shuffle()`` get their randomness."""
-
-    def uuid(self) -> str: ...
-
-    def random(self) -> float: ...
-
-
 # --- Recognising and compiling expressions ----------------------------------------------
 
 
@@ -182,7 +174,7 @@ class Expression:
                 raise JsonataSyntaxError(text, code, message, _position(compiled.errors[0]))
             # Tell null (NULL_VALUE) from undefined (None) in results.
             compiled.set_output_convert_nulls(False)
-            for name, function in _STEP_FUNCTIONS_EXTRAS.items():
+            for name, function in EXTRAS.items():
                 compiled.register_function(name, function)
         self._compiled = compiled
 
@@ -209,16 +201,21 @@ class Expression:
         return self._evaluate(_to_engine_bindings(bindings), now, ids)
 
     def _evaluate(self, engine_bindings: dict[str, Any], now: float, ids: IdSourceLike) -> Any:
-        run = _Evaluation(now, ids)
+        run = Evaluation(now, ids)
         frame = dict(engine_bindings)
         # The engine calls this on entering every node; it is how the step budget is kept.
         frame["__evaluate_entry"] = run.step
-        token = _CURRENT.set(run)
+        token = CURRENT.set(run)
         try:
             with _ENGINE_LOCK:
                 result = self._compiled.evaluate(None, frame)
         except JsonataEvaluationError:
             raise
+        except FunctionFailure as failure:
+            # D3137 is the code of JSONata's $error(): AWS's functions fail with it.
+            raise JsonataEvaluationError("D3137", str(failure)) from None
+        except StepBudgetExceeded:
+            raise JsonataEvaluationError(None, _TOO_MANY_STEPS) from None
         except _JException as error:
             raise JsonataEvaluationError(*_describe_engine_error(error)) from None
         except RecursionError:
@@ -228,7 +225,7 @@ class Expression:
         except Exception as error:  # the engine lets a few plain Python errors out
             raise JsonataEvaluationError(None, str(error)) from None
         finally:
-            _CURRENT.reset(token)
+            CURRENT.reset(token)
         if result is None:
             return UNDEFINED
         return _from_engine(result)
@@ -246,49 +243,15 @@ _TOO_MANY_STEPS = "Expression evaluation timeout: Check for infinite loop"
 _ENGINE_LOCK = threading.RLock()
 
 
-class _Evaluation:
-    """What one call of :meth:`Expression.evaluate` hands to the functions it calls."""
-
-    __slots__ = ("ids", "now", "steps")
-
-    def __init__(self, now: float, ids: IdSourceLike) -> None:
-        self.now = now
-        self.ids = ids
-        self.steps = 0
-
-    def step(self, expr: Any, value: Any, environment: Any) -> None:
-        self.steps += 1
-        if self.steps > MAX_STEPS:
-            raise JsonataEvaluationError(None, _TOO_MANY_STEPS)
-
-    @property
-    def millis(self) -> int:
-        return math.floor(self.now * 1000)
-
-
-_CURRENT: contextvars.ContextVar[_Evaluation] = contextvars.ContextVar("stepfn_jsonata")
-
-
 # --- Values in and out of the engine ----------------------------------------------------
 
 
-def _to_engine(value: Any) -> Any:
-    # The engine reads a bare None as undefined; JSON null must be its NULL_VALUE.
-    if value is None:
-        return _JSON_NULL
-    if isinstance(value, dict):
-        return {key: _to_engine(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_engine(item) for item in value]
-    return value
-
-
 def _to_engine_bindings(bindings: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _to_engine(value) for name, value in bindings.items()}
+    return {name: engine_value(value) for name, value in bindings.items()}
 
 
 def _from_engine(value: Any) -> Any:
-    if value is _JSON_NULL:
+    if value is JSON_NULL:
         return None
     if isinstance(value, (bool, str)):
         return value
@@ -319,7 +282,8 @@ def _number_text(value: float) -> str:
 # jsonata-python's message catalogue came through a port that renamed "function" to
 # "Object"; AWS's texts say "function".
 _MISNAMED = re.compile(r"\bObject\b")
-_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+# {{{name}}} takes the value as it is, {{name}} as JSON.
+_PLACEHOLDER = re.compile(r"\{\{\{(\w+)\}\}\}|\{\{(\w+)\}\}")
 # Where AWS words a message differently from the catalogue.
 _AWS_TEMPLATES = {
     "T2009": "The values {{value}} and {{value2}} either side of the operator must be of the "
@@ -348,14 +312,17 @@ def _describe_engine_error(error: Any) -> tuple[str | None, str]:
         return code, "" if error.current is None else str(error.current)
     arguments = [error.current, error.expected, error.extra]
     if code == "T0411":
-        # Raised with (context value, argument index); the text names only the index.
-        arguments = [error.expected, error.current]
+        # Raised with (context value, argument index) and without the function's name.
+        arguments = [error.expected]
     if code == "T0412" and isinstance(error.extra, str):
         arguments[2] = _ARRAY_ITEM_TYPES.get(error.extra[:1], error.extra)
     supply = iter(arguments)
 
     def fill(match: re.Match[str]) -> str:
-        return _json_text(next(supply, None))
+        value = next(supply, None)
+        if match.group(1) is not None:
+            return "" if value is None else str(value)
+        return _json_text(value)
 
     return code, _PLACEHOLDER.sub(fill, _MISNAMED.sub("function", template))
 
@@ -375,224 +342,40 @@ def _position(error: Any) -> int | None:
     return location if isinstance(location, int) and location >= 0 else None
 
 
-# --- The functions Step Functions adds ---------------------------------------------------
+# --- Corrections to the engine ------------------------------------------------------------
+
+# Two places where jsonata-python departs from the JSONata reference, and so from AWS, in
+# what a wrong argument gives. Each is a small wrapper around the engine's own method.
 
 
-class _Native(_engine.Jsonata.JFunctionCallable):
-    """Adapts a Python function to the engine's calling convention."""
+def _correct_signature_checks() -> None:
+    checker = _engine_signature.Signature
+    symbol_of = checker.get_symbol
 
-    def __init__(self, body: Callable[..., Any]) -> None:
-        self.body = body
+    def get_symbol(self: Any, value: Any) -> str:
+        # The engine takes JSON null for a missing argument, so $uppercase(null) gave
+        # undefined where JSONata (and AWS) report T0410.
+        return "l" if value is JSON_NULL else str(symbol_of(self, value))
 
-    def call(self, context: Any, args: Any) -> Any:
-        return self.body(*(args or ()))
+    def throw_validation_error(
+        self: Any, bad_args: Any, bad_sig: str, function_name: str | None
+    ) -> None:
+        # The engine compares each parameter's pattern with the whole argument list, so it
+        # always blamed argument 1; JSONata names the first argument that does not fit.
+        pattern, matched = "^", 0
+        for param in self._params:
+            pattern += param.regex
+            found = re.match(pattern, bad_sig)
+            if found is None:
+                break
+            matched = found.end()
+        raise _JException("T0410", -1, matched + 1, function_name)
 
-
-def _function(signature: str, body: Callable[..., Any]) -> Any:
-    return _engine.Jsonata.JFunction(_Native(body), signature)
-
-
-def _fail(message: str) -> JsonataEvaluationError:
-    # D3137 is the code of JSONata's $error(): AWS reports its own functions' failures so.
-    return JsonataEvaluationError("D3137", message)
-
-
-def _whole(number: float) -> int:
-    # AWS truncates counts and seeds towards zero (-1.7 -> -1).
-    return int(number)
-
-
-def _partition(items: Any, size: Any) -> Any:
-    if items is None:
-        return None
-    if size is None:
-        return [list(items)] if items else None
-    chunk = _whole(size)
-    if chunk < 0:
-        raise _fail("Second argument must be zero or greater")
-    if chunk == 0 or not items:
-        return None
-    return [list(items[start : start + chunk]) for start in range(0, len(items), chunk)]
+    checker.get_symbol = get_symbol
+    checker.throw_validation_error = throw_validation_error
 
 
-_MAX_RANGE_ITEMS = 10_000_000  # JSONata's own limit for [a..b]
-
-
-def _range(start: Any, end: Any, step: Any) -> Any:
-    if start is None or end is None or step is None:
-        return None
-    first, last, increment = _whole(start), _whole(end), _whole(step)
-    if increment == 0:
-        return None
-    numbers = range(first, last + (1 if increment > 0 else -1), increment)
-    if len(numbers) > _MAX_RANGE_ITEMS:
-        raise _fail(f"The range must not have more than {_MAX_RANGE_ITEMS} items")
-    # AWS returns a JSONata sequence: one item comes out bare, none is undefined.
-    if not numbers:
-        return None
-    if len(numbers) == 1:
-        return numbers[0]
-    return list(numbers)
-
-
-_HASHES: dict[str, Callable[[bytes], Any]] = {
-    "MD5": hashlib.md5,
-    "SHA-1": hashlib.sha1,
-    "SHA-256": hashlib.sha256,
-    "SHA-384": hashlib.sha384,
-    "SHA-512": hashlib.sha512,
-}
-
-
-def _hash(text: Any, algorithm: Any) -> Any:
-    if text is None or algorithm is None:
-        return None
-    digest = _HASHES.get(algorithm)
-    if digest is None:
-        supported = ", ".join(_HASHES)
-        raise _fail(f"Unsupported hash algorithm '{algorithm}'. Use one of: {supported}")
-    return str(digest(text.encode("utf-8", "surrogatepass")).hexdigest())
-
-
-def _random(seed: Any = None) -> float:
-    if seed is None:
-        return _CURRENT.get().ids.random()
-    return _JavaRandom(_whole(seed)).next_double()
-
-
-def _uuid() -> str:
-    return _CURRENT.get().ids.uuid()
-
-
-def _parse(text: Any) -> Any:
-    if text is None:
-        return None
-    try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_unique_keys,
-            parse_constant=_refuse_constant,
-            parse_int=_json_integer,
-        )
-    except (ValueError, RecursionError):
-        raise _fail("Invalid JSON") from None
-    if not _finite(value):
-        raise _fail("Invalid JSON")
-    return _to_engine(value)
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _json_integer(text: str) -> int | float:
-    # AWS reads an integer as a long while it fits, and as a double beyond.
-    number = int(text)
-    return number if -(2**63) <= number < 2**63 else float(number)
-
-
-def _finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_finite(item) for item in value.values())
-    if isinstance(value, list):
-        return all(_finite(item) for item in value)
-    return True
-
-
-def _now(picture: Any = None, timezone: Any = None) -> Any:
-    return _engine_functions.Functions.datetime_from_millis(
-        _CURRENT.get().millis, picture, timezone
-    )
-
-
-def _millis() -> int:
-    return _CURRENT.get().millis
-
-
-def _shuffle(items: Any) -> Any:
-    if items is None:
-        return None
-    shuffled = list(items)
-    draw = _CURRENT.get().ids.random
-    # Fisher-Yates with the execution's random numbers instead of the process's.
-    for index in range(len(shuffled) - 1, 0, -1):
-        other = min(int(draw() * (index + 1)), index)
-        shuffled[index], shuffled[other] = shuffled[other], shuffled[index]
-    return shuffled
-
-
-class _JavaRandom:
-    """``java.util.Random``: AWS draws a seeded ``$random(seed)`` from it, so the same seed
-    gives AWS's number (``$random(42)`` is ``0.7275636800328681``)."""
-
-    _MULTIPLIER = 0x5DEECE66D
-    _MASK = (1 << 48) - 1
-
-    def __init__(self, seed: int) -> None:
-        self._seed = (seed ^ self._MULTIPLIER) & self._MASK
-
-    def _next(self, bits: int) -> int:
-        self._seed = (self._seed * self._MULTIPLIER + 0xB) & self._MASK
-        return self._seed >> (48 - bits)
-
-    def next_double(self) -> float:
-        return ((self._next(26) << 27) + self._next(27)) * 2.0**-53
-
-
-_STEP_FUNCTIONS_EXTRAS: dict[str, Any] = {
-    "partition": _function("<an?:a>", _partition),
-    "range": _function("<nnn?:x>", _range),
-    "hash": _function("<ss?:s>", _hash),
-    "random": _function("<n?:n>", _random),
-    "uuid": _function("<:s>", _uuid),
-    "parse": _function("<s?:x>", _parse),
-    "now": _function("<s?s?:s>", _now),
-    "millis": _function("<:n>", _millis),
-    "shuffle": _function("<a:a>", _shuffle),
-    # Step Functions removes $eval; a name bound to nothing is "not a function" (T1006).
-    "eval": None,
-}
-
-
-class _ExecutionDatetime(_datetime.datetime):
-    """``datetime`` whose ``utcnow`` is the evaluation's ``now``.
-
-    The engine fills the parts a ``$toMillis`` picture leaves out (``'[H01]:[m01]'``) from
-    the current date; this keeps that date the execution's, not the machine's.
-    """
-
-    @classmethod
-    def utcnow(cls) -> _datetime.datetime:  # type: ignore[override]
-        run = _CURRENT.get(None)
-        moment = (
-            _datetime.datetime.now(_datetime.UTC)
-            if run is None
-            else _datetime.datetime.fromtimestamp(run.now, _datetime.UTC)
-        )
-        return moment.replace(tzinfo=None)
-
-
-def _pin_engine_clock() -> None:
-    module = getattr(_engine_datetimeutils, "datetime", None)
-    if isinstance(module, types.ModuleType) and module is _datetime:
-        shim = types.ModuleType("datetime")
-        shim.__dict__.update(_datetime.__dict__)
-        shim.datetime = _ExecutionDatetime  # type: ignore[attr-defined]
-        _engine_datetimeutils.datetime = shim
-
-
-_pin_engine_clock()
+_correct_signature_checks()
 
 
 # --- Templates: JSON values with expressions inside -------------------------------------

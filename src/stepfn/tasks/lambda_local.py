@@ -14,6 +14,7 @@ document as the cause: ``{"errorMessage", "errorType", "requestId", "stackTrace"
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import traceback
@@ -103,10 +104,8 @@ class LocalLambda:
             event = params.get("Payload")
             if isinstance(event, str):
                 # Lambda receives a string Payload as the raw bytes of the request body.
-                try:
+                with contextlib.suppress(json.JSONDecodeError):
                     event = json.loads(event)
-                except json.JSONDecodeError:
-                    pass
         else:
             reference = request.resource
             event = request.payload
@@ -198,6 +197,7 @@ def error_document(exc: BaseException, request_id: str, compact: bool = False) -
 
 def invoke_response(payload: Any, size: int, request_id: str, date: str) -> dict[str, Any]:
     """The result of ``lambda:invoke``: Lambda's Invoke response as Step Functions shows it."""
+    trace = request_id.replace("-", "")
     headers = {
         "Connection": "keep-alive",
         "Content-Length": str(size),
@@ -206,7 +206,7 @@ def invoke_response(payload: Any, size: int, request_id: str, date: str) -> dict
         "X-Amz-Executed-Version": "$LATEST",
         "x-amzn-Remapped-Content-Length": "0",
         "x-amzn-RequestId": request_id,
-        "X-Amzn-Trace-Id": f"Root=1-{request_id.replace('-', '')[:8]}-{request_id.replace('-', '')[8:]}",
+        "X-Amzn-Trace-Id": f"Root=1-{trace[:8]}-{trace[8:]}",
     }
     return {
         "ExecutedVersion": "$LATEST",

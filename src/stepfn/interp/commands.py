@@ -1,0 +1,128 @@
+"""What flows into the interpreter (stimuli) and out of it (commands).
+
+Both are small frozen records with a JSON form (``to_dict``/``from_dict``), so that a
+durable engine can keep them in its inbox, timer and task tables and replay them after
+a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Start the execution: record ExecutionStarted and, unless ``begin`` is False, run
+    the first states. A durable engine starts with ``begin=False`` inside StartExecution's
+    transaction and lets a worker ``Begin`` later."""
+
+    begin: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Begin:
+    """Run the first state of an execution started with ``Start(begin=False)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSucceeded:
+    """A task finished with ``output``."""
+
+    token: str
+    output: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailed:
+    """A task failed with an error name and cause."""
+
+    token: str
+    error: str | None
+    cause: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskHeartbeat:
+    """A worker reported that a task is still alive."""
+
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer came due."""
+
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """StopExecution: abort with an optional error and cause. With ``fail`` the
+    execution fails instead (the engine's way to end one past a service limit)."""
+
+    error: str | None = None
+    cause: str | None = None
+    fail: bool = False
+
+
+Stimulus = Start | Begin | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | Stop
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeTask:
+    """Run a task: call ``resource`` with ``payload``; answer with TaskSucceeded/Failed."""
+
+    token: str
+    resource: str
+    payload: Any
+    state_name: str
+    timeout_seconds: float | None = None
+    heartbeat_seconds: float | None = None
+    attempt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """Fire ``TimerFired(timer_id)`` at ``due`` (seconds since the epoch)."""
+
+    timer_id: str
+    due: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    """A timer that is no longer wanted; firing it anyway is harmless."""
+
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTask:
+    """A task whose result is no longer wanted (its state failed or was aborted)."""
+
+    token: str
+
+
+Command = InvokeTask | StartTimer | CancelTimer | CancelTask
+
+
+_STIMULI: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (Start, Begin, TaskSucceeded, TaskFailed, TaskHeartbeat, TimerFired, Stop)
+}
+
+
+def stimulus_to_dict(stimulus: Stimulus) -> dict[str, Any]:
+    """A stimulus as JSON-friendly data: ``{"type": "TimerFired", "timer_id": "t1"}``."""
+    data = asdict(stimulus)
+    data["type"] = type(stimulus).__name__
+    return data
+
+
+def stimulus_from_dict(data: dict[str, Any]) -> Stimulus:
+    """The stimulus that ``stimulus_to_dict`` wrote."""
+    fields = dict(data)
+    cls = _STIMULI[fields.pop("type")]
+    stimulus: Stimulus = cls(**fields)
+    return stimulus

@@ -1,0 +1,197 @@
+"""The run state of an execution: its threads and what they wait for.
+
+It is all the interpreter needs to go on, and it has a JSON form (``to_json`` /
+``from_json``) so that the engine can store it with each step and pick an execution up
+again after a crash, in another process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class FanOut:
+    """The children of a Map or Parallel state and what they have produced."""
+
+    kind: str  # "map" or "parallel"
+    items: list[Any]
+    results: list[Any]
+    pending: deque[int]
+    running: dict[int, str] = field(default_factory=dict)  # index -> thread id
+    max_concurrency: int = 0
+    failures: int = 0
+    tolerated_count: int | None = None
+    tolerated_percentage: float | None = None
+    effective_input: Any = None
+
+
+@dataclass(slots=True)
+class Thread:
+    """One path of control: the execution, a Parallel branch or a Map iteration."""
+
+    id: str
+    machine_key: str
+    parent: str | None = None
+    index: int = 0  # branch or item index in the parent's fan-out
+    state: str = ""
+    state_input: Any = None
+    entered_id: int = 0
+    entered_time: float = 0.0
+    last_event_id: int = 0
+    attempts: dict[int, int] = field(default_factory=dict)  # retrier index -> retries done
+    retry_count: int = 0
+    token: str | None = None
+    timers: dict[str, str] = field(default_factory=dict)  # timer id -> purpose
+    fan: FanOut | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    map_item: tuple[int, Any] | None = None
+    done: bool = False
+    # A child of a distributed Map: its events belong to a child execution, not here.
+    silent: bool = False
+    # The event to record when the thread first runs (a Map iteration's start).
+    announce: tuple[str, dict[str, Any]] | None = None
+
+
+@dataclass(slots=True)
+class RunState:
+    """Everything the interpreter needs to go on with an execution."""
+
+    status: str = "RUNNING"
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    next_event_id: int = 1
+    next_timer: int = 0
+    threads: dict[str, Thread] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)  # task token -> thread id
+    timers: dict[str, str] = field(default_factory=dict)  # timer id -> thread id
+    next_thread: int = 0
+
+
+def run_state_to_dict(run: RunState) -> dict[str, Any]:
+    """The run state as JSON-friendly data."""
+    return {
+        "status": run.status,
+        "output": run.output,
+        "error": run.error,
+        "cause": run.cause,
+        "next_event_id": run.next_event_id,
+        "next_timer": run.next_timer,
+        "next_thread": run.next_thread,
+        "tokens": run.tokens,
+        "timers": run.timers,
+        "threads": [_thread_to_dict(t) for t in run.threads.values()],
+    }
+
+
+def run_state_from_dict(data: dict[str, Any]) -> RunState:
+    """The run state that ``run_state_to_dict`` wrote."""
+    run = RunState(
+        status=data["status"],
+        output=data["output"],
+        error=data["error"],
+        cause=data["cause"],
+        next_event_id=data["next_event_id"],
+        next_timer=data["next_timer"],
+        next_thread=data["next_thread"],
+        tokens=dict(data["tokens"]),
+        timers=dict(data["timers"]),
+    )
+    for item in data["threads"]:
+        thread = _thread_from_dict(item)
+        run.threads[thread.id] = thread
+    return run
+
+
+def run_state_to_json(run: RunState) -> str:
+    """The run state as JSON text."""
+    return json.dumps(run_state_to_dict(run), separators=(",", ":"), ensure_ascii=False)
+
+
+def run_state_from_json(text: str) -> RunState:
+    """The run state from its JSON text."""
+    return run_state_from_dict(json.loads(text))
+
+
+def _thread_to_dict(thread: Thread) -> dict[str, Any]:
+    fan = thread.fan
+    return {
+        "id": thread.id,
+        "machine_key": thread.machine_key,
+        "parent": thread.parent,
+        "index": thread.index,
+        "state": thread.state,
+        "state_input": thread.state_input,
+        "entered_id": thread.entered_id,
+        "entered_time": thread.entered_time,
+        "last_event_id": thread.last_event_id,
+        # JSON object keys are text: keep the retrier indexes as pairs.
+        "attempts": sorted(thread.attempts.items()),
+        "retry_count": thread.retry_count,
+        "token": thread.token,
+        "timers": thread.timers,
+        "fan": None
+        if fan is None
+        else {
+            "kind": fan.kind,
+            "items": fan.items,
+            "results": fan.results,
+            "pending": list(fan.pending),
+            "running": sorted(fan.running.items()),
+            "max_concurrency": fan.max_concurrency,
+            "failures": fan.failures,
+            "tolerated_count": fan.tolerated_count,
+            "tolerated_percentage": fan.tolerated_percentage,
+            "effective_input": fan.effective_input,
+        },
+        "variables": thread.variables,
+        "map_item": None if thread.map_item is None else list(thread.map_item),
+        "done": thread.done,
+        "silent": thread.silent,
+        "announce": None if thread.announce is None else list(thread.announce),
+    }
+
+
+def _thread_from_dict(data: dict[str, Any]) -> Thread:
+    fan_data = data["fan"]
+    fan = None
+    if fan_data is not None:
+        fan = FanOut(
+            kind=fan_data["kind"],
+            items=fan_data["items"],
+            results=fan_data["results"],
+            pending=deque(fan_data["pending"]),
+            running={int(i): tid for i, tid in fan_data["running"]},
+            max_concurrency=fan_data["max_concurrency"],
+            failures=fan_data["failures"],
+            tolerated_count=fan_data["tolerated_count"],
+            tolerated_percentage=fan_data["tolerated_percentage"],
+            effective_input=fan_data["effective_input"],
+        )
+    map_item = data["map_item"]
+    announce = data["announce"]
+    return Thread(
+        id=data["id"],
+        machine_key=data["machine_key"],
+        parent=data["parent"],
+        index=data["index"],
+        state=data["state"],
+        state_input=data["state_input"],
+        entered_id=data["entered_id"],
+        entered_time=data["entered_time"],
+        last_event_id=data["last_event_id"],
+        attempts={int(k): v for k, v in data["attempts"]},
+        retry_count=data["retry_count"],
+        token=data["token"],
+        timers=dict(data["timers"]),
+        fan=fan,
+        variables=dict(data["variables"]),
+        map_item=None if map_item is None else (map_item[0], map_item[1]),
+        done=data["done"],
+        silent=data["silent"],
+        announce=None if announce is None else (announce[0], announce[1]),
+    )

@@ -1,0 +1,351 @@
+"""The worker: moves durable executions forward, one committed step at a time.
+
+For each runnable execution (one with stimuli in its inbox) the worker loads the run
+state, applies the stimuli through the interpreter, and commits the new run state with
+the history events, timers and tasks that the step produced and the inbox messages it
+consumed: all in one transaction, many executions per transaction. Only then does it
+start the step's effects (invoking tasks). A crash between the commit and the effects
+loses nothing: recovery re-dispatches the tasks that were committed as dispatched, and
+a task may therefore run twice (at least once, as AWS documents for its tasks). A crash
+before the commit leaves the inbox as it was, so the step simply runs again.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from stepfn.clock import Clock, IdSource
+from stepfn.definition.model import Machine, build
+from stepfn.definition.parse import parse_definition
+from stepfn.interp.commands import (
+    CancelTask,
+    CancelTimer,
+    InvokeTask,
+    StartTimer,
+    stimulus_from_dict,
+)
+from stepfn.interp.context import ExecutionInfo
+from stepfn.interp.events import Event
+from stepfn.interp.machine import Interpreter
+from stepfn.interp.runstate import run_state_from_json, run_state_to_json
+from stepfn.store.base import (
+    ExecutionRecord,
+    StepCommit,
+    Store,
+    StoredEvent,
+    TaskRecord,
+    TimerRecord,
+)
+from stepfn.tasks.base import Registry, TaskRequest
+
+MAX_HISTORY_EVENTS = 25_000
+HISTORY_LIMIT_ERROR = "States.Runtime"
+HISTORY_LIMIT_CAUSE = "The execution reached the maximum number of history events (25000)."
+
+
+def task_kind(resource: str, activity: bool) -> str:
+    """How the engine runs a task: ``invoke`` through an adapter, ``activity`` handed to
+    polling workers, or ``callback`` (``.waitForTaskToken``) completed by SendTask*."""
+    if activity:
+        return "activity"
+    if resource.endswith(".waitForTaskToken"):
+        return "callback"
+    return "invoke"
+
+
+def is_activity(resource: str) -> bool:
+    """Whether a Task's resource is an activity ARN."""
+    parts = resource.split(":")
+    return len(parts) >= 7 and parts[2] == "states" and parts[5] == "activity"
+
+
+def to_stored(event: Event) -> StoredEvent:
+    """An interpreter event as the store keeps it."""
+    return StoredEvent(
+        event.id, event.previous_event_id, event.timestamp, event.type, event.rendered_details()
+    )
+
+
+def execution_info_of(record: ExecutionRecord) -> ExecutionInfo:
+    """The context-object facts of a stored execution."""
+    parts = record.state_machine_arn.split(":")
+    return ExecutionInfo(
+        execution_arn=record.arn,
+        name=record.name,
+        state_machine_arn=record.state_machine_arn,
+        state_machine_name=parts[-1],
+        role_arn=record.role_arn,
+        start_time=record.start_date,
+        input=json.loads(record.input),
+        redrive_count=record.redrive_count,
+        state_machine_type=record.type,
+        region=parts[3] if len(parts) > 3 else "us-east-1",
+        account=parts[4] if len(parts) > 4 else "123456789012",
+    )
+
+
+@dataclass
+class _Prepared:
+    commit: StepCommit
+    invokes: list[TaskRecord]
+    request_info: ExecutionInfo
+
+
+class ModelCache:
+    """Built models by definition text: executions of one state machine share one."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._models: OrderedDict[str, Machine] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, definition: str) -> Machine:
+        """The model of a (validated) definition."""
+        with self._lock:
+            model = self._models.get(definition)
+            if model is not None:
+                self._models.move_to_end(definition)
+                return model
+        model = build(parse_definition(definition))
+        with self._lock:
+            self._models[definition] = model
+            while len(self._models) > self._size:
+                self._models.popitem(last=False)
+        return model
+
+
+class Worker:
+    """Steps executions and dispatches their tasks."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        registry: Registry,
+        ids: IdSource,
+        *,
+        on_runnable: Callable[[str], None],
+        task_threads: int = 8,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.registry = registry
+        self.ids = ids
+        self.models = ModelCache()
+        self.on_runnable = on_runnable
+        self._pool = ThreadPoolExecutor(max_workers=task_threads, thread_name_prefix="stepfn-task")
+        self._in_flight = 0
+        self._in_flight_lock = threading.Condition()
+
+    # --- stepping -------------------------------------------------------------------------------
+
+    def process(self, arns: Sequence[str]) -> int:
+        """Apply the waiting stimuli of these executions; returns transitions committed."""
+        prepared = [p for p in (self._prepare(arn) for arn in dict.fromkeys(arns)) if p]
+        if not prepared:
+            return 0
+        refused = set(self.store.commit_steps([p.commit for p in prepared]))
+        transitions = 0
+        for item in prepared:
+            if item.commit.execution_arn in refused:
+                # Another writer moved this execution on: read it again next round.
+                self.on_runnable(item.commit.execution_arn)
+                continue
+            transitions += sum(1 for e in item.commit.events if e.type.endswith("StateEntered"))
+            for task in item.invokes:
+                self.dispatch(task, item.request_info)
+        return transitions
+
+    def _prepare(self, arn: str) -> _Prepared | None:
+        record = self.store.get_execution(arn)
+        messages = self.store.inbox(arn)
+        if record is None or not messages:
+            return None
+        consumed = [m.id for m in messages]
+        if record.status != "RUNNING" or record.run_state is None:
+            # Late answers for a finished execution: consume them, change nothing else.
+            return _Prepared(
+                StepCommit(
+                    execution_arn=arn,
+                    expected_next_event_id=record.next_event_id,
+                    next_event_id=record.next_event_id,
+                    run_state=record.run_state or "null",
+                    status=record.status,
+                    consumed_inbox_ids=consumed,
+                    output=record.output,
+                    error=record.error,
+                    cause=record.cause,
+                    stop_date=record.stop_date,
+                ),
+                [],
+                execution_info_of(record),
+            )
+        info = execution_info_of(record)
+        interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
+        run = run_state_from_json(record.run_state)
+        events: list[Event] = []
+        commands: list[Any] = []
+        now = self.clock.now()
+        finished_tokens: list[str] = []
+        for message in messages:
+            stimulus = stimulus_from_dict(message.stimulus)
+            token = getattr(stimulus, "token", None)
+            if token is not None and message.stimulus.get("type") in (
+                "TaskSucceeded",
+                "TaskFailed",
+            ):
+                finished_tokens.append(token)
+            result = interpreter.step(run, stimulus, now)
+            events.extend(result.events)
+            commands.extend(result.commands)
+        if run.status == "RUNNING" and run.next_event_id > MAX_HISTORY_EVENTS:
+            from stepfn.interp.commands import Stop
+
+            result = interpreter.step(
+                run, Stop(HISTORY_LIMIT_ERROR, HISTORY_LIMIT_CAUSE, fail=True), now
+            )
+            events.extend(result.events)
+            commands.extend(result.commands)
+        timers: list[TimerRecord] = []
+        cancelled: list[str] = []
+        tasks: list[TaskRecord] = []
+        for command in commands:
+            if isinstance(command, StartTimer):
+                timers.append(TimerRecord(arn, command.timer_id, command.due))
+            elif isinstance(command, CancelTimer):
+                cancelled.append(command.timer_id)
+            elif isinstance(command, InvokeTask):
+                activity = is_activity(command.resource)
+                kind = task_kind(command.resource, activity)
+                tasks.append(
+                    TaskRecord(
+                        token=command.token,
+                        execution_arn=arn,
+                        resource=command.resource,
+                        payload=json.dumps(command.payload, separators=(",", ":")),
+                        state_name=command.state_name,
+                        kind=kind,
+                        status="scheduled" if kind == "activity" else "dispatched",
+                        created=now,
+                        activity_arn=command.resource if activity else None,
+                        timeout_seconds=command.timeout_seconds,
+                        heartbeat_seconds=command.heartbeat_seconds,
+                        attempt=command.attempt,
+                    )
+                )
+            elif isinstance(command, CancelTask):
+                finished_tokens.append(command.token)
+        # A timer started and cancelled within the same step never needs a row.
+        started = {t.timer_id for t in timers}
+        timers = [t for t in timers if t.timer_id not in cancelled]
+        cancelled = [c for c in cancelled if c not in started]
+        done = run.status != "RUNNING"
+        commit = StepCommit(
+            execution_arn=arn,
+            expected_next_event_id=record.next_event_id,
+            next_event_id=run.next_event_id,
+            run_state=run_state_to_json(run),
+            status=run.status,
+            events=[to_stored(e) for e in events],
+            consumed_inbox_ids=consumed,
+            new_timers=timers,
+            cancelled_timer_ids=cancelled,
+            new_tasks=tasks,
+            finished_task_tokens=finished_tokens,
+            output=json.dumps(run.output, separators=(",", ":"), ensure_ascii=False)
+            if run.status == "SUCCEEDED"
+            else None,
+            error=run.error,
+            cause=run.cause,
+            stop_date=now if done else None,
+        )
+        invokes = [t for t in tasks if t.kind in ("invoke", "callback")]
+        return _Prepared(commit, invokes, info)
+
+    # --- tasks ------------------------------------------------------------------------------------
+
+    def dispatch(self, task: TaskRecord, info: ExecutionInfo) -> None:
+        """Run a task on the task pool; its outcome goes to the execution's inbox."""
+        with self._in_flight_lock:
+            self._in_flight += 1
+        self._pool.submit(self._run_task, task, info)
+
+    def _run_task(self, task: TaskRecord, info: ExecutionInfo) -> None:
+        try:
+            request = TaskRequest(
+                token=task.token,
+                resource=task.resource,
+                payload=json.loads(task.payload),
+                state_name=task.state_name,
+                execution=info,
+                timeout_seconds=task.timeout_seconds,
+                heartbeat_seconds=task.heartbeat_seconds,
+                attempt=task.attempt,
+            )
+            if task.kind == "callback" and self.registry.find(task.resource) is None:
+                # Nothing here delivers the message; the token still works for
+                # SendTaskSuccess/Failure from outside, which is what completes it.
+                return
+            outcome = self.registry.invoke(request)
+            if task.kind == "callback" and outcome.succeeded:
+                return  # the callback's answer comes through SendTask*, not the call
+            if outcome.succeeded:
+                stimulus = {"type": "TaskSucceeded", "token": task.token, "output": outcome.output}
+            else:
+                stimulus = {
+                    "type": "TaskFailed",
+                    "token": task.token,
+                    "error": outcome.error,
+                    "cause": outcome.cause,
+                }
+            self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
+            self.store.mark_task(task.token, "done")
+            self.on_runnable(task.execution_arn)
+        except Exception as exc:  # an adapter's own bug must not kill the pool thread
+            stimulus = {
+                "type": "TaskFailed",
+                "token": task.token,
+                "error": "States.TaskFailed",
+                "cause": f"{type(exc).__name__}: {exc}",
+            }
+            self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
+            self.on_runnable(task.execution_arn)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+                self._in_flight_lock.notify_all()
+
+    def in_flight(self) -> int:
+        """Tasks running now."""
+        with self._in_flight_lock:
+            return self._in_flight
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no task runs (or the timeout passes); True when idle."""
+        with self._in_flight_lock:
+            return self._in_flight_lock.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def recover(self) -> int:
+        """After a restart: run again every invoke task that was dispatched but whose
+        result never reached the inbox. Returns how many."""
+        count = 0
+        for task in self.store.tasks_with_status("dispatched"):
+            if task.kind not in ("invoke", "callback"):
+                continue
+            record = self.store.get_execution(task.execution_arn)
+            if record is None or record.status != "RUNNING":
+                self.store.mark_task(task.token, "done")
+                continue
+            self.dispatch(task, execution_info_of(record))
+            count += 1
+        return count
+
+    def close(self) -> None:
+        """Stop the task pool (running tasks finish)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)

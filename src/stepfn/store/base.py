@@ -1,0 +1,388 @@
+"""The store: everything the service keeps, behind one interface.
+
+The engine reads and writes only through ``Store``; ``MemoryStore`` (tests, Express
+executions) and ``SqliteStore`` (the embedded default) implement it, and a PostgreSQL
+store will. Every method is one transaction: a step of an execution (its new run state,
+history events, timers, tasks and consumed inbox messages) commits all together or not
+at all, which is what makes a crash lose nothing and record nothing twice.
+
+Records are plain dataclasses of JSON-friendly values; times are seconds since the
+epoch (floats); JSON documents (definitions, inputs, run states) are kept as text.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class StoreError(Exception):
+    """Base class of the store's own errors."""
+
+
+class Conflict(StoreError):
+    """A write that collides with what is stored: a duplicate key, or a step committed
+    against a run state that another writer has moved on since it was read."""
+
+
+# --- records -------------------------------------------------------------------------------
+
+
+@dataclass
+class StateMachineRecord:
+    """A state machine (its latest revision)."""
+
+    arn: str
+    name: str
+    definition: str
+    role_arn: str
+    type: str  # "STANDARD" | "EXPRESS"
+    creation_date: float
+    update_date: float | None = None
+    status: str = "ACTIVE"
+    description: str = ""
+    revision_id: str = ""
+    logging_configuration: dict[str, Any] = field(default_factory=dict)
+    tracing_configuration: dict[str, Any] = field(default_factory=dict)
+    encryption_configuration: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None
+
+
+@dataclass
+class VersionRecord:
+    """A published, immutable version of a state machine (``<sm arn>:<number>``)."""
+
+    arn: str
+    state_machine_arn: str
+    version: int
+    definition: str
+    role_arn: str
+    type: str
+    creation_date: float
+    description: str = ""
+    revision_id: str = ""
+    logging_configuration: dict[str, Any] = field(default_factory=dict)
+    tracing_configuration: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AliasRecord:
+    """A named pointer to one or two versions (``<sm arn>:<alias name>``)."""
+
+    arn: str
+    state_machine_arn: str
+    name: str
+    routing_configuration: list[dict[str, Any]]
+    creation_date: float
+    update_date: float | None = None
+    description: str = ""
+
+
+@dataclass
+class ActivityRecord:
+    """An activity: a queue of tasks that workers poll."""
+
+    arn: str
+    name: str
+    creation_date: float
+
+
+@dataclass
+class ExecutionRecord:
+    """An execution and its interpreter run state."""
+
+    arn: str
+    state_machine_arn: str  # the state machine (unqualified ARN)
+    name: str
+    type: str
+    status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED | PENDING_REDRIVE
+    input: str
+    start_date: float
+    definition: str  # the definition text this execution runs
+    role_arn: str = ""
+    version_arn: str | None = None
+    alias_arn: str | None = None
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    stop_date: float | None = None
+    run_state: str | None = None  # JSON text of the interpreter's RunState
+    next_event_id: int = 1  # the id the next history event gets (optimistic lock)
+    redrive_count: int = 0
+    redrive_date: float | None = None
+    trace_header: str | None = None
+    map_run_arn: str | None = None
+    state_machine_revision_id: str = ""
+
+
+@dataclass
+class StoredEvent:
+    """A history event as GetExecutionHistory returns it, timestamp as epoch seconds
+    and details with payloads already rendered to text."""
+
+    id: int
+    previous_event_id: int
+    timestamp: float
+    type: str
+    details: dict[str, Any] | None = None
+
+
+@dataclass
+class TimerRecord:
+    """A due time at which ``TimerFired(timer_id)`` goes to the execution's inbox."""
+
+    execution_arn: str
+    timer_id: str
+    due: float
+
+
+@dataclass
+class InboxMessage:
+    """A stimulus waiting for an execution's worker (a task result, a timer, a stop)."""
+
+    id: int
+    execution_arn: str
+    stimulus: dict[str, Any]
+    created: float = 0.0
+
+
+@dataclass
+class TaskRecord:
+    """A task attempt: a Lambda to invoke, an activity task to hand out, or a callback
+    whose token an outside system will send back."""
+
+    token: str
+    execution_arn: str
+    resource: str
+    payload: str  # JSON text
+    state_name: str
+    kind: str  # "invoke" (run by an adapter) | "activity" | "callback"
+    status: str = "scheduled"  # scheduled | dispatched | done
+    created: float = 0.0
+    activity_arn: str | None = None
+    worker_name: str | None = None
+    timeout_seconds: float | None = None
+    heartbeat_seconds: float | None = None
+    attempt: int = 0
+
+
+@dataclass
+class StepCommit:
+    """Everything one interpreter step changes for one execution, committed atomically.
+
+    ``expected_next_event_id`` is the execution's ``next_event_id`` when its run state
+    was read: the commit fails with ``Conflict`` when the stored one differs, so a step
+    can never be recorded twice.
+    """
+
+    execution_arn: str
+    expected_next_event_id: int
+    next_event_id: int
+    run_state: str
+    status: str
+    events: list[StoredEvent] = field(default_factory=list)
+    consumed_inbox_ids: list[int] = field(default_factory=list)
+    new_inbox: list[dict[str, Any]] = field(default_factory=list)  # stimuli for itself
+    new_timers: list[TimerRecord] = field(default_factory=list)
+    cancelled_timer_ids: list[str] = field(default_factory=list)
+    new_tasks: list[TaskRecord] = field(default_factory=list)
+    finished_task_tokens: list[str] = field(default_factory=list)
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    stop_date: float | None = None
+
+
+# --- the interface -----------------------------------------------------------------------------
+
+
+class Store(abc.ABC):
+    """The persistence interface of the engine. Each method is one transaction."""
+
+    # state machines, versions, aliases -------------------------------------------------------
+
+    @abc.abstractmethod
+    def insert_state_machine(self, record: StateMachineRecord) -> None:
+        """Add a state machine; ``Conflict`` when its ARN exists."""
+
+    @abc.abstractmethod
+    def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        """The state machine with this (unqualified) ARN."""
+
+    @abc.abstractmethod
+    def update_state_machine(self, record: StateMachineRecord) -> None:
+        """Replace a stored state machine."""
+
+    @abc.abstractmethod
+    def delete_state_machine(self, arn: str) -> None:
+        """Remove a state machine with its versions, aliases and tags (not executions)."""
+
+    @abc.abstractmethod
+    def list_state_machines(self) -> list[StateMachineRecord]:
+        """All state machines, oldest first."""
+
+    @abc.abstractmethod
+    def insert_version(self, record: VersionRecord) -> None:
+        """Add a version; ``Conflict`` when its ARN exists."""
+
+    @abc.abstractmethod
+    def get_version(self, arn: str) -> VersionRecord | None:
+        """The version with this ARN."""
+
+    @abc.abstractmethod
+    def list_versions(self, state_machine_arn: str) -> list[VersionRecord]:
+        """A state machine's versions, newest first."""
+
+    @abc.abstractmethod
+    def delete_version(self, arn: str) -> None:
+        """Remove a version."""
+
+    @abc.abstractmethod
+    def insert_alias(self, record: AliasRecord) -> None:
+        """Add an alias; ``Conflict`` when its ARN exists."""
+
+    @abc.abstractmethod
+    def get_alias(self, arn: str) -> AliasRecord | None:
+        """The alias with this ARN."""
+
+    @abc.abstractmethod
+    def update_alias(self, record: AliasRecord) -> None:
+        """Replace a stored alias."""
+
+    @abc.abstractmethod
+    def delete_alias(self, arn: str) -> None:
+        """Remove an alias."""
+
+    @abc.abstractmethod
+    def list_aliases(self, state_machine_arn: str) -> list[AliasRecord]:
+        """A state machine's aliases, oldest first."""
+
+    # activities and tags -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def insert_activity(self, record: ActivityRecord) -> None:
+        """Add an activity; ``Conflict`` when its ARN exists."""
+
+    @abc.abstractmethod
+    def get_activity(self, arn: str) -> ActivityRecord | None:
+        """The activity with this ARN."""
+
+    @abc.abstractmethod
+    def delete_activity(self, arn: str) -> None:
+        """Remove an activity and its tags."""
+
+    @abc.abstractmethod
+    def list_activities(self) -> list[ActivityRecord]:
+        """All activities, oldest first."""
+
+    @abc.abstractmethod
+    def get_tags(self, resource_arn: str) -> dict[str, str]:
+        """A resource's tags."""
+
+    @abc.abstractmethod
+    def set_tags(self, resource_arn: str, tags: dict[str, str]) -> None:
+        """Add or overwrite tags of a resource."""
+
+    @abc.abstractmethod
+    def remove_tags(self, resource_arn: str, keys: Iterable[str]) -> None:
+        """Remove tags of a resource (missing keys are ignored)."""
+
+    # executions ----------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_execution(
+        self,
+        record: ExecutionRecord,
+        events: Sequence[StoredEvent],
+        timers: Sequence[TimerRecord] = (),
+        inbox: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Add an execution with its first events, timers and inbox stimuli, in one
+        transaction; ``Conflict`` when its ARN exists."""
+
+    @abc.abstractmethod
+    def get_execution(self, arn: str) -> ExecutionRecord | None:
+        """The execution with this ARN."""
+
+    @abc.abstractmethod
+    def list_executions(
+        self,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
+        map_run_arn: str | None = None,
+    ) -> list[ExecutionRecord]:
+        """Executions matching every given filter, newest first (by start date)."""
+
+    @abc.abstractmethod
+    def update_execution(self, record: ExecutionRecord) -> None:
+        """Replace a stored execution's row (redrive; not for steps: see commit_steps)."""
+
+    @abc.abstractmethod
+    def commit_steps(self, commits: Sequence[StepCommit]) -> list[str]:
+        """Commit steps of (possibly many) executions in one transaction.
+
+        Returns the ARNs of the commits refused because their
+        ``expected_next_event_id`` no longer matched (those change nothing); the others
+        are committed. Raises only on storage failure, with nothing committed.
+        """
+
+    @abc.abstractmethod
+    def get_events(
+        self, execution_arn: str, after_id: int = 0, limit: int | None = None, reverse: bool = False
+    ) -> list[StoredEvent]:
+        """History events in id order (or reverse), starting after ``after_id`` (in
+        reverse: before it, when it is not 0)."""
+
+    @abc.abstractmethod
+    def count_events(self, execution_arn: str) -> int:
+        """How many history events an execution has."""
+
+    # inbox, timers, tasks ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_inbox(self, execution_arn: str, stimulus: dict[str, Any], now: float) -> int:
+        """Queue a stimulus for an execution; returns its message id."""
+
+    @abc.abstractmethod
+    def inbox(self, execution_arn: str) -> list[InboxMessage]:
+        """An execution's waiting stimuli, oldest first."""
+
+    @abc.abstractmethod
+    def executions_with_inbox(self, limit: int = 1000) -> list[str]:
+        """ARNs of executions that have waiting stimuli, oldest message first."""
+
+    @abc.abstractmethod
+    def fire_due_timers(self, now: float, limit: int = 1000) -> list[str]:
+        """Move timers due at ``now`` into their executions' inboxes as
+        ``{"type": "TimerFired", "timer_id": ...}``, in one transaction; returns the
+        ARNs of the executions that got one."""
+
+    @abc.abstractmethod
+    def next_timer_due(self) -> float | None:
+        """The earliest due time of any timer."""
+
+    @abc.abstractmethod
+    def get_task(self, token: str) -> TaskRecord | None:
+        """The task with this token."""
+
+    @abc.abstractmethod
+    def tasks_with_status(self, status: str, kind: str | None = None) -> list[TaskRecord]:
+        """Tasks in a status (and of a kind), oldest first: recovery re-dispatches
+        ``dispatched`` invoke tasks after a crash."""
+
+    @abc.abstractmethod
+    def mark_task(self, token: str, status: str, worker_name: str | None = None) -> None:
+        """Move a task to a status."""
+
+    @abc.abstractmethod
+    def claim_activity_task(self, activity_arn: str, worker_name: str | None) -> TaskRecord | None:
+        """Atomically take the oldest ``scheduled`` task of an activity (now
+        ``dispatched``), or None."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the store's resources."""

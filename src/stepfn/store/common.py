@@ -1,0 +1,51 @@
+"""Small rules both stores share, kept in one place so that they cannot drift apart."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from stepfn.store.base import StepCommit
+
+# Compact, non-ASCII kept (as AWS writes payloads), and no cycle check: stored values come
+# from JSON documents and the interpreter's JSON values, which cannot hold cycles, and the
+# check costs time on the engine's hot path.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
+
+
+def to_json(value: Any) -> str:
+    """A JSON value as the text a store keeps."""
+    return _encode(value)
+
+
+def to_json_or_none(value: Any) -> str | None:
+    """``to_json``, with None kept as None (SQL NULL) rather than ``"null"``."""
+    return None if value is None else _encode(value)
+
+
+def from_json(text: str) -> Any:
+    """A JSON value back from its stored text."""
+    return json.loads(text)
+
+
+def from_json_or_none(text: str | None) -> Any:
+    """``from_json``, with None (SQL NULL) kept as None."""
+    return None if text is None else json.loads(text)
+
+
+def commit_time(commit: StepCommit) -> float:
+    """The time a step happened, for the ``created`` of the inbox messages it queues.
+
+    A commit carries no clock reading of its own; its last event's timestamp is the
+    step's time on whichever clock (real or virtual) the engine runs.
+    """
+    return commit.events[-1].timestamp if commit.events else 0.0
+
+
+def timer_fired(timer_id: str) -> dict[str, Any]:
+    """The stimulus a due timer becomes."""
+    return {"type": "TimerFired", "timer_id": timer_id}
+
+
+# Filters of list_executions, by parameter name; each names the column it compares.
+EXECUTION_FILTERS = ("state_machine_arn", "status", "version_arn", "alias_arn", "map_run_arn")

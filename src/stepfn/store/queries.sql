@@ -1,0 +1,271 @@
+-- The SQLite store's queries, by name (see sqlfile.py). Parameters are named after the
+-- record fields they bind, so a record's fields can be passed as they are.
+--
+-- Ties in an ordering are broken by rowid, which is insertion order: two rows created in
+-- the same clock tick still list in the order they were written.
+
+-- state machines ------------------------------------------------------------------------
+
+-- name: insert_state_machine
+INSERT INTO state_machines (
+    arn, name, definition, role_arn, type, creation_date, update_date, status, description,
+    revision_id, logging_configuration, tracing_configuration, encryption_configuration, label
+) VALUES (
+    :arn, :name, :definition, :role_arn, :type, :creation_date, :update_date, :status,
+    :description, :revision_id, :logging_configuration, :tracing_configuration,
+    :encryption_configuration, :label
+);
+
+-- name: get_state_machine
+SELECT * FROM state_machines WHERE arn = :arn;
+
+-- name: update_state_machine
+UPDATE state_machines SET
+    name = :name, definition = :definition, role_arn = :role_arn, type = :type,
+    creation_date = :creation_date, update_date = :update_date, status = :status,
+    description = :description, revision_id = :revision_id,
+    logging_configuration = :logging_configuration,
+    tracing_configuration = :tracing_configuration,
+    encryption_configuration = :encryption_configuration, label = :label
+WHERE arn = :arn;
+
+-- name: list_state_machines
+SELECT * FROM state_machines ORDER BY creation_date, rowid;
+
+-- name: delete_state_machine_tags
+DELETE FROM tags
+WHERE resource_arn = :arn
+    OR resource_arn IN (SELECT arn FROM versions WHERE state_machine_arn = :arn)
+    OR resource_arn IN (SELECT arn FROM aliases WHERE state_machine_arn = :arn);
+
+-- name: delete_state_machine_aliases
+DELETE FROM aliases WHERE state_machine_arn = :arn;
+
+-- name: delete_state_machine_versions
+DELETE FROM versions WHERE state_machine_arn = :arn;
+
+-- name: delete_state_machine
+DELETE FROM state_machines WHERE arn = :arn;
+
+-- versions -------------------------------------------------------------------------------
+
+-- name: insert_version
+INSERT INTO versions (
+    arn, state_machine_arn, version, definition, role_arn, type, creation_date, description,
+    revision_id, logging_configuration, tracing_configuration
+) VALUES (
+    :arn, :state_machine_arn, :version, :definition, :role_arn, :type, :creation_date,
+    :description, :revision_id, :logging_configuration, :tracing_configuration
+);
+
+-- name: get_version
+SELECT * FROM versions WHERE arn = :arn;
+
+-- name: list_versions
+SELECT * FROM versions WHERE state_machine_arn = :state_machine_arn ORDER BY version DESC;
+
+-- name: delete_version
+DELETE FROM versions WHERE arn = :arn;
+
+-- aliases --------------------------------------------------------------------------------
+
+-- name: insert_alias
+INSERT INTO aliases (
+    arn, state_machine_arn, name, routing_configuration, creation_date, update_date,
+    description
+) VALUES (
+    :arn, :state_machine_arn, :name, :routing_configuration, :creation_date, :update_date,
+    :description
+);
+
+-- name: get_alias
+SELECT * FROM aliases WHERE arn = :arn;
+
+-- name: update_alias
+UPDATE aliases SET
+    state_machine_arn = :state_machine_arn, name = :name,
+    routing_configuration = :routing_configuration, creation_date = :creation_date,
+    update_date = :update_date, description = :description
+WHERE arn = :arn;
+
+-- name: delete_alias
+DELETE FROM aliases WHERE arn = :arn;
+
+-- name: list_aliases
+SELECT * FROM aliases
+WHERE state_machine_arn = :state_machine_arn
+ORDER BY creation_date, rowid;
+
+-- activities and tags ----------------------------------------------------------------------
+
+-- name: insert_activity
+INSERT INTO activities (arn, name, creation_date) VALUES (:arn, :name, :creation_date);
+
+-- name: get_activity
+SELECT * FROM activities WHERE arn = :arn;
+
+-- name: delete_activity
+DELETE FROM activities WHERE arn = :arn;
+
+-- name: list_activities
+SELECT * FROM activities ORDER BY creation_date, rowid;
+
+-- name: get_tags
+SELECT key, value FROM tags WHERE resource_arn = :resource_arn ORDER BY key;
+
+-- name: set_tag
+INSERT INTO tags (resource_arn, key, value) VALUES (:resource_arn, :key, :value)
+ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value;
+
+-- name: remove_tag
+DELETE FROM tags WHERE resource_arn = :resource_arn AND key = :key;
+
+-- name: delete_tags
+DELETE FROM tags WHERE resource_arn = :resource_arn;
+
+-- executions -------------------------------------------------------------------------------
+
+-- name: insert_execution
+INSERT INTO executions (
+    arn, state_machine_arn, name, type, status, input, start_date, definition, role_arn,
+    version_arn, alias_arn, output, error, cause, stop_date, run_state, next_event_id,
+    redrive_count, redrive_date, trace_header, map_run_arn, state_machine_revision_id
+) VALUES (
+    :arn, :state_machine_arn, :name, :type, :status, :input, :start_date, :definition,
+    :role_arn, :version_arn, :alias_arn, :output, :error, :cause, :stop_date, :run_state,
+    :next_event_id, :redrive_count, :redrive_date, :trace_header, :map_run_arn,
+    :state_machine_revision_id
+);
+
+-- name: get_execution
+SELECT * FROM executions WHERE arn = :arn;
+
+-- name: list_executions
+-- The filters placeholder becomes one "AND <column> = :<column>" per filter given (the
+-- columns come from a fixed list in sqlite.py), rather than "(:x IS NULL OR x = :x)"
+-- terms, which would keep SQLite from using the indexes on state machine and status.
+SELECT * FROM executions
+WHERE 1 = 1 {filters}
+ORDER BY start_date DESC, rowid DESC;
+
+-- name: update_execution
+UPDATE executions SET
+    state_machine_arn = :state_machine_arn, name = :name, type = :type, status = :status,
+    input = :input, start_date = :start_date, definition = :definition,
+    role_arn = :role_arn, version_arn = :version_arn, alias_arn = :alias_arn,
+    output = :output, error = :error, cause = :cause, stop_date = :stop_date,
+    run_state = :run_state, next_event_id = :next_event_id, redrive_count = :redrive_count,
+    redrive_date = :redrive_date, trace_header = :trace_header, map_run_arn = :map_run_arn,
+    state_machine_revision_id = :state_machine_revision_id
+WHERE arn = :arn;
+
+-- name: commit_execution
+-- The optimistic lock of a step: it matches no row once another writer has moved
+-- next_event_id on. A step that does not finish the execution leaves its result alone.
+UPDATE executions SET
+    next_event_id = :next_event_id,
+    run_state = :run_state,
+    status = :status,
+    output = coalesce(:output, output),
+    error = coalesce(:error, error),
+    cause = coalesce(:cause, cause),
+    stop_date = coalesce(:stop_date, stop_date)
+WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id;
+
+-- events -------------------------------------------------------------------------------------
+
+-- name: insert_event
+INSERT INTO events (execution_arn, id, previous_event_id, timestamp, type, details)
+VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: events_forward
+SELECT id, previous_event_id, timestamp, type, details FROM events
+WHERE execution_arn = :execution_arn AND id > :after_id
+ORDER BY id
+LIMIT :limit;
+
+-- name: events_reverse
+SELECT id, previous_event_id, timestamp, type, details FROM events
+WHERE execution_arn = :execution_arn AND id < :before_id
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: count_events
+SELECT count(*) FROM events WHERE execution_arn = :execution_arn;
+
+-- inbox ---------------------------------------------------------------------------------------
+
+-- name: insert_inbox
+INSERT INTO inbox (execution_arn, stimulus, created) VALUES (?, ?, ?);
+
+-- name: delete_inbox
+DELETE FROM inbox WHERE id = ? AND execution_arn = ?;
+
+-- name: list_inbox
+SELECT id, execution_arn, stimulus, created FROM inbox
+WHERE execution_arn = :execution_arn
+ORDER BY id;
+
+-- name: executions_with_inbox
+SELECT execution_arn FROM inbox
+GROUP BY execution_arn
+ORDER BY min(id)
+LIMIT :limit;
+
+-- timers --------------------------------------------------------------------------------------
+
+-- name: upsert_timer
+INSERT INTO timers (execution_arn, timer_id, due) VALUES (?, ?, ?)
+ON CONFLICT (execution_arn, timer_id) DO UPDATE SET due = excluded.due;
+
+-- name: delete_timer
+DELETE FROM timers WHERE execution_arn = ? AND timer_id = ?;
+
+-- name: due_timers
+-- Ties in due time are broken by execution and timer id, so that every store fires
+-- timers in the same order whatever order they were written in.
+SELECT execution_arn, timer_id, due FROM timers
+WHERE due <= :now
+ORDER BY due, execution_arn, timer_id
+LIMIT :limit;
+
+-- name: next_timer_due
+SELECT min(due) FROM timers;
+
+-- tasks ---------------------------------------------------------------------------------------
+
+-- name: insert_task
+INSERT INTO tasks (
+    token, execution_arn, resource, payload, state_name, kind, status, created,
+    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt
+) VALUES (
+    :token, :execution_arn, :resource, :payload, :state_name, :kind, :status, :created,
+    :activity_arn, :worker_name, :timeout_seconds, :heartbeat_seconds, :attempt
+);
+
+-- name: finish_task
+UPDATE tasks SET status = 'done' WHERE token = ?;
+
+-- name: get_task
+SELECT * FROM tasks WHERE token = :token;
+
+-- name: tasks_with_status
+SELECT * FROM tasks
+WHERE status = :status AND (:kind IS NULL OR kind = :kind)
+ORDER BY created, rowid;
+
+-- name: mark_task
+-- A worker name given replaces the stored one; None keeps it.
+UPDATE tasks SET status = :status, worker_name = coalesce(:worker_name, worker_name)
+WHERE token = :token;
+
+-- name: claim_activity_task
+-- One statement, so that two pollers can never both take the same task.
+UPDATE tasks SET status = 'dispatched', worker_name = :worker_name
+WHERE token = (
+    SELECT token FROM tasks
+    WHERE activity_arn = :activity_arn AND status = 'scheduled'
+    ORDER BY created, rowid
+    LIMIT 1
+)
+RETURNING *;

@@ -1,0 +1,139 @@
+"""Reading the store's SQL from the ``.sql`` files that sit beside this module.
+
+SQL is kept out of the Python so that it can be read, diffed and tried in a SQL shell as
+it is. Two kinds of file are read here:
+
+- ``queries.sql``: named queries, each a block that starts with a ``-- name: <name>``
+  line and runs up to the next such line::
+
+      -- name: get_activity
+      SELECT arn, name, creation_date FROM activities WHERE arn = :arn;
+
+- ``migrations/NNNN_<what>.sql``: the numbered schema migrations, applied in order.
+
+Files are read once per process and cached: the store looks its statements up by name on
+every call, and the same text object each time lets sqlite3 reuse its prepared statement.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sqlite3
+from dataclasses import dataclass
+from importlib import resources
+
+_PACKAGE = "stepfn.store"
+_NAME_LINE = re.compile(r"^--\s*name:\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*$")
+_MIGRATION_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
+
+
+def parse_named_queries(text: str) -> dict[str, str]:
+    """Split the text of a queries file into ``{name: sql}``.
+
+    Text before the first ``-- name:`` line (a file header) is ignored; comment lines
+    inside a block stay in its SQL. A name used twice is an error, since the second block
+    would silently replace the first.
+    """
+    queries: dict[str, str] = {}
+    name: str | None = None
+    lines: list[str] = []
+
+    def close_block() -> None:
+        if name is None:
+            return
+        sql = "\n".join(lines).strip()
+        if not sql:
+            raise ValueError(f"query {name!r} has no SQL")
+        queries[name] = sql
+
+    for line in text.splitlines():
+        match = _NAME_LINE.match(line.strip())
+        if match is None:
+            lines.append(line)
+            continue
+        close_block()
+        name = match["name"]
+        if name in queries:
+            raise ValueError(f"query {name!r} is defined twice")
+        lines = []
+    close_block()
+    return queries
+
+
+@functools.cache
+def queries() -> dict[str, str]:
+    """The named queries of ``queries.sql``."""
+    text = resources.files(_PACKAGE).joinpath("queries.sql").read_text(encoding="utf-8")
+    return parse_named_queries(text)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered migration file."""
+
+    version: int
+    name: str
+    sql: str
+
+    def statements(self) -> list[str]:
+        """The file's SQL statements, one by one."""
+        return split_statements(self.sql)
+
+
+@functools.cache
+def migrations() -> tuple[Migration, ...]:
+    """The migrations of ``migrations/``, in version order.
+
+    Versions must run 1, 2, 3, ... without gaps or repeats: a gap usually means a file
+    was misnamed, and a database migrated past it could never be brought in step.
+    """
+    folder = resources.files(_PACKAGE).joinpath("migrations")
+    found: list[Migration] = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_FILE.match(entry.name)
+        if match is None:
+            continue
+        found.append(
+            Migration(int(match["version"]), match["name"], entry.read_text(encoding="utf-8"))
+        )
+    found.sort(key=lambda migration: migration.version)
+    for expected, migration in enumerate(found, start=1):
+        if migration.version != expected:
+            raise ValueError(f"migration {expected:04d} is missing (found {migration.version:04d})")
+    return tuple(found)
+
+
+@functools.cache
+def schema_sql() -> str:
+    """The text of ``schema.sql``: the schema as all migrations together leave it."""
+    return resources.files(_PACKAGE).joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a SQL script into statements.
+
+    The store runs a migration statement by statement inside its own transaction, since
+    ``executescript`` would commit first. Lines are gathered until SQLite itself says the
+    text is a complete statement, so semicolons inside strings or trigger bodies do not
+    split. Comment-only text is dropped.
+    """
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statement = pending.strip()
+            if _has_sql(statement):
+                statements.append(statement)
+            pending = ""
+    if _has_sql(pending):
+        raise ValueError(f"incomplete SQL statement at the end of the script: {pending.strip()!r}")
+    return statements
+
+
+def _has_sql(text: str) -> bool:
+    """Whether ``text`` holds anything but blanks and ``--`` comments."""
+    return any(
+        line.strip() and not line.strip().startswith("--") for line in text.splitlines()
+    )
