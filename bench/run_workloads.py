@@ -7,7 +7,9 @@ outside the repository, in ``$STEPFN_BENCH_DIR`` or ``../shared/bench`` beside i
 
 (a) ``pass-chain-200``: one execution of 200 chained Pass states -> transitions/s
 (b) ``map-1000x2``: one execution, a Map over 1,000 items of 2 states -> transitions/s
-(c) ``five-state``: 100 executions one after another -> executions/s, p50/p99 latency
+(c) ``five-state``: 100 executions one after another -> executions/s, p50/p99 latency;
+    also, when ``bench/workloads/five-state-jsonata.asl.json`` is there, the same workload
+    written in JSONata (same input, same expected output)
 
 Each figure is the median of ``--runs`` runs, after one untimed warm-up execution. Every
 output is checked against what the workload's README says it must be, and a wrong one
@@ -35,6 +37,9 @@ import stepfn
 
 ENV_VAR = "STEPFN_BENCH_DIR"
 DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
+# Our own variants of the shared workloads: same input, same expected output.
+VARIANTS = Path(__file__).resolve().parent / "workloads"
+FIVE_STATE_JSONATA = VARIANTS / "five-state-jsonata.asl.json"
 
 # State transitions per execution, as the workloads' README counts them.
 TRANSITIONS = {"pass-chain-200": 200, "map-1000x2": 2001, "five-state": 5}
@@ -82,8 +87,10 @@ EXPECTED: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def load(root: Path, name: str) -> Workload:
-    definition = json.loads((root / f"{name}.asl.json").read_text(encoding="utf-8"))
+def load(root: Path, name: str, definition_file: Path | None = None) -> Workload:
+    """A workload from ``root``; ``definition_file`` swaps in another definition of it."""
+    definition_path = definition_file or root / f"{name}.asl.json"
+    definition = json.loads(definition_path.read_text(encoding="utf-8"))
     data = json.loads((root / f"{name}.input.json").read_text(encoding="utf-8"))
     return Workload(name, definition, data, EXPECTED[name](copy.deepcopy(data)))
 
@@ -197,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         chain = throughput(load(root, "pass-chain-200"), args.runs)
         fan = throughput(load(root, "map-1000x2"), args.runs)
         rate, p50, p99 = latency(load(root, "five-state"), args.runs, args.executions)
+        jsonata = None
+        if FIVE_STATE_JSONATA.exists():
+            variant = load(root, "five-state", FIVE_STATE_JSONATA)
+            jsonata = latency(variant, args.runs, args.executions)
     except WrongOutput as exc:
         print(f"WRONG OUTPUT: {exc}", file=sys.stderr)
         return 1
@@ -215,6 +226,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     header = ["engine", "(a) transitions/s", "(b) transitions/s", "(c) executions/s"]
     print(table([header, ours, *other_engines(root / "README.md")]))
     print("\nOther engines' figures are the README's, measured on the same kind of machine.")
+    if jsonata is not None:
+        j_rate, j_p50, j_p99 = jsonata
+        print(
+            f"(c) written in JSONata ({FIVE_STATE_JSONATA.relative_to(VARIANTS.parent.parent)}): "
+            f"{j_rate:,.1f} executions/s (p50 {j_p50:.2f} ms, p99 {j_p99:.2f} ms)"
+        )
     return 0
 
 

@@ -277,3 +277,58 @@ def run(
         click.echo(f"error: {execution.error}", err=True)
         click.echo(f"cause: {execution.cause}", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--db",
+    default="stepfn.db",
+    show_default=True,
+    help="The store: a SQLite file path, or memory:// for a throwaway in-memory one.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8083, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--function",
+    "functions",
+    multiple=True,
+    metavar="NAME=MODULE:FUNCTION",
+    help="A Lambda function handler, as for `run` (repeatable).",
+)
+def server(db: str, host: str, port: int, functions: tuple[str, ...]) -> None:
+    """Serve the Step Functions API, with durable executions, timers and workers.
+
+    Point an SDK at the printed endpoint (boto3: endpoint_url=...). Executions survive a
+    restart: a server started again on the same --db goes on from the last commit.
+    """
+    import signal
+    import threading
+
+    from stepfn.api.app import Server
+    from stepfn.runtime.engine import Engine
+    from stepfn.store.base import StoreError
+
+    handlers = dict(_load_function(spec) for spec in functions)
+    try:
+        engine = Engine.open(db, functions=handlers)
+    except StoreError as exc:
+        raise click.ClickException(f"cannot open the store {db!r}: {exc}") from None
+    try:
+        http = Server(engine, host, port)
+    except OSError as exc:
+        engine.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+    def stop(signum: int, frame: Any) -> None:
+        # shutdown() waits for serve_forever to return, so it must run on another thread.
+        threading.Thread(target=http.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"stepfn server on {http.url} (store: {db})", err=True)
+    try:
+        http.serve_forever()
+    finally:
+        http.server_close()
+        engine.close()
+        click.echo("stepfn server stopped", err=True)

@@ -42,17 +42,20 @@ CASE_TIME_LIMIT = 30.0
 RUNNABLE_NEEDS = frozenset({"lambda", "wait>0s", "context-object"})
 
 
-def cases_dir() -> Path | None:
-    """The folder holding ``<category>/<case>.json``, or None when it is not there."""
+def cases_dir(override: Path | None = None) -> Path | None:
+    """The folder holding ``<category>/<case>.json``, or None when it is not there.
+
+    ``override`` (a command-line option) wins over the environment variable.
+    """
     configured = os.environ.get(ENV_VAR)
-    path = Path(configured) if configured else DEFAULT_DIR
+    path = override or (Path(configured) if configured else DEFAULT_DIR)
     return path if path.is_dir() else None
 
 
-def missing_message() -> str:
+def missing_message(override: Path | None = None) -> str:
     """Why the conformance cases cannot run, for a skip reason."""
     configured = os.environ.get(ENV_VAR)
-    where = configured if configured else "../shared/conformance/cases (beside the repo)"
+    where = override or configured or "../shared/conformance/cases (beside the repo)"
     return f"conformance cases not found in {where}; set {ENV_VAR} to their folder"
 
 
@@ -118,8 +121,7 @@ def write_expected_failures(failures: dict[str, str], path: Path = EXPECTED_FAIL
         "# Conformance cases known to fail: `category/name  reason`, one per line.\n"
         "# A listed case that passes is an error: remove it from here.\n"
     )
-    width = max((len(k) for k in failures), default=0)
-    lines = [f"{k.ljust(width)}  {failures[k]}" for k in sorted(failures)]
+    lines = [f"{case_id}  {failures[case_id]}" for case_id in sorted(failures)]
     path.write_text(header + "".join(line + "\n" for line in lines), encoding="utf-8")
 
 

@@ -13,7 +13,6 @@ status is 1 when anything is unexpected, so the report can gate a build like the
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -120,11 +119,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.cases is not None:
-        os.environ[ENV_VAR] = str(args.cases)
-    root = cases_dir()
+    root = cases_dir(args.cases)
     if root is None:
-        print(missing_message(), file=sys.stderr)
+        print(missing_message(args.cases), file=sys.stderr)
         return 2
     try:
         import stepfn

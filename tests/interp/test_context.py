@@ -17,7 +17,11 @@ def test_context_object_shape() -> None:
         "RedriveCount": 0,
     }
     assert ctx["StateMachine"]["Id"].endswith(":stateMachine:orders")
-    assert ctx["State"] == {"EnteredTime": "1970-01-01T00:00:01.500Z", "Name": "Charge", "RetryCount": 2}
+    assert ctx["State"] == {
+        "EnteredTime": "1970-01-01T00:00:01.500Z",
+        "Name": "Charge",
+        "RetryCount": 2,
+    }
     assert ctx["Task"] == {"Token": "tok"}
     assert ctx["Map"] == {"Item": {"Index": 3, "Value": "x"}}
 

@@ -62,10 +62,11 @@ def test_functions_are_called_and_retried() -> None:
 
 
 def test_json_text_definition_and_execution_name() -> None:
-    ex = stepfn.run(
-        '{"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"n.$": "$$.Execution.Name"}, "End": true}}}',
-        name="order-42",
+    text = (
+        '{"StartAt": "P", "States": {"P": {"Type": "Pass",'
+        ' "Parameters": {"n.$": "$$.Execution.Name"}, "End": true}}}'
     )
+    ex = stepfn.run(text, name="order-42")
     assert ex.output == {"n": "order-42"}
     assert ex.execution_arn.endswith(":execution:stepfn:order-42")
 

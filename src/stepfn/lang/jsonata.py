@@ -35,7 +35,7 @@ import json
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 # The package ships no type information; mypy is told so once, on its first import.
@@ -44,6 +44,7 @@ from jsonata import jsonata as _engine
 from jsonata import signature as _engine_signature
 
 from stepfn.errors import QUERY_EVALUATION_ERROR, StateError
+from stepfn.lang.jsonata_fast import NOTHING, Binding, Evaluator, Fallback, compile_fast
 from stepfn.lang.jsonata_functions import (
     CURRENT,
     EXTRAS,
@@ -176,13 +177,24 @@ class Expression:
             compiled.set_output_convert_nulls(False)
             for name, function in EXTRAS.items():
                 compiled.register_function(name, function)
+            fast = compile_fast(compiled.ast, functools.partial(_engine_binding, compiled))
         self._compiled = compiled
+        self._fast = fast
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
 
+    @property
+    def fast_path(self) -> Evaluator | None:
+        """The compiled fast path (see :mod:`stepfn.lang.jsonata_fast`), or ``None`` when
+        the expression is outside its subset and always runs in the engine."""
+        return self._fast
+
     def evaluate(self, bindings: Mapping[str, Any], *, now: float, ids: IdSourceLike) -> Any:
         """Run the expression with ``bindings`` as its ``$`` variables.
+
+        The fast path answers when it can vouch for the result; otherwise the engine does,
+        so results and errors are the engine's either way.
 
         Args:
             bindings: variable name (without ``$``) to JSON value, e.g. ``{"states":
@@ -198,7 +210,33 @@ class Expression:
         Raises:
             JsonataEvaluationError: JSONata raised an error, or the result is no JSON value.
         """
+        fast = self._fast
+        if fast is not None:
+            try:
+                result = fast(bindings)
+            except Fallback:
+                pass
+            else:
+                return UNDEFINED if result is NOTHING else result
         return self._evaluate(_to_engine_bindings(bindings), now, ids)
+
+    def evaluate_engine(self, bindings: Mapping[str, Any], *, now: float, ids: IdSourceLike) -> Any:
+        """Like :meth:`evaluate`, in the engine alone: the reference the fast path is
+        checked against."""
+        return self._evaluate(_to_engine_bindings(bindings), now, ids)
+
+    def _run(self, scope: _Scope) -> Any:
+        # evaluate(), for a template: the engine's copy of the variables is made once per
+        # template, and only if some expression in it needs the engine.
+        fast = self._fast
+        if fast is not None:
+            try:
+                result = fast(scope.bindings)
+            except Fallback:
+                pass
+            else:
+                return UNDEFINED if result is NOTHING else result
+        return self._evaluate(scope.engine_bindings(), scope.now, scope.ids)
 
     def _evaluate(self, engine_bindings: dict[str, Any], now: float, ids: IdSourceLike) -> Any:
         run = Evaluation(now, ids)
@@ -248,6 +286,18 @@ _ENGINE_LOCK = threading.RLock()
 
 def _to_engine_bindings(bindings: Mapping[str, Any]) -> dict[str, Any]:
     return {name: engine_value(value) for name, value in bindings.items()}
+
+
+def _engine_binding(compiled: Any, name: str) -> Binding:
+    """What the engine finds for ``$name`` when the caller does not bind it, for the fast
+    path: a name bound to nothing is undefined there too, and only the library's own
+    functions are ones the fast path may stand in for."""
+    bound = compiled.environment.lookup(name)
+    if bound is None:
+        return "unbound"
+    if isinstance(bound, _Jsonata.JNativeFunction) and bound.function_name == name:
+        return "builtin"
+    return "other"
 
 
 def _from_engine(value: Any) -> Any:
@@ -401,47 +451,117 @@ def evaluate_template(
             (``Output/FunctionResult``) and array items their index (``Output/items/0``).
 
     Returns:
-        A copy of ``value`` with each expression replaced by its result.
+        ``value`` with each expression replaced by its result. Parts without expressions
+        are the definition's own values, shared, not copied (values are never mutated).
 
     Raises:
         StateError: ``States.QueryEvaluationError`` with AWS's detail text.
     """
-    engine_bindings = _to_engine_bindings(bindings)
-    return _walk(value, engine_bindings, now, ids, field)
+    return _plan(value, field)(_Scope(bindings, now, ids))
 
 
-def _walk(value: Any, bindings: dict[str, Any], now: float, ids: IdSourceLike, field: str) -> Any:
+class _Scope:
+    """What one template evaluation hands to its expressions."""
+
+    __slots__ = ("_engine_bindings", "bindings", "ids", "now")
+
+    def __init__(self, bindings: Mapping[str, Any], now: float, ids: IdSourceLike) -> None:
+        self.bindings = bindings
+        self.now = now
+        self.ids = ids
+        self._engine_bindings: dict[str, Any] | None = None
+
+    def engine_bindings(self) -> dict[str, Any]:
+        """The variables as the engine wants them, converted on first use: the fast path
+        needs no conversion, and walking a large ``$states.input`` is most of the cost of
+        a small expression."""
+        if self._engine_bindings is None:
+            self._engine_bindings = _to_engine_bindings(self.bindings)
+        return self._engine_bindings
+
+
+_Plan = Callable[[_Scope], Any]
+
+# A template's plan depends only on the definition's value and the field's name, so it is
+# made once: the walk over the value, the test for "{% %}", the look-up of the compiled
+# expression and the field names of its members are not redone on every evaluation.
+# Strings are keyed by value; containers by identity, with the value kept in the entry so
+# that its id cannot be reused while the entry lives (as the interpreter's caches do).
+_PLANS: dict[tuple[Any, str], tuple[Any, _Plan]] = {}
+_MAX_PLANS = 4096
+
+
+def _plan(value: Any, field: str) -> _Plan:
+    key = (value if isinstance(value, str) else id(value), field)
+    entry = _PLANS.get(key)
+    if entry is not None:
+        return entry[1]
+    plan = _make_plan(value, field)
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()  # definitions read afresh (a worker's) must not pile up
+    _PLANS[key] = (value, plan)
+    return plan
+
+
+def _make_plan(value: Any, field: str) -> _Plan:
     if isinstance(value, str):
-        if not is_expression(value):
-            return value
-        text = expression_text(value)
-        result = _evaluate_field(text, bindings, now, ids, field)
+        if is_expression(value):
+            return _expression_plan(expression_text(value), field)
+        return _Constant(value)
+    if isinstance(value, dict):
+        members = [(key, _make_plan(item, f"{field}/{key}")) for key, item in value.items()]
+        if all(isinstance(plan, _Constant) for _, plan in members):
+            return _Constant(value)
+        return lambda scope: {key: plan(scope) for key, plan in members}
+    if isinstance(value, list):
+        items = [_make_plan(item, f"{field}/{i}") for i, item in enumerate(value)]
+        if all(isinstance(plan, _Constant) for plan in items):
+            return _Constant(value)
+        return lambda scope: [plan(scope) for plan in items]
+    return _Constant(value)
+
+
+class _Constant:
+    """The plan of a part without expressions: the value itself."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, scope: _Scope) -> Any:
+        return self.value
+
+
+def _expression_plan(text: str, field: str) -> _Plan:
+    try:
+        expression = compile_expression(text)
+    except JsonataSyntaxError as error:
+        # Validation refuses these; should one get here, it fails the state when reached.
+        failure = error
+
+        def refuse(scope: _Scope) -> Any:
+            raise _field_error(text, field, failure)
+
+        return refuse
+
+    def run(scope: _Scope) -> Any:
+        try:
+            result = expression._run(scope)
+        except JsonataEvaluationError as error:
+            raise _field_error(text, field, error) from None
         if result is UNDEFINED:
             raise StateError(QUERY_EVALUATION_ERROR, _undefined_detail(text, field))
         return result
-    if isinstance(value, dict):
-        return {
-            key: _walk(item, bindings, now, ids, f"{field}/{key}") for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_walk(item, bindings, now, ids, f"{field}/{i}") for i, item in enumerate(value)]
-    return value
+
+    return run
 
 
-def _evaluate_field(
-    text: str, bindings: dict[str, Any], now: float, ids: IdSourceLike, field: str
-) -> Any:
+def _field_error(text: str, field: str, error: Exception) -> StateError:
     prefix = f"The JSONata expression '{text}' specified for the field '{field}'"
-    try:
-        return compile_expression(text)._evaluate(bindings, now, ids)
-    except _UnsupportedResult:
-        raise StateError(
-            QUERY_EVALUATION_ERROR, f"{prefix} returned an unsupported result type."
-        ) from None
-    except (JsonataEvaluationError, JsonataSyntaxError) as error:
-        raise StateError(
-            QUERY_EVALUATION_ERROR, f"{prefix} threw an error during evaluation. {error}"
-        ) from None
+    if isinstance(error, _UnsupportedResult):
+        return StateError(QUERY_EVALUATION_ERROR, f"{prefix} returned an unsupported result type.")
+    return StateError(QUERY_EVALUATION_ERROR, f"{prefix} threw an error during evaluation. {error}")
 
 
 def _undefined_detail(text: str, field: str) -> str:

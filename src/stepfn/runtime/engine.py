@@ -28,9 +28,10 @@ from stepfn.tasks.base import Registry
 from stepfn.tasks.lambda_local import Handler, LocalLambda
 
 BATCH = 128  # executions stepped per transaction
+POLL_SECONDS = 0.25  # how often an idle engine looks for other processes' stimuli
 
 
-class Engine(Executions, ControlPlane):
+class Engine(ControlPlane, Executions):
     """Step Functions, durable: state machines, executions, activities, timers."""
 
     def __init__(
@@ -88,7 +89,7 @@ class Engine(Executions, ControlPlane):
 
     def _take(self, limit: int = BATCH) -> list[str]:
         with self._signal:
-            arns = []
+            arns: list[str] = []
             while self._ready and len(arns) < limit:
                 arn, _ = self._ready.popitem(last=False)
                 arns.append(arn)
@@ -114,11 +115,23 @@ class Engine(Executions, ControlPlane):
             self.wake(arn)
         return len(fired)
 
+    def _poll_inbox(self) -> int:
+        """Pick up stimuli that another process wrote (a second server on the same
+        store, a CLI): the in-memory ready set only knows this process's writes."""
+        arns = self.store.executions_with_inbox(BATCH * 8)
+        for arn in arns:
+            self.wake(arn)
+        return len(arns)
+
     def _loop(self) -> None:
+        last_poll = 0.0
         while not self._stopping:
             try:
                 busy = self._step_ready()
                 busy += self._fire_timers()
+                if not busy and self.clock.now() - last_poll >= POLL_SECONDS:
+                    last_poll = self.clock.now()
+                    busy += self._poll_inbox()
             except Exception:  # a failed transaction is retried on the next round
                 busy = 0
                 if self._stopping:

@@ -22,6 +22,7 @@ from stepfn.interp.commands import Start, StartTimer
 from stepfn.interp.events import render_event
 from stepfn.interp.machine import Interpreter, RunState
 from stepfn.interp.runstate import run_state_to_json
+from stepfn.runtime.arns import parse_state_machine_arn
 from stepfn.runtime.local import Driver, Execution
 from stepfn.runtime.worker import ModelCache, Worker, execution_info_of, to_stored
 from stepfn.store.base import Conflict, ExecutionRecord, Store, TimerRecord
@@ -110,11 +111,12 @@ class Executions:
     worker: Worker
     models: ModelCache
     wake: Callable[[str], None]
-    resolve_target: Callable[[str], Any]
     region: str
     account: str
     _express: dict[str, dict[str, Any]]
     _activity_signal: threading.Condition
+    # The control plane provides it: what a state machine, version or alias ARN runs.
+    resolve_target: Callable[..., Any]
 
     # --- starting ------------------------------------------------------------------------------
 
@@ -391,9 +393,14 @@ class Executions:
         version_arn = alias_arn = None
         machine_arn = stateMachineArn
         if stateMachineArn is not None:
-            target = self.resolve_target(stateMachineArn)
+            target = self.resolve_target(stateMachineArn)  # checks that it exists
             machine_arn = target.state_machine_arn
-            version_arn, alias_arn = target.version_arn, target.alias_arn
+            ref = parse_state_machine_arn(stateMachineArn)
+            if ref.kind == "version":
+                version_arn = stateMachineArn
+            elif ref.kind == "alias":
+                # An alias lists what ran through it, whichever version it picked.
+                alias_arn = stateMachineArn
         records = self.store.list_executions(
             machine_arn, statusFilter, version_arn, alias_arn, mapRunArn
         )

@@ -341,7 +341,7 @@ class Store(abc.ABC):
     def count_events(self, execution_arn: str) -> int:
         """How many history events an execution has."""
 
-    # inbox, timers, tasks ---------------------------------------------------------------------------
+    # inbox, timers, tasks ----------------------------------------------------------------------
 
     @abc.abstractmethod
     def add_inbox(self, execution_arn: str, stimulus: dict[str, Any], now: float) -> int:

@@ -27,8 +27,8 @@ from stepfn.store.base import (
     StateMachineRecord,
     StepCommit,
     Store,
-    StoreError,
     StoredEvent,
+    StoreError,
     TaskRecord,
     TimerRecord,
     VersionRecord,
@@ -109,7 +109,7 @@ class MemoryStore(Store):
         self._timers: dict[tuple[str, str], float] = {}
         self._tasks: dict[str, TaskRecord] = {}
 
-    # state machines, versions, aliases -------------------------------------------------------
+    # state machines, versions, aliases ----------------------------------------------------
 
     def insert_state_machine(self, record: StateMachineRecord) -> None:
         """Add a state machine; ``Conflict`` when its ARN exists."""
@@ -173,7 +173,9 @@ class MemoryStore(Store):
     def list_versions(self, state_machine_arn: str) -> list[VersionRecord]:
         """A state machine's versions, newest first."""
         with self._lock:
-            records = [v for v in self._versions.values() if v.state_machine_arn == state_machine_arn]
+            records = [
+                v for v in self._versions.values() if v.state_machine_arn == state_machine_arn
+            ]
             records.sort(key=lambda r: r.version, reverse=True)
             return [self._copy_version(record) for record in records]
 
@@ -218,11 +220,13 @@ class MemoryStore(Store):
     def list_aliases(self, state_machine_arn: str) -> list[AliasRecord]:
         """A state machine's aliases, oldest first."""
         with self._lock:
-            records = [a for a in self._aliases.values() if a.state_machine_arn == state_machine_arn]
+            records = [
+                a for a in self._aliases.values() if a.state_machine_arn == state_machine_arn
+            ]
             records.sort(key=lambda r: r.creation_date)
             return [self._copy_alias(record) for record in records]
 
-    # activities and tags -------------------------------------------------------------------------
+    # activities and tags ------------------------------------------------------------------
 
     def insert_activity(self, record: ActivityRecord) -> None:
         """Add an activity; ``Conflict`` when its ARN exists."""
@@ -271,7 +275,7 @@ class MemoryStore(Store):
             if not tags:
                 del self._tags[resource_arn]
 
-    # executions ----------------------------------------------------------------------------------
+    # executions ---------------------------------------------------------------------------
 
     def create_execution(
         self,
@@ -351,32 +355,42 @@ class MemoryStore(Store):
         others are committed. ``Conflict`` when an accepted commit repeats an event id or
         a task token, with nothing committed.
         """
+        # Encoded before taking the lock (and before changing anything, so that a value
+        # that is not JSON leaves the store as it was).
+        encoded = [
+            (
+                commit,
+                [_event_row(event) for event in commit.events],
+                [to_json(stimulus) for stimulus in commit.new_inbox],
+            )
+            for commit in commits
+        ]
         with self._lock:
             refused: list[str] = []
-            accepted: list[StepCommit] = []
+            accepted: list[tuple[StepCommit, list[_EventRow], list[str]]] = []
             next_ids: dict[str, int] = {}
-            for commit in commits:
-                arn = commit.execution_arn
+            for item in encoded:
+                arn = item[0].execution_arn
                 execution = self._executions.get(arn)
                 current = next_ids.get(arn, execution.next_event_id if execution else None)
-                if current != commit.expected_next_event_id:
+                if current != item[0].expected_next_event_id:
                     refused.append(arn)
                     continue
-                next_ids[arn] = commit.next_event_id
-                accepted.append(commit)
-            # Check and encode everything before changing anything: all or nothing.
-            rows = [[_event_row(event) for event in commit.events] for commit in accepted]
-            stimuli = [[to_json(s) for s in commit.new_inbox] for commit in accepted]
-            self._check_new_keys(accepted, rows)
-            for commit, event_rows, new_stimuli in zip(accepted, rows, stimuli, strict=True):
-                self._apply(commit, event_rows, new_stimuli)
+                next_ids[arn] = item[0].next_event_id
+                accepted.append(item)
+            # Every check before the first change: all or nothing.
+            self._check_new_keys(accepted)
+            for commit, rows, stimuli in accepted:
+                self._apply(commit, rows, stimuli)
             return refused
 
-    def _check_new_keys(self, commits: Sequence[StepCommit], rows: list[list[_EventRow]]) -> None:
+    def _check_new_keys(
+        self, accepted: Sequence[tuple[StepCommit, list[_EventRow], list[str]]]
+    ) -> None:
         """``Conflict`` when the commits would repeat an event id or a task token."""
         seen_events: set[tuple[str, int]] = set()
         seen_tokens: set[str] = set()
-        for commit, event_rows in zip(commits, rows, strict=True):
+        for commit, event_rows, _ in accepted:
             history = self._events.get(commit.execution_arn)
             for row in event_rows:
                 key = (commit.execution_arn, row[0])
@@ -439,7 +453,8 @@ class MemoryStore(Store):
                 rows = history.rows[start:end][::-1]
             else:
                 start = bisect.bisect_right(history.ids, after_id)
-                rows = history.rows[start:] if limit is None else history.rows[start : start + limit]
+                end = len(history.ids) if limit is None else start + limit
+                rows = history.rows[start:end]
             return [_stored_event(row) for row in rows]
 
     def count_events(self, execution_arn: str) -> int:
@@ -448,7 +463,7 @@ class MemoryStore(Store):
             history = self._events.get(execution_arn)
             return 0 if history is None else len(history.ids)
 
-    # inbox, timers, tasks ---------------------------------------------------------------------------
+    # inbox, timers, tasks -----------------------------------------------------------------
 
     def add_inbox(self, execution_arn: str, stimulus: dict[str, Any], now: float) -> int:
         """Queue a stimulus for an execution; returns its message id. ``StoreError`` when
@@ -544,7 +559,7 @@ class MemoryStore(Store):
     def close(self) -> None:
         """Nothing to release; the data goes with the object."""
 
-    # copies ------------------------------------------------------------------------------------
+    # copies -------------------------------------------------------------------------------
 
     @staticmethod
     def _copy_state_machine(record: StateMachineRecord) -> StateMachineRecord:
@@ -566,4 +581,3 @@ class MemoryStore(Store):
     @staticmethod
     def _copy_alias(record: AliasRecord) -> AliasRecord:
         return replace(record, routing_configuration=_json_copy(record.routing_configuration))
-

@@ -134,6 +134,4 @@ def split_statements(script: str) -> list[str]:
 
 def _has_sql(text: str) -> bool:
     """Whether ``text`` holds anything but blanks and ``--`` comments."""
-    return any(
-        line.strip() and not line.strip().startswith("--") for line in text.splitlines()
-    )
+    return any(line.strip() and not line.strip().startswith("--") for line in text.splitlines())

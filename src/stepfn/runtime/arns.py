@@ -1,0 +1,166 @@
+"""Step Functions ARNs: building them, and reading them back with AWS's errors.
+
+Every resource of the service is named by an ARN of the form
+``arn:<partition>:states:<region>:<account>:<resource type>:<resource>``. State machine
+ARNs come in four shapes, and most operations accept only some of them:
+
+======================================  ==================  ============================
+``...:stateMachine:Orders``             the state machine   ``kind == "state_machine"``
+``...:stateMachine:Orders:3``           version 3           ``kind == "version"``
+``...:stateMachine:Orders:PROD``        alias PROD          ``kind == "alias"``
+``...:stateMachine:Orders/ProcessMap``  a Distributed Map   ``kind == "labelled"``
+======================================  ==================  ============================
+
+A qualifier made only of digits is a version number; alias names must contain a letter,
+``_``, ``-`` or ``.`` precisely so that the two never collide.
+
+AWS words a malformed ARN as ``Invalid Arn: 'Invalid ARN prefix: <arn>'`` and an ARN of
+the wrong resource type as ``Invalid Arn: 'Resource type not valid in this context:
+<type>'``; both texts are recorded answers of AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from stepfn.errors import ServiceError
+
+__all__ = [
+    "ACTIVITY",
+    "EXECUTION",
+    "EXPRESS",
+    "MAP_RUN",
+    "STATE_MACHINE",
+    "Arn",
+    "ArnBuilder",
+    "StateMachineArn",
+    "invalid_arn",
+    "parse_arn",
+    "parse_state_machine_arn",
+]
+
+STATE_MACHINE = "stateMachine"
+ACTIVITY = "activity"
+EXECUTION = "execution"
+EXPRESS = "express"
+MAP_RUN = "mapRun"
+
+
+def invalid_arn(detail: str) -> ServiceError:
+    """AWS's InvalidArn error: ``Invalid Arn: '<detail>'``."""
+    return ServiceError("InvalidArn", f"Invalid Arn: '{detail}'")
+
+
+@dataclass(frozen=True)
+class Arn:
+    """An ARN of this service, split into its fields."""
+
+    text: str
+    partition: str
+    region: str
+    account: str
+    resource_type: str
+    resource: str
+
+
+def parse_arn(text: str, allowed: Collection[str]) -> Arn:
+    """Split a Step Functions ARN, refusing other services and other resource types.
+
+    Args:
+        text: the ARN as the caller gave it.
+        allowed: the resource types the operation accepts (``stateMachine``, ...).
+
+    Raises:
+        ServiceError: ``InvalidArn`` for text that is not an ARN of this service, or an
+            ARN whose resource type the operation does not take.
+    """
+    parts = text.split(":", 6)
+    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "states" or not parts[1]:
+        raise invalid_arn(f"Invalid ARN prefix: {text}")
+    _, partition, _, region, account, resource_type, resource = parts
+    if resource_type not in allowed:
+        raise invalid_arn(f"Resource type not valid in this context: {resource_type}")
+    if not resource:
+        raise invalid_arn(f"Resource name not valid: {text}")
+    return Arn(text, partition, region, account, resource_type, resource)
+
+
+@dataclass(frozen=True)
+class StateMachineArn:
+    """A state machine ARN, qualified or not.
+
+    ``base`` is always the unqualified ARN of the state machine; ``qualifier`` is the
+    version number (as text) or the alias name; ``label`` names a Distributed Map.
+    """
+
+    text: str
+    base: str
+    name: str
+    qualifier: str | None = None
+    label: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """``state_machine``, ``version``, ``alias`` or ``labelled``."""
+        if self.label is not None:
+            return "labelled"
+        if self.qualifier is None:
+            return "state_machine"
+        return "version" if self.qualifier.isdigit() else "alias"
+
+    @property
+    def version(self) -> int | None:
+        """The version number of a version ARN."""
+        return int(self.qualifier) if self.kind == "version" and self.qualifier else None
+
+
+def parse_state_machine_arn(text: str) -> StateMachineArn:
+    """Read a state machine ARN of any of its four shapes.
+
+    Raises:
+        ServiceError: ``InvalidArn`` as ``parse_arn`` raises it, or for a resource part
+            with empty pieces or more than one qualifier.
+    """
+    arn = parse_arn(text, (STATE_MACHINE,))
+    resource, label = arn.resource, None
+    if "/" in resource:
+        resource, label = resource.split("/", 1)
+        if not label or ":" in label:
+            raise invalid_arn(f"Resource name not valid: {text}")
+    pieces = resource.split(":")
+    if len(pieces) > 2 or not all(pieces) or (label is not None and len(pieces) > 1):
+        raise invalid_arn(f"Resource name not valid: {text}")
+    name = pieces[0]
+    return StateMachineArn(
+        text=text,
+        base=":".join([*text.split(":", 6)[:6], name]),
+        name=name,
+        qualifier=pieces[1] if len(pieces) == 2 else None,
+        label=label,
+    )
+
+
+class ArnBuilder:
+    """Makes the ARNs of one region and account."""
+
+    def __init__(self, region: str, account: str, partition: str = "aws") -> None:
+        self.prefix = f"arn:{partition}:states:{region}:{account}"
+
+    def state_machine(self, name: str) -> str:
+        """``arn:...:stateMachine:<name>``."""
+        return f"{self.prefix}:{STATE_MACHINE}:{name}"
+
+    def activity(self, name: str) -> str:
+        """``arn:...:activity:<name>``."""
+        return f"{self.prefix}:{ACTIVITY}:{name}"
+
+    @staticmethod
+    def version(state_machine_arn: str, number: int) -> str:
+        """``<state machine arn>:<number>``."""
+        return f"{state_machine_arn}:{number}"
+
+    @staticmethod
+    def alias(state_machine_arn: str, name: str) -> str:
+        """``<state machine arn>:<alias name>``."""
+        return f"{state_machine_arn}:{name}"

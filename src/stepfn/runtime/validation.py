@@ -1,0 +1,439 @@
+"""Checks of control-plane requests, with AWS's error codes and texts.
+
+AWS checks a request in two passes, and so do we:
+
+1. The service model's constraints (lengths, ranges, enums, patterns, required members),
+   all at once, reported as one ``ValidationException``::
+
+       1 validation error detected: Value '1001' at 'maxResults' failed to satisfy
+       constraint: Member must have value less than or equal to 1000
+
+   Several violations are joined with ``; `` under ``N validation errors detected``.
+   Members inside lists are located as ``routingConfiguration.1.member.weight``
+   (counting from 1). ``Constraints`` collects them.
+2. The operation's own rules, each with its own code: ``InvalidName``,
+   ``InvalidDefinition``, ``InvalidLoggingConfiguration``, ``InvalidToken``...
+
+The texts here are AWS's where a recorded answer shows them; the others follow the same
+style and are marked as ours.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from stepfn.errors import Problem, ServiceError
+
+T = TypeVar("T")
+
+MAX_NAME = 80
+MAX_ARN = 256
+MAX_DEFINITION = 1_048_576
+MAX_DESCRIPTION = 256
+MAX_TOKEN = 1024
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+MAX_TAGS = 50
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+
+MACHINE_TYPES = ("STANDARD", "EXPRESS")
+LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
+ENCRYPTION_TYPES = ("AWS_OWNED_KEY", "CUSTOMER_MANAGED_KMS_KEY")
+DEFAULT_LOGGING: dict[str, Any] = {"level": "OFF", "includeExecutionData": False}
+DEFAULT_TRACING: dict[str, Any] = {"enabled": False}
+DEFAULT_ENCRYPTION: dict[str, Any] = {"type": "AWS_OWNED_KEY"}
+
+# The characters AWS refuses in state machine and activity names: white space, brackets
+# < > { } [ ], wildcards ? *, the specials " # % \ ^ | ~ ` $ & , ; : /, control characters
+# (U+0000-001F, U+007F-009F), U+FFFE-FFFF and lone surrogates.
+_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
+def validation_error(messages: Sequence[str]) -> ServiceError:
+    """One ``ValidationException`` for every violated constraint, worded as AWS words it."""
+    count = len(messages)
+    noun = "error" if count == 1 else "errors"
+    return ServiceError(
+        "ValidationException", f"{count} validation {noun} detected: " + "; ".join(messages)
+    )
+
+
+def _shown(value: Any) -> str:
+    # AWS prints values the way Java prints them: true/false, and list items by fields.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(item) for item in value) + "]"
+    if isinstance(value, dict) and "stateMachineVersionArn" in value:
+        return (
+            "RoutingConfigurationListItem(stateMachineVersionArn="
+            f"{value.get('stateMachineVersionArn')}, weight={_shown(value.get('weight'))})"
+        )
+    return "null" if value is None else str(value)
+
+
+class Constraints:
+    """Collects violations of the service model's constraints for one request."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def fail(self, value: Any, where: str, constraint: str, *, sensitive: bool = False) -> None:
+        """Record that ``value`` at ``where`` violates ``constraint``."""
+        if sensitive:  # AWS does not echo sensitive members (definitions, descriptions)
+            shown = ""
+        elif value is None:
+            shown = " null"
+        else:
+            shown = f" '{_shown(value)}'"
+        self.messages.append(
+            f"Value{shown} at '{where}' failed to satisfy constraint: {constraint}"
+        )
+
+    def required(self, value: Any, where: str) -> bool:
+        """A member the model requires; False (and recorded) when it is missing."""
+        if value is None:
+            self.fail(None, where, "Member must not be null")
+            return False
+        return True
+
+    def string(
+        self,
+        value: Any,
+        where: str,
+        low: int | None = None,
+        high: int | None = None,
+        *,
+        sensitive: bool = False,
+    ) -> bool:
+        """A string member within ``low..high`` characters (None: not given, fine)."""
+        if value is None:
+            return False
+        if not isinstance(value, str):
+            raise serialization_error(where, "a string")
+        if low is not None and len(value) < low:
+            self.fail(
+                value,
+                where,
+                f"Member must have length greater than or equal to {low}",
+                sensitive=sensitive,
+            )
+            return False
+        if high is not None and len(value) > high:
+            self.fail(
+                value,
+                where,
+                f"Member must have length less than or equal to {high}",
+                sensitive=sensitive,
+            )
+            return False
+        return True
+
+    def integer(self, value: Any, where: str, low: int, high: int) -> bool:
+        """An integer member within ``low..high`` (None: not given, fine)."""
+        if value is None:
+            return False
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise serialization_error(where, "an integer")
+        if value < low:
+            self.fail(value, where, f"Member must have value greater than or equal to {low}")
+            return False
+        if value > high:
+            self.fail(value, where, f"Member must have value less than or equal to {high}")
+            return False
+        return True
+
+    def enum(self, value: Any, where: str, allowed: Sequence[str]) -> bool:
+        """A member that must be one of ``allowed`` (None: not given, fine)."""
+        if value is None:
+            return False
+        if not isinstance(value, str):
+            raise serialization_error(where, "a string")
+        if value not in allowed:
+            self.fail(value, where, f"Member must satisfy enum value set: [{', '.join(allowed)}]")
+            return False
+        return True
+
+    def pattern(self, value: str, where: str, regex: str) -> bool:
+        """A string member that must match ``regex`` (AWS quotes the regex as written)."""
+        if re.fullmatch(regex, value) is None:
+            self.fail(value, where, f"Member must satisfy regular expression pattern: {regex}")
+            return False
+        return True
+
+    def boolean(self, value: Any, where: str) -> None:
+        """A boolean member (None: not given)."""
+        if value is not None and not isinstance(value, bool):
+            raise serialization_error(where, "a boolean")
+
+    def check(self) -> None:
+        """Raise the collected violations, if any."""
+        if self.messages:
+            raise validation_error(self.messages)
+
+
+def serialization_error(where: str, expected: str) -> ServiceError:
+    """A member of the wrong JSON type. AWS's own text for this is not recorded."""
+    return ServiceError("SerializationException", f"Expected {expected} for '{where}'")
+
+
+def structure(value: Any, where: str) -> dict[str, Any] | None:
+    """A structure member as a dict (None when not given)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise serialization_error(where, "an object")
+    return value
+
+
+def sequence(value: Any, where: str) -> list[Any] | None:
+    """A list member (None when not given)."""
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple):
+        raise serialization_error(where, "a list")
+    return list(value)
+
+
+# --- names -------------------------------------------------------------------------------
+
+
+def check_resource_name(name: str) -> None:
+    """State machine and activity names: AWS's ``InvalidName`` for a refused character.
+
+    The length (1 to 80) is a model constraint, checked before this as a
+    ValidationException.
+    """
+    if _BAD_NAME.search(name):
+        raise ServiceError("InvalidName", f"Invalid Name: '{name}'")
+
+
+# --- definitions -------------------------------------------------------------------------
+
+
+def invalid_definition(problems: Iterable[Problem]) -> ServiceError:
+    """AWS's ``InvalidDefinition``, every problem as ``CODE: message at location``.
+
+    Example (recorded): ``Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED:
+    These fields are required: [States] at /'``. A JSON syntax error already ends with
+    its ``at [Source: ...]`` location, so it is not repeated.
+    """
+    parts = []
+    for problem in problems:
+        text = f"{problem.code}: {problem.message}"
+        if problem.path and not problem.message.endswith(problem.path):
+            text += f" at {problem.path}"
+        parts.append(text)
+    return ServiceError(
+        "InvalidDefinition", f"Invalid State Machine Definition: '{', '.join(parts)}'"
+    )
+
+
+# --- configurations ----------------------------------------------------------------------
+
+
+def check_logging(value: Any, c: Constraints, where: str = "loggingConfiguration") -> None:
+    """Model constraints of a LoggingConfiguration."""
+    config = structure(value, where)
+    if config is None:
+        return
+    c.enum(config.get("level"), f"{where}.level", LOG_LEVELS)
+    c.boolean(config.get("includeExecutionData"), f"{where}.includeExecutionData")
+    destinations = sequence(config.get("destinations"), f"{where}.destinations") or []
+    for i, destination in enumerate(destinations):
+        here = f"{where}.destinations.{i + 1}.member"
+        item = structure(destination, here) or {}
+        group = structure(item.get("cloudWatchLogsLogGroup"), f"{here}.cloudWatchLogsLogGroup")
+        if group is not None:
+            c.string(
+                group.get("logGroupArn"), f"{here}.cloudWatchLogsLogGroup.logGroupArn", 1, MAX_ARN
+            )
+
+
+def normalize_logging(value: dict[str, Any] | None) -> dict[str, Any]:
+    """A LoggingConfiguration as AWS stores and describes it.
+
+    Level and flag get their defaults (``OFF``, ``false``); ``destinations`` stays only
+    when given, even empty, as AWS describes it. Logging at any level but ``OFF`` needs
+    exactly one destination.
+
+    Raises:
+        ServiceError: ``InvalidLoggingConfiguration`` with AWS's recorded text.
+    """
+    if value is None:
+        return dict(DEFAULT_LOGGING)
+    out: dict[str, Any] = {
+        "level": value.get("level") or "OFF",
+        "includeExecutionData": bool(value.get("includeExecutionData", False)),
+    }
+    destinations = value.get("destinations")
+    if destinations is not None:
+        out["destinations"] = [dict(d) for d in destinations]
+    count = len(destinations or [])
+    if count > 1 or (out["level"] != "OFF" and count != 1):
+        raise ServiceError(
+            "InvalidLoggingConfiguration",
+            "Invalid Logging Configuration: Must specify exactly one Log Destination.",
+        )
+    for destination in destinations or []:
+        group = destination.get("cloudWatchLogsLogGroup") or {}
+        arn = group.get("logGroupArn")
+        if not isinstance(arn, str) or not re.fullmatch(
+            r"arn:[^:]+:logs:[^:]*:[^:]*:log-group:.+", arn
+        ):
+            raise ServiceError(
+                "InvalidLoggingConfiguration",
+                "Invalid Logging Configuration: Log Destination not found.",
+            )
+    return out
+
+
+def check_tracing(value: Any, c: Constraints, where: str = "tracingConfiguration") -> None:
+    """Model constraints of a TracingConfiguration."""
+    config = structure(value, where)
+    if config is not None:
+        c.boolean(config.get("enabled"), f"{where}.enabled")
+
+
+def normalize_tracing(value: dict[str, Any] | None) -> dict[str, Any]:
+    """A TracingConfiguration as AWS describes it (``enabled`` always present)."""
+    return {"enabled": bool((value or {}).get("enabled", False))}
+
+
+def check_encryption(value: Any, c: Constraints, where: str = "encryptionConfiguration") -> None:
+    """Model constraints of an EncryptionConfiguration."""
+    config = structure(value, where)
+    if config is None:
+        return
+    if c.required(config.get("type"), f"{where}.type"):
+        c.enum(config.get("type"), f"{where}.type", ENCRYPTION_TYPES)
+    c.string(config.get("kmsKeyId"), f"{where}.kmsKeyId", 1, 2048)
+    c.integer(
+        config.get("kmsDataKeyReusePeriodSeconds"), f"{where}.kmsDataKeyReusePeriodSeconds", 60, 900
+    )
+
+
+def normalize_encryption(value: dict[str, Any] | None) -> dict[str, Any]:
+    """An EncryptionConfiguration as described: AWS-owned keys unless told otherwise.
+
+    stepfn encrypts nothing; a customer key is recorded and described, not used.
+
+    Raises:
+        ServiceError: ``InvalidEncryptionConfiguration`` for a customer-managed key
+            without its id (our wording: AWS's is not recorded).
+    """
+    if value is None:
+        return dict(DEFAULT_ENCRYPTION)
+    out: dict[str, Any] = {
+        k: value[k] for k in ("kmsKeyId", "kmsDataKeyReusePeriodSeconds", "type") if k in value
+    }
+    if out["type"] == "CUSTOMER_MANAGED_KMS_KEY":
+        if "kmsKeyId" not in out:
+            raise ServiceError(
+                "InvalidEncryptionConfiguration",
+                "Invalid Encryption Configuration: kmsKeyId is required for "
+                "CUSTOMER_MANAGED_KMS_KEY",
+            )
+        out.setdefault("kmsDataKeyReusePeriodSeconds", 300)
+    return out
+
+
+# --- tags --------------------------------------------------------------------------------
+
+
+def check_tags(value: Any, c: Constraints, where: str = "tags") -> list[tuple[str, str]]:
+    """A TagList: model constraints, and the pairs in the order given."""
+    pairs: list[tuple[str, str]] = []
+    for i, tag in enumerate(sequence(value, where) or []):
+        here = f"{where}.{i + 1}.member"
+        item = structure(tag, here) or {}
+        key, text = item.get("key"), item.get("value", "")
+        ok = c.required(key, f"{here}.key") and c.string(key, f"{here}.key", 1, MAX_TAG_KEY)
+        if text is None:
+            text = ""
+        ok = c.string(text, f"{here}.value", 0, MAX_TAG_VALUE) and ok
+        if ok:
+            pairs.append((str(key), str(text)))
+    return pairs
+
+
+def check_tag_keys(value: Any, c: Constraints, where: str = "tagKeys") -> list[str]:
+    """A TagKeyList: model constraints, and the keys."""
+    keys: list[str] = []
+    for i, key in enumerate(sequence(value, where) or []):
+        if c.string(key, f"{where}.{i + 1}.member", 1, MAX_TAG_KEY):
+            keys.append(key)
+    return keys
+
+
+# --- pagination ---------------------------------------------------------------------------
+
+
+def check_page(max_results: Any, next_token: Any, c: Constraints, high: int = MAX_PAGE) -> None:
+    """Model constraints of ``maxResults`` (0..high) and ``nextToken`` (1..1024)."""
+    c.integer(max_results, "maxResults", 0, high)
+    c.string(next_token, "nextToken", 1, MAX_TOKEN)
+
+
+def page(
+    items: Sequence[T],
+    key: Callable[[T], Any],
+    *,
+    scope: str,
+    max_results: int | None,
+    next_token: str | None,
+) -> tuple[list[T], str | None]:
+    """One page of ``items`` (sorted ascending by ``key``) and the token of the next.
+
+    The token records the key of the last item given and the listing it belongs to
+    (``scope``), so a page stays right when items come and go between calls, and a
+    token of another listing is refused.
+
+    Raises:
+        ServiceError: ``InvalidToken`` (AWS's recorded text) for a token not ours.
+    """
+    size = max_results or DEFAULT_PAGE
+    start = 0
+    if next_token is not None:
+        after = _read_token(next_token, scope)
+        start = len(items)
+        for index, item in enumerate(items):
+            if _after(key(item), after):
+                start = index
+                break
+    chosen = list(items[start : start + size])
+    token = None
+    if start + size < len(items):
+        token = _write_token(scope, key(chosen[-1]))
+    return chosen, token
+
+
+def _after(value: Any, mark: Any) -> bool:
+    try:
+        return bool(value > mark)
+    except TypeError:
+        return False
+
+
+def _write_token(scope: str, last: Any) -> str:
+    raw = json.dumps({"s": scope, "k": last}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _read_token(token: str, scope: str) -> Any:
+    invalid = ServiceError("InvalidToken", "Invalid Token: 'Invalid token'")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    if not isinstance(data, dict) or data.get("s") != scope or "k" not in data:
+        raise invalid
+    last = data["k"]
+    return tuple(last) if isinstance(last, list) else last

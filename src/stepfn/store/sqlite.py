@@ -1,0 +1,618 @@
+"""The embedded store: one SQLite file (or ``:memory:``), the default.
+
+One connection serves the whole process, guarded by a lock: the engine's worker,
+scheduler and API threads share it, and SQLite allows one writer at a time anyway, so a
+pool would only add waiting. Every write is a ``BEGIN IMMEDIATE`` transaction, which takes
+the write lock at its start: a transaction that began as a reader and then tried to
+write could fail half-way when another process wrote first.
+
+The schema comes from the numbered files in ``migrations/``, applied on open; the
+statements come from ``queries.sql``, by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from stepfn.store import sqlfile
+from stepfn.store.base import (
+    ActivityRecord,
+    AliasRecord,
+    Conflict,
+    ExecutionRecord,
+    InboxMessage,
+    StateMachineRecord,
+    StepCommit,
+    Store,
+    StoredEvent,
+    StoreError,
+    TaskRecord,
+    TimerRecord,
+    VersionRecord,
+)
+from stepfn.store.common import (
+    EXECUTION_FILTERS,
+    commit_time,
+    from_json,
+    from_json_or_none,
+    timer_fired,
+    to_json,
+    to_json_or_none,
+)
+
+# durability -> PRAGMA synchronous. In WAL mode NORMAL syncs at checkpoints rather than at
+# every commit: a committed transaction survives the process crashing or being killed,
+# which is what the engine promises; only a power loss or OS crash can take back the last
+# commits. FULL syncs every commit and survives those too, at a cost in commits/s.
+_SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
+
+# LIMIT -1 is SQLite's "no limit". Every event id is below _PAST_LAST_ID, which stands for
+# "after the newest" when a reverse read starts from the end.
+_NO_LIMIT = -1
+_PAST_LAST_ID = 2**63 - 1
+
+_JSON_COLUMNS = {
+    "state_machines": (
+        "logging_configuration",
+        "tracing_configuration",
+        "encryption_configuration",
+    ),
+    "versions": ("logging_configuration", "tracing_configuration"),
+    "aliases": ("routing_configuration",),
+}
+
+
+def _error(exc: sqlite3.Error) -> StoreError:
+    """The store error for a sqlite3 one: callers outside the store see only ours."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        if getattr(exc, "sqlite_errorname", "") == "SQLITE_CONSTRAINT_FOREIGNKEY":
+            return StoreError(f"a write refers to a record that does not exist ({exc})")
+        return Conflict(f"a write collides with a stored record ({exc})")
+    return StoreError(f"SQLite: {exc}")
+
+
+def _rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    """A cursor's rows as dictionaries by column name."""
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def _params(record: Any, table: str) -> dict[str, Any]:
+    """A record's fields as query parameters, JSON fields as text."""
+    params = dict(vars(record))
+    for name in _JSON_COLUMNS.get(table, ()):
+        params[name] = to_json(params[name])
+    return params
+
+
+def _record(row: dict[str, Any], table: str) -> dict[str, Any]:
+    """A row's columns as record fields, JSON text as values."""
+    for name in _JSON_COLUMNS.get(table, ()):
+        row[name] = from_json(row[name])
+    return row
+
+
+def migrate(connection: sqlite3.Connection) -> list[int]:
+    """Bring a database's schema up to date; returns the versions applied now.
+
+    Each migration runs in its own transaction together with its row in
+    ``schema_migrations``, so a failure leaves the database at the previous version.
+    Whether a migration is still due is checked again inside the transaction: two
+    processes opening a new file at once apply each migration once. A database migrated
+    by a newer stepfn is refused rather than used with a schema this code does not know.
+    """
+    known = sqlfile.migrations()
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied REAL NOT NULL)"
+    )
+    done = {version for (version,) in connection.execute("SELECT version FROM schema_migrations")}
+    if done and max(done) > len(known):
+        raise StoreError(
+            f"the database is at schema version {max(done)}, newer than this stepfn knows "
+            f"({len(known)}): upgrade stepfn to open it"
+        )
+    applied: list[int] = []
+    for migration in known:
+        if migration.version in done:
+            continue
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            again = connection.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+            ).fetchone()
+            if again is None:
+                for statement in migration.statements():
+                    connection.execute(statement)
+                connection.execute(
+                    "INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, time.time()),
+                )
+                applied.append(migration.version)
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+    return applied
+
+
+class SqliteStore(Store):
+    """The store in a SQLite database file (or in memory with ``":memory:"``).
+
+    Args:
+        path: the database file, created when missing, or ``":memory:"``.
+        durability: ``"normal"`` (survives process crashes; the default) or ``"full"``
+            (also survives power loss; slower commits).
+        busy_timeout: seconds to wait for another process's write lock before failing.
+
+    ``applied_migrations`` lists the schema versions that opening the database applied
+    (empty when it was up to date).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        durability: str = "normal",
+        busy_timeout: float = 5.0,
+    ) -> None:
+        if durability not in _SYNCHRONOUS:
+            choices = ", ".join(sorted(_SYNCHRONOUS))
+            raise ValueError(f"durability must be one of {choices}, not {durability!r}")
+        self.path = os.fspath(path)
+        self._lock = threading.Lock()
+        self._q = sqlfile.queries()
+        try:
+            # isolation_level=None: sqlite3 opens no transactions of its own; this class
+            # begins and ends every one itself.
+            self._conn = sqlite3.connect(
+                self.path,
+                timeout=busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                cached_statements=256,
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the SQLite database {self.path}: {exc}") from exc
+        try:
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[durability]}")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self.applied_migrations = migrate(self._conn)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise _error(exc) from exc
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # transactions -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; rolled back, with nothing changed, on any error."""
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _error(exc) from exc
+                raise
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """The connection for reading: each statement sees one consistent snapshot."""
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise _error(exc) from exc
+
+    def _one(self, query: str, params: dict[str, Any], table: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            rows = _rows(conn.execute(self._q[query], params))
+        return _record(rows[0], table) if rows else None
+
+    def _all(self, query: str, params: dict[str, Any], table: str) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            rows = _rows(conn.execute(self._q[query], params))
+        return [_record(row, table) for row in rows]
+
+    def _update(self, query: str, params: dict[str, Any], what: str) -> None:
+        with self._write() as conn:
+            if conn.execute(self._q[query], params).rowcount == 0:
+                raise StoreError(f"no {what} {params.get('arn') or params.get('token')}")
+
+    # state machines, versions, aliases ----------------------------------------------------
+
+    def insert_state_machine(self, record: StateMachineRecord) -> None:
+        """Add a state machine; ``Conflict`` when its ARN exists."""
+        params = _params(record, "state_machines")
+        with self._write() as conn:
+            conn.execute(self._q["insert_state_machine"], params)
+
+    def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        """The state machine with this (unqualified) ARN."""
+        row = self._one("get_state_machine", {"arn": arn}, "state_machines")
+        return None if row is None else StateMachineRecord(**row)
+
+    def update_state_machine(self, record: StateMachineRecord) -> None:
+        """Replace a stored state machine; ``StoreError`` when there is none."""
+        self._update("update_state_machine", _params(record, "state_machines"), "state machine")
+
+    def delete_state_machine(self, arn: str) -> None:
+        """Remove a state machine with its versions, aliases and tags (not executions)."""
+        params = {"arn": arn}
+        with self._write() as conn:
+            # Tags first, while the subqueries can still find the versions and aliases.
+            for query in (
+                "delete_state_machine_tags",
+                "delete_state_machine_aliases",
+                "delete_state_machine_versions",
+                "delete_state_machine",
+            ):
+                conn.execute(self._q[query], params)
+
+    def list_state_machines(self) -> list[StateMachineRecord]:
+        """All state machines, oldest first."""
+        rows = self._all("list_state_machines", {}, "state_machines")
+        return [StateMachineRecord(**row) for row in rows]
+
+    def insert_version(self, record: VersionRecord) -> None:
+        """Add a version; ``Conflict`` when its ARN (or its number) exists."""
+        params = _params(record, "versions")
+        with self._write() as conn:
+            conn.execute(self._q["insert_version"], params)
+
+    def get_version(self, arn: str) -> VersionRecord | None:
+        """The version with this ARN."""
+        row = self._one("get_version", {"arn": arn}, "versions")
+        return None if row is None else VersionRecord(**row)
+
+    def list_versions(self, state_machine_arn: str) -> list[VersionRecord]:
+        """A state machine's versions, newest first."""
+        rows = self._all("list_versions", {"state_machine_arn": state_machine_arn}, "versions")
+        return [VersionRecord(**row) for row in rows]
+
+    def delete_version(self, arn: str) -> None:
+        """Remove a version and its tags."""
+        with self._write() as conn:
+            conn.execute(self._q["delete_tags"], {"resource_arn": arn})
+            conn.execute(self._q["delete_version"], {"arn": arn})
+
+    def insert_alias(self, record: AliasRecord) -> None:
+        """Add an alias; ``Conflict`` when its ARN exists."""
+        params = _params(record, "aliases")
+        with self._write() as conn:
+            conn.execute(self._q["insert_alias"], params)
+
+    def get_alias(self, arn: str) -> AliasRecord | None:
+        """The alias with this ARN."""
+        row = self._one("get_alias", {"arn": arn}, "aliases")
+        return None if row is None else AliasRecord(**row)
+
+    def update_alias(self, record: AliasRecord) -> None:
+        """Replace a stored alias; ``StoreError`` when there is none."""
+        self._update("update_alias", _params(record, "aliases"), "alias")
+
+    def delete_alias(self, arn: str) -> None:
+        """Remove an alias and its tags."""
+        with self._write() as conn:
+            conn.execute(self._q["delete_tags"], {"resource_arn": arn})
+            conn.execute(self._q["delete_alias"], {"arn": arn})
+
+    def list_aliases(self, state_machine_arn: str) -> list[AliasRecord]:
+        """A state machine's aliases, oldest first."""
+        rows = self._all("list_aliases", {"state_machine_arn": state_machine_arn}, "aliases")
+        return [AliasRecord(**row) for row in rows]
+
+    # activities and tags ------------------------------------------------------------------
+
+    def insert_activity(self, record: ActivityRecord) -> None:
+        """Add an activity; ``Conflict`` when its ARN exists."""
+        with self._write() as conn:
+            conn.execute(self._q["insert_activity"], _params(record, "activities"))
+
+    def get_activity(self, arn: str) -> ActivityRecord | None:
+        """The activity with this ARN."""
+        row = self._one("get_activity", {"arn": arn}, "activities")
+        return None if row is None else ActivityRecord(**row)
+
+    def delete_activity(self, arn: str) -> None:
+        """Remove an activity and its tags."""
+        with self._write() as conn:
+            conn.execute(self._q["delete_tags"], {"resource_arn": arn})
+            conn.execute(self._q["delete_activity"], {"arn": arn})
+
+    def list_activities(self) -> list[ActivityRecord]:
+        """All activities, oldest first."""
+        return [ActivityRecord(**row) for row in self._all("list_activities", {}, "activities")]
+
+    def get_tags(self, resource_arn: str) -> dict[str, str]:
+        """A resource's tags, by key."""
+        with self._read() as conn:
+            rows = conn.execute(self._q["get_tags"], {"resource_arn": resource_arn}).fetchall()
+        return dict(rows)
+
+    def set_tags(self, resource_arn: str, tags: dict[str, str]) -> None:
+        """Add or overwrite tags of a resource."""
+        params = [{"resource_arn": resource_arn, "key": k, "value": v} for k, v in tags.items()]
+        with self._write() as conn:
+            conn.executemany(self._q["set_tag"], params)
+
+    def remove_tags(self, resource_arn: str, keys: Iterable[str]) -> None:
+        """Remove tags of a resource (missing keys are ignored)."""
+        params = [{"resource_arn": resource_arn, "key": key} for key in keys]
+        with self._write() as conn:
+            conn.executemany(self._q["remove_tag"], params)
+
+    # executions ---------------------------------------------------------------------------
+
+    def create_execution(
+        self,
+        record: ExecutionRecord,
+        events: Sequence[StoredEvent],
+        timers: Sequence[TimerRecord] = (),
+        inbox: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Add an execution with its first events, timers and inbox stimuli, in one
+        transaction; ``Conflict`` when its ARN (or an event id) exists. The stimuli are
+        queued as created at the execution's start date."""
+        arn = record.arn
+        event_rows = [_event_row(arn, event) for event in events]
+        timer_rows = [(arn, timer.timer_id, timer.due) for timer in timers]
+        inbox_rows = [(arn, to_json(stimulus), record.start_date) for stimulus in inbox]
+        q = self._q
+        with self._write() as conn:
+            conn.execute(q["insert_execution"], _params(record, "executions"))
+            conn.executemany(q["insert_event"], event_rows)
+            conn.executemany(q["upsert_timer"], timer_rows)
+            conn.executemany(q["insert_inbox"], inbox_rows)
+
+    def get_execution(self, arn: str) -> ExecutionRecord | None:
+        """The execution with this ARN."""
+        row = self._one("get_execution", {"arn": arn}, "executions")
+        return None if row is None else ExecutionRecord(**row)
+
+    def list_executions(
+        self,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
+        map_run_arn: str | None = None,
+    ) -> list[ExecutionRecord]:
+        """Executions matching every given filter, newest first (by start date; the
+        later written first among equal dates)."""
+        given = dict(
+            zip(
+                EXECUTION_FILTERS,
+                (state_machine_arn, status, version_arn, alias_arn, map_run_arn),
+                strict=True,
+            )
+        )
+        params = {name: value for name, value in given.items() if value is not None}
+        # Column names come from the fixed EXECUTION_FILTERS, never from the caller.
+        filters = "".join(f" AND {name} = :{name}" for name in params)
+        sql = self._q["list_executions"].replace("{filters}", filters)
+        with self._read() as conn:
+            rows = _rows(conn.execute(sql, params))
+        return [ExecutionRecord(**row) for row in rows]
+
+    def update_execution(self, record: ExecutionRecord) -> None:
+        """Replace a stored execution's row; ``StoreError`` when there is none."""
+        self._update("update_execution", _params(record, "executions"), "execution")
+
+    def commit_steps(self, commits: Sequence[StepCommit]) -> list[str]:
+        """Commit steps of (possibly many) executions in one transaction.
+
+        Returns the ARNs of the commits refused because their ``expected_next_event_id``
+        no longer matched, or whose execution does not exist (those change nothing); the
+        others are committed. ``Conflict`` when an accepted commit repeats an event id or
+        a task token, with nothing committed.
+        """
+        # The engine's hot path. JSON is encoded before taking the lock, so other threads
+        # can use the connection meanwhile; inside, one UPDATE per commit checks its
+        # optimistic lock, and each kind of row then goes in with one executemany for the
+        # whole batch.
+        if not commits:
+            return []
+        prepared = [(commit, _commit_rows(commit)) for commit in commits]
+        q = self._q
+        refused: list[str] = []
+        events: list[tuple[Any, ...]] = []
+        consumed: list[tuple[int, str]] = []
+        inbox: list[tuple[str, str, float]] = []
+        tasks: list[dict[str, Any]] = []
+        finished: list[tuple[str]] = []
+        # (execution, timer id) -> due, or None when cancelled: the last word of the batch,
+        # so a timer set by one commit and cancelled by a later one ends up cancelled.
+        timers: dict[tuple[str, str], float | None] = {}
+        with self._write() as conn:
+            for commit, (event_rows, inbox_rows) in prepared:
+                arn = commit.execution_arn
+                cursor = conn.execute(
+                    q["commit_execution"],
+                    {
+                        "execution_arn": arn,
+                        "expected_next_event_id": commit.expected_next_event_id,
+                        "next_event_id": commit.next_event_id,
+                        "run_state": commit.run_state,
+                        "status": commit.status,
+                        "output": commit.output,
+                        "error": commit.error,
+                        "cause": commit.cause,
+                        "stop_date": commit.stop_date,
+                    },
+                )
+                if cursor.rowcount != 1:
+                    refused.append(arn)
+                    continue
+                events += event_rows
+                inbox += inbox_rows
+                consumed += [(message_id, arn) for message_id in commit.consumed_inbox_ids]
+                for timer_id in commit.cancelled_timer_ids:
+                    timers[(arn, timer_id)] = None
+                for timer in commit.new_timers:
+                    timers[(arn, timer.timer_id)] = timer.due
+                tasks += [vars(task) for task in commit.new_tasks]
+                finished += [(token,) for token in commit.finished_task_tokens]
+            if events:
+                conn.executemany(q["insert_event"], events)
+            if consumed:
+                conn.executemany(q["delete_inbox"], consumed)
+            if inbox:
+                conn.executemany(q["insert_inbox"], inbox)
+            if timers:
+                conn.executemany(q["delete_timer"], [k for k, due in timers.items() if due is None])
+                conn.executemany(
+                    q["upsert_timer"], [(*k, due) for k, due in timers.items() if due is not None]
+                )
+            if tasks:
+                conn.executemany(q["insert_task"], tasks)
+            if finished:
+                conn.executemany(q["finish_task"], finished)
+        return refused
+
+    def get_events(
+        self, execution_arn: str, after_id: int = 0, limit: int | None = None, reverse: bool = False
+    ) -> list[StoredEvent]:
+        """History events in id order (or reverse), starting after ``after_id`` (in
+        reverse: before it, when it is not 0)."""
+        params: dict[str, Any] = {
+            "execution_arn": execution_arn,
+            "limit": _NO_LIMIT if limit is None else limit,
+        }
+        if reverse:
+            params["before_id"] = after_id or _PAST_LAST_ID
+        else:
+            params["after_id"] = after_id
+        query = self._q["events_reverse" if reverse else "events_forward"]
+        with self._read() as conn:
+            rows = conn.execute(query, params).fetchall()
+        return [
+            StoredEvent(id_, previous, timestamp, type_, from_json_or_none(details))
+            for id_, previous, timestamp, type_, details in rows
+        ]
+
+    def count_events(self, execution_arn: str) -> int:
+        """How many history events an execution has."""
+        with self._read() as conn:
+            (count,) = conn.execute(
+                self._q["count_events"], {"execution_arn": execution_arn}
+            ).fetchone()
+        return int(count)
+
+    # inbox, timers, tasks -----------------------------------------------------------------
+
+    def add_inbox(self, execution_arn: str, stimulus: dict[str, Any], now: float) -> int:
+        """Queue a stimulus for an execution; returns its message id. ``StoreError`` when
+        the execution does not exist."""
+        row = (execution_arn, to_json(stimulus), now)
+        with self._write() as conn:
+            message_id = conn.execute(self._q["insert_inbox"], row).lastrowid
+        assert message_id is not None  # an INSERT into a rowid table always sets it
+        return message_id
+
+    def inbox(self, execution_arn: str) -> list[InboxMessage]:
+        """An execution's waiting stimuli, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(self._q["list_inbox"], {"execution_arn": execution_arn}).fetchall()
+        return [
+            InboxMessage(message_id, arn, from_json(stimulus), created)
+            for message_id, arn, stimulus, created in rows
+        ]
+
+    def executions_with_inbox(self, limit: int = 1000) -> list[str]:
+        """ARNs of executions that have waiting stimuli, oldest message first."""
+        with self._read() as conn:
+            rows = conn.execute(self._q["executions_with_inbox"], {"limit": limit}).fetchall()
+        return [arn for (arn,) in rows]
+
+    def fire_due_timers(self, now: float, limit: int = 1000) -> list[str]:
+        """Move timers due at ``now`` into their executions' inboxes as
+        ``{"type": "TimerFired", "timer_id": ...}`` (created at ``now``), earliest due
+        first, in one transaction; returns the ARNs of the executions that got one."""
+        q = self._q
+        with self._write() as conn:
+            due = conn.execute(q["due_timers"], {"now": now, "limit": limit}).fetchall()
+            if due:
+                conn.executemany(
+                    q["insert_inbox"],
+                    [(arn, to_json(timer_fired(timer_id)), now) for arn, timer_id, _ in due],
+                )
+                conn.executemany(q["delete_timer"], [(arn, timer_id) for arn, timer_id, _ in due])
+        return list(dict.fromkeys(arn for arn, _, _ in due))
+
+    def next_timer_due(self) -> float | None:
+        """The earliest due time of any timer."""
+        with self._read() as conn:
+            (due,) = conn.execute(self._q["next_timer_due"]).fetchone()
+        return None if due is None else float(due)
+
+    def get_task(self, token: str) -> TaskRecord | None:
+        """The task with this token."""
+        row = self._one("get_task", {"token": token}, "tasks")
+        return None if row is None else TaskRecord(**row)
+
+    def tasks_with_status(self, status: str, kind: str | None = None) -> list[TaskRecord]:
+        """Tasks in a status (and of a kind), oldest first."""
+        rows = self._all("tasks_with_status", {"status": status, "kind": kind}, "tasks")
+        return [TaskRecord(**row) for row in rows]
+
+    def mark_task(self, token: str, status: str, worker_name: str | None = None) -> None:
+        """Move a task to a status (and, when given, to a worker); ``StoreError`` when
+        there is no such task."""
+        self._update(
+            "mark_task", {"token": token, "status": status, "worker_name": worker_name}, "task"
+        )
+
+    def claim_activity_task(self, activity_arn: str, worker_name: str | None) -> TaskRecord | None:
+        """Atomically take the oldest ``scheduled`` task of an activity (now
+        ``dispatched``), or None."""
+        params = {"activity_arn": activity_arn, "worker_name": worker_name}
+        with self._write() as conn:
+            # All rows fetched before COMMIT: a RETURNING statement still stepping would
+            # keep the transaction from committing.
+            rows = _rows(conn.execute(self._q["claim_activity_task"], params))
+        return TaskRecord(**rows[0]) if rows else None
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
+
+
+def _event_row(execution_arn: str, event: StoredEvent) -> tuple[Any, ...]:
+    return (
+        execution_arn,
+        event.id,
+        event.previous_event_id,
+        event.timestamp,
+        event.type,
+        to_json_or_none(event.details),
+    )
+
+
+def _commit_rows(
+    commit: StepCommit,
+) -> tuple[list[tuple[Any, ...]], list[tuple[str, str, float]]]:
+    """A commit's event and inbox rows, JSON encoded."""
+    arn = commit.execution_arn
+    created = commit_time(commit)
+    return (
+        [_event_row(arn, event) for event in commit.events],
+        [(arn, to_json(stimulus), created) for stimulus in commit.new_inbox],
+    )

@@ -1,0 +1,156 @@
+"""The migrations build exactly the schema the store expects, once.
+
+``schema.sql`` records the schema as all migrations together leave it. A database
+migrated from empty is compared with one made from ``schema.sql`` by structure (columns,
+keys, indexes, foreign keys), not by the text SQLite keeps, which a later ``ALTER TABLE``
+would make differ from a fresh ``CREATE TABLE`` with the same meaning.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stepfn.store import SqliteStore, StoreError, sqlfile
+from stepfn.store.sqlite import migrate
+
+
+@pytest.fixture
+def conn() -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    yield connection
+    connection.close()
+
+
+def describe(connection: sqlite3.Connection) -> dict[str, Any]:
+    """Everything about a database's schema that a query can depend on."""
+    schema: dict[str, Any] = {}
+    objects = connection.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master "
+        "WHERE name NOT LIKE 'sqlite_%' AND name != 'schema_migrations' ORDER BY name"
+    ).fetchall()
+    for kind, name, table, sql in objects:
+        if kind == "table":
+            (listing,) = connection.execute(
+                "SELECT type, wr, strict FROM pragma_table_list WHERE name = ?", (name,)
+            ).fetchall()
+            indexes = connection.execute(f"PRAGMA index_list('{name}')").fetchall()
+            schema[name] = {
+                "listing": listing,
+                "columns": connection.execute(f"PRAGMA table_xinfo('{name}')").fetchall(),
+                "foreign_keys": connection.execute(f"PRAGMA foreign_key_list('{name}')").fetchall(),
+                # seq is the order indexes were made in, not part of their meaning.
+                "indexes": sorted(
+                    (
+                        *row[1:],
+                        connection.execute(f"PRAGMA index_xinfo('{row[1]}')").fetchall(),
+                    )
+                    for row in indexes
+                ),
+            }
+        else:
+            # Indexes (their partial WHERE lives only in the text), views, triggers.
+            schema[f"{kind}:{name}"] = (table, " ".join(sql.split()))
+    return schema
+
+
+def test_all_migrations_give_exactly_the_recorded_schema(conn: sqlite3.Connection) -> None:
+    applied = migrate(conn)
+    assert applied == [m.version for m in sqlfile.migrations()]
+    recorded = sqlite3.connect(":memory:")
+    try:
+        recorded.executescript(sqlfile.schema_sql())
+        assert describe(conn) == describe(recorded)
+    finally:
+        recorded.close()
+    assert "events" in describe(conn)
+
+
+def test_migrations_are_numbered_from_one_without_gaps() -> None:
+    versions = [m.version for m in sqlfile.migrations()]
+    assert versions == list(range(1, len(versions) + 1))
+
+
+def test_reopening_an_up_to_date_database_applies_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    first = SqliteStore(path)
+    assert first.applied_migrations == [m.version for m in sqlfile.migrations()]
+    first.close()
+    second = SqliteStore(path)
+    try:
+        assert second.applied_migrations == []
+    finally:
+        second.close()
+    with sqlite3.connect(path) as check:
+        rows = check.execute("SELECT version, name FROM schema_migrations ORDER BY version")
+        assert [(v, n) for v, n in rows] == [(m.version, m.name) for m in sqlfile.migrations()]
+    check.close()
+
+
+def test_a_database_from_a_newer_stepfn_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    SqliteStore(path).close()
+    newer = len(sqlfile.migrations()) + 1
+    with sqlite3.connect(path) as edit:
+        edit.execute("INSERT INTO schema_migrations VALUES (?, 'future', 0)", (newer,))
+    edit.close()
+    with pytest.raises(StoreError, match="newer"):
+        SqliteStore(path)
+
+
+def test_a_failing_migration_leaves_the_database_as_it_was(
+    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = sqlfile.Migration(1, "broken", "CREATE TABLE kept (a);\nCREATE TABLE kept (b);\n")
+    monkeypatch.setattr(sqlfile, "migrations", lambda: (broken,))
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(conn)
+    assert not conn.in_transaction
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"schema_migrations"}
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (0,)
+
+
+def test_every_named_query_compiles_against_the_schema(conn: sqlite3.Connection) -> None:
+    migrate(conn)
+    for name, sql in sqlfile.queries().items():
+        sql = sql.replace("{filters}", "")
+        names = set(re.findall(r"(?<!:):([a-z_]+)", sql))
+        params: Any = dict.fromkeys(names) if names else (None,) * sql.count("?")
+        # EXPLAIN prepares the statement (every table and column must exist) without
+        # running it.
+        conn.execute("EXPLAIN " + sql, params)
+        assert name
+
+
+# --- the SQL file readers -----------------------------------------------------------------
+
+
+def test_named_queries_split_on_name_lines() -> None:
+    text = "-- header\n\n-- name: one\nSELECT 1;\n\n-- name: two\n-- why\nSELECT\n  2;\n"
+    assert sqlfile.parse_named_queries(text) == {"one": "SELECT 1;", "two": "-- why\nSELECT\n  2;"}
+    with pytest.raises(ValueError, match="twice"):
+        sqlfile.parse_named_queries("-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;\n")
+    with pytest.raises(ValueError, match="no SQL"):
+        sqlfile.parse_named_queries("-- name: a\n\n-- name: b\nSELECT 2;\n")
+
+
+def test_statements_split_where_sqlite_says_they_end() -> None:
+    script = (
+        "-- a comment; with a semicolon\n"
+        "CREATE TABLE t (a TEXT DEFAULT ';');\n"
+        "CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN\n"
+        "    UPDATE t SET a = 'x;y';\n"
+        "END;\n"
+        "-- trailing comment\n"
+    )
+    statements = sqlfile.split_statements(script)
+    assert len(statements) == 2
+    assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
+    with pytest.raises(ValueError, match="incomplete"):
+        sqlfile.split_statements("CREATE TABLE t (a)")
