@@ -112,3 +112,22 @@ def test_a_missing_path_inside_an_intrinsic_fails_cleanly() -> None:
         "The JSONPath '$.missing' specified for the field 'h.$' could not be found in the "
         "input '{}'"
     )
+
+
+def test_a_variable_over_256_kib_is_a_data_limit_error() -> None:
+    definition = {
+        "StartAt": "Big",
+        "States": {
+            "Big": {
+                "Type": "Pass",
+                "Assign": {"blob.$": "$.text"},
+                "End": True,
+            }
+        },
+    }
+    small = stepfn.run(definition, {"text": "a" * 1000})
+    assert small.status == "SUCCEEDED"
+    big = stepfn.run(definition, {"text": "a" * (256 * 1024)})
+    assert big.status == "FAILED"
+    assert big.error == "States.DataLimitExceeded"
+    assert big.cause is not None and "'blob'" in big.cause

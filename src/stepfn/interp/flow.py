@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from stepfn import errors
 from stepfn.definition.model import (
     ChoiceRuleModel,
     ChoiceState,
@@ -22,6 +23,7 @@ from stepfn.definition.model import (
     TemplateNode,
     compile_template,
 )
+from stepfn.errors import ExecutionError
 from stepfn.interp.context import context_object
 from stepfn.interp.dataflow import Scope, apply_result_path, evaluate_template, read_field
 
@@ -105,10 +107,40 @@ def assign_jsonpath(
     return value
 
 
+MAX_VARIABLE_BYTES = 256 * 1024
+MAX_VARIABLES_BYTES = 10 * 1024 * 1024
+
+
 def commit_assign(interp: Interpreter, thread: Thread, assigned: dict[str, Any] | None) -> None:
-    """Store assigned variables in the thread's scope, once the whole state succeeded."""
-    if assigned:
-        thread.variables.update(assigned)
+    """Store assigned variables in the thread's scope, once the whole state succeeded.
+
+    AWS limits one variable to 256 KiB and all of an execution's to 10 MiB
+    (``States.DataLimitExceeded``). The total here counts the variables the thread can
+    see (its own and its ancestors'), which is what one path of control can hold.
+    """
+    if not assigned:
+        return
+    for name, value in assigned.items():
+        if _size(value) > MAX_VARIABLE_BYTES:
+            raise ExecutionError(
+                errors.DATA_LIMIT_EXCEEDED,
+                f"The variable '{name}' assigned in the state '{thread.state}' exceeds the "
+                f"maximum size of {MAX_VARIABLE_BYTES} bytes.",
+            )
+    thread.variables.update(assigned)
+    visible = interp.variables(thread)
+    if sum(_size(v) for v in visible.values()) > MAX_VARIABLES_BYTES:
+        raise ExecutionError(
+            errors.DATA_LIMIT_EXCEEDED,
+            f"The variables of the execution exceed the maximum total size of "
+            f"{MAX_VARIABLES_BYTES} bytes (state '{thread.state}').",
+        )
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, bool | int | float) or value is None:
+        return 8  # small scalars: not worth encoding
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 # --- JSONata ---------------------------------------------------------------------------------
