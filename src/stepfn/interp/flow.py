@@ -273,12 +273,20 @@ def choice_exit(
     raw: Any,
     rule: ChoiceRuleModel | None,
     bindings: Mapping[str, Any],
+    index: int | None,
 ) -> Outcome:
-    """Leave a JSONata Choice by a rule (or Default when ``rule`` is None)."""
-    assign = rule.assign if rule is not None and rule.assign is not None else state.assign
-    assigned = assign_jsonata(interp, thread, assign, bindings)
+    """Leave a JSONata Choice by rule ``index`` (or Default when ``rule`` is None).
+
+    A rule's own Assign and Output are named in errors under the rule, as AWS names
+    them: ``Choices[1]/Output/v``.
+    """
+    prefix = f"Choices[{index}]/" if rule is not None else ""
+    if rule is not None and rule.assign is not None:
+        assigned = assign_jsonata(interp, thread, rule.assign, bindings, prefix + "Assign")
+    else:
+        assigned = assign_jsonata(interp, thread, state.assign, bindings)
     if rule is not None and rule.has_output:
-        output = jsonata_value(interp, rule.output, bindings, "Output")
+        output = jsonata_value(interp, rule.output, bindings, prefix + "Output")
     elif state.has_output:
         output = jsonata_value(interp, state.output, bindings, "Output")
     else:

@@ -17,7 +17,6 @@ starts, which is also the order AWS records for such iterations.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +57,7 @@ from stepfn.interp.commands import (
 )
 from stepfn.interp.context import ExecutionInfo, context_object
 from stepfn.interp.dataflow import Scope
-from stepfn.interp.events import Event
+from stepfn.interp.events import Event, to_json_text
 from stepfn.interp.runstate import FanOut, RunState, Thread
 
 # The step API in one place: stimuli in, commands and events out, run state carried.
@@ -90,11 +89,6 @@ class StepResult:
 
     events: list[Event]
     commands: list[Command]
-
-    @property
-    def finished(self) -> bool:
-        """Whether no command is left (the driver also checks the run status)."""
-        return not self.commands
 
 
 class Interpreter:
@@ -365,7 +359,7 @@ class Interpreter:
         """Record the state's exit and go to its Next, or end the thread."""
         details: dict[str, Any] = {"name": state.name, "output": output}
         if assigned:
-            details["assignedVariables"] = {k: _json_text(v) for k, v in assigned.items()}
+            details["assignedVariables"] = {k: to_json_text(v) for k, v in assigned.items()}
             details["assignedVariablesDetails"] = {"truncated": False}
         self.emit(thread, f"{state.type}StateExited", details)
         target = next_state or state.next
@@ -480,7 +474,7 @@ class Interpreter:
         output, assigned = states.catch_output(self, thread, state, catcher, error_output)
         details: dict[str, Any] = {"name": state.name, "output": output}
         if assigned:
-            details["assignedVariables"] = {k: _json_text(v) for k, v in assigned.items()}
+            details["assignedVariables"] = {k: to_json_text(v) for k, v in assigned.items()}
             details["assignedVariablesDetails"] = {"truncated": False}
         self.emit(thread, f"{state.type}StateExited", details)
         return catcher.next, output
@@ -601,14 +595,3 @@ class Interpreter:
             kind = "ExecutionFailed" if stimulus.fail else "ExecutionAborted"
             self.emit(root, kind, details or None)
         self._finish_all()
-
-
-def _json_text(value: Any) -> str:
-    from stepfn.interp.events import to_json_text
-
-    return to_json_text(value)
-
-
-def iter_threads(run: RunState) -> Iterator[Thread]:
-    """The threads of a run, the root first."""
-    yield from run.threads.values()

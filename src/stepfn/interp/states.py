@@ -18,7 +18,6 @@ from stepfn.definition.model import (
     ChoiceState,
     FailState,
     PassState,
-    ResultFlowState,
     State,
     SucceedState,
     TaskState,
@@ -284,7 +283,7 @@ def run_choice(interp: Interpreter, thread: Thread, state: ChoiceState) -> Outco
     if state.jsonata:
         bindings = flow.jsonata_bindings(interp, thread, raw)
         for index, rule in enumerate(state.choices):
-            field = f"Choices/{index}/Condition"
+            field = f"Choices[{index}]/Condition"
             matched = flow.jsonata_value(interp, rule.rule, bindings, field)
             if not isinstance(matched, bool):
                 raise StateError(
@@ -295,10 +294,10 @@ def run_choice(interp: Interpreter, thread: Thread, state: ChoiceState) -> Outco
                     f"{to_json_text(matched)}",
                 )
             if matched:
-                return flow.choice_exit(interp, thread, state, raw, rule, bindings)
+                return flow.choice_exit(interp, thread, state, raw, rule, bindings, index)
         if state.default is None:
             raise ExecutionError(errors.NO_CHOICE_MATCHED, no_choice_cause(state))
-        return flow.choice_exit(interp, thread, state, raw, None, bindings)
+        return flow.choice_exit(interp, thread, state, raw, None, bindings, None)
     scope = interp.scope(thread)
     effective = flow.effective_input(interp, thread, state, raw, scope, parameters=False)
     variables = scope.variables
@@ -311,8 +310,8 @@ def run_choice(interp: Interpreter, thread: Thread, state: ChoiceState) -> Outco
 
 
 def no_choice_cause(state: ChoiceState) -> str:
-    """AWS's cause when no rule matched and there is no Default."""
-    return f"No Matches!"  # noqa: F541 - AWS's exact text
+    """The cause when no rule matched and there is no Default."""
+    return f"No choice rule of the state '{state.name}' matched its input, and it has no Default."
 
 
 # --- Wait ------------------------------------------------------------------------------------
@@ -497,8 +496,3 @@ def catch_output(
         output = apply_result_path(catcher.result_path, False, raw, error_output)
     flow.commit_assign(interp, thread, assigned)
     return output, assigned
-
-
-def is_result_flow(state: State) -> bool:
-    """Whether the state has ResultPath and friends."""
-    return isinstance(state, ResultFlowState)
