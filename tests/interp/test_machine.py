@@ -267,3 +267,38 @@ def test_wait_in_the_past_does_not_block(seconds: int) -> None:
     run = RunState()
     result = interp.step(run, Start(), 0.0)
     assert result.commands == [] and run.status == "SUCCEEDED"
+
+
+def test_redrive_runs_the_failed_state_again() -> None:
+    from stepfn.interp.machine import Redrive
+
+    definition = {
+        "StartAt": "Prep",
+        "States": {
+            "Prep": {"Type": "Pass", "Result": 1, "ResultPath": "$.prep", "Next": "Work"},
+            "Work": {"Type": "Task", "Resource": LAMBDA, "End": True},
+        },
+    }
+    interp = interpreter(definition, {"in": 1})
+    run = RunState()
+    invoke = next(c for c in interp.step(run, Start(), 0.0).commands if isinstance(c, InvokeTask))
+    interp.step(run, TaskFailed(invoke.token, "Boom", "first"), 1.0)
+    assert run.status == "FAILED"
+    assert interp.step(run, TaskSucceeded(invoke.token, 1), 2.0).events == []
+    result = interp.step(run, Redrive(1), 3.0)
+    assert run.status == "RUNNING"
+    assert types(result.events)[:2] == ["ExecutionRedriven", "TaskStateEntered"]
+    again = next(c for c in result.commands if isinstance(c, InvokeTask))
+    assert again.payload == {"in": 1, "prep": 1}
+    interp.step(run, TaskSucceeded(again.token, "done"), 4.0)
+    assert (run.status, run.output) == ("SUCCEEDED", "done")
+
+
+def test_redrive_does_nothing_to_a_succeeded_execution() -> None:
+    from stepfn.interp.machine import Redrive
+
+    interp = interpreter({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    run = RunState()
+    interp.step(run, Start(), 0.0)
+    assert interp.step(run, Redrive(1), 1.0).events == []
+    assert run.status == "SUCCEEDED"

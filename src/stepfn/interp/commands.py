@@ -66,7 +66,15 @@ class Stop:
     fail: bool = False
 
 
-Stimulus = Start | Begin | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | Stop
+@dataclass(frozen=True, slots=True)
+class Redrive:
+    """RedriveExecution: run a failed, timed-out or aborted execution again from the
+    state where it stopped (that state whole: a Map runs all its items again)."""
+
+    redrive_count: int = 1
+
+
+Stimulus = Start | Begin | Redrive | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | Stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +117,7 @@ Command = InvokeTask | StartTimer | CancelTimer | CancelTask
 
 _STIMULI: dict[str, type] = {
     cls.__name__: cls
-    for cls in (Start, Begin, TaskSucceeded, TaskFailed, TaskHeartbeat, TimerFired, Stop)
+    for cls in (Start, Begin, Redrive, TaskSucceeded, TaskFailed, TaskHeartbeat, TimerFired, Stop)
 }
 
 

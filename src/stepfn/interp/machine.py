@@ -46,6 +46,7 @@ from stepfn.interp.commands import (
     CancelTimer,
     Command,
     InvokeTask,
+    Redrive,
     Start,
     StartTimer,
     Stimulus,
@@ -69,6 +70,7 @@ __all__ = [
     "FanOut",
     "Interpreter",
     "InvokeTask",
+    "Redrive",
     "RunState",
     "Start",
     "StartTimer",
@@ -147,6 +149,10 @@ class Interpreter:
         self.now = now
         self.events = []
         self.commands = []
+        if isinstance(stimulus, Redrive):
+            self._redrive(stimulus)
+            self._drain()
+            return StepResult(self.events, self.commands)
         if run.status != "RUNNING":
             return StepResult([], [])
         if isinstance(stimulus, Start):
@@ -582,6 +588,28 @@ class Interpreter:
         else:
             raise ValueError(f"unknown timer purpose {purpose!r}")
         self.continue_thread(thread, outcome)
+
+    def _redrive(self, stimulus: Redrive) -> None:
+        run = self.run
+        root = run.threads.get("")
+        if run.status in ("RUNNING", "SUCCEEDED") or root is None:
+            return  # only a stopped, unsuccessful execution can be redriven
+        # Children of the stopped state are dropped: the state runs again whole.
+        run.threads = {"": root}
+        run.tokens.clear()
+        run.timers.clear()
+        run.status, run.output, run.error, run.cause = "RUNNING", None, None, None
+        root.done = False
+        root.fan = None
+        root.token = None
+        root.timers = {}
+        self.emit(root, "ExecutionRedriven", {"redriveCount": stimulus.redrive_count})
+        if self.machine.timeout_seconds:
+            self.new_timer(root, self.now + self.machine.timeout_seconds, "execution-timeout")
+        if root.state:
+            self.enqueue(root, root.state, root.state_input)
+        else:
+            self.enqueue(root, self.machine.start_at, self.info.input)
 
     def _stop(self, stimulus: Stop) -> None:
         run = self.run
