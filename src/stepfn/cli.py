@@ -295,39 +295,96 @@ def run(
     metavar="NAME=MODULE:FUNCTION",
     help="A Lambda function handler, as for `run` (repeatable).",
 )
-def server(db: str, host: str, port: int, functions: tuple[str, ...]) -> None:
+@click.option(
+    "--auth",
+    type=click.Choice(["none", "sigv4"]),
+    default="none",
+    show_default=True,
+    help="none: accept any credentials. sigv4: verify each request's AWS Signature "
+    "Version 4 against the keys of --credentials.",
+)
+@click.option(
+    "--credentials",
+    metavar="FILE",
+    help="For --auth sigv4: an INI file like ~/.aws/credentials (every profile's "
+    "aws_access_key_id and aws_secret_access_key). Default: $AWS_SHARED_CREDENTIALS_FILE, "
+    "else ~/.aws/credentials.",
+)
+@click.option(
+    "--drain-timeout",
+    default=30.0,
+    show_default=True,
+    type=float,
+    help="On SIGTERM or Ctrl-C, seconds to let requests in progress finish.",
+)
+def server(
+    db: str,
+    host: str,
+    port: int,
+    functions: tuple[str, ...],
+    auth: str,
+    credentials: str | None,
+    drain_timeout: float,
+) -> None:
     """Serve the Step Functions API, with durable executions, timers and workers.
 
-    Point an SDK at the printed endpoint (boto3: endpoint_url=...). Executions survive a
-    restart: a server started again on the same --db goes on from the last commit.
+    Point an SDK at the printed endpoint (boto3: endpoint_url=...; see docs/api.md).
+    Executions survive a restart: a server started again on the same --db goes on from
+    the last commit. GET /health answers {"status": "ok"} (503 while stopping).
+    SIGTERM stops gracefully: no new connections, requests in progress finish.
     """
+    import os
     import signal
     import threading
 
-    from stepfn.api.app import Server
+    from stepfn.api.server import Server
+    from stepfn.api.sigv4 import CredentialsError, SigV4, load_credentials
     from stepfn.runtime.engine import Engine
     from stepfn.store.base import StoreError
 
+    verifier = None
+    if auth == "sigv4":
+        path = credentials or os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
+        path = path or os.path.join(os.path.expanduser("~"), ".aws", "credentials")
+        try:
+            verifier = SigV4(load_credentials(path))
+        except CredentialsError as exc:
+            raise click.ClickException(f"--auth sigv4: {exc}") from None
+    elif credentials:
+        raise click.BadParameter("only with --auth sigv4", param_hint="'--credentials'")
     handlers = dict(_load_function(spec) for spec in functions)
     try:
         engine = Engine.open(db, functions=handlers)
     except StoreError as exc:
         raise click.ClickException(f"cannot open the store {db!r}: {exc}") from None
     try:
-        http = Server(engine, host, port)
+        http = Server(engine, host, port, auth=verifier)
     except OSError as exc:
         engine.close()
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
+    drained = threading.Event()
+
+    def drain() -> None:
+        http.drain(drain_timeout)
+        drained.set()
+
     def stop(signum: int, frame: Any) -> None:
-        # shutdown() waits for serve_forever to return, so it must run on another thread.
-        threading.Thread(target=http.shutdown, daemon=True).start()
+        # drain() waits for serve_forever to return, so it must run on another thread.
+        if not http.draining:
+            threading.Thread(target=drain, name="stepfn-drain", daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    click.echo(f"stepfn server on {http.url} (store: {db})", err=True)
+    keys = f", {len(verifier.keys)} access keys" if verifier else ""
+    click.echo(
+        f"stepfn server on {http.url} (store: {db}; auth: {auth}{keys}; "
+        f"service model: {http.api.model.source})",
+        err=True,
+    )
     try:
         http.serve_forever()
+        drained.wait()
     finally:
         http.server_close()
         engine.close()

@@ -144,7 +144,7 @@ def test_variables_are_bound_by_name() -> None:
     assert run("$join($names, '-')", bindings) == "a-b"
 
 
-def test_bindings_are_not_changed_and_results_are_copies() -> None:
+def test_bindings_are_not_changed() -> None:
     bindings = states()
     before = copy.deepcopy(bindings)
     result = run("$states.input.order ~> |items|{'price': price * 2}|", bindings)
@@ -158,9 +158,9 @@ def test_bindings_are_not_changed_and_results_are_copies() -> None:
         run(text, bindings)
     assert bindings == before
     assert result["items"][0]["price"] == 20
-    same = run("$states.input.order", bindings)
-    assert same == ORDER
-    assert same is not ORDER
+    # Results may share unchanged parts with the bindings, as values do everywhere in
+    # stepfn (nothing mutates a value in place); see test_jsonata_fast.
+    assert run("$states.input.order", bindings) == ORDER
 
 
 def test_function_result_is_not_json() -> None:

@@ -1,71 +1,55 @@
 """The Step Functions API over HTTP: AWS JSON 1.0, as the SDKs speak it.
 
 A request is ``POST /`` with ``X-Amz-Target: AWSStepFunctions.<Operation>`` and a JSON
-body of the operation's fields; the answer is the operation's output as JSON, or an
-error ``{"__type": code, "message": text}`` with status 400. Each operation maps to the
-Engine method of the same name in snake case, called with the body's fields: the Engine
-already takes and returns boto3's shapes, so this layer only translates (timestamps go
-out as epoch seconds, as AWS sends them).
+body of the operation's members; the answer is the operation's output as JSON, or an
+error ``{"__type": code, "message": text}`` (status 400 unless the service model says
+otherwise). This module is the application; ``server.py`` is the HTTP transport.
 
-It is served by the standard library's threading HTTP server: one thread per request
-suits long polls (GetActivityTask waits up to 60 s) and needs nothing to install.
+Every request goes the same way:
+
+1. authentication, when the server was started with ``--auth sigv4`` (``sigv4.py``);
+2. the target names one of the service model's operations, else
+   ``UnknownOperationException``;
+3. the body must be a JSON object, else ``SerializationException``;
+4. the members are checked against the model (``validate.py``): nothing reaches the
+   Engine that AWS would refuse before acting, so bad input never half-writes anything;
+5. the Engine method of the same name in snake case is called with the members as
+   keyword arguments: the Engine takes and returns boto3's shapes, so this layer only
+   translates (timestamps go out as epoch seconds, as AWS sends them).
+
+An operation the Engine does not have answers ``UnsupportedOperation`` (status 400, so
+SDKs do not retry it), naming the missing feature; ``docs/api.md`` lists them.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import re
-import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
+from stepfn.api.model import ServiceModel, load
+from stepfn.api.validate import Validator
 from stepfn.errors import ServiceError
-from stepfn.runtime.engine import Engine
 
 log = logging.getLogger("stepfn.api")
 
 TARGET_PREFIX = "AWSStepFunctions."
-MAX_BODY_BYTES = 1024 * 1024  # the largest definition is 1 MiB; a request has little more
 CONTENT_TYPE = "application/x-amz-json-1.0"
 
-# The operations of the service model that the engine answers.
-OPERATIONS = (
-    "CreateActivity",
-    "CreateStateMachine",
-    "CreateStateMachineAlias",
-    "DeleteActivity",
-    "DeleteStateMachine",
-    "DeleteStateMachineAlias",
-    "DeleteStateMachineVersion",
-    "DescribeActivity",
-    "DescribeExecution",
-    "DescribeStateMachine",
-    "DescribeStateMachineAlias",
-    "DescribeStateMachineForExecution",
-    "GetActivityTask",
-    "GetExecutionHistory",
-    "ListActivities",
-    "ListExecutions",
-    "ListStateMachineAliases",
-    "ListStateMachineVersions",
-    "ListStateMachines",
-    "ListTagsForResource",
-    "PublishStateMachineVersion",
-    "SendTaskFailure",
-    "SendTaskHeartbeat",
-    "SendTaskSuccess",
-    "StartExecution",
-    "StartSyncExecution",
-    "StopExecution",
-    "TagResource",
-    "UntagResource",
-    "UpdateStateMachine",
-    "UpdateStateMachineAlias",
-    "ValidateStateMachineDefinition",
-)
+# What an operation the Engine lacks answers, by operation; the default names the
+# operation. Kept beside the dispatch so docs/api.md and the tests can list them.
+UNSUPPORTED_CODE = "UnsupportedOperation"
+MISSING_FEATURES = {
+    "TestState": (
+        "TestState is not supported by this stepfn server yet: its engine has no "
+        "TestState support (test_state)"
+    ),
+}
 
 
 def method_name(operation: str) -> str:
@@ -73,122 +57,197 @@ def method_name(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
-def _encode(value: Any) -> Any:
+def _json_default(value: Any) -> Any:
+    # Only the types json cannot write come here: datetimes go out as AWS's epoch seconds.
     if isinstance(value, datetime):
         return value.timestamp()
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def error_body(code: str, message: str) -> dict[str, str]:
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def error_document(code: str, message: str, **fields: Any) -> dict[str, Any]:
     """An AWS JSON 1.0 error document."""
-    return {"__type": code, "message": message}
+    return {"__type": code, "message": message, **fields}
+
+
+@dataclass
+class Request:
+    """One HTTP request as the application sees it."""
+
+    method: str
+    target: str  # the request target: path and query
+    headers: Mapping[str, str]  # names in lower case; repeated headers joined with ","
+    body: bytes = b""
+
+
+@dataclass
+class Response:
+    """One HTTP response: a status, extra headers and a JSON body."""
+
+    status: int
+    document: dict[str, Any]
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    def body(self) -> bytes:
+        """The JSON body (ASCII-escaped, so any string the Engine returns can be sent)."""
+        return json.dumps(self.document, separators=(",", ":"), default=_json_default).encode()
+
+
+class Authenticator(Protocol):
+    """Checks a request's credentials; raises ``ServiceError`` to refuse it."""
+
+    def check(self, request: Request) -> None:
+        """Accept the request, or raise."""
 
 
 class Api:
-    """Dispatches AWS JSON 1.0 requests to an Engine."""
+    """Dispatches AWS JSON 1.0 requests to an Engine.
 
-    def __init__(self, engine: Engine) -> None:
+    Args:
+        engine: the Engine (any object with the operations as snake-case methods).
+        model: the service model; botocore's or the bundled one by default.
+        auth: checks each request's credentials; None accepts any.
+        request_id: makes the ``x-amzn-RequestId`` of each answer.
+    """
+
+    def __init__(
+        self,
+        engine: Any,
+        model: ServiceModel | None = None,
+        auth: Authenticator | None = None,
+        request_id: Callable[[], str] | None = None,
+    ) -> None:
         self.engine = engine
-        self.methods = {op: method_name(op) for op in OPERATIONS}
+        self.model = model if model is not None else load()
+        self.validator = Validator(self.model)
+        self.auth = auth
+        self.request_id = request_id if request_id is not None else engine.ids.uuid
+        self.draining = False
+        self._methods: dict[str, Callable[..., Any] | None] = {}
+        self._accepted: dict[str, frozenset[str]] = {}
+        for operation in self.model.operations:
+            method = getattr(engine, method_name(operation), None)
+            self._methods[operation] = method if callable(method) else None
+            if callable(method):
+                self._accepted[operation] = frozenset(inspect.signature(method).parameters)
 
-    def handle(self, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
-        """Answer one request: (HTTP status, JSON document)."""
+    def supported(self) -> list[str]:
+        """The operations this server answers with the Engine."""
+        return [op for op, method in self._methods.items() if method is not None]
+
+    def unsupported(self) -> list[str]:
+        """The operations that answer ``UnsupportedOperation``."""
+        return [op for op, method in self._methods.items() if method is None]
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        """Answer one HTTP request."""
+        if request.method == "GET":
+            return self._get(request)
+        if request.method != "POST":
+            return Response(
+                405,
+                error_document(
+                    "MethodNotAllowed", f"The API takes POST requests, not {request.method}"
+                ),
+                [("Allow", "GET, POST")],
+            )
+        request_id = self.request_id()
+        try:
+            if self.auth is not None:
+                self.auth.check(request)
+            status, document = self.call(request.headers.get("x-amz-target"), request.body)
+        except ServiceError as exc:
+            status, document = exc.status, self._error(exc)
+        return Response(status, document, [("x-amzn-RequestId", request_id)])
+
+    def _get(self, request: Request) -> Response:
+        path = request.target.split("?", 1)[0].rstrip("/")
+        if path in ("/health", "/ping"):
+            if self.draining:
+                return Response(503, {"status": "draining"})
+            return Response(200, {"status": "ok"})
+        return Response(
+            404,
+            error_document(
+                "NotFound", "No such resource: the API takes POST requests; GET /health"
+            ),
+        )
+
+    @staticmethod
+    def _error(exc: ServiceError) -> dict[str, Any]:
+        extra = getattr(exc, "fields", None) or {}
+        return error_document(exc.code, exc.message, **extra)
+
+    # --- AWS JSON 1.0 ---------------------------------------------------------------------
+
+    def call(self, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
+        """Run one operation: (HTTP status, JSON document)."""
         if not target or not target.startswith(TARGET_PREFIX):
-            return 400, error_body("UnknownOperationException", "Missing or invalid X-Amz-Target")
+            return 400, error_document(
+                "UnknownOperationException",
+                "Missing or invalid X-Amz-Target header: expected AWSStepFunctions.<Operation>",
+            )
         operation = target[len(TARGET_PREFIX) :]
-        name = self.methods.get(operation)
-        method = getattr(self.engine, name, None) if name else None
+        if operation not in self._methods:
+            return 400, error_document(
+                "UnknownOperationException", f"Unknown operation: {operation}"
+            )
+        params = self._parse(body)
+        cleaned = self.validator.request(operation, params)
+        method = self._methods[operation]
         if method is None:
-            return 400, error_body(
-                "UnknownOperationException", f"Operation {operation} is not supported"
+            message = MISSING_FEATURES.get(
+                operation, f"{operation} is not supported by this stepfn server yet"
+            )
+            return 400, error_document(UNSUPPORTED_CODE, message)
+        unknown = cleaned.keys() - self._accepted[operation]
+        if unknown:
+            member = sorted(unknown)[0]
+            return 400, error_document(
+                "ValidationException",
+                f"stepfn does not support the member '{member}' of {operation} yet",
             )
         try:
-            params = json.loads(body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return 400, error_body(
-                "SerializationException", "Start of structure or map found where not expected."
+            result = method(**cleaned)
+        except ServiceError as exc:
+            return exc.status, self._error(exc)
+        except Exception:
+            # A bug of ours, never the caller's input: logged with its traceback here,
+            # answered without one.
+            log.exception("internal error in %s", operation)
+            return 500, error_document(
+                "InternalFailure", "The request processing has failed because of an unknown error"
             )
+        return 200, result if isinstance(result, dict) else {}
+
+    @staticmethod
+    def _parse(body: bytes) -> dict[str, Any]:
+        """The request body as a JSON object (an empty body is ``{}``, as AWS takes it)."""
+        if not body.strip():
+            return {}
+        try:
+            params = json.loads(body, parse_constant=_refuse_constant)
+        except UnicodeDecodeError:
+            raise ServiceError(
+                "SerializationException", "The request body is not UTF-8 text"
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise ServiceError(
+                "SerializationException",
+                f"The request body is not JSON: {exc.msg} (line {exc.lineno}, "
+                f"column {exc.colno})",
+            ) from None
+        except (ValueError, RecursionError) as exc:
+            raise ServiceError(
+                "SerializationException", f"The request body is not JSON: {exc}"
+            ) from None
         if not isinstance(params, dict):
-            return 400, error_body(
+            raise ServiceError(
                 "SerializationException", "The request body must be a JSON object"
             )
-        try:
-            result = method(**params)
-        except ServiceError as exc:
-            return exc.status, error_body(exc.code, exc.message)
-        except TypeError as exc:
-            if "unexpected keyword argument" in str(exc) or "missing" in str(exc):
-                field = str(exc).split("'")[1] if "'" in str(exc) else "request"
-                return 400, error_body(
-                    "ValidationException",
-                    f"1 validation error detected: Value at '{field}' failed to satisfy constraint",
-                )
-            log.exception("internal error in %s", operation)
-            return 500, error_body("InternalFailure", "The server encountered an internal error")
-        except Exception:
-            log.exception("internal error in %s", operation)
-            return 500, error_body("InternalFailure", "The server encountered an internal error")
-        return 200, _encode(result)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
-
-    def _send(self, status: int, document: dict[str, Any]) -> None:
-        payload = json.dumps(document, separators=(",", ":")).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", CONTENT_TYPE)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("x-amzn-RequestId", self.server.api.engine.ids.uuid())
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_GET(self) -> None:
-        if self.path.rstrip("/") in ("/health", "/ping"):
-            self._send(200, {"status": "ok"})
-        else:
-            self._send(404, error_body("NotFound", f"No such path: {self.path}"))
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True
-            self._send(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                error_body("RequestEntityTooLarge", f"Request body exceeds {MAX_BODY_BYTES} bytes"),
-            )
-            return
-        body = self.rfile.read(length) if length else b""
-        status, document = self.server.api.handle(self.headers.get("X-Amz-Target"), body)
-        self._send(status, document)
-
-
-class Server(ThreadingHTTPServer):
-    """The HTTP server of the API; ``serve_forever`` until ``shutdown``."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 8083) -> None:
-        self.api = Api(engine)
-        super().__init__((host, port), _Handler)
-
-    @property
-    def url(self) -> str:
-        """The endpoint URL to give an SDK."""
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start_background(self) -> threading.Thread:
-        """Serve in a daemon thread (tests and embedding)."""
-        thread = threading.Thread(target=self.serve_forever, name="stepfn-api", daemon=True)
-        thread.start()
-        return thread
+        return params

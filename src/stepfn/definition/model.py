@@ -10,6 +10,8 @@ evaluates them with ``stepfn.lang.jsonata``, which caches compiled expressions.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,6 +149,9 @@ class State:
     output: Any = None
     has_output: bool = False
     assign: Mapping[str, Any] | None = None
+    # Whether a JSONata field of the state may read $states.context: building the context
+    # object costs more than most expressions, so states that never name it skip it.
+    reads_context: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -326,7 +331,12 @@ def _base_fields(name: str, raw: Mapping[str, Any], ql: str) -> dict[str, Any]:
     else:
         fields["output"] = raw.get("Output")
         fields["has_output"] = "Output" in raw
+        fields["reads_context"] = bool(_CONTEXT_USE.search(json.dumps(raw)))
     return fields
+
+
+# ``$states`` followed by anything but a member that is not the context object.
+_CONTEXT_USE = re.compile(r"\$states(?!\.(?:input|result|errorOutput)\b)")
 
 
 def _result_fields(raw: Mapping[str, Any], ql: str) -> dict[str, Any]:

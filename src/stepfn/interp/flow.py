@@ -10,9 +10,8 @@ evaluates every Assign of a state against the values from before the state).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stepfn import errors
 from stepfn.definition.model import (
@@ -35,6 +34,31 @@ Outcome = tuple[str | None, Any] | None
 _NO_RESULT = object()
 
 
+class Inspector(Protocol):
+    """Watches one state's data flow: what TestState reports as ``inspectionData``.
+
+    An interpreter has one as its ``inspector`` attribute only when something asked to
+    watch (``stepfn.runtime.teststate``); executions never set it, so each hook below
+    costs one attribute lookup. The stage names are AWS's ``inspectionData`` fields.
+    """
+
+    def stage(self, name: str, value: Any) -> None:
+        """``value`` as it is after the data-flow step ``name`` (``afterInputPath``...)."""
+
+    def context(
+        self, thread: Thread, task_token: str | None, map_item: tuple[int, Any] | None
+    ) -> dict[str, Any]:
+        """The context object the state sees (TestState may be handed one to use)."""
+        ...
+
+
+def inspect(interp: Interpreter, name: str, value: Any) -> None:
+    """Show the inspector, if the interpreter has one, a named stage of the data flow."""
+    inspector = getattr(interp, "inspector", None)
+    if inspector is not None:
+        inspector.stage(name, value)
+
+
 def template(node: TemplateNode, data: Any, scope: Scope) -> Any:
     """Evaluate a compiled JSONPath payload template."""
     return evaluate_template(node, data, scope)
@@ -55,8 +79,11 @@ def effective_input(
         data = {}
     else:
         data = raw
-    if parameters and isinstance(state, ResultFlowState) and state.parameters is not None:
-        data = evaluate_template(state.parameters, data, scope)
+    inspect(interp, "afterInputPath", data)
+    if parameters and isinstance(state, ResultFlowState):
+        if state.parameters is not None:
+            data = evaluate_template(state.parameters, data, scope)
+        inspect(interp, "afterParameters", data)
     return data
 
 
@@ -74,8 +101,10 @@ def finish_jsonpath(
 ) -> Outcome:
     """ResultPath, Assign, OutputPath, then leave the state."""
     assert isinstance(state, ResultFlowState)
+    inspect(interp, "afterResultSelector", result)
     assigned = assign_jsonpath(interp, thread, state.assign, result, scope)
     combined = apply_result_path(state.result_path, state.result_path_null, raw, result)
+    inspect(interp, "afterResultPath", combined)
     output = output_path(state, combined, scope)
     commit_assign(interp, thread, assigned)
     return interp.exit_state(thread, state, output, assigned)
@@ -159,14 +188,18 @@ def jsonata_bindings(
     """``$states`` and the variables, as JSONata expressions of the state see them."""
     states: dict[str, Any] = {"input": raw}
     if task_token is not None or map_item is not None or _reads_context(interp, thread):
-        states["context"] = context_object(
-            interp.info,
-            thread.state,
-            thread.entered_time,
-            interp.retry_count_of(thread),
-            task_token,
-            map_item,
-        )
+        inspector = getattr(interp, "inspector", None)
+        if inspector is not None:
+            states["context"] = inspector.context(thread, task_token, map_item)
+        else:
+            states["context"] = context_object(
+                interp.info,
+                thread.state,
+                thread.entered_time,
+                interp.retry_count_of(thread),
+                task_token,
+                map_item,
+            )
     if result is not _NO_RESULT:
         states["result"] = result
     if error_output is not _NO_RESULT:
@@ -176,21 +209,9 @@ def jsonata_bindings(
     return bindings
 
 
-# ``$states`` followed by anything but a member that is not the context object.
-_CONTEXT_USE = re.compile(r"\$states(?!\.(?:input|result|errorOutput)\b)")
-
-
 def _reads_context(interp: Interpreter, thread: Thread) -> bool:
-    """Whether the thread's current state may read ``$states.context``: building the
-    context object costs more than most expressions, so states that never name it
-    (the common case) skip it."""
-    state = interp.machines[thread.machine_key].states[thread.state]
-    key = id(state)
-    cached = interp.context_readers.get(key)
-    if cached is None:
-        text = json.dumps(state.raw)
-        cached = interp.context_readers[key] = bool(_CONTEXT_USE.search(text))
-    return cached
+    """Whether the thread's current state may read ``$states.context`` (see the model)."""
+    return interp.machines[thread.machine_key].states[thread.state].reads_context
 
 
 def jsonata_value(interp: Interpreter, value: Any, bindings: Mapping[str, Any], field: str) -> Any:

@@ -110,8 +110,6 @@ class Interpreter:
         self.commands: list[Command] = []
         self._ready: deque[tuple[Thread, str, Any]] = deque()
         self._templates: dict[int, Any] = {}
-        # id(state) -> whether its JSONata fields may read $states.context (see flow).
-        self.context_readers: dict[int, bool] = {}
         self._rules: dict[int, Any] = {}
 
     def compiled_template(self, value: Any) -> Any:

@@ -98,6 +98,7 @@ def invoke_task(interp: Interpreter, thread: Thread, state: TaskState) -> Outcom
         )
         timeout = _path_seconds(state.timeout_seconds, state.timeout_seconds_path, raw, scope)
         heartbeat = _path_seconds(state.heartbeat_seconds, state.heartbeat_seconds_path, raw, scope)
+    flow.inspect(interp, "afterArguments" if state.jsonata else "afterParameters", payload)
     thread.token = token
     interp.run.tokens[token] = thread.id
     task_scheduled_events(interp, thread, state, payload, timeout, heartbeat)

@@ -5,6 +5,12 @@ for why that one). This module is the seam between it and stepfn: it compiles th
 inside ``{% %}``, binds ``$states`` and the workflow's variables, adds the functions Step
 Functions provides, and turns the engine's failures into the texts AWS shows.
 
+Plain expressions (paths, literals, constructors, arithmetic, comparisons, a few
+functions) also get a compiled fast path, :mod:`stepfn.lang.jsonata_fast`, which works on
+stepfn's values directly and hands anything it is not sure of back to the engine: results
+and errors are the engine's either way. The engine's copy of the variables (null turned
+into its sentinel, all through ``$states.input``) is made only when the engine is used.
+
 What AWS does that plain JSONata does not, as recorded against AWS:
 
 * A value is an expression only when the whole string is ``{% ... %}``: ``" {% x %} "``
@@ -44,7 +50,7 @@ from jsonata import jsonata as _engine
 from jsonata import signature as _engine_signature
 
 from stepfn.errors import QUERY_EVALUATION_ERROR, StateError
-from stepfn.lang.jsonata_fast import NOTHING, Binding, Evaluator, Fallback, compile_fast
+from stepfn.lang.jsonata_fast import NOTHING, Evaluator, Fallback, NameKind, compile_fast
 from stepfn.lang.jsonata_functions import (
     CURRENT,
     EXTRAS,
@@ -210,15 +216,7 @@ class Expression:
         Raises:
             JsonataEvaluationError: JSONata raised an error, or the result is no JSON value.
         """
-        fast = self._fast
-        if fast is not None:
-            try:
-                result = fast(bindings)
-            except Fallback:
-                pass
-            else:
-                return UNDEFINED if result is NOTHING else result
-        return self._evaluate(_to_engine_bindings(bindings), now, ids)
+        return self._run(_Scope(bindings, now, ids))
 
     def evaluate_engine(self, bindings: Mapping[str, Any], *, now: float, ids: IdSourceLike) -> Any:
         """Like :meth:`evaluate`, in the engine alone: the reference the fast path is
@@ -226,8 +224,6 @@ class Expression:
         return self._evaluate(_to_engine_bindings(bindings), now, ids)
 
     def _run(self, scope: _Scope) -> Any:
-        # evaluate(), for a template: the engine's copy of the variables is made once per
-        # template, and only if some expression in it needs the engine.
         fast = self._fast
         if fast is not None:
             try:
@@ -288,7 +284,7 @@ def _to_engine_bindings(bindings: Mapping[str, Any]) -> dict[str, Any]:
     return {name: engine_value(value) for name, value in bindings.items()}
 
 
-def _engine_binding(compiled: Any, name: str) -> Binding:
+def _engine_binding(compiled: Any, name: str) -> NameKind:
     """What the engine finds for ``$name`` when the caller does not bind it, for the fast
     path: a name bound to nothing is undefined there too, and only the library's own
     functions are ones the fast path may stand in for."""
@@ -461,7 +457,8 @@ def evaluate_template(
 
 
 class _Scope:
-    """What one template evaluation hands to its expressions."""
+    """What one evaluation (of an expression, or of all those in a template) hands to its
+    expressions."""
 
     __slots__ = ("_engine_bindings", "bindings", "ids", "now")
 
@@ -486,7 +483,8 @@ _Plan = Callable[[_Scope], Any]
 # made once: the walk over the value, the test for "{% %}", the look-up of the compiled
 # expression and the field names of its members are not redone on every evaluation.
 # Strings are keyed by value; containers by identity, with the value kept in the entry so
-# that its id cannot be reused while the entry lives (as the interpreter's caches do).
+# that its id cannot be reused while the entry lives (as the interpreter's caches do):
+# definition values are never changed in place.
 _PLANS: dict[tuple[Any, str], tuple[Any, _Plan]] = {}
 _MAX_PLANS = 4096
 

@@ -49,7 +49,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-__all__ = ["NOTHING", "Binding", "Evaluator", "Fallback", "compile_fast"]
+__all__ = ["NOTHING", "Evaluator", "Fallback", "NameKind", "compile_fast"]
 
 
 class Fallback(Exception):
@@ -72,7 +72,7 @@ Evaluator = Callable[[Mapping[str, Any]], Any]
 """A compiled expression: the variables (name without ``$`` to JSON value) to its result,
 a settled JSON value or :data:`NOTHING`. Raises :class:`Fallback`."""
 
-Binding = Literal["unbound", "builtin", "other"]
+NameKind = Literal["unbound", "builtin", "other"]
 """What the engine binds a ``$name`` to when the caller's variables do not: nothing, the
 JSONata library function of that name, or something else (an extra function, say)."""
 
@@ -117,7 +117,7 @@ class _Unsupported(Exception):
     """Compile-time: this expression is not in the subset."""
 
 
-def compile_fast(ast: _Node, resolve: Callable[[str], Binding]) -> Evaluator | None:
+def compile_fast(ast: _Node, resolve: Callable[[str], NameKind]) -> Evaluator | None:
     """The fast path for a parsed expression, or ``None`` when it is not in the subset.
 
     Args:
@@ -133,11 +133,11 @@ def compile_fast(ast: _Node, resolve: Callable[[str], Binding]) -> Evaluator | N
     def evaluate(bindings: Mapping[str, Any]) -> Any:
         try:
             value = body(bindings)
+            return value if value is NOTHING else _settle(value)
         except (OverflowError, RecursionError):
-            # float() of a huge integer, or a deep value: the engine has its own way of
-            # failing there, and its words are the ones to show.
+            # float() of a huge integer, or a very deep value: the engine has its own way
+            # of failing there, and its words are the ones to show.
             raise Fallback from None
-        return value if value is NOTHING else _settle(value)
 
     return evaluate
 
@@ -219,7 +219,8 @@ def _truthy(value: Any) -> bool:
     if kind is str or kind is dict:
         return len(value) > 0
     if kind is int or kind is float:
-        return value != 0
+        # As a double, like the engine: an integer too large for one fails there.
+        return float(value) != 0
     if kind is list:
         if len(value) == 1:
             return _truthy(value[0])
@@ -364,7 +365,7 @@ _FUNCTIONS: dict[str, Callable[[Any], Any]] = {
 class _Compiler:
     """Turns one parsed expression into closures, refusing anything outside the subset."""
 
-    def __init__(self, resolve: Callable[[str], Binding]) -> None:
+    def __init__(self, resolve: Callable[[str], NameKind]) -> None:
         self.resolve = resolve
         self.nodes = 0
 

@@ -1,0 +1,286 @@
+"""Requests checked against the service model, with AWS's error codes and texts.
+
+AWS (its request framework) reads a request in two passes, and so does this module:
+
+1. **Deserialisation.** A member of the wrong JSON type (a number where the model has a
+   string, an object where it has a list...) cannot be read at all: the answer is a
+   ``SerializationException`` for the first such member.
+2. **Constraints.** Every violated constraint of every member is reported at once in
+   one ``ValidationException``, in the order of the model's members::
+
+       2 validation errors detected: Value null at 'name' failed to satisfy constraint:
+       Member must not be null; Value '1001' at 'maxResults' failed to satisfy
+       constraint: Member must have value less than or equal to 1000
+
+   Members inside lists are located as ``tags.1.member.key`` (counting from 1), inside
+   structures as ``loggingConfiguration.level``. A sensitive member's value is never
+   echoed (``Value at 'definition' failed...``). A member breaking both its pattern and
+   its length gets both messages, the pattern first, as AWS's services word it.
+
+Members the model does not know are dropped (AWS ignores them too), and a JSON ``null``
+is the same as an absent member. The result is a clean copy of the request that the
+Engine can take as keyword arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stepfn.api.model import ServiceModel, Shape
+from stepfn.errors import ServiceError
+
+# Enum lists as AWS prints them where a recorded answer shows an order other than the
+# model's (AWS prints a Java set); the others follow the model's order.
+_ENUM_ORDER: dict[str, tuple[str, ...]] = {
+    "ExecutionStatus": (
+        "SUCCEEDED",
+        "TIMED_OUT",
+        "PENDING_REDRIVE",
+        "ABORTED",
+        "FAILED",
+        "RUNNING",
+    ),
+}
+
+_INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+_JSON_TYPES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
+_EXPECTED = {
+    "structure": "an object",
+    "map": "an object",
+    "list": "an array",
+    "string": "a string",
+    "boolean": "a boolean",
+    "integer": "an integer",
+    "long": "an integer",
+    "float": "a number",
+    "double": "a number",
+    "timestamp": "a number (epoch seconds)",
+    "blob": "a string (base64)",
+}
+
+
+def serialization_error(where: str, shape: Shape, value: Any) -> ServiceError:
+    """A member of the wrong JSON type (our wording: AWS's text is not recorded)."""
+    found = _JSON_TYPES.get(type(value), type(value).__name__)
+    if isinstance(value, int | float) and shape.type in _INT_RANGES and not isinstance(value, bool):
+        found = "a number out of range" if isinstance(value, int) else "a fractional number"
+    return ServiceError(
+        "SerializationException",
+        f"Cannot read '{where}': expected {_EXPECTED.get(shape.type, shape.type)}, "
+        f"found {found}",
+    )
+
+
+def validation_error(messages: list[str]) -> ServiceError:
+    """One ``ValidationException`` for all the violations, as AWS words it."""
+    count = len(messages)
+    noun = "error" if count == 1 else "errors"
+    return ServiceError(
+        "ValidationException", f"{count} validation {noun} detected: " + "; ".join(messages)
+    )
+
+
+def java_length(text: str) -> int:
+    """A string's length as AWS (Java) counts it: UTF-16 code units."""
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _check_unicode(text: str, where: str) -> None:
+    """Refuse a lone surrogate (JSON lets ``\\ud800`` through; no store can keep it)."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ServiceError(
+            "SerializationException", f"Cannot read '{where}': invalid Unicode text"
+        ) from None
+
+
+def _number(value: int | float) -> str:
+    # Java prints doubles with a fractional part ("100.0"), as Python does.
+    return str(value)
+
+
+class Validator:
+    """Checks requests of one service model."""
+
+    def __init__(self, model: ServiceModel) -> None:
+        self.model = model
+        self.shapes = model.shapes
+
+    def request(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The request of ``operation`` cleaned of unknown members and nulls.
+
+        Raises:
+            ServiceError: ``SerializationException`` for a member of the wrong JSON type,
+                ``ValidationException`` listing every violated constraint.
+        """
+        name = self.model.operations[operation].input
+        if name is None:
+            return {}
+        messages: list[str] = []
+        cleaned = self._structure(params, self.shapes[name], "", messages)
+        if messages:
+            raise validation_error(messages)
+        return cleaned
+
+    # --- by type ---------------------------------------------------------------------------
+
+    def _value(self, value: Any, shape: Shape, where: str, messages: list[str]) -> Any:
+        kind = shape.type
+        if kind == "structure":
+            if not isinstance(value, dict):
+                raise serialization_error(where, shape, value)
+            return self._structure(value, shape, where + ".", messages)
+        if kind == "list":
+            if not isinstance(value, list):
+                raise serialization_error(where, shape, value)
+            return self._list(value, shape, where, messages)
+        if kind == "map":
+            if not isinstance(value, dict):
+                raise serialization_error(where, shape, value)
+            return self._map(value, shape, where, messages)
+        if kind == "string":
+            if not isinstance(value, str):
+                raise serialization_error(where, shape, value)
+            _check_unicode(value, where)
+            self._string(value, shape, where, messages)
+        elif kind == "boolean":
+            if not isinstance(value, bool):
+                raise serialization_error(where, shape, value)
+        elif kind in _INT_RANGES:
+            low, high = _INT_RANGES[kind]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise serialization_error(where, shape, value)
+            self._range(value, shape, where, messages)
+        elif kind in ("float", "double", "timestamp"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise serialization_error(where, shape, value)
+            self._range(value, shape, where, messages)
+        elif kind == "blob" and not isinstance(value, str):
+            raise serialization_error(where, shape, value)
+        return value
+
+    def _structure(
+        self, value: dict[str, Any], shape: Shape, prefix: str, messages: list[str]
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for member, member_shape_name in shape.members.items():
+            member_shape = self.shapes[member_shape_name]
+            item = value.get(member)
+            where = prefix + member
+            if item is None:
+                if member in shape.required:
+                    self._fail(None, member_shape, where, "Member must not be null", messages)
+                continue
+            out[member] = self._value(item, member_shape, where, messages)
+        return out
+
+    def _list(
+        self, value: list[Any], shape: Shape, where: str, messages: list[str]
+    ) -> list[Any]:
+        assert shape.member is not None
+        item_shape = self.shapes[shape.member]
+        out = []
+        for index, item in enumerate(value, start=1):
+            here = f"{where}.{index}.member"
+            if item is None:
+                self._fail(None, item_shape, here, "Member must not be null", messages)
+                continue
+            out.append(self._value(item, item_shape, here, messages))
+        self._length(value, len(value), shape, where, messages)
+        return out
+
+    def _map(
+        self, value: dict[str, Any], shape: Shape, where: str, messages: list[str]
+    ) -> dict[str, Any]:
+        assert shape.key is not None and shape.value is not None
+        key_shape, value_shape = self.shapes[shape.key], self.shapes[shape.value]
+        out = {}
+        for key, item in value.items():
+            _check_unicode(key, where)
+            self._string(key, key_shape, f"{where}.{key}.key", messages)
+            if item is None:
+                self._fail(None, value_shape, f"{where}.{key}.value", "Member must not be null", messages)
+                continue
+            out[key] = self._value(item, value_shape, f"{where}.{key}.value", messages)
+        self._length(value, len(value), shape, where, messages)
+        return out
+
+    # --- constraints -----------------------------------------------------------------------
+
+    def _string(self, value: str, shape: Shape, where: str, messages: list[str]) -> None:
+        if shape.enum and value not in shape.enum:
+            allowed = ", ".join(_ENUM_ORDER.get(shape.name, shape.enum))
+            self._fail(value, shape, where, f"Member must satisfy enum value set: [{allowed}]", messages)
+        if shape.regex is not None and shape.regex.fullmatch(value) is None:
+            self._fail(
+                value,
+                shape,
+                where,
+                f"Member must satisfy regular expression pattern: {shape.pattern}",
+                messages,
+            )
+        if shape.min is not None or shape.max is not None:
+            self._length(value, java_length(value), shape, where, messages)
+
+    def _length(self, value: Any, size: int, shape: Shape, where: str, messages: list[str]) -> None:
+        if shape.min is not None and size < shape.min:
+            text = f"Member must have length greater than or equal to {_number(shape.min)}"
+            self._fail(value, shape, where, text, messages)
+        elif shape.max is not None and size > shape.max:
+            text = f"Member must have length less than or equal to {_number(shape.max)}"
+            self._fail(value, shape, where, text, messages)
+
+    def _range(self, value: int | float, shape: Shape, where: str, messages: list[str]) -> None:
+        if shape.min is not None and value < shape.min:
+            text = f"Member must have value greater than or equal to {_number(shape.min)}"
+            self._fail(value, shape, where, text, messages)
+        elif shape.max is not None and value > shape.max:
+            text = f"Member must have value less than or equal to {_number(shape.max)}"
+            self._fail(value, shape, where, text, messages)
+
+    def _fail(
+        self, value: Any, shape: Shape, where: str, constraint: str, messages: list[str]
+    ) -> None:
+        if shape.sensitive:
+            shown = ""  # AWS never echoes a sensitive member, not even a null one
+        elif value is None:
+            shown = " null"
+        else:
+            shown = f" '{self.shown(value, shape)}'"
+        messages.append(f"Value{shown} at '{where}' failed to satisfy constraint: {constraint}")
+
+    def shown(self, value: Any, shape: Shape) -> str:
+        """A value as AWS prints it: Java's ``toString`` of the deserialised member."""
+        if value is None:
+            return "null"
+        if shape.sensitive:
+            return "***"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, list) and shape.member is not None:
+            item_shape = self.shapes[shape.member]
+            return "[" + ", ".join(self.shown(item, item_shape) for item in value) + "]"
+        if isinstance(value, dict) and shape.type == "structure":
+            fields = ", ".join(
+                f"{member}={self.shown(value.get(member), self.shapes[ref])}"
+                for member, ref in shape.members.items()
+            )
+            return f"{shape.name}({fields})"
+        if isinstance(value, dict) and shape.value is not None:
+            value_shape = self.shapes[shape.value]
+            items = ", ".join(f"{k}={self.shown(v, value_shape)}" for k, v in value.items())
+            return "{" + items + "}"
+        return str(value)

@@ -1,0 +1,359 @@
+"""Map runs: what a Distributed Map state ran, read back from its execution.
+
+AWS runs the items of a Distributed Map as child executions grouped in a *map run*,
+with an ARN of its own (``arn:aws:states:...:mapRun:<machine>/<label>:<id>``). stepfn
+runs them as silent threads of the parent execution, and the parent's history records
+the map run as AWS records it: ``MapRunStarted`` (with the ARN), then
+``MapRunSucceeded``, ``MapRunFailed`` or ``MapRunAborted``. So the map runs of an
+execution are listed from its history, and described from the history and, while it
+runs, from the execution's run state (which holds the Map's items: pending, running,
+failed).
+
+The interpreter names a map run ``<machine>/<label>:<execution name>``, so its ARN
+leads back to its execution's ARN without an index.
+
+Known limits (documented in docs/api.md):
+
+* A finished map run that failed or was aborted does not say how each item ended (the
+  run state forgets it when the Map ends): its item counts give one failed item and the
+  rest aborted (FAILED), or all aborted (ABORTED).
+* ``ListExecutions`` with ``mapRunArn`` lists nothing: the items are not executions.
+* ``UpdateMapRun`` cannot change a running map run (its concurrency and tolerances are
+  in the run state, which only the worker writes): it answers ``UnsupportedOperation``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from stepfn.definition.model import Machine, MapState, ParallelState
+from stepfn.errors import ServiceError
+from stepfn.interp.runstate import FanOut, run_state_from_json
+from stepfn.runtime.arns import EXECUTION, MAP_RUN, invalid_arn, parse_arn
+from stepfn.runtime.validation import Constraints, check_page, page
+from stepfn.store.base import ExecutionRecord, Store, StoredEvent
+
+_ENDS = {"MapRunSucceeded": "SUCCEEDED", "MapRunFailed": "FAILED", "MapRunAborted": "ABORTED"}
+MAX_LONG_ARN = 2000
+MAX_ARN = 256
+
+
+class FeatureMissing(ServiceError):
+    """A request stepfn understands but cannot carry out yet (HTTP 400, so that SDKs do
+    not retry it); the message names the missing feature."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("UnsupportedOperation", message)
+
+
+class MapRunValidation(ServiceError):
+    """A ``ValidationException`` with AWS's ``reason`` member."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__("ValidationException", message)
+        self.fields = {"reason": reason}
+
+
+def _when(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def not_found(arn: str) -> ServiceError:
+    """``ResourceNotFound`` for a map run (our wording, as for other resources)."""
+    return ServiceError("ResourceNotFound", f"Resource not found: '{arn}'")
+
+
+@dataclass
+class MapRun:
+    """One map run as the history shows it."""
+
+    arn: str
+    execution_arn: str
+    started: StoredEvent
+    length: int  # items (or batches) the Map had
+    ended: StoredEvent | None = None
+
+    @property
+    def status(self) -> str:
+        return _ENDS[self.ended.type] if self.ended is not None else "RUNNING"
+
+
+def map_runs_of(events: Iterable[StoredEvent], execution_arn: str) -> list[MapRun]:
+    """The map runs of an execution's history, in the order they started.
+
+    A ``MapRun{Succeeded,Failed,Aborted}`` event names no ARN: it belongs to the map run
+    found by following ``previousEventId`` back to a ``MapRunStarted`` (the Map's thread
+    records nothing in between, its items being silent).
+    """
+    by_id: dict[int, StoredEvent] = {}
+    runs: dict[int, MapRun] = {}
+    for event in events:
+        by_id[event.id] = event
+        if event.type == "MapRunStarted":
+            details = event.details or {}
+            before = by_id.get(event.previous_event_id)
+            length = (before.details or {}).get("length", 0) if before is not None else 0
+            runs[event.id] = MapRun(str(details.get("mapRunArn", "")), execution_arn, event, length)
+        elif event.type in _ENDS:
+            cursor: StoredEvent | None = event
+            while cursor is not None and cursor.type != "MapRunStarted":
+                cursor = by_id.get(cursor.previous_event_id)
+            if cursor is not None and cursor.id in runs and runs[cursor.id].ended is None:
+                runs[cursor.id].ended = event
+    return list(runs.values())
+
+
+def _map_states(machine: Machine) -> Iterable[MapState]:
+    for state in machine.states.values():
+        if isinstance(state, MapState):
+            yield state
+            if state.processor is not None:
+                yield from _map_states(state.processor)
+        elif isinstance(state, ParallelState):
+            for branch in state.branches:
+                yield from _map_states(branch)
+
+
+class MapRuns:
+    """Map run operations; mixed into the Engine through ``Executions``."""
+
+    store: Store
+    models: Any  # the worker's ModelCache: definition text -> Machine
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _map_run_execution(self, arn: str) -> ExecutionRecord:
+        """The execution of a map run ARN; ``InvalidArn`` or ``ResourceNotFound``."""
+        parsed = parse_arn(arn, (MAP_RUN,))
+        machine_and_label, sep, execution_name = parsed.resource.rpartition(":")
+        machine, slash, label = machine_and_label.partition("/")
+        if not (sep and slash and machine and label and execution_name):
+            raise invalid_arn(f"Resource name not valid: {arn}")
+        prefix = f"arn:{parsed.partition}:states:{parsed.region}:{parsed.account}"
+        record = self.store.get_execution(f"{prefix}:{EXECUTION}:{machine}:{execution_name}")
+        if record is None:
+            raise not_found(arn)
+        return record
+
+    def _map_run(self, arn: str) -> tuple[ExecutionRecord, MapRun]:
+        record = self._map_run_execution(arn)
+        # The newest run of that ARN: a Map inside a loop runs again under the same one.
+        for run in reversed(map_runs_of(self.store.get_events(record.arn), record.arn)):
+            if run.arn == arn:
+                return record, run
+        raise not_found(arn)
+
+    def list_map_runs(
+        self, executionArn: str, maxResults: int | None = None, nextToken: str | None = None
+    ) -> dict[str, Any]:
+        """ListMapRuns: the map runs an execution started, oldest first."""
+        c = Constraints()
+        if c.required(executionArn, "executionArn"):
+            c.string(executionArn, "executionArn", 1, MAX_ARN)
+        check_page(maxResults, nextToken, c)
+        c.check()
+        parse_arn(executionArn, (EXECUTION,))
+        record = self.store.get_execution(executionArn)
+        if record is None:
+            raise ServiceError(
+                "ExecutionDoesNotExist", f"Execution Does Not Exist: '{executionArn}'"
+            )
+        runs = map_runs_of(self.store.get_events(executionArn), executionArn)
+        chosen, token = page(
+            runs,
+            lambda run: run.started.id,
+            scope=f"map-runs:{executionArn}",
+            max_results=maxResults,
+            next_token=nextToken,
+        )
+        items = []
+        for run in chosen:
+            item: dict[str, Any] = {
+                "executionArn": executionArn,
+                "mapRunArn": run.arn,
+                "stateMachineArn": self._labelled_machine_arn(record, run.arn),
+                "startDate": _when(run.started.timestamp),
+            }
+            stop = self._stop_time(record, run)
+            if stop is not None:
+                item["stopDate"] = _when(stop)
+            items.append(item)
+        out: dict[str, Any] = {"mapRuns": items}
+        if token is not None:
+            out["nextToken"] = token
+        return out
+
+    def describe_map_run(self, mapRunArn: str) -> dict[str, Any]:
+        """DescribeMapRun: status, settings and item counts of a map run."""
+        c = Constraints()
+        if c.required(mapRunArn, "mapRunArn"):
+            c.string(mapRunArn, "mapRunArn", 1, MAX_LONG_ARN)
+        c.check()
+        record, run = self._map_run(mapRunArn)
+        status = self._status(record, run)
+        state = self._map_state(record, run.arn)
+        fan = self._fan(record, run) if status == "RUNNING" else None
+        counts = self._counts(run, status, fan)
+        out: dict[str, Any] = {
+            "mapRunArn": run.arn,
+            "executionArn": record.arn,
+            "status": status,
+            "startDate": _when(run.started.timestamp),
+            "maxConcurrency": self._setting(
+                fan.max_concurrency if fan else None, state.max_concurrency if state else 0
+            ),
+            "toleratedFailurePercentage": float(
+                self._setting(
+                    fan.tolerated_percentage if fan else None,
+                    state.tolerated_failure_percentage if state else 0,
+                )
+            ),
+            "toleratedFailureCount": self._setting(
+                fan.tolerated_count if fan else None,
+                state.tolerated_failure_count if state else 0,
+            ),
+            "itemCounts": counts,
+            "executionCounts": dict(counts),
+        }
+        stop = self._stop_time(record, run)
+        if stop is not None:
+            out["stopDate"] = _when(stop)
+        return out
+
+    def update_map_run(
+        self,
+        mapRunArn: str,
+        maxConcurrency: int | None = None,
+        toleratedFailurePercentage: float | None = None,
+        toleratedFailureCount: int | None = None,
+    ) -> dict[str, Any]:
+        """UpdateMapRun: refused for a finished map run, as AWS refuses it; a running one
+        cannot be changed by stepfn yet (``UnsupportedOperation``)."""
+        c = Constraints()
+        if c.required(mapRunArn, "mapRunArn"):
+            c.string(mapRunArn, "mapRunArn", 1, MAX_LONG_ARN)
+        c.integer(maxConcurrency, "maxConcurrency", 0, 2**31 - 1)
+        c.integer(toleratedFailureCount, "toleratedFailureCount", 0, 2**63 - 1)
+        if toleratedFailurePercentage is not None:
+            if isinstance(toleratedFailurePercentage, bool) or not isinstance(
+                toleratedFailurePercentage, int | float
+            ):
+                raise ServiceError(
+                    "SerializationException", "Expected a number for 'toleratedFailurePercentage'"
+                )
+            if not 0 <= toleratedFailurePercentage <= 100:
+                bound = (
+                    "greater than or equal to 0"
+                    if toleratedFailurePercentage < 0
+                    else ("less than or equal to 100")
+                )
+                c.fail(
+                    toleratedFailurePercentage,
+                    "toleratedFailurePercentage",
+                    f"Member must have value {bound}",
+                )
+        c.check()
+        if (
+            maxConcurrency is None
+            and toleratedFailurePercentage is None
+            and (toleratedFailureCount is None)
+        ):
+            raise MapRunValidation(
+                "At least one of maxConcurrency, toleratedFailurePercentage or "
+                "toleratedFailureCount must be given",
+                "MISSING_REQUIRED_PARAMETER",
+            )
+        record, run = self._map_run(mapRunArn)
+        if self._status(record, run) != "RUNNING":
+            raise MapRunValidation(
+                f"Map run {mapRunArn} has completed and cannot be updated",
+                "CANNOT_UPDATE_COMPLETED_MAP_RUN",
+            )
+        raise FeatureMissing(
+            "UpdateMapRun on a running map run is not supported by stepfn yet: it keeps "
+            "the MaxConcurrency and failure tolerances it started with"
+        )
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _status(record: ExecutionRecord, run: MapRun) -> str:
+        if run.ended is not None:
+            return run.status
+        # The execution ended (stopped, timed out) while the map run was in progress.
+        return "RUNNING" if record.status == "RUNNING" else "ABORTED"
+
+    @staticmethod
+    def _stop_time(record: ExecutionRecord, run: MapRun) -> float | None:
+        if run.ended is not None:
+            return run.ended.timestamp
+        if record.status != "RUNNING":
+            return record.stop_date
+        return None
+
+    @staticmethod
+    def _labelled_machine_arn(record: ExecutionRecord, map_run_arn: str) -> str:
+        # The items run as a labelled state machine: <machine arn>/<label>.
+        label = map_run_arn.rsplit(":", 1)[0].split("/", 1)[-1]
+        return f"{record.state_machine_arn}/{label}"
+
+    def _map_state(self, record: ExecutionRecord, map_run_arn: str) -> MapState | None:
+        label = map_run_arn.rsplit(":", 1)[0].split("/", 1)[-1]
+        try:
+            machine = self.models.get(record.definition)
+        except Exception:  # a definition that no longer builds: describe what we can
+            return None
+        for state in _map_states(machine):
+            if state.distributed and (state.label or state.name) == label:
+                return state
+        return None
+
+    @staticmethod
+    def _fan(record: ExecutionRecord, run: MapRun) -> FanOut | None:
+        """The running Map's fan-out: its thread is the one whose last event is the
+        ``MapRunStarted`` (the items, being silent, add none)."""
+        if not record.run_state:
+            return None
+        try:
+            state = run_state_from_json(record.run_state)
+        except (ValueError, KeyError, TypeError):
+            return None
+        for thread in state.threads.values():
+            if thread.fan is not None and thread.last_event_id == run.started.id:
+                return thread.fan
+        return None
+
+    @staticmethod
+    def _setting(running: Any, static: Any) -> Any:
+        # A value set by a path is known only while running; otherwise the definition's.
+        value = running if running is not None else static
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+    @staticmethod
+    def _counts(run: MapRun, status: str, fan: FanOut | None) -> dict[str, int]:
+        total = run.length
+        counts = dict.fromkeys(
+            ("pending", "running", "succeeded", "failed", "timedOut", "aborted"), 0
+        )
+        if status == "SUCCEEDED":
+            counts["succeeded"] = total
+        elif status == "RUNNING":
+            if fan is not None:
+                counts["pending"] = len(fan.pending)
+                counts["running"] = len(fan.running)
+                counts["failed"] = fan.failures
+                done = total - counts["pending"] - counts["running"]
+                counts["succeeded"] = max(0, done - fan.failures)
+            else:
+                counts["pending"] = total
+        elif status == "FAILED":
+            counts["failed"] = 1 if total else 0
+            counts["aborted"] = max(0, total - 1)
+        else:
+            counts["aborted"] = total
+        counts["total"] = total
+        counts["resultsWritten"] = counts["succeeded"]
+        return counts
