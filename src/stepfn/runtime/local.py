@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,13 +60,42 @@ class Execution:
         return [event.render() for event in self.events]
 
 
+_MODELS: OrderedDict[str, Machine] = OrderedDict()
+_MODELS_LOCK = threading.Lock()
+_MODELS_KEPT = 128
+
+
 def load_machine(definition: Any) -> Machine:
-    """Parse, validate and build a definition (dict, JSON or YAML text)."""
+    """Parse, validate and build a definition (dict, JSON or YAML text).
+
+    Models are immutable, so the last few are kept by their text: running the same
+    definition again (a test suite, a benchmark, a loop) skips parsing and validation.
+    """
     from stepfn.definition.validate import check
 
+    key = definition if isinstance(definition, str) else _cache_key(definition)
+    if key is not None:
+        with _MODELS_LOCK:
+            model = _MODELS.get(key)
+            if model is not None:
+                _MODELS.move_to_end(key)
+                return model
     raw = parse_definition(definition)
     check(raw)
-    return build(raw)
+    model = build(raw)
+    if key is not None:
+        with _MODELS_LOCK:
+            _MODELS[key] = model
+            while len(_MODELS) > _MODELS_KEPT:
+                _MODELS.popitem(last=False)
+    return model
+
+
+def _cache_key(definition: Any) -> str | None:
+    try:
+        return json.dumps(definition, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None  # not plain JSON: parse_definition will say what is wrong
 
 
 def run(
