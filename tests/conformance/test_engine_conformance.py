@@ -52,17 +52,7 @@ MAX_HISTORY = 1000  # GetExecutionHistory's largest page; no runnable case has m
 CASE_SECONDS = 30.0  # real time; every case takes milliseconds, more means a loop
 
 # Cases where the Engine knowingly differs from stepfn.run: case id -> why.
-_VIRTUAL_TIMEOUT = (
-    "virtual-time artefact of the engine: the Lambda stand-in 'takes' 60 s by moving the "
-    "virtual clock inside the task pool, so its answer is already in the inbox when "
-    "run_until_idle next steps, and the worker applies it before firing the 5 s "
-    "TimeoutSeconds timer; stepfn.run orders the answer after the timeout by the task's "
-    "simulated duration (a real clock fires the timer first, as AWS does)"
-)
-ENGINE_DIFFERENCES: dict[str, str] = {
-    "error_handling/invoke_timeout": _VIRTUAL_TIMEOUT,
-    "timeouts/fixed_timeout_service_lambda_with_path": _VIRTUAL_TIMEOUT,
-}
+ENGINE_DIFFERENCES: dict[str, str] = {}
 
 # Cases whose result holds a value drawn at random (not a uuid): case id -> why.
 DRAWN_AT_RANDOM: dict[str, str] = {

@@ -563,8 +563,9 @@ def test_due_timers_move_to_the_inbox(store: Store) -> None:
     assert store.next_timer_due() == 5.0
     assert store.fire_due_timers(4.0) == []
     assert store.fire_due_timers(10.0, limit=2) == [b, a]
+    # A fired timer's message is created at its due time, not when it was fired.
     assert [(m.stimulus, m.created) for m in store.inbox(b)] == [
-        ({"type": "TimerFired", "timer_id": "retry"}, 10.0)
+        ({"type": "TimerFired", "timer_id": "retry"}, 5.0)
     ]
     assert store.inbox(a)[0].stimulus == {"type": "TimerFired", "timer_id": "wait"}
     assert store.fire_due_timers(10.0) == [b]

@@ -27,6 +27,7 @@ import inspect
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -126,6 +127,8 @@ class Api:
         self.auth = auth
         self.request_id = request_id if request_id is not None else engine.ids.uuid
         self.draining = False
+        self.in_progress = 0  # POST requests being answered (shown by /health)
+        self._count_lock = threading.Lock()
         self._methods: dict[str, Callable[..., Any] | None] = {}
         self._accepted: dict[str, frozenset[str]] = {}
         for operation in self.model.operations:
@@ -157,20 +160,26 @@ class Api:
                 [("Allow", "GET, POST")],
             )
         request_id = self.request_id()
+        with self._count_lock:
+            self.in_progress += 1
         try:
             if self.auth is not None:
                 self.auth.check(request)
             status, document = self.call(request.headers.get("x-amz-target"), request.body)
         except ServiceError as exc:
             status, document = exc.status, self._error(exc)
+        finally:
+            with self._count_lock:
+                self.in_progress -= 1
         return Response(status, document, [("x-amzn-RequestId", request_id)])
 
     def _get(self, request: Request) -> Response:
         path = request.target.split("?", 1)[0].rstrip("/")
         if path in ("/health", "/ping"):
+            busy = {"requestsInProgress": self.in_progress}
             if self.draining:
-                return Response(503, {"status": "draining"})
-            return Response(200, {"status": "ok"})
+                return Response(503, {"status": "draining", **busy})
+            return Response(200, {"status": "ok", **busy})
         return Response(
             404,
             error_document(
@@ -239,15 +248,12 @@ class Api:
         except json.JSONDecodeError as exc:
             raise ServiceError(
                 "SerializationException",
-                f"The request body is not JSON: {exc.msg} (line {exc.lineno}, "
-                f"column {exc.colno})",
+                f"The request body is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
             ) from None
         except (ValueError, RecursionError) as exc:
             raise ServiceError(
                 "SerializationException", f"The request body is not JSON: {exc}"
             ) from None
         if not isinstance(params, dict):
-            raise ServiceError(
-                "SerializationException", "The request body must be a JSON object"
-            )
+            raise ServiceError("SerializationException", "The request body must be a JSON object")
         return params

@@ -312,10 +312,10 @@ class Server(socketserver.ThreadingTCPServer):
     @property
     def url(self) -> str:
         """The endpoint URL to give an SDK."""
-        host, port = self.server_address[:2]
-        if ":" in str(host):
+        host, port = str(self.server_address[0]), self.server_address[1]
+        if ":" in host:
             host = f"[{host}]"
-        return f"http://{host!s}:{port}"
+        return f"http://{host}:{port}"
 
     def register(self, connection: _Connection) -> bool:
         """Track a new connection; False (close it) when the server is draining."""

@@ -172,7 +172,9 @@ class SigV4:
         headers = request.headers
         authorization = headers.get("authorization")
         if not authorization:
-            raise ServiceError("MissingAuthenticationTokenException", "Missing Authentication Token")
+            raise ServiceError(
+                "MissingAuthenticationTokenException", "Missing Authentication Token"
+            )
         algorithm, _, rest = authorization.strip().partition(" ")
         if algorithm != ALGORITHM:
             raise _incomplete(f"Unsupported AWS 'algorithm': '{algorithm}'")

@@ -74,8 +74,7 @@ def serialization_error(where: str, shape: Shape, value: Any) -> ServiceError:
         found = "a number out of range" if isinstance(value, int) else "a fractional number"
     return ServiceError(
         "SerializationException",
-        f"Cannot read '{where}': expected {_EXPECTED.get(shape.type, shape.type)}, "
-        f"found {found}",
+        f"Cannot read '{where}': expected {_EXPECTED.get(shape.type, shape.type)}, found {found}",
     )
 
 
@@ -187,9 +186,7 @@ class Validator:
             out[member] = self._value(item, member_shape, where, messages)
         return out
 
-    def _list(
-        self, value: list[Any], shape: Shape, where: str, messages: list[str]
-    ) -> list[Any]:
+    def _list(self, value: list[Any], shape: Shape, where: str, messages: list[str]) -> list[Any]:
         assert shape.member is not None
         item_shape = self.shapes[shape.member]
         out = []
@@ -212,7 +209,9 @@ class Validator:
             _check_unicode(key, where)
             self._string(key, key_shape, f"{where}.{key}.key", messages)
             if item is None:
-                self._fail(None, value_shape, f"{where}.{key}.value", "Member must not be null", messages)
+                self._fail(
+                    None, value_shape, f"{where}.{key}.value", "Member must not be null", messages
+                )
                 continue
             out[key] = self._value(item, value_shape, f"{where}.{key}.value", messages)
         self._length(value, len(value), shape, where, messages)
@@ -223,7 +222,9 @@ class Validator:
     def _string(self, value: str, shape: Shape, where: str, messages: list[str]) -> None:
         if shape.enum and value not in shape.enum:
             allowed = ", ".join(_ENUM_ORDER.get(shape.name, shape.enum))
-            self._fail(value, shape, where, f"Member must satisfy enum value set: [{allowed}]", messages)
+            self._fail(
+                value, shape, where, f"Member must satisfy enum value set: [{allowed}]", messages
+            )
         if shape.regex is not None and shape.regex.fullmatch(value) is None:
             self._fail(
                 value,

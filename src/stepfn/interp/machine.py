@@ -144,6 +144,8 @@ class Interpreter:
     def step(self, run: RunState, stimulus: Stimulus, now: float) -> StepResult:
         """Apply ``stimulus`` (happening at ``now``) to ``run``, which is updated in place."""
         self.run = run
+        now = max(now, run.last_time)
+        run.last_time = now
         self.now = now
         self.events = []
         self.commands = []

@@ -70,6 +70,9 @@ class RunState:
     tokens: dict[str, str] = field(default_factory=dict)  # task token -> thread id
     timers: dict[str, str] = field(default_factory=dict)  # timer id -> thread id
     next_thread: int = 0
+    # The time of the latest step: stimuli are applied at their own time, but never
+    # before it, so an execution's history never goes back in time.
+    last_time: float = 0.0
 
 
 def run_state_to_dict(run: RunState) -> dict[str, Any]:
@@ -82,6 +85,7 @@ def run_state_to_dict(run: RunState) -> dict[str, Any]:
         "next_event_id": run.next_event_id,
         "next_timer": run.next_timer,
         "next_thread": run.next_thread,
+        "last_time": run.last_time,
         "tokens": run.tokens,
         "timers": run.timers,
         "threads": [_thread_to_dict(t) for t in run.threads.values()],
@@ -98,6 +102,7 @@ def run_state_from_dict(data: dict[str, Any]) -> RunState:
         next_event_id=data["next_event_id"],
         next_timer=data["next_timer"],
         next_thread=data["next_thread"],
+        last_time=data.get("last_time", 0.0),
         tokens=dict(data["tokens"]),
         timers=dict(data["timers"]),
     )

@@ -21,6 +21,7 @@ from typing import Any
 from stepfn.clock import Clock, IdSource
 from stepfn.runtime.control import ControlPlane
 from stepfn.runtime.executions import Executions
+from stepfn.runtime.teststate import TestState
 from stepfn.runtime.worker import ModelCache, Worker
 from stepfn.store import open_store
 from stepfn.store.base import Store
@@ -31,7 +32,7 @@ BATCH = 128  # executions stepped per transaction
 POLL_SECONDS = 0.25  # how often an idle engine looks for other processes' stimuli
 
 
-class Engine(ControlPlane, Executions):
+class Engine(ControlPlane, Executions, TestState):
     """Step Functions, durable: state machines, executions, activities, timers."""
 
     def __init__(
@@ -148,12 +149,13 @@ class Engine(ControlPlane, Executions):
         """Drive the engine in this thread until nothing is left to do now, moving a
         virtual clock forward to each next timer. For tests and one-shot runs."""
         for _ in range(max_rounds):
-            if self._step_ready():
+            # Timers first: with a virtual clock a task may have moved time past a timer
+            # that must act before the task's answer (its timeout, say).
+            fired = self._fire_timers()
+            if self._step_ready() or fired:
                 continue
             if self.worker.in_flight():
                 self.worker.wait_idle(1.0)
-                continue
-            if self._fire_timers():
                 continue
             with self._signal:
                 if self._ready:

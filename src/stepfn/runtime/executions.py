@@ -1,19 +1,28 @@
-"""The execution operations of the Engine: start, describe, stop, list, history, tasks.
+"""The execution operations of the Engine: start, describe, stop, list, history, tasks,
+redrive; the map run operations come from ``mapruns.py``.
 
 Methods are named and shaped as boto3's Step Functions client methods. Starting a
 Standard execution writes the execution row, its ``ExecutionStarted`` event and a
 ``Begin`` stimulus in one transaction; a worker runs the states later. Express
 executions run in memory, as AWS runs them, and keep no history.
+
+Each operation first checks its members against the service model's constraints
+(lengths, ranges, enums) and answers one ``ValidationException`` worded as AWS words it:
+the HTTP API has checked them already, but Python callers of the Engine get the same
+answers. Execution names keep their own rule (``InvalidName``, lengths included).
+
+Redrive runs a failed, timed-out or aborted Standard execution again from the state
+where it stopped: the execution is marked running with a ``Redrive`` stimulus in its
+inbox, in one commit, and the worker's interpreter does the rest (``ExecutionRedriven``,
+then that state again).
 """
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import json
-import re
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from stepfn.clock import Clock, IdSource
@@ -22,86 +31,50 @@ from stepfn.interp.commands import Start, StartTimer
 from stepfn.interp.events import render_event
 from stepfn.interp.machine import Interpreter, RunState
 from stepfn.interp.runstate import run_state_to_json
-from stepfn.runtime.arns import parse_state_machine_arn
+from stepfn.runtime.arns import EXECUTION, EXPRESS, parse_arn, parse_state_machine_arn
+from stepfn.runtime.callbacks import TaskCallbacks
+from stepfn.runtime.execution_checks import (
+    INCLUDED_DATA,
+    MAX_ARN,
+    MAX_HISTORY_TOKEN,
+    MAX_INPUT_BYTES,
+    MAX_LIST_TOKEN,
+    REDRIVABLE,
+    REDRIVE_FILTERS,
+    REDRIVE_LOCK,
+    STATUS_ENUM,
+    STATUSES,
+    arn_member,
+    check_name,
+    decode_token,
+    encode_token,
+    error_and_cause,
+    not_redrivable,
+    page_members,
+    page_size,
+    parse_input,
+    when,
+)
 from stepfn.runtime.local import Driver, Execution
+from stepfn.runtime.mapruns import MAX_LONG_ARN, MapRuns
+from stepfn.runtime.validation import Constraints
 from stepfn.runtime.worker import ModelCache, Worker, execution_info_of, to_stored
-from stepfn.store.base import Conflict, ExecutionRecord, Store, TimerRecord
+from stepfn.store.base import Conflict, ExecutionRecord, StepCommit, Store, TimerRecord
 from stepfn.tasks.base import Registry
 
-MAX_INPUT_BYTES = 262_144
-# Characters AWS refuses in names: whitespace, brackets, wildcards, punctuation, controls.
-_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
-STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+__all__ = [
+    "STATUSES",
+    "Executions",
+    "check_name",
+    "decode_token",
+    "encode_token",
+    "page_size",
+    "parse_input",
+    "when",
+]
 
 
-def when(seconds: float | None) -> datetime | None:
-    """Epoch seconds as boto3 shows times: an aware datetime."""
-    return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
-
-
-def check_name(name: str) -> None:
-    """AWS's rules for execution (and other resource) names."""
-    if not 1 <= len(name) <= 80 or _BAD_NAME.search(name):
-        raise ServiceError("InvalidName", f"Invalid Name: '{name}'")
-
-
-def parse_input(text: str | None) -> Any:
-    """Execution input text -> JSON value, with AWS's errors."""
-    if text is None:
-        return {}
-    if len(text.encode("utf-8")) > MAX_INPUT_BYTES:
-        raise ServiceError(
-            "ValidationException",
-            "1 validation error detected: Value at 'input' failed to satisfy constraint: "
-            f"Member must have length less than or equal to {MAX_INPUT_BYTES}",
-        )
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        raise ServiceError(
-            "InvalidExecutionInput",
-            "Invalid State Machine Execution Input: 'Invalid execution input.'",
-        ) from None
-
-
-def encode_token(position: int) -> str:
-    """An opaque pagination token."""
-    return base64.urlsafe_b64encode(json.dumps({"p": position}).encode()).decode()
-
-
-def decode_token(token: str | None) -> int:
-    """The position in an opaque pagination token; InvalidToken when it is not ours."""
-    if token is None:
-        return 0
-    if len(token) > 3096:
-        raise ServiceError(
-            "ValidationException",
-            f"1 validation error detected: Value '{token}' at 'nextToken' failed to satisfy "
-            "constraint: Member must have length less than or equal to 3096",
-        )
-    try:
-        position = json.loads(base64.urlsafe_b64decode(token.encode()))["p"]
-    except (ValueError, KeyError, TypeError):
-        raise ServiceError("InvalidToken", f"Invalid Token: '{token}'") from None
-    if not isinstance(position, int) or position < 0:
-        raise ServiceError("InvalidToken", f"Invalid Token: '{token}'")
-    return position
-
-
-def page_size(max_results: int | None, default: int = 100) -> int:
-    """``maxResults`` checked as AWS checks it (0 means the default)."""
-    if max_results is None or max_results == 0:
-        return default
-    if not 0 < max_results <= 1000:
-        raise ServiceError(
-            "ValidationException",
-            f"1 validation error detected: Value '{max_results}' at 'maxResults' failed to "
-            "satisfy constraint: Member must have value less than or equal to 1000",
-        )
-    return max_results
-
-
-class Executions:
+class Executions(TaskCallbacks, MapRuns):
     """Execution operations; mixed into ``Engine`` beside the control plane."""
 
     store: Store
@@ -128,6 +101,7 @@ class Executions:
         traceHeader: str | None = None,
     ) -> dict[str, Any]:
         """StartExecution: a Standard execution is stored and queued; an Express one runs."""
+        self._check_start(stateMachineArn, input, traceHeader)
         target = self.resolve_target(stateMachineArn)
         name = name if name is not None else self.ids.uuid()
         check_name(name)
@@ -145,9 +119,6 @@ class Executions:
             ).start()
             return {"executionArn": arn, "startDate": when(now)}
         arn = f"arn:aws:states:{self.region}:{self.account}:execution:{sm_name}:{name}"
-        existing = self.store.get_execution(arn)
-        if existing is not None:
-            return self._same_start(existing, text)
         record = ExecutionRecord(
             arn=arn,
             state_machine_arn=target.state_machine_arn,
@@ -176,6 +147,7 @@ class Executions:
             if isinstance(c, StartTimer)
         ]
         try:
+            # No read first: a name used before is rare, and the insert's conflict tells.
             self.store.create_execution(
                 record, [to_stored(e) for e in result.events], timers, [{"type": "Begin"}]
             )
@@ -186,6 +158,19 @@ class Executions:
             return self._same_start(existing, text)
         self.wake(arn)
         return {"executionArn": arn, "startDate": when(now)}
+
+    @staticmethod
+    def _check_start(state_machine_arn: Any, input: Any, trace_header: Any) -> None:
+        c = Constraints()
+        arn_member(c, state_machine_arn, "stateMachineArn")
+        c.string(input, "input", None, MAX_INPUT_BYTES, sensitive=True)
+        if c.string(trace_header, "traceHeader", 0, 256) and not trace_header.isascii():
+            c.fail(
+                trace_header,
+                "traceHeader",
+                r"Member must satisfy regular expression pattern: \p{ASCII}*",
+            )
+        c.check()
 
     def _express_arn(self, sm_name: str, name: str) -> str:
         # Express execution ARNs carry a unique suffix: names may repeat.
@@ -234,6 +219,10 @@ class Executions:
         includedData: str | None = None,
     ) -> dict[str, Any]:
         """StartSyncExecution: run an Express execution and return how it ended."""
+        self._check_start(stateMachineArn, input, traceHeader)
+        c = Constraints()
+        c.enum(includedData, "includedData", INCLUDED_DATA)
+        c.check()
         target = self.resolve_target(stateMachineArn)
         if target.type != "EXPRESS":
             raise ServiceError(
@@ -248,15 +237,15 @@ class Executions:
         arn = self._express_arn(sm_name, name)
         execution = self._run_express(target, arn, name, value, now)
         status = execution.status
+        data = includedData != "METADATA_ONLY"
         response: dict[str, Any] = {
             "executionArn": arn,
             "stateMachineArn": target.state_machine_arn,
             "name": name,
             "startDate": when(now),
             "stopDate": when(execution.stop_time or self.clock.now()),
-            "status": "TIMED_OUT" if status == "TIMED_OUT" else status,
-            "input": json.dumps(value, separators=(",", ":"), ensure_ascii=False),
-            "inputDetails": {"included": True},
+            "status": status,
+            "inputDetails": {"included": data},
             "billingDetails": {
                 "billedMemoryUsedInMB": 64,
                 "billedDurationInMilliseconds": max(
@@ -264,13 +253,16 @@ class Executions:
                 ),
             },
         }
+        if data:
+            response["input"] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
         if traceHeader is not None:
             response["traceHeader"] = traceHeader
         if status == "SUCCEEDED":
-            response["output"] = json.dumps(
-                execution.output, separators=(",", ":"), ensure_ascii=False
-            )
-            response["outputDetails"] = {"included": True}
+            if data:
+                response["output"] = json.dumps(
+                    execution.output, separators=(",", ":"), ensure_ascii=False
+                )
+            response["outputDetails"] = {"included": data}
         else:
             if execution.error is not None:
                 response["error"] = execution.error
@@ -281,14 +273,9 @@ class Executions:
     # --- reading -------------------------------------------------------------------------------
 
     def _execution(self, arn: str) -> ExecutionRecord:
-        parts = arn.split(":")
-        if len(parts) < 8 or parts[0] != "arn" or parts[2] != "states":
-            raise ServiceError("InvalidArn", f"Invalid Arn: '{arn}'")
-        if parts[5] not in ("execution", "express"):
-            raise ServiceError(
-                "InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {parts[5]}'"
-            )
-        if parts[5] == "express":
+        parsed = parse_arn(arn, (EXECUTION, EXPRESS))
+        if parsed.resource_type == EXPRESS:
+            # Express executions keep no record to read (a recorded answer of AWS).
             raise ServiceError(
                 "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: express'"
             )
@@ -297,15 +284,24 @@ class Executions:
             raise ServiceError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'")
         return record
 
+    @staticmethod
+    def _check_execution_arn(arn: Any, included_data: Any = None) -> None:
+        c = Constraints()
+        arn_member(c, arn, "executionArn")
+        c.enum(included_data, "includedData", INCLUDED_DATA)
+        c.check()
+
     def describe_execution(
         self, executionArn: str, includedData: str | None = None
     ) -> dict[str, Any]:
         """DescribeExecution."""
+        self._check_execution_arn(executionArn, includedData)
         record = self._execution(executionArn)
         return self.execution_description(record, includedData != "METADATA_ONLY")
 
     def execution_description(self, record: ExecutionRecord, data: bool = True) -> dict[str, Any]:
         """A stored execution in DescribeExecution's shape."""
+        running = record.status == "RUNNING"
         out: dict[str, Any] = {
             "executionArn": record.arn,
             "stateMachineArn": record.state_machine_arn,
@@ -313,7 +309,9 @@ class Executions:
             "status": record.status,
             "startDate": when(record.start_date),
         }
-        if record.stop_date is not None:
+        # A redriven execution keeps its last stop's date, error and cause in the store
+        # until it stops again: while it runs they are not shown.
+        if record.stop_date is not None and not running:
             out["stopDate"] = when(record.stop_date)
         if data:
             out["input"] = record.input
@@ -324,30 +322,31 @@ class Executions:
             out["outputDetails"] = {"included": data}
         if record.trace_header is not None:
             out["traceHeader"] = record.trace_header
-        if record.error is not None:
-            out["error"] = record.error
-        if record.cause is not None:
-            out["cause"] = record.cause
+        if record.status in REDRIVABLE:
+            if record.error is not None:
+                out["error"] = record.error
+            if record.cause is not None:
+                out["cause"] = record.cause
         if record.version_arn:
             out["stateMachineVersionArn"] = record.version_arn
         if record.alias_arn:
             out["stateMachineAliasArn"] = record.alias_arn
         out["redriveCount"] = record.redrive_count
-        if record.status == "RUNNING":
-            out["redriveStatus"] = "NOT_REDRIVABLE"
-            out["redriveStatusReason"] = "Execution is RUNNING and cannot be redriven"
-        elif record.status == "SUCCEEDED":
-            out["redriveStatus"] = "NOT_REDRIVABLE"
-            out["redriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
+        if record.redrive_date is not None:
+            out["redriveDate"] = when(record.redrive_date)
+        reason = not_redrivable(record, self.clock.now())
+        if reason is None:
+            out["redriveStatus"] = "REDRIVABLE"
         else:
             out["redriveStatus"] = "NOT_REDRIVABLE"
-            out["redriveStatusReason"] = "Redrive is not supported by stepfn yet"
+            out["redriveStatusReason"] = reason
         return out
 
     def describe_state_machine_for_execution(
         self, executionArn: str, includedData: str | None = None
     ) -> dict[str, Any]:
         """DescribeStateMachineForExecution: the definition the execution runs."""
+        self._check_execution_arn(executionArn, includedData)
         record = self._execution(executionArn)
         machine = self.store.get_state_machine(record.state_machine_arn)
         out: dict[str, Any] = {
@@ -381,12 +380,17 @@ class Executions:
         redriveFilter: str | None = None,
     ) -> dict[str, Any]:
         """ListExecutions, newest first."""
-        if statusFilter is not None and statusFilter not in STATUSES:
+        c = Constraints()
+        c.string(stateMachineArn, "stateMachineArn", 1, MAX_ARN)
+        c.enum(statusFilter, "statusFilter", STATUS_ENUM)
+        page_members(c, maxResults, nextToken, MAX_LIST_TOKEN)
+        c.string(mapRunArn, "mapRunArn", 1, MAX_LONG_ARN)
+        c.enum(redriveFilter, "redriveFilter", REDRIVE_FILTERS)
+        c.check()
+        if stateMachineArn is not None and mapRunArn is not None:
             raise ServiceError(
                 "ValidationException",
-                f"1 validation error detected: Value '{statusFilter}' at 'statusFilter' failed "
-                "to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, "
-                "TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]",
+                "Only one of stateMachineArn and mapRunArn can be given",
             )
         size = page_size(maxResults)
         start = decode_token(nextToken)
@@ -394,6 +398,12 @@ class Executions:
         machine_arn = stateMachineArn
         if stateMachineArn is not None:
             target = self.resolve_target(stateMachineArn)  # checks that it exists
+            if target.type == "EXPRESS":
+                # Express executions keep no record to list (a recorded answer of AWS).
+                raise ServiceError(
+                    "StateMachineTypeNotSupported",
+                    "This operation is not supported by this type of state machine",
+                )
             machine_arn = target.state_machine_arn
             ref = parse_state_machine_arn(stateMachineArn)
             if ref.kind == "version":
@@ -401,31 +411,41 @@ class Executions:
             elif ref.kind == "alias":
                 # An alias lists what ran through it, whichever version it picked.
                 alias_arn = stateMachineArn
+        if mapRunArn is not None:
+            self._map_run(mapRunArn)  # InvalidArn or ResourceNotFound, as AWS answers
         records = self.store.list_executions(
             machine_arn, statusFilter, version_arn, alias_arn, mapRunArn
         )
-        page = records[start : start + size]
-        items = []
-        for record in page:
-            item: dict[str, Any] = {
-                "executionArn": record.arn,
-                "stateMachineArn": record.state_machine_arn,
-                "name": record.name,
-                "status": record.status,
-                "startDate": when(record.start_date),
-            }
-            if record.stop_date is not None:
-                item["stopDate"] = when(record.stop_date)
-            if record.version_arn:
-                item["stateMachineVersionArn"] = record.version_arn
-            if record.alias_arn:
-                item["stateMachineAliasArn"] = record.alias_arn
-            item["redriveCount"] = record.redrive_count
-            items.append(item)
+        if redriveFilter is not None:
+            redriven = redriveFilter == "REDRIVEN"
+            records = [r for r in records if (r.redrive_count > 0) == redriven]
+        items = [self._list_item(record) for record in records[start : start + size]]
         out: dict[str, Any] = {"executions": items}
         if start + size < len(records):
             out["nextToken"] = encode_token(start + size)
         return out
+
+    @staticmethod
+    def _list_item(record: ExecutionRecord) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "executionArn": record.arn,
+            "stateMachineArn": record.state_machine_arn,
+            "name": record.name,
+            "status": record.status,
+            "startDate": when(record.start_date),
+        }
+        if record.stop_date is not None and record.status != "RUNNING":
+            item["stopDate"] = when(record.stop_date)
+        if record.map_run_arn:
+            item["mapRunArn"] = record.map_run_arn
+        if record.version_arn:
+            item["stateMachineVersionArn"] = record.version_arn
+        if record.alias_arn:
+            item["stateMachineAliasArn"] = record.alias_arn
+        item["redriveCount"] = record.redrive_count
+        if record.redrive_date is not None:
+            item["redriveDate"] = when(record.redrive_date)
+        return item
 
     def get_execution_history(
         self,
@@ -436,14 +456,20 @@ class Executions:
         includeExecutionData: bool = True,
     ) -> dict[str, Any]:
         """GetExecutionHistory, paginated by event id."""
+        c = Constraints()
+        arn_member(c, executionArn, "executionArn")
+        page_members(c, maxResults, nextToken, MAX_HISTORY_TOKEN)
+        c.boolean(reverseOrder, "reverseOrder")
+        c.boolean(includeExecutionData, "includeExecutionData")
+        c.check()
         self._execution(executionArn)
         size = page_size(maxResults)
         after = decode_token(nextToken)
-        stored = self.store.get_events(executionArn, after, size + 1, reverseOrder)
+        stored = self.store.get_events(executionArn, after, size + 1, bool(reverseOrder))
         events = []
         for event in stored[:size]:
             details = event.details
-            if details is not None and not includeExecutionData:
+            if details is not None and includeExecutionData is False:
                 details = {
                     k: v for k, v in details.items() if k not in ("input", "output", "parameters")
                 }
@@ -463,6 +489,10 @@ class Executions:
         self, executionArn: str, error: str | None = None, cause: str | None = None
     ) -> dict[str, Any]:
         """StopExecution: abort now (the stop is applied before this returns)."""
+        c = Constraints()
+        arn_member(c, executionArn, "executionArn")
+        error_and_cause(c, error, cause)
+        c.check()
         record = self._execution(executionArn)
         if record.status != "RUNNING":
             # Stopping a finished execution changes nothing; it reports when it stopped.
@@ -474,69 +504,55 @@ class Executions:
         stop_date = stopped.stop_date if stopped and stopped.stop_date else now
         return {"stopDate": when(stop_date)}
 
-    def _task(self, token: str) -> Any:
-        if not token or len(token) > 2048:
-            raise ServiceError("InvalidToken", f"Invalid Token: '{token}'")
-        task = self.store.get_task(token)
-        if task is None:
-            raise ServiceError("TaskDoesNotExist", f"Task Does Not Exist: '{token}'")
-        if task.status == "done":
-            raise ServiceError("TaskTimedOut", f"Task Timed Out: '{token}'")
-        record = self.store.get_execution(task.execution_arn)
-        if record is None or record.status != "RUNNING":
-            raise ServiceError("TaskTimedOut", f"Task Timed Out: '{token}'")
-        return task
-
-    def send_task_success(self, taskToken: str, output: str) -> dict[str, Any]:
-        """SendTaskSuccess: complete a callback or activity task."""
-        task = self._task(taskToken)
-        try:
-            value = json.loads(output)
-        except (TypeError, json.JSONDecodeError):
-            raise ServiceError("InvalidOutput", f"Invalid Output: '{output}'") from None
-        self._answer(task, {"type": "TaskSucceeded", "token": taskToken, "output": value})
-        return {}
-
-    def send_task_failure(
-        self, taskToken: str, error: str | None = None, cause: str | None = None
+    def redrive_execution(
+        self, executionArn: str, clientToken: str | None = None
     ) -> dict[str, Any]:
-        """SendTaskFailure: fail a callback or activity task."""
-        task = self._task(taskToken)
-        self._answer(
-            task, {"type": "TaskFailed", "token": taskToken, "error": error, "cause": cause}
-        )
-        return {}
+        """RedriveExecution: run a failed, timed-out or aborted execution again from the
+        state where it stopped.
 
-    def send_task_heartbeat(self, taskToken: str) -> dict[str, Any]:
-        """SendTaskHeartbeat: the task is alive; its heartbeat timer starts again."""
-        task = self._task(taskToken)
-        self.store.add_inbox(
-            task.execution_arn, {"type": "TaskHeartbeat", "token": taskToken}, self.clock.now()
-        )
-        self.wake(task.execution_arn)
-        return {}
-
-    def _answer(self, task: Any, stimulus: dict[str, Any]) -> None:
-        self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
-        self.store.mark_task(task.token, "done")
-        self.wake(task.execution_arn)
-
-    def get_activity_task(self, activityArn: str, workerName: str | None = None) -> dict[str, Any]:
-        """GetActivityTask: hand out the oldest waiting task, long-polling up to 60 s."""
-        if self.store.get_activity(activityArn) is None:
-            raise ServiceError("ActivityDoesNotExist", f"Activity Does Not Exist: '{activityArn}'")
-        deadline = self.clock.now() + 60
-        with self._activity_signal:
-            while True:
-                task = self.store.claim_activity_task(activityArn, workerName)
-                if task is not None:
-                    self.store.add_inbox(
-                        task.execution_arn,
-                        {"type": "TaskHeartbeat", "token": task.token},
-                        self.clock.now(),
-                    )
-                    return {"taskToken": task.token, "input": task.payload}
-                remaining = deadline - self.clock.now()
-                if remaining <= 0 or self.clock.virtual:
-                    return {}
-                self._activity_signal.wait(min(remaining, 1.0))
+        ``clientToken`` makes the call idempotent while the redriven execution runs (in
+        this process: tokens are not stored).
+        """
+        c = Constraints()
+        arn_member(c, executionArn, "executionArn")
+        if c.string(clientToken, "clientToken", 1, 64) and isinstance(clientToken, str):
+            c.pattern(clientToken, "clientToken", r"[!-~]+")
+        c.check()
+        tokens: dict[str, tuple[str, float]] = vars(self).setdefault("_redrive_tokens", {})
+        with REDRIVE_LOCK:
+            record = self._execution(executionArn)
+            seen = tokens.get(executionArn)
+            if (
+                clientToken is not None
+                and seen == (clientToken, record.redrive_date)
+                and record.status == "RUNNING"
+            ):
+                return {"redriveDate": when(record.redrive_date)}
+            now = self.clock.now()
+            reason = not_redrivable(record, now)
+            if reason is not None:
+                raise ServiceError("ExecutionNotRedrivable", reason)
+            count = record.redrive_count + 1
+            # First the count (the worker reads it for $$.Execution.RedriveCount), while
+            # the execution is stopped and nothing else writes its row; then, in one
+            # commit guarded by next_event_id, "running" with the Redrive stimulus.
+            self.store.update_execution(
+                dataclasses.replace(record, redrive_count=count, redrive_date=now)
+            )
+            commit = StepCommit(
+                execution_arn=executionArn,
+                expected_next_event_id=record.next_event_id,
+                next_event_id=record.next_event_id,
+                run_state=record.run_state or "null",
+                status="RUNNING",
+                new_inbox=[{"type": "Redrive", "redrive_count": count}],
+            )
+            if self.store.commit_steps([commit]):
+                raise ServiceError(
+                    "ExecutionNotRedrivable",
+                    "Execution changed while it was being redriven; try again",
+                )
+            if clientToken is not None:
+                tokens[executionArn] = (clientToken, now)
+        self.wake(executionArn)
+        return {"redriveDate": when(now)}

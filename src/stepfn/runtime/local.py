@@ -159,7 +159,9 @@ class Driver:
                 self._cancelled.discard(stimulus.timer_id)
                 continue
             self.clock.sleep_until(due)
-            self._apply(self.interpreter.step(run, stimulus, self.clock.now()))
+            # The stimulus happened at ``due`` (a virtual clock may already be past it, when
+            # a task "took" simulated time): its events carry that time.
+            self._apply(self.interpreter.step(run, stimulus, due))
         info = self.info
         return Execution(
             execution_arn=info.execution_arn,

@@ -193,7 +193,9 @@ class Worker:
         commands: list[Any] = []
         now = self.clock.now()
         finished_tokens: list[str] = []
-        for message in messages:
+        # Each stimulus is applied at the time it happened (a timer at its due time), in
+        # that order: a timeout due before a slow task's answer wins, as on AWS.
+        for message in sorted(messages, key=lambda m: (m.created, m.id)):
             stimulus = stimulus_from_dict(message.stimulus)
             token = getattr(stimulus, "token", None)
             if token is not None and message.stimulus.get("type") in (
@@ -201,7 +203,7 @@ class Worker:
                 "TaskFailed",
             ):
                 finished_tokens.append(token)
-            result = interpreter.step(run, stimulus, now)
+            result = interpreter.step(run, stimulus, message.created or now)
             events.extend(result.events)
             commands.extend(result.commands)
         if run.status == "RUNNING" and run.next_event_id > MAX_HISTORY_EVENTS:

@@ -496,15 +496,16 @@ class MemoryStore(Store):
 
     def fire_due_timers(self, now: float, limit: int = 1000) -> list[str]:
         """Move timers due at ``now`` into their executions' inboxes as
-        ``{"type": "TimerFired", "timer_id": ...}`` (created at ``now``), earliest due
-        first, in one transaction; returns the ARNs of the executions that got one."""
+        ``{"type": "TimerFired", "timer_id": ...}`` (created at their due time: that is
+        when they happened, which orders them before later answers in the inbox),
+        earliest due first, in one transaction; returns the ARNs that got one."""
         with self._lock:
             due = heapq.nsmallest(
                 limit, ((d, arn, tid) for (arn, tid), d in self._timers.items() if d <= now)
             )
-            for _, arn, timer_id in due:
+            for when, arn, timer_id in due:
                 del self._timers[(arn, timer_id)]
-                self._queue(arn, to_json(timer_fired(timer_id)), now)
+                self._queue(arn, to_json(timer_fired(timer_id)), when)
             return list(dict.fromkeys(arn for _, arn, _ in due))
 
     def next_timer_due(self) -> float | None:

@@ -543,15 +543,16 @@ class SqliteStore(Store):
 
     def fire_due_timers(self, now: float, limit: int = 1000) -> list[str]:
         """Move timers due at ``now`` into their executions' inboxes as
-        ``{"type": "TimerFired", "timer_id": ...}`` (created at ``now``), earliest due
-        first, in one transaction; returns the ARNs of the executions that got one."""
+        ``{"type": "TimerFired", "timer_id": ...}`` (created at their due time: that is
+        when they happened, which orders them before later answers in the inbox),
+        earliest due first, in one transaction; returns the ARNs that got one."""
         q = self._q
         with self._write() as conn:
             due = conn.execute(q["due_timers"], {"now": now, "limit": limit}).fetchall()
             if due:
                 conn.executemany(
                     q["insert_inbox"],
-                    [(arn, to_json(timer_fired(timer_id)), now) for arn, timer_id, _ in due],
+                    [(arn, to_json(timer_fired(tid)), when) for arn, tid, when in due],
                 )
                 conn.executemany(q["delete_timer"], [(arn, timer_id) for arn, timer_id, _ in due])
         return list(dict.fromkeys(arn for arn, _, _ in due))

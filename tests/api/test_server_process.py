@@ -1,0 +1,170 @@
+"""``stepfn server`` as a process: it serves, answers /health, stops gracefully on
+SIGTERM (requests in progress finish, long polls end at once), keeps its executions
+across a restart, and checks signatures with ``--auth sigv4``."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.exceptions import ClientError
+
+from .helpers import (
+    KEY_ID,
+    PASS,
+    ROLE,
+    SECRET,
+    WAIT_LONG,
+    client,
+    finished,
+    start_server,
+    wait_for,
+)
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+TARGET = {"X-Amz-Target": "AWSStepFunctions.ListActivities"}
+
+
+@contextmanager
+def server_process(db: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``stepfn server`` on a free port; (process, endpoint URL)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stepfn", "server", "--db", str(db), "--port", "0", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert line.startswith("stepfn server on http://"), line
+        yield process, line.split()[3]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def health(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
+        answer: dict[str, Any] = json.loads(response.read())
+    return answer
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
+    """SIGTERM, then the exit status and what the server said on stderr."""
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    return process.returncode, err
+
+
+def test_health_then_sigterm_lets_a_long_poll_finish(tmp_path: Path) -> None:
+    with server_process(tmp_path / "a.db") as (process, url):
+        assert health(url) == {"status": "ok", "requestsInProgress": 0}
+        sfn = client(url, read_timeout=120)
+        activity = sfn.create_activity(name="idle")["activityArn"]
+        answers: list[Any] = []
+        poll = threading.Thread(
+            target=lambda: answers.append(sfn.get_activity_task(activityArn=activity))
+        )
+        poll.start()
+        # Stop only once the poll is in progress: the server then has a request to finish.
+        wait_for(lambda: health(url)["requestsInProgress"], lambda busy: busy == 1)
+        status, err = stop(process)
+        poll.join(timeout=60)
+        assert status == 0 and "stepfn server stopped" in err
+        assert not poll.is_alive()
+        assert len(answers) == 1 and "taskToken" not in answers[0]
+
+
+def test_executions_survive_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    with server_process(db) as (process, url):
+        sfn = client(url)
+        arn = sfn.create_state_machine(name="keep", definition=json.dumps(WAIT_LONG), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        waiting = sfn.start_execution(stateMachineArn=arn, name="waiting")["executionArn"]
+        assert stop(process)[0] == 0
+    with server_process(db) as (process, url):
+        sfn = client(url)
+        assert sfn.describe_execution(executionArn=waiting)["status"] == "RUNNING"
+        sfn.stop_execution(executionArn=waiting)
+        assert stop(process)[0] == 0
+
+
+def test_sigv4_from_a_credentials_file(tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        f"[default]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
+    )
+    with server_process(
+        tmp_path / "c.db", "--auth", "sigv4", "--credentials", str(credentials)
+    ) as (process, url):
+        sfn = client(url)
+        arn = sfn.create_state_machine(name="s", definition=json.dumps(PASS), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        assert finished(sfn, execution)["status"] == "SUCCEEDED"
+        with pytest.raises(ClientError) as info:
+            client(url, credentials=("AKIDOTHER", "x")).list_state_machines()
+        assert info.value.response["Error"]["Code"] == "UnrecognizedClientException"
+        assert stop(process)[0] == 0
+
+
+def test_a_missing_credentials_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stepfn",
+            "server",
+            "--db",
+            str(tmp_path / "d.db"),
+            "--auth",
+            "sigv4",
+            "--credentials",
+            str(tmp_path / "nope"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert result.returncode == 1
+    assert "--auth sigv4: cannot read" in result.stderr
+
+
+def test_drain_closes_idle_connections_and_refuses_new_ones(tmp_path: Path) -> None:
+    live = start_server(tmp_path)
+    parts = urlsplit(live.url)
+    idle = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        idle.request("POST", "/", body=b"{}", headers=TARGET)
+        assert idle.getresponse().read()  # the connection stays open (keep-alive)
+        assert live.server.drain(10) is True
+    finally:
+        live.engine.close()
+    with pytest.raises(OSError):  # refused: nothing listens any more
+        live.post(b"", None, method="GET", path="/health")
+    try:
+        with pytest.raises((OSError, http.client.HTTPException)):  # closed by the drain
+            idle.request("POST", "/", body=b"{}", headers=TARGET)
+            idle.getresponse()
+    finally:
+        idle.close()
