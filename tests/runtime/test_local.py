@@ -131,3 +131,15 @@ def test_a_variable_over_256_kib_is_a_data_limit_error() -> None:
     assert big.status == "FAILED"
     assert big.error == "States.DataLimitExceeded"
     assert big.cause is not None and "'blob'" in big.cause
+
+
+def test_express_executions_end_after_five_minutes() -> None:
+    definition = {
+        "StartAt": "Long",
+        "States": {"Long": {"Type": "Wait", "Seconds": 600, "End": True}},
+    }
+    express = stepfn.run(definition, state_machine_type="EXPRESS")
+    assert (express.status, express.error) == ("TIMED_OUT", "States.Timeout")
+    ended = [e["timestamp"].timestamp() for e in express.history]
+    assert ended[-1] - ended[0] == 300
+    assert stepfn.run(definition).status == "SUCCEEDED"

@@ -97,10 +97,20 @@ class Interpreter:
     """Runs one state machine. Not shared between threads; holds no per-run state
     between calls except what ``RunState`` carries."""
 
-    def __init__(self, machine: Machine, info: ExecutionInfo, ids: Any) -> None:
+    def __init__(
+        self,
+        machine: Machine,
+        info: ExecutionInfo,
+        ids: Any,
+        time_limit: float | None = None,
+    ) -> None:
         self.machine = machine
         self.info = info
         self.ids = ids
+        # The execution's time limit: the machine's TimeoutSeconds, or a service limit
+        # (Express executions end after 5 minutes), whichever is sooner.
+        limits = [t for t in (machine.timeout_seconds, time_limit) if t]
+        self.time_limit = min(limits) if limits else None
         self.machines: dict[str, Machine] = {}
         self._index_machines("", machine)
         # per-step scratch
@@ -501,8 +511,8 @@ class Interpreter:
                 "stateMachineArn": info.state_machine_arn,
             },
         )
-        if self.machine.timeout_seconds:
-            self.new_timer(root, self.now + self.machine.timeout_seconds, "execution-timeout")
+        if self.time_limit:
+            self.new_timer(root, self.now + self.time_limit, "execution-timeout")
         if begin:
             self.enqueue(root, self.machine.start_at, info.input)
 
@@ -604,8 +614,8 @@ class Interpreter:
         root.token = None
         root.timers = {}
         self.emit(root, "ExecutionRedriven", {"redriveCount": stimulus.redrive_count})
-        if self.machine.timeout_seconds:
-            self.new_timer(root, self.now + self.machine.timeout_seconds, "execution-timeout")
+        if self.time_limit:
+            self.new_timer(root, self.now + self.time_limit, "execution-timeout")
         if root.state:
             self.enqueue(root, root.state, root.state_input)
         else:
@@ -617,9 +627,7 @@ class Interpreter:
         run.status = "FAILED" if stimulus.fail else "ABORTED"
         run.error, run.cause = stimulus.error, stimulus.cause
         if root is not None:
-            details = {
-                k: v for k, v in (("error", stimulus.error), ("cause", stimulus.cause)) if v
-            }
+            details = {k: v for k, v in (("error", stimulus.error), ("cause", stimulus.cause)) if v}
             kind = "ExecutionFailed" if stimulus.fail else "ExecutionAborted"
             self.emit(root, kind, details or None)
         self._finish_all()

@@ -55,7 +55,7 @@ from stepfn.runtime.execution_checks import (
     parse_input,
     when,
 )
-from stepfn.runtime.local import Driver, Execution
+from stepfn.runtime.local import EXPRESS_TIME_LIMIT, Driver, Execution
 from stepfn.runtime.mapruns import MAX_LONG_ARN, MapRuns
 from stepfn.runtime.validation import Constraints
 from stepfn.runtime.worker import ModelCache, Worker, execution_info_of, to_stored
@@ -201,6 +201,7 @@ class Executions(TaskCallbacks, MapRuns):
             self.ids,
             self.clock,
             self.registry,
+            time_limit=EXPRESS_TIME_LIMIT,
         )
         execution = driver.run()
         self._express[arn] = {

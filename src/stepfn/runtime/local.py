@@ -39,6 +39,9 @@ from stepfn.interp.machine import (
 from stepfn.tasks.base import Registry, TaskRequest
 from stepfn.tasks.lambda_local import Handler, LocalLambda
 
+# An Express execution runs at most five minutes, as on AWS.
+EXPRESS_TIME_LIMIT = 300.0
+
 
 @dataclass
 class Execution:
@@ -117,6 +120,7 @@ def run(
     if registry is None:
         registry = Registry([LocalLambda(functions or {}, clock=clock)])
     name = name or ids.uuid()
+    time_limit = EXPRESS_TIME_LIMIT if state_machine_type == "EXPRESS" else None
     info = execution_info(
         name,
         {} if input is None else input,
@@ -124,7 +128,7 @@ def run(
         state_machine_name=state_machine_name,
         state_machine_type=state_machine_type,
     )
-    return Driver(machine, info, ids, clock, registry).run()
+    return Driver(machine, info, ids, clock, registry, time_limit=time_limit).run()
 
 
 class Driver:
@@ -137,11 +141,13 @@ class Driver:
         ids: IdSource,
         clock: Clock,
         registry: Registry,
+        *,
+        time_limit: float | None = None,
     ) -> None:
         self.info = info
         self.clock = clock
         self.registry = registry
-        self.interpreter = Interpreter(machine, info, ids)
+        self.interpreter = Interpreter(machine, info, ids, time_limit)
         self.run_state = RunState()
         self.events: list[Event] = []
         # (due time, sequence, stimulus or timer id); the sequence keeps equal times FIFO.
