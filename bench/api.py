@@ -8,11 +8,15 @@ share the benchmark's interpreter lock), and the benchmark measures:
 (a) StartExecution calls per second, 4 client threads in this process, each with its
     own boto3 client (connection kept alive), on the ``five-state`` state machine: the
     server runs the started executions meanwhile, as it would in use;
-(b) the same with 4 client processes of one thread each: boto3 spends ~0.6 ms of CPU
-    per call, so 4 threads sharing one interpreter lock cap the client itself;
-(c) end-to-end ``five-state`` executions per second: 4 threads start ``--executions``
+(b) the same on a state machine whose executions only start a one-hour Wait: the
+    API and the start path, with little execution work beside them;
+(c) as (a) with 4 client processes of one thread each: boto3 spends ~0.6 ms of CPU per
+    call, so 4 threads sharing one interpreter lock cap the client itself;
+(d) the HTTP layer alone: as (c), answered by a server whose engine does nothing
+    (``--null-server``), which bounds what any engine could reach here;
+(e) end-to-end ``five-state`` executions per second: 4 threads start ``--executions``
     executions, and the clock stops when the last has succeeded;
-(d) latency of one ``five-state`` execution at a time (start, then DescribeExecution
+(f) latency of one ``five-state`` execution at a time (start, then DescribeExecution
     until it has finished): p50 and p99.
 
 Each figure is the median of ``--runs`` runs; the server's CPU time per call is shown
@@ -64,13 +68,14 @@ def sfn_client(url: str) -> Any:
 
 
 @contextmanager
-def server(db: Path) -> Iterator[tuple[str, int]]:
-    """``stepfn server`` in its own process; (endpoint URL, process id)."""
+def server(db: Path, null: bool = False) -> Iterator[tuple[str, int]]:
+    """``stepfn server`` (or the null server) in its own process; (URL, process id)."""
+    if null:
+        command = [sys.executable, __file__, "--null-server"]
+    else:
+        command = [sys.executable, "-m", "stepfn", "server", "--db", str(db), "--port", "0"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "stepfn", "server", "--db", str(db), "--port", "0"],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
+        command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )
     try:
         assert process.stderr is not None
@@ -81,6 +86,30 @@ def server(db: Path) -> Iterator[tuple[str, int]]:
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+class NullEngine:
+    """Answers StartExecution at once: what is left is HTTP, JSON and validation."""
+
+    def __init__(self) -> None:
+        from stepfn.clock import IdSource
+
+        self.ids = IdSource()
+
+    def start_execution(self, stateMachineArn: str, **_: Any) -> dict[str, Any]:
+        return {"executionArn": f"{stateMachineArn}:x", "startDate": time.time()}
+
+    def list_state_machines(self, **_: Any) -> dict[str, Any]:
+        return {"stateMachines": []}
+
+
+def serve_null() -> None:
+    """The null server: the real HTTP layer and API over ``NullEngine``."""
+    from stepfn.api.server import Server
+
+    http = Server(NullEngine(), "127.0.0.1", 0)
+    print(f"stepfn server on {http.url} (null engine)", file=sys.stderr, flush=True)
+    http.serve_forever()
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -213,26 +242,35 @@ def workload(folder: Path) -> tuple[str, str]:
 
 def one_run(folder: Path, calls: int, executions: int) -> dict[str, float]:
     definition, text = workload(folder)
+    waiting = json.dumps(
+        {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    )
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp, server(Path(tmp) / "bench.db") as (url, pid):
         sfn = sfn_client(url)
-        machine = sfn.create_state_machine(name="five", definition=definition, roleArn=ROLE)[
-            "stateMachineArn"
-        ]
+
+        def create(name: str, text: str = definition) -> str:
+            arn: str = sfn.create_state_machine(name=name, definition=text, roleArn=ROLE)[
+                "stateMachineArn"
+            ]
+            return arn
+
+        machine = create("five")
         latencies(url, machine, text, 20)  # warm up both sides
         cpu_before = cpu_seconds(pid)
         figures["a"] = start_calls(url, machine, text, calls)
         cpu_after = cpu_seconds(pid)
         if cpu_before is not None and cpu_after is not None:
             figures["server_cpu_us"] = (cpu_after - cpu_before) / calls * 1e6
-        figures["b"] = start_calls_processes(url, machine, text, calls)
-        other = sfn.create_state_machine(name="five-e2e", definition=definition, roleArn=ROLE)[
-            "stateMachineArn"
-        ]
-        figures["c"] = end_to_end(url, other, text, executions)
+        figures["b"] = start_calls(url, create("nap", waiting), text, calls)
+        figures["c"] = start_calls_processes(url, machine, text, calls)
+        figures["e"] = end_to_end(url, create("five-e2e"), text, executions)
         found = sorted(latencies(url, machine, text, 100))
         figures["p50"] = found[len(found) // 2] * 1000
         figures["p99"] = found[min(len(found) - 1, int(len(found) * 0.99))] * 1000
+    with server(Path(), null=True) as (url, _):
+        arn = "arn:aws:states:us-east-1:123456789012:stateMachine:null"
+        figures["d"] = start_calls_processes(url, arn, text, calls)
     return figures
 
 
@@ -242,7 +280,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--calls", type=int, default=4000)
     parser.add_argument("--executions", type=int, default=1000)
+    parser.add_argument("--null-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.null_server:
+        serve_null()
+        return
     folder = args.workloads or Path(os.environ.get(ENV_VAR) or DEFAULT_DIR)
     if not (folder / "five-state.asl.json").is_file():
         raise SystemExit(f"no five-state workload in {folder} (set {ENV_VAR})")
@@ -252,12 +294,14 @@ def main(argv: list[str] | None = None) -> None:
         return statistics.median(run[key] for run in runs if key in run)
 
     print(f"stepfn API over HTTP, boto3 clients, median of {args.runs} runs")
-    print(f"(a) StartExecution, 4 threads, 1 process:   {median('a'):8.0f} calls/s")
+    print(f"(a) StartExecution, five-state, 4 threads:      {median('a'):6.0f} calls/s")
     if any("server_cpu_us" in run for run in runs):
-        print(f"    server CPU per StartExecution:         {median('server_cpu_us'):8.0f} us")
-    print(f"(b) StartExecution, 4 processes x 1 thread: {median('b'):8.0f} calls/s")
-    print(f"(c) five-state end to end, 4 threads:       {median('c'):8.0f} executions/s")
-    print(f"(d) five-state one at a time: p50 {median('p50'):.1f} ms, p99 {median('p99'):.1f} ms")
+        print(f"    server CPU per call (execution included):   {median('server_cpu_us'):6.0f} us")
+    print(f"(b) StartExecution, one-hour Wait, 4 threads:   {median('b'):6.0f} calls/s")
+    print(f"(c) StartExecution, five-state, 4 processes:    {median('c'):6.0f} calls/s")
+    print(f"(d) HTTP layer alone (null engine), 4 processes:{median('d'):6.0f} calls/s")
+    print(f"(e) five-state end to end, 4 threads:           {median('e'):6.0f} executions/s")
+    print(f"(f) five-state one at a time: p50 {median('p50'):.1f} ms, p99 {median('p99'):.1f} ms")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from stepfn.errors import StateError
 from stepfn.interp import flow
 from stepfn.interp.dataflow import evaluate_template, read_field
 from stepfn.interp.events import to_json_text
+from stepfn.lang.jsonata import json_type
 from stepfn.lang.jsonpath import JsonPath
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def run_map(interp: Interpreter, thread: Thread, state: MapState) -> Outcome:
                     errors.QUERY_EVALUATION_ERROR,
                     f"The JSONata expression '{flow.expression_text(state.items)}' specified "
                     "for the field 'Items' returned an unexpected result type. Expected "
-                    f"'array', but was '{flow.json_type(items)}' for value: "
+                    f"'array', but was '{json_type(items)}' for value: "
                     f"{to_json_text(items)}",
                 )
         else:
@@ -166,7 +167,7 @@ def _jsonata_number(
             errors.QUERY_EVALUATION_ERROR,
             f"The JSONata expression '{flow.expression_text(value)}' specified for the field "
             f"'{field}' returned an unexpected result type. Expected 'number', but was "
-            f"'{flow.json_type(result)}' for value: {to_json_text(result)}",
+            f"'{json_type(result)}' for value: {to_json_text(result)}",
         )
     return result
 
@@ -383,11 +384,16 @@ def _settle(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> N
 def _complete(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> Outcome:
     """All children are done: the state's result is their outputs, in order."""
     thread.fan = None
-    results = fan.results
     if isinstance(state, MapState):
         if state.distributed:
             interp.emit(thread, "MapRunSucceeded", {})
         interp.emit(thread, "MapStateSucceeded")
+    return finish_results(interp, thread, state, fan.results)
+
+
+def finish_results(interp: Interpreter, thread: Thread, state: State, results: Any) -> Outcome:
+    """A Map's or Parallel's result flow from its children's outputs: ResultSelector,
+    ResultPath, OutputPath (or JSONata's Assign and Output), then leave the state."""
     assert isinstance(state, MapState | ParallelState)
     raw = thread.state_input
     if state.jsonata:

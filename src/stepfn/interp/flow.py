@@ -269,21 +269,6 @@ def expression_text(value: Any) -> str:
     return str(value)
 
 
-def json_type(value: Any) -> str:
-    """JSON's name for a value's type, as AWS's messages use it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 # --- Choice exits ------------------------------------------------------------------------------
 
 

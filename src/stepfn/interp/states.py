@@ -27,6 +27,7 @@ from stepfn.errors import ExecutionError, StateError
 from stepfn.interp import flow
 from stepfn.interp.dataflow import Scope, read, read_field
 from stepfn.interp.events import to_json_text
+from stepfn.lang.jsonata import json_type
 from stepfn.lang.jsonpath import JsonPath, PathNotFound
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def _jsonata_seconds(
             errors.QUERY_EVALUATION_ERROR,
             f"The JSONata expression '{flow.expression_text(value)}' specified for the field "
             f"'{field}' returned an unexpected result type. Expected 'integer', "
-            f"but was '{flow.json_type(seconds)}' for value: {to_json_text(seconds)}",
+            f"but was '{json_type(seconds)}' for value: {to_json_text(seconds)}",
         )
     return float(seconds)
 
@@ -291,7 +292,7 @@ def run_choice(interp: Interpreter, thread: Thread, state: ChoiceState) -> Outco
                     errors.QUERY_EVALUATION_ERROR,
                     f"The JSONata expression '{flow.expression_text(rule.rule)}' specified "
                     f"for the field 'Condition' returned an unexpected result type. Expected "
-                    f"'boolean', but was '{flow.json_type(matched)}' for value: "
+                    f"'boolean', but was '{json_type(matched)}' for value: "
                     f"{to_json_text(matched)}",
                 )
             if matched:
@@ -339,7 +340,7 @@ def wait_due(interp: Interpreter, thread: Thread, state: WaitState, raw: Any) ->
                     errors.QUERY_EVALUATION_ERROR,
                     f"The JSONata expression '{flow.expression_text(state.seconds)}' specified "
                     "for the field 'Seconds' returned an unexpected result type. Expected "
-                    f"'integer', but was '{flow.json_type(seconds)}' for value: "
+                    f"'integer', but was '{json_type(seconds)}' for value: "
                     f"{to_json_text(seconds)}",
                 )
             return interp.now + float(seconds)

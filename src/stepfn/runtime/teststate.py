@@ -43,14 +43,13 @@ from stepfn.clock import Clock, IdSource, iso8601
 from stepfn.definition.model import (
     FailState,
     MapState,
-    ParallelState,
     PassState,
     RetryingState,
     State,
     TaskState,
 )
 from stepfn.errors import ExecutionError
-from stepfn.interp import flow, states
+from stepfn.interp import fanout, flow, states
 from stepfn.interp.commands import (
     Begin,
     InvokeTask,
@@ -497,7 +496,7 @@ class Probe(Interpreter):
                 root, state, errors.EXCEED_TOLERATED_FAILURE_THRESHOLD, TOLERANCE_EXCEEDED_CAUSE
             )
             return
-        self.guarded(root, state, _finish_with, results)
+        self.guarded(root, state, fanout.finish_results, results)
 
     def _inspect_map(self, thread: Thread, state: MapState, fan: FanOut) -> None:
         """A Map's inspection data: its limits, and its items as they would go to the
@@ -572,18 +571,6 @@ class Probe(Interpreter):
         if verdict.details:
             data["errorDetails"] = dict(verdict.details)
         return {name: data[name] for name in _ORDER if name in data}
-
-
-def _finish_with(interp: Interpreter, thread: Thread, state: State, results: Any) -> Any:
-    """A Map's or Parallel's result flow, from the mocked results of its children."""
-    assert isinstance(state, MapState | ParallelState)
-    raw = thread.state_input
-    if state.jsonata:
-        return flow.finish_jsonata(interp, thread, state, raw, result=results, has_result=True)
-    scope = interp.scope(thread)
-    if state.result_selector is not None:
-        results = evaluate_template(state.result_selector, results, scope)
-    return flow.finish_jsonpath(interp, thread, state, raw, results, scope)
 
 
 def _exceeds_tolerance(fan: FanOut, failures: int, total: int) -> bool:
