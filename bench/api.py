@@ -178,7 +178,12 @@ def start_calls_processes(url: str, machine: str, text: str, calls: int) -> floa
     ]
     for worker in workers:
         worker.start()
-    ready.wait()
+    try:
+        ready.wait(timeout=120)
+    except threading.BrokenBarrierError:
+        for worker in workers:
+            worker.kill()
+        raise SystemExit("a client process failed before the start") from None
     began = time.perf_counter()
     go.set()
     for worker in workers:

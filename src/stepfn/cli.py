@@ -377,9 +377,11 @@ def server(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     keys = f", {len(verifier.keys)} access keys" if verifier else ""
+    missing = ", ".join(http.api.unsupported())
     click.echo(
         f"stepfn server on {http.url} (store: {db}; auth: {auth}{keys}; "
-        f"service model: {http.api.model.source})",
+        f"service model: {http.api.model.source}"
+        + (f"; not supported yet: {missing})" if missing else ")"),
         err=True,
     )
     try:

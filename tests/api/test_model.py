@@ -99,3 +99,13 @@ def test_python_reads_the_java_patterns() -> None:
     regex = model.python_regex(r"\p{ASCII}*")
     assert regex is not None and regex.fullmatch("plain") and not regex.fullmatch("é")
     assert model.python_regex("(unclosed") is None
+
+
+def test_docs_name_every_operation_and_every_unsupported_answer() -> None:
+    from pathlib import Path
+
+    from stepfn.api.app import MISSING_FEATURES
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    assert [op for op in BUNDLED.operations if op not in docs] == []
+    assert [text for text in MISSING_FEATURES.values() if text not in docs] == []

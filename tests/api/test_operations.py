@@ -18,8 +18,10 @@ from botocore.exceptions import ClientError
 
 from stepfn.api.app import method_name
 from stepfn.api.model import load
+from stepfn.api.server import Server
+from stepfn.clock import IdSource
 
-from .helpers import PASS, ROLE, WAIT_LONG, Live, finished, unique, wait_for
+from .helpers import PASS, ROLE, WAIT_LONG, Live, client, finished, unique, wait_for
 
 CALLBACK = {
     "StartAt": "Ask",
@@ -583,7 +585,7 @@ def test_redrive_execution_runs_the_failed_state_again(sfn: Any, live: Live) -> 
     assert (failed["status"], failed["redriveStatus"]) == ("FAILED", "REDRIVABLE")
     redriven = sfn.redrive_execution(executionArn=execution, clientToken="once")
     again = sfn.redrive_execution(executionArn=execution, clientToken="once")
-    assert again["redriveDate"] == redriven["redriveDate"]  # idempotent while it runs
+    assert again["redriveDate"] == redriven["redriveDate"]  # the same token: the same redrive
     described = finished(sfn, execution)
     assert (described["status"], described["redriveCount"]) == ("SUCCEEDED", 1)
     assert "redriveDate" in described and "error" not in described
@@ -700,15 +702,38 @@ def test_update_map_run_running_and_completed(sfn: Any) -> None:
 # --- TestState -------------------------------------------------------------------------------
 
 
-def test_test_state(sfn: Any, live: Live) -> None:
+def test_test_state(sfn: Any) -> None:
     definition = json.dumps({"Type": "Pass", "Result": {"x": 1}, "End": True})
-    if not hasattr(live.engine, "test_state"):
+    result = sfn.test_state(definition=definition, roleArn=ROLE, input="{}")
+    assert result["status"] == "SUCCEEDED" and json.loads(result["output"]) == {"x": 1}
+    code, _, status = error_of(sfn.test_state, definition="{")
+    assert (code, status) == ("InvalidDefinition", 400)
+
+
+class EngineWithoutTestState:
+    """An engine that lacks an operation (as stepfn's did before TestState)."""
+
+    def __init__(self) -> None:
+        self.ids = IdSource(seed=1)
+
+    def list_activities(self, maxResults: int | None = None, nextToken: str | None = None) -> Any:
+        return {"activities": []}
+
+
+def test_test_state_without_engine_support_is_unsupported_operation() -> None:
+    server = Server(EngineWithoutTestState(), "127.0.0.1", 0)
+    server.start_background()
+    try:
+        sfn = client(server.url)
+        assert sfn.list_activities()["activities"] == []
+        definition = json.dumps({"Type": "Pass", "End": True})
         assert error_of(sfn.test_state, definition=definition) == (
             "UnsupportedOperation",
             "TestState is not supported by this stepfn server yet: its engine has no "
             "TestState support (test_state)",
             400,
         )
-        return
-    result = sfn.test_state(definition=definition, roleArn=ROLE, input="{}")
-    assert result["status"] == "SUCCEEDED" and json.loads(result["output"]) == {"x": 1}
+        assert error_of(sfn.list_executions)[0] == "UnsupportedOperation"
+        assert "TestState" in server.api.unsupported()
+    finally:
+        server.drain(5)

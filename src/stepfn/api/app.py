@@ -53,6 +53,13 @@ MISSING_FEATURES = {
 }
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def method_name(operation: str) -> str:
     """``StartExecution`` -> ``start_execution``."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
@@ -65,8 +72,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+def _parameters(method: Callable[..., Any]) -> frozenset[str] | None:
+    """The keyword arguments a method takes; None when it takes any (``**kwargs``)."""
+    parameters = inspect.signature(method).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters)
 
 
 def error_document(code: str, message: str, **fields: Any) -> dict[str, Any]:
@@ -130,12 +141,12 @@ class Api:
         self.in_progress = 0  # POST requests being answered (shown by /health)
         self._count_lock = threading.Lock()
         self._methods: dict[str, Callable[..., Any] | None] = {}
-        self._accepted: dict[str, frozenset[str]] = {}
+        self._accepted: dict[str, frozenset[str] | None] = {}  # None: takes any member
         for operation in self.model.operations:
             method = getattr(engine, method_name(operation), None)
             self._methods[operation] = method if callable(method) else None
             if callable(method):
-                self._accepted[operation] = frozenset(inspect.signature(method).parameters)
+                self._accepted[operation] = _parameters(method)
 
     def supported(self) -> list[str]:
         """The operations this server answers with the Engine."""
@@ -166,7 +177,7 @@ class Api:
             if self.auth is not None:
                 self.auth.check(request)
             status, document = self.call(request.headers.get("x-amz-target"), request.body)
-        except ServiceError as exc:
+        except ServiceError as exc:  # refused by the authenticator
             status, document = exc.status, self._error(exc)
         finally:
             with self._count_lock:
@@ -195,7 +206,13 @@ class Api:
     # --- AWS JSON 1.0 ---------------------------------------------------------------------
 
     def call(self, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
-        """Run one operation: (HTTP status, JSON document)."""
+        """Run one operation: (HTTP status, JSON document), errors included."""
+        try:
+            return self._call(target, body)
+        except ServiceError as exc:
+            return exc.status, self._error(exc)
+
+    def _call(self, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
         if not target or not target.startswith(TARGET_PREFIX):
             return 400, error_document(
                 "UnknownOperationException",
@@ -214,7 +231,8 @@ class Api:
                 operation, f"{operation} is not supported by this stepfn server yet"
             )
             return 400, error_document(UNSUPPORTED_CODE, message)
-        unknown = cleaned.keys() - self._accepted[operation]
+        accepted = self._accepted[operation]
+        unknown = cleaned.keys() - accepted if accepted is not None else ()
         if unknown:
             member = sorted(unknown)[0]
             return 400, error_document(
@@ -223,8 +241,8 @@ class Api:
             )
         try:
             result = method(**cleaned)
-        except ServiceError as exc:
-            return exc.status, self._error(exc)
+        except ServiceError:
+            raise
         except Exception:
             # A bug of ours, never the caller's input: logged with its traceback here,
             # answered without one.
@@ -240,7 +258,7 @@ class Api:
         if not body.strip():
             return {}
         try:
-            params = json.loads(body, parse_constant=_refuse_constant)
+            params = _DECODER.decode(body.decode("utf-8"))
         except UnicodeDecodeError:
             raise ServiceError(
                 "SerializationException", "The request body is not UTF-8 text"

@@ -27,6 +27,7 @@ import contextlib
 import logging
 import socket
 import socketserver
+import sys
 import threading
 import time
 from email.utils import formatdate
@@ -123,7 +124,6 @@ class _Connection(socketserver.StreamRequestHandler):
             return False
         except OSError:
             return False
-        keep = self._keep_alive(version, headers) and not draining
         if draining:
             # The server stops: answer without running anything (SDKs retry a 503).
             self._send(
@@ -152,7 +152,7 @@ class _Connection(socketserver.StreamRequestHandler):
                     "The request processing has failed because of an unknown error",
                 ),
             )
-        keep = keep and not self.server.draining
+        keep = self._keep_alive(version, headers) and not self.server.draining
         try:
             self._send(response.status, response.document, response.headers, keep=keep)
         except OSError:
@@ -171,7 +171,9 @@ class _Connection(socketserver.StreamRequestHandler):
             raw = self.rfile.readline(MAX_LINE + 1)
             if len(raw) > MAX_LINE:
                 raise BadRequest(431, "RequestHeaderFieldsTooLarge", "A header is too long")
-            if raw in (b"\r\n", b"\n", b""):
+            if not raw:
+                raise OSError("the client closed the connection within the headers")
+            if raw in (b"\r\n", b"\n"):
                 return method, target, version, headers
             name, sep, value = raw.decode("latin-1").partition(":")
             if not sep or not name or name != name.strip():
@@ -306,7 +308,7 @@ class Server(socketserver.ThreadingTCPServer):
         self.draining = False
         self._connections: set[_Connection] = set()
         self._idle = threading.Condition(self.lock)
-        self._serving: threading.Thread | None = None
+        self._serving = False
         super().__init__((host, port), _Connection)
 
     @property
@@ -316,6 +318,15 @@ class Server(socketserver.ThreadingTCPServer):
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{port}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection's thread failed outside a request's answer: a client that went
+        away is routine; anything else is logged once, never printed raw."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            log.debug("connection from %s ended: %s", client_address, error)
+        else:
+            log.exception("connection from %s failed", client_address)
 
     def register(self, connection: _Connection) -> bool:
         """Track a new connection; False (close it) when the server is draining."""
@@ -331,11 +342,22 @@ class Server(socketserver.ThreadingTCPServer):
             self._connections.discard(connection)
             self._idle.notify_all()
 
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Serve until ``drain`` (or ``shutdown``)."""
+        with self.lock:
+            if self.draining:
+                return
+            self._serving = True
+        try:
+            super().serve_forever(poll_interval)
+        finally:
+            with self.lock:
+                self._serving = False
+
     def start_background(self) -> threading.Thread:
         """Serve in a daemon thread (tests and embedding); ``drain`` stops it."""
         thread = threading.Thread(target=self.serve_forever, name="stepfn-api", daemon=True)
         thread.start()
-        self._serving = thread
         return thread
 
     def drain(self, timeout: float = 30.0) -> bool:
@@ -346,10 +368,11 @@ class Server(socketserver.ThreadingTCPServer):
         """
         self.api.draining = True
         with self.lock:
-            already = self.draining
+            already, serving = self.draining, self._serving
             self.draining = True
         if not already:
-            self.shutdown()  # serve_forever returns: nothing new is accepted
+            if serving:
+                self.shutdown()  # serve_forever returns: nothing new is accepted
             self.server_close()  # and connection attempts are refused, not queued
         stop_polling = getattr(self.api.engine, "stop_polling", None)
         if callable(stop_polling):

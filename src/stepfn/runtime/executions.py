@@ -62,6 +62,9 @@ from stepfn.runtime.worker import ModelCache, Worker, execution_info_of, to_stor
 from stepfn.store.base import Conflict, ExecutionRecord, StepCommit, Store, TimerRecord
 from stepfn.tasks.base import Registry
 
+REDRIVE_TOKENS = 10
+REDRIVE_TOKEN_SECONDS = 15 * 60
+
 __all__ = [
     "STATUSES",
     "Executions",
@@ -511,25 +514,24 @@ class Executions(TaskCallbacks, MapRuns):
         """RedriveExecution: run a failed, timed-out or aborted execution again from the
         state where it stopped.
 
-        ``clientToken`` makes the call idempotent while the redriven execution runs (in
-        this process: tokens are not stored).
+        ``clientToken`` makes the call idempotent as AWS makes it: the last
+        ``REDRIVE_TOKENS`` tokens that redrove an execution answer the same redrive for
+        ``REDRIVE_TOKEN_SECONDS`` after their first use, whatever the execution's status
+        since. The tokens are kept by this process, not stored.
         """
         c = Constraints()
         arn_member(c, executionArn, "executionArn")
         if c.string(clientToken, "clientToken", 1, 64) and isinstance(clientToken, str):
             c.pattern(clientToken, "clientToken", r"[!-~]+")
         c.check()
-        tokens: dict[str, tuple[str, float]] = vars(self).setdefault("_redrive_tokens", {})
+        # execution ARN -> [(token, redrive date)], oldest first
+        tokens: dict[str, list[tuple[str, float]]] = vars(self).setdefault("_redrive_tokens", {})
         with REDRIVE_LOCK:
             record = self._execution(executionArn)
-            seen = tokens.get(executionArn)
-            if (
-                clientToken is not None
-                and seen == (clientToken, record.redrive_date)
-                and record.status == "RUNNING"
-            ):
-                return {"redriveDate": when(record.redrive_date)}
             now = self.clock.now()
+            for token, redriven in tokens.get(executionArn, ()):
+                if token == clientToken and now - redriven <= REDRIVE_TOKEN_SECONDS:
+                    return {"redriveDate": when(redriven)}
             reason = not_redrivable(record, now)
             if reason is not None:
                 raise ServiceError("ExecutionNotRedrivable", reason)
@@ -554,6 +556,8 @@ class Executions(TaskCallbacks, MapRuns):
                     "Execution changed while it was being redriven; try again",
                 )
             if clientToken is not None:
-                tokens[executionArn] = (clientToken, now)
+                used = tokens.setdefault(executionArn, [])
+                used.append((clientToken, now))
+                del used[:-REDRIVE_TOKENS]
         self.wake(executionArn)
         return {"redriveDate": when(now)}
