@@ -760,3 +760,30 @@ def test_open_store_on_a_file(tmp_path: Path, url_of: Callable[[Path], str]) -> 
 def test_open_store_refuses_what_it_cannot_open(url: str, message: str) -> None:
     with pytest.raises(StoreError, match=message):
         open_store(url)
+
+
+def test_a_redrive_commit_clears_the_result_and_counts(store: Store) -> None:
+    arn = start(store, "again")
+    store.commit_steps([step(arn, 2, status="FAILED", error="Boom", cause="bad", stop_date=1010.0)])
+    failed = store.get_execution(arn)
+    assert failed is not None and (failed.error, failed.stop_date) == ("Boom", 1010.0)
+    redrive = step(
+        arn,
+        4,
+        count=0,
+        status="RUNNING",
+        new_inbox=[{"type": "Redrive", "redrive_count": 1}],
+        redrive_count=1,
+        redrive_date=1020.0,
+    )
+    assert store.commit_steps([redrive]) == []
+    again = store.get_execution(arn)
+    assert again is not None
+    assert (again.status, again.redrive_count, again.redrive_date) == ("RUNNING", 1, 1020.0)
+    assert (again.output, again.error, again.cause, again.stop_date) == (None, None, None, None)
+    assert [m.stimulus for m in store.inbox(arn)] == [{"type": "Redrive", "redrive_count": 1}]
+    # A stale redrive (read before the execution moved on) changes nothing.
+    stale = step(arn, 2, count=0, redrive_count=2, redrive_date=1.0)
+    assert store.commit_steps([stale]) == [arn]
+    still = store.get_execution(arn)
+    assert still is not None and still.redrive_count == 1

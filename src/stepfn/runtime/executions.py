@@ -19,7 +19,6 @@ then that state again).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 from collections.abc import Callable
@@ -536,12 +535,9 @@ class Executions(TaskCallbacks, MapRuns):
             if reason is not None:
                 raise ServiceError("ExecutionNotRedrivable", reason)
             count = record.redrive_count + 1
-            # First the count (the worker reads it for $$.Execution.RedriveCount), while
-            # the execution is stopped and nothing else writes its row; then, in one
-            # commit guarded by next_event_id, "running" with the Redrive stimulus.
-            self.store.update_execution(
-                dataclasses.replace(record, redrive_count=count, redrive_date=now)
-            )
+            # One commit, guarded by next_event_id: the new count (the worker reads it for
+            # $$.Execution.RedriveCount), the old result cleared, "running", and the
+            # Redrive stimulus. A crash leaves either all of it or none.
             commit = StepCommit(
                 execution_arn=executionArn,
                 expected_next_event_id=record.next_event_id,
@@ -549,6 +545,8 @@ class Executions(TaskCallbacks, MapRuns):
                 run_state=record.run_state or "null",
                 status="RUNNING",
                 new_inbox=[{"type": "Redrive", "redrive_count": count}],
+                redrive_count=count,
+                redrive_date=now,
             )
             if self.store.commit_steps([commit]):
                 raise ServiceError(

@@ -193,6 +193,10 @@ class StepCommit:
     error: str | None = None
     cause: str | None = None
     stop_date: float | None = None
+    # A redrive: the new count and date, and the old result (output, error, cause, stop
+    # date) cleared, in the same commit as the Redrive stimulus.
+    redrive_count: int | None = None
+    redrive_date: float | None = None
 
 
 # --- the interface -----------------------------------------------------------------------------

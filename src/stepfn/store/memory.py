@@ -408,6 +408,11 @@ class MemoryStore(Store):
         execution.next_event_id = commit.next_event_id
         execution.run_state = commit.run_state
         execution.status = commit.status
+        if commit.redrive_count is not None:
+            execution.redrive_count = commit.redrive_count
+            execution.redrive_date = commit.redrive_date
+            execution.output = execution.error = execution.cause = None
+            execution.stop_date = None
         # A step that does not finish the execution leaves its result alone.
         if commit.output is not None:
             execution.output = commit.output

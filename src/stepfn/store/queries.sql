@@ -161,15 +161,18 @@ WHERE arn = :arn;
 
 -- name: commit_execution
 -- The optimistic lock of a step: it matches no row once another writer has moved
--- next_event_id on. A step that does not finish the execution leaves its result alone.
+-- next_event_id on. A step that does not finish the execution leaves its result alone;
+-- a redrive (a redrive count given) clears it.
 UPDATE executions SET
     next_event_id = :next_event_id,
     run_state = :run_state,
     status = :status,
-    output = coalesce(:output, output),
-    error = coalesce(:error, error),
-    cause = coalesce(:cause, cause),
-    stop_date = coalesce(:stop_date, stop_date)
+    output = CASE WHEN :redrive_count IS NULL THEN coalesce(:output, output) END,
+    error = CASE WHEN :redrive_count IS NULL THEN coalesce(:error, error) END,
+    cause = CASE WHEN :redrive_count IS NULL THEN coalesce(:cause, cause) END,
+    stop_date = CASE WHEN :redrive_count IS NULL THEN coalesce(:stop_date, stop_date) END,
+    redrive_count = coalesce(:redrive_count, redrive_count),
+    redrive_date = CASE WHEN :redrive_count IS NULL THEN redrive_date ELSE :redrive_date END
 WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id;
 
 -- events -------------------------------------------------------------------------------------

@@ -455,6 +455,8 @@ class SqliteStore(Store):
                         "error": commit.error,
                         "cause": commit.cause,
                         "stop_date": commit.stop_date,
+                        "redrive_count": commit.redrive_count,
+                        "redrive_date": commit.redrive_date,
                     },
                 )
                 if cursor.rowcount != 1:
