@@ -39,7 +39,7 @@ from stepfn.api.app import CONTENT_TYPE, Api, Authenticator, Request, Response, 
 log = logging.getLogger("stepfn.api")
 
 # Large enough for any request whose members are within the model's limits: a
-# definition of 1,048,576 characters, JSON-escaped as \uXXXX, is 6 MiB.
+# definition of 1,048,576 characters, each JSON-escaped to six bytes, is 6 MiB.
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_LINE = 65536
 MAX_HEADERS = 100
