@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stepfn.errors import ServiceError
-from stepfn.runtime.validation import Constraints, validation_error
+from stepfn.runtime.validation import Constraints, check_resource_name, validation_error
 from stepfn.store.base import ExecutionRecord
 
 MAX_INPUT_BYTES = 262_144
@@ -28,8 +28,6 @@ MAX_HISTORY_TOKEN = 1024
 MAX_LIST_TOKEN = 3096
 MAX_HISTORY_EVENTS = 25_000
 REDRIVE_DAYS = 14
-# Characters AWS refuses in names: whitespace, brackets, wildcards, punctuation, controls.
-_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 # The statuses as AWS lists them in its message (a recorded answer).
 STATUS_ENUM = ("SUCCEEDED", "TIMED_OUT", "PENDING_REDRIVE", "ABORTED", "FAILED", "RUNNING")
@@ -47,9 +45,11 @@ def when(seconds: float | None) -> datetime | None:
 
 
 def check_name(name: str) -> None:
-    """AWS's rules for execution (and other resource) names."""
-    if not 1 <= len(name) <= 80 or _BAD_NAME.search(name):
+    """An execution name: 1 to 80 characters, none that AWS refuses in names (the
+    character rule is the control plane's, shared by every resource name)."""
+    if not 1 <= len(name) <= 80:
         raise ServiceError("InvalidName", f"Invalid Name: '{name}'")
+    check_resource_name(name)
 
 
 def refuse_constant(name: str) -> Any:
