@@ -101,6 +101,56 @@ def test_lambda_tasks_run_through_the_worker(engine: Engine) -> None:
     assert json.loads(described["output"]) == {"n": 42}
 
 
+def test_start_commits_the_first_states_up_to_the_first_wait(engine: Engine) -> None:
+    # StartExecution runs the states that need nothing from outside before it answers:
+    # the engine has not been driven, yet the history reaches the Wait and its timer.
+    sm = create(
+        engine,
+        {
+            "StartAt": "Tag",
+            "States": {
+                "Tag": {"Type": "Pass", "Result": 1, "ResultPath": "$.tag", "Next": "Nap"},
+                **WAIT_A_YEAR["States"],
+            },
+        },
+    )
+    arn = engine.start_execution(stateMachineArn=sm, input='{"a": 1}')["executionArn"]
+    events = engine.get_execution_history(executionArn=arn)["events"]
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "WaitStateEntered",
+    ]
+    assert engine.store.next_timer_due() == VIRTUAL_EPOCH + 365 * 86400
+    assert engine.describe_execution(executionArn=arn)["status"] == "RUNNING"
+
+
+def test_an_execution_without_waits_has_ended_when_start_answers(engine: Engine) -> None:
+    sm = create(engine, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    arn = engine.start_execution(stateMachineArn=sm, input='{"a": 1}')["executionArn"]
+    described = engine.describe_execution(executionArn=arn)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"a": 1}
+    assert described["stopDate"] == described["startDate"]
+
+
+def test_a_task_reached_at_start_is_stored_and_dispatched(engine: Engine) -> None:
+    sm = create(
+        engine,
+        {
+            "StartAt": "D",
+            "States": {"D": {"Type": "Task", "Resource": LAMBDA + "double", "End": True}},
+        },
+    )
+    arn = engine.start_execution(stateMachineArn=sm, input='{"n": 2}')["executionArn"]
+    # Dispatched before StartExecution answered: the task's row was committed with it.
+    assert engine.worker.wait_idle(10)
+    assert [t.resource for t in engine.store.tasks_with_status("done")] == [LAMBDA + "double"]
+    engine.run_until_idle()
+    assert json.loads(engine.describe_execution(executionArn=arn)["output"]) == {"n": 4}
+
+
 def test_same_name_same_input_is_idempotent_else_already_exists(engine: Engine) -> None:
     sm = create(engine, WAIT_A_YEAR)
     first = engine.start_execution(stateMachineArn=sm, name="once", input="{}")

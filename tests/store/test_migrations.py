@@ -92,6 +92,26 @@ def test_reopening_an_up_to_date_database_applies_nothing(tmp_path: Path) -> Non
     check.close()
 
 
+def test_moving_events_to_a_rowid_table_keeps_every_event(conn: sqlite3.Connection) -> None:
+    first, second = sqlfile.migrations()[:2]
+    conn.execute("PRAGMA foreign_keys = ON")
+    for statement in first.statements():
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO executions (arn, state_machine_arn, name, type, status, input, "
+        "start_date, definition, role_arn, next_event_id, redrive_count, "
+        "state_machine_revision_id) VALUES ('e', 'sm', 'n', 'STANDARD', 'RUNNING', '{}', 0, "
+        "'{}', 'r', 3, 0, 'rev')"
+    )
+    rows = [("e", 2, 1, 1.5, "PassStateEntered", '{"input":"{}"}'), ("e", 1, 0, 1.0, "X", None)]
+    conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
+    for statement in second.statements():
+        conn.execute(statement)
+    moved = conn.execute("SELECT * FROM events ORDER BY execution_arn, id").fetchall()
+    assert moved == sorted(rows, key=lambda row: row[1])
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
 def test_a_database_from_a_newer_stepfn_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "newer.db"
     SqliteStore(path).close()

@@ -14,8 +14,8 @@ from typing import Any
 @dataclass(frozen=True, slots=True)
 class Start:
     """Start the execution: record ExecutionStarted and, unless ``begin`` is False, run
-    the first states. A durable engine starts with ``begin=False`` inside StartExecution's
-    transaction and lets a worker ``Begin`` later."""
+    the first states. ``begin=False`` and a later ``Begin`` split the two: TestState
+    uses that, and databases written by stepfn 0.1 may still hold ``Begin`` stimuli."""
 
     begin: bool = True
 

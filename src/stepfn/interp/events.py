@@ -46,6 +46,29 @@ def to_json_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+class TextMemo:
+    """JSON texts of payload objects, by identity, for the events of one step.
+
+    Events keep their payloads as values and are rendered after the step; the
+    interpreter never changes a value once an event holds it (rendering is lazy for
+    the same reason), so one object renders to one text. The memo holds the objects
+    it has seen, so that their ids cannot be reused while it lives."""
+
+    __slots__ = ("_texts",)
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Any, str]] = {}
+
+    def text(self, value: Any) -> str:
+        """``to_json_text(value)``, computed once per object."""
+        if not isinstance(value, (dict, list)):
+            return to_json_text(value)
+        found = self._texts.get(id(value))
+        if found is None:
+            found = self._texts[id(value)] = (value, to_json_text(value))
+        return found[1]
+
+
 @dataclass(slots=True)
 class Event:
     """One history event. ``details`` holds JSON values under ``input``/``output``/
@@ -61,17 +84,20 @@ class Event:
     thread: str = ""
     _rendered: dict[str, Any] | None = field(default=None, repr=False)
 
-    def rendered_details(self) -> dict[str, Any] | None:
-        """The details with payloads as JSON text, as AWS shows them (and stores keep)."""
+    def rendered_details(self, texts: TextMemo | None = None) -> dict[str, Any] | None:
+        """The details with payloads as JSON text, as AWS shows them (and stores keep).
+
+        ``texts`` shares the rendering of one payload between the events of a step:
+        a state's output is usually the very object the next state gets as input."""
         if self.details is None:
             return None
         rendered: dict[str, Any] = {}
         for key, value in self.details.items():
             if key in _PAYLOAD_KEYS:
-                rendered[key] = to_json_text(value)
+                rendered[key] = to_json_text(value) if texts is None else texts.text(value)
                 rendered[_PAYLOAD_KEYS[key]] = {"truncated": False}
             elif key in _TEXT_KEYS:
-                rendered[key] = to_json_text(value)
+                rendered[key] = to_json_text(value) if texts is None else texts.text(value)
             else:
                 rendered[key] = value
         return rendered

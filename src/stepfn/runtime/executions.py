@@ -2,8 +2,9 @@
 redrive; the map run operations come from ``mapruns.py``.
 
 Methods are named and shaped as boto3's Step Functions client methods. Starting a
-Standard execution writes the execution row, its ``ExecutionStarted`` event and a
-``Begin`` stimulus in one transaction; a worker runs the states later. Express
+Standard execution runs its first states at once, up to the first task, timer or its
+end, and writes the execution row with those events, timers and tasks in one
+transaction (``Worker.start``); workers take it on from there. Express
 executions run in memory, as AWS runs them, and keep no history.
 
 Each operation first checks its members against the service model's constraints
@@ -26,10 +27,7 @@ from typing import Any
 
 from stepfn.clock import Clock, IdSource
 from stepfn.errors import ServiceError
-from stepfn.interp.commands import Start, StartTimer
 from stepfn.interp.events import render_event
-from stepfn.interp.machine import Interpreter, RunState
-from stepfn.interp.runstate import run_state_to_json
 from stepfn.runtime.arns import EXECUTION, EXPRESS, parse_arn, parse_state_machine_arn
 from stepfn.runtime.callbacks import TaskCallbacks
 from stepfn.runtime.execution_checks import (
@@ -57,8 +55,8 @@ from stepfn.runtime.execution_checks import (
 from stepfn.runtime.local import EXPRESS_TIME_LIMIT, Driver, Execution
 from stepfn.runtime.mapruns import MAX_LONG_ARN, MapRuns
 from stepfn.runtime.validation import Constraints
-from stepfn.runtime.worker import ModelCache, Worker, execution_info_of, to_stored
-from stepfn.store.base import Conflict, ExecutionRecord, StepCommit, Store, TimerRecord
+from stepfn.runtime.worker import ModelCache, Worker, execution_info_of
+from stepfn.store.base import Conflict, ExecutionRecord, StepCommit, Store
 from stepfn.tasks.base import Registry
 
 REDRIVE_TOKENS = 10
@@ -136,29 +134,14 @@ class Executions(TaskCallbacks, MapRuns):
             trace_header=traceHeader,
             state_machine_revision_id=target.revision_id,
         )
-        interpreter = Interpreter(
-            self.models.get(target.definition), execution_info_of(record), self.ids
-        )
-        run = RunState()
-        result = interpreter.step(run, Start(begin=False), now)
-        record.run_state = run_state_to_json(run)
-        record.next_event_id = run.next_event_id
-        timers = [
-            TimerRecord(arn, c.timer_id, c.due)
-            for c in result.commands
-            if isinstance(c, StartTimer)
-        ]
         try:
             # No read first: a name used before is rare, and the insert's conflict tells.
-            self.store.create_execution(
-                record, [to_stored(e) for e in result.events], timers, [{"type": "Begin"}]
-            )
+            self.worker.start(record)
         except Conflict:
             existing = self.store.get_execution(arn)
             if existing is None:
                 raise
             return self._same_start(existing, text)
-        self.wake(arn)
         return {"executionArn": arn, "startDate": when(now)}
 
     @staticmethod

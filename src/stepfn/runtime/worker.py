@@ -27,13 +27,18 @@ from stepfn.interp.commands import (
     CancelTask,
     CancelTimer,
     InvokeTask,
+    Start,
     StartTimer,
+    Stimulus,
+    Stop,
+    TaskFailed,
+    TaskSucceeded,
     stimulus_from_dict,
 )
 from stepfn.interp.context import ExecutionInfo
-from stepfn.interp.events import Event
+from stepfn.interp.events import Event, TextMemo, to_json_text
 from stepfn.interp.machine import Interpreter
-from stepfn.interp.runstate import run_state_from_json, run_state_to_json
+from stepfn.interp.runstate import RunState, run_state_from_json, run_state_to_json
 from stepfn.store.base import (
     ExecutionRecord,
     StepCommit,
@@ -65,10 +70,14 @@ def is_activity(resource: str) -> bool:
     return len(parts) >= 7 and parts[2] == "states" and parts[5] == "activity"
 
 
-def to_stored(event: Event) -> StoredEvent:
-    """An interpreter event as the store keeps it."""
+def to_stored(event: Event, texts: TextMemo | None = None) -> StoredEvent:
+    """An interpreter event as the store keeps it (``texts``: see ``TextMemo``)."""
     return StoredEvent(
-        event.id, event.previous_event_id, event.timestamp, event.type, event.rendered_details()
+        event.id,
+        event.previous_event_id,
+        event.timestamp,
+        event.type,
+        event.rendered_details(texts),
     )
 
 
@@ -88,6 +97,19 @@ def execution_info_of(record: ExecutionRecord) -> ExecutionInfo:
         region=parts[3] if len(parts) > 3 else "us-east-1",
         account=parts[4] if len(parts) > 4 else "123456789012",
     )
+
+
+@dataclass
+class _Step:
+    """What applying stimuli to a run state produced, as the store records it."""
+
+    events: list[StoredEvent]
+    timers: list[TimerRecord]
+    cancelled: list[str]
+    tasks: list[TaskRecord]
+    finished_tokens: list[str]
+    output: str | None
+    stop_date: float | None
 
 
 @dataclass
@@ -162,6 +184,30 @@ class Worker:
                 self.dispatch(task, item.request_info)
         return transitions
 
+    def start(self, record: ExecutionRecord) -> None:
+        """Store a new execution, already run as far as it goes without waiting: its
+        row, history, timers and tasks commit in one transaction (``Conflict`` when its
+        ARN exists), then its tasks are dispatched.
+
+        StartExecution runs the first states itself: for most executions that is all
+        there is until a task answers or a timer fires, and stepping them here saves a
+        second transaction and a round through the inbox."""
+        info = execution_info_of(record)
+        interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
+        run = RunState()
+        step = self._advance(interpreter, run, [(Start(), record.start_date)], record.arn)
+        record.run_state = run_state_to_json(run)
+        record.next_event_id = run.next_event_id
+        record.status = run.status
+        record.output = step.output
+        record.error = run.error
+        record.cause = run.cause
+        record.stop_date = step.stop_date
+        self.store.create_execution(record, step.events, step.timers, tasks=step.tasks)
+        for task in step.tasks:
+            if task.kind in ("invoke", "callback"):
+                self.dispatch(task, info)
+
     def _prepare(self, arn: str) -> _Prepared | None:
         record = self.store.get_execution(arn)
         messages = self.store.inbox(arn)
@@ -189,26 +235,53 @@ class Worker:
         info = execution_info_of(record)
         interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
         run = run_state_from_json(record.run_state)
+        now = self.clock.now()
+        # Each stimulus is applied at the time it happened (a timer at its due time), in
+        # that order: a timeout due before a slow task's answer wins, as on AWS.
+        stimuli = [
+            (stimulus_from_dict(message.stimulus), message.created or now)
+            for message in sorted(messages, key=lambda m: (m.created, m.id))
+        ]
+        step = self._advance(interpreter, run, stimuli, arn)
+        commit = StepCommit(
+            execution_arn=arn,
+            expected_next_event_id=record.next_event_id,
+            next_event_id=run.next_event_id,
+            run_state=run_state_to_json(run),
+            status=run.status,
+            events=step.events,
+            consumed_inbox_ids=consumed,
+            new_timers=step.timers,
+            cancelled_timer_ids=step.cancelled,
+            new_tasks=step.tasks,
+            finished_task_tokens=step.finished_tokens,
+            output=step.output,
+            error=run.error,
+            cause=run.cause,
+            stop_date=step.stop_date,
+        )
+        invokes = [t for t in step.tasks if t.kind in ("invoke", "callback")]
+        return _Prepared(commit, invokes, info)
+
+    def _advance(
+        self,
+        interpreter: Interpreter,
+        run: RunState,
+        stimuli: Sequence[tuple[Stimulus, float]],
+        arn: str,
+    ) -> _Step:
+        """Apply stimuli (each at its time) to ``run``; what the store must record."""
         events: list[Event] = []
         commands: list[Any] = []
         now = self.clock.now()
         finished_tokens: list[str] = []
-        # Each stimulus is applied at the time it happened (a timer at its due time), in
-        # that order: a timeout due before a slow task's answer wins, as on AWS.
-        for message in sorted(messages, key=lambda m: (m.created, m.id)):
-            stimulus = stimulus_from_dict(message.stimulus)
-            token = getattr(stimulus, "token", None)
-            if token is not None and message.stimulus.get("type") in (
-                "TaskSucceeded",
-                "TaskFailed",
-            ):
-                finished_tokens.append(token)
-            result = interpreter.step(run, stimulus, message.created or now)
+        for stimulus, at in stimuli:
+            if isinstance(stimulus, (TaskSucceeded, TaskFailed)):
+                finished_tokens.append(stimulus.token)
+            result = interpreter.step(run, stimulus, at)
             events.extend(result.events)
             commands.extend(result.commands)
         if run.status == "RUNNING" and run.next_event_id > MAX_HISTORY_EVENTS:
-            from stepfn.interp.commands import Stop
-
             result = interpreter.step(
                 run, Stop(HISTORY_LIMIT_ERROR, HISTORY_LIMIT_CAUSE, fail=True), now
             )
@@ -247,28 +320,16 @@ class Worker:
         started = {t.timer_id for t in timers}
         timers = [t for t in timers if t.timer_id not in cancelled]
         cancelled = [c for c in cancelled if c not in started]
-        done = run.status != "RUNNING"
-        commit = StepCommit(
-            execution_arn=arn,
-            expected_next_event_id=record.next_event_id,
-            next_event_id=run.next_event_id,
-            run_state=run_state_to_json(run),
-            status=run.status,
-            events=[to_stored(e) for e in events],
-            consumed_inbox_ids=consumed,
-            new_timers=timers,
-            cancelled_timer_ids=cancelled,
-            new_tasks=tasks,
-            finished_task_tokens=finished_tokens,
-            output=json.dumps(run.output, separators=(",", ":"), ensure_ascii=False)
-            if run.status == "SUCCEEDED"
-            else None,
-            error=run.error,
-            cause=run.cause,
-            stop_date=now if done else None,
+        texts = TextMemo()
+        return _Step(
+            events=[to_stored(e, texts) for e in events],
+            timers=timers,
+            cancelled=cancelled,
+            tasks=tasks,
+            finished_tokens=finished_tokens,
+            output=to_json_text(run.output) if run.status == "SUCCEEDED" else None,
+            stop_date=now if run.status != "RUNNING" else None,
         )
-        invokes = [t for t in tasks if t.kind in ("invoke", "callback")]
-        return _Prepared(commit, invokes, info)
 
     # --- tasks ------------------------------------------------------------------------------------
 

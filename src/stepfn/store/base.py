@@ -302,9 +302,10 @@ class Store(abc.ABC):
         events: Sequence[StoredEvent],
         timers: Sequence[TimerRecord] = (),
         inbox: Sequence[dict[str, Any]] = (),
+        tasks: Sequence[TaskRecord] = (),
     ) -> None:
-        """Add an execution with its first events, timers and inbox stimuli, in one
-        transaction; ``Conflict`` when its ARN exists."""
+        """Add an execution with its first events, timers, tasks and inbox stimuli, in one
+        transaction; ``Conflict`` when its ARN (or a task token) exists."""
 
     @abc.abstractmethod
     def get_execution(self, arn: str) -> ExecutionRecord | None:

@@ -283,10 +283,11 @@ class MemoryStore(Store):
         events: Sequence[StoredEvent],
         timers: Sequence[TimerRecord] = (),
         inbox: Sequence[dict[str, Any]] = (),
+        tasks: Sequence[TaskRecord] = (),
     ) -> None:
-        """Add an execution with its first events, timers and inbox stimuli, in one
-        transaction; ``Conflict`` when its ARN (or an event id) exists. The stimuli are
-        queued as created at the execution's start date."""
+        """Add an execution with its first events, timers, tasks and inbox stimuli, in
+        one transaction; ``Conflict`` when its ARN, an event id or a task token exists.
+        The stimuli are queued as created at the execution's start date."""
         rows = [_event_row(event) for event in events]
         stimuli = [to_json(stimulus) for stimulus in inbox]
         if len({row[0] for row in rows}) != len(rows):
@@ -294,7 +295,12 @@ class MemoryStore(Store):
         with self._lock:
             if record.arn in self._executions:
                 raise Conflict(f"execution {record.arn} exists")
+            tokens = [task.token for task in tasks]
+            if len(set(tokens)) != len(tokens) or any(t in self._tasks for t in tokens):
+                raise Conflict(f"execution {record.arn}: a task token exists")
             self._executions[record.arn] = replace(record)
+            for task in tasks:
+                self._tasks[task.token] = replace(task)
             history = self._events[record.arn] = _History()
             for row in sorted(rows):
                 history.add(row)

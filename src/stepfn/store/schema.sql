@@ -92,7 +92,8 @@ CREATE INDEX executions_by_status ON executions (status);
 -- Only Distributed Map children have a map run; the others need no index entry.
 CREATE INDEX executions_by_map_run ON executions (map_run_arn) WHERE map_run_arn IS NOT NULL;
 
--- Clustered on (execution, id): a history is read in id order, so its rows sit together.
+-- Rows in the order written (a page holds an event of a few KiB whole); the primary
+-- key's index reads a history in id order.
 CREATE TABLE events (
     execution_arn TEXT NOT NULL REFERENCES executions (arn),
     id INTEGER NOT NULL,
@@ -101,7 +102,7 @@ CREATE TABLE events (
     type TEXT NOT NULL,
     details TEXT,
     PRIMARY KEY (execution_arn, id)
-) WITHOUT ROWID;
+);
 
 -- AUTOINCREMENT so that a message id is never reused, even after the newest is consumed:
 -- ids are the order in which stimuli arrived.

@@ -366,10 +366,11 @@ class SqliteStore(Store):
         events: Sequence[StoredEvent],
         timers: Sequence[TimerRecord] = (),
         inbox: Sequence[dict[str, Any]] = (),
+        tasks: Sequence[TaskRecord] = (),
     ) -> None:
-        """Add an execution with its first events, timers and inbox stimuli, in one
-        transaction; ``Conflict`` when its ARN (or an event id) exists. The stimuli are
-        queued as created at the execution's start date."""
+        """Add an execution with its first events, timers, tasks and inbox stimuli, in
+        one transaction; ``Conflict`` when its ARN, an event id or a task token exists.
+        The stimuli are queued as created at the execution's start date."""
         arn = record.arn
         event_rows = [_event_row(arn, event) for event in events]
         timer_rows = [(arn, timer.timer_id, timer.due) for timer in timers]
@@ -378,8 +379,12 @@ class SqliteStore(Store):
         with self._write() as conn:
             conn.execute(q["insert_execution"], _params(record, "executions"))
             conn.executemany(q["insert_event"], event_rows)
-            conn.executemany(q["upsert_timer"], timer_rows)
-            conn.executemany(q["insert_inbox"], inbox_rows)
+            if timer_rows:
+                conn.executemany(q["upsert_timer"], timer_rows)
+            if inbox_rows:
+                conn.executemany(q["insert_inbox"], inbox_rows)
+            if tasks:
+                conn.executemany(q["insert_task"], [vars(task) for task in tasks])
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         """The execution with this ARN."""
