@@ -151,6 +151,30 @@ def test_a_task_reached_at_start_is_stored_and_dispatched(engine: Engine) -> Non
     assert json.loads(engine.describe_execution(executionArn=arn)["output"]) == {"n": 4}
 
 
+def test_a_start_after_a_change_runs_what_the_change_made(engine: Engine) -> None:
+    # StartExecution caches what it runs; a change made through this engine shows at once.
+    def result_of(value: str) -> dict[str, Any]:
+        return {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": value, "End": True}}}
+
+    sm = create(engine, result_of("one"))
+    published = engine.publish_state_machine_version(stateMachineArn=sm)
+    version = published["stateMachineVersionArn"]
+
+    def output(target: str) -> Any:
+        arn = engine.start_execution(stateMachineArn=target)["executionArn"]
+        return json.loads(engine.describe_execution(executionArn=arn)["output"])
+
+    assert output(sm) == "one" and output(version) == "one"
+    engine.update_state_machine(stateMachineArn=sm, definition=json.dumps(result_of("two")))
+    assert output(sm) == "two" and output(version) == "one"
+    engine.delete_state_machine_version(stateMachineVersionArn=version)
+    with pytest.raises(ServiceError, match="StateMachineDoesNotExist"):
+        engine.start_execution(stateMachineArn=version)
+    engine.delete_state_machine(stateMachineArn=sm)
+    with pytest.raises(ServiceError, match=r"StateMachineDoesNotExist|StateMachineDeleting"):
+        engine.start_execution(stateMachineArn=sm)
+
+
 def test_same_name_same_input_is_idempotent_else_already_exists(engine: Engine) -> None:
     sm = create(engine, WAIT_A_YEAR)
     first = engine.start_execution(stateMachineArn=sm, name="once", input="{}")

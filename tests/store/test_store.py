@@ -314,6 +314,47 @@ def test_a_second_execution_with_the_same_arn_conflicts_and_changes_nothing(
     assert store.inbox(arn) == [] and store.next_timer_due() is None
 
 
+def test_concurrent_creates_each_get_their_own_answer(store: Store) -> None:
+    # Starts that arrive together may share one transaction (SQLite's group commit):
+    # one that collides still fails alone, with its rows, and the others are stored.
+    taken = start(store, "taken")
+    names = [f"n{i}" for i in range(12)] + ["taken"] * 4
+    outcomes: dict[int, str] = {}
+    barrier = threading.Barrier(len(names))
+
+    def create(index: int, name: str) -> None:
+        record = execution(name, input=f'{{"i":{index}}}')
+        token = task(f"tok-{index}", record.arn)
+        barrier.wait()
+        try:
+            store.create_execution(
+                record,
+                started(record.arn),
+                timers=[TimerRecord(record.arn, "t", 10.0 + index)],
+                tasks=[token],
+            )
+            outcomes[index] = "stored"
+        except Conflict:
+            outcomes[index] = "conflict"
+
+    threads = [threading.Thread(target=create, args=item) for item in enumerate(names)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [outcomes[i] for i in range(len(names))] == ["stored"] * 12 + ["conflict"] * 4
+    for index in range(12):
+        arn = execution_arn(f"n{index}")
+        stored = store.get_execution(arn)
+        assert stored is not None and stored.input == f'{{"i":{index}}}'
+        assert store.get_events(arn) == started(arn)
+        assert store.get_task(f"tok-{index}") is not None
+    kept = store.get_execution(taken)
+    assert kept is not None and kept.input == '{"order":1}'
+    assert [store.get_task(f"tok-{i}") for i in range(12, 16)] == [None] * 4
+    assert store.next_timer_due() == 10.0
+
+
 def test_list_executions_newest_first_with_filters(store: Store) -> None:
     other_sm = PREFIX + "stateMachine:Other"
     start(store, "old", 10.0, status="SUCCEEDED")

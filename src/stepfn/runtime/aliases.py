@@ -151,6 +151,7 @@ class VersionsAndAliases(ControlBase):
                 f"aliases referencing this version: [{', '.join(users)}]"
             )
         self.store.delete_version(version.arn)
+        self._forget_targets()
         return {}
 
     def _machine_for_change(self, arn: str) -> StateMachineRecord:

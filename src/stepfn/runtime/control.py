@@ -327,6 +327,7 @@ class ControlPlane(ActivitiesAndTags, VersionsAndAliases):
             record.revision_id = self.ids.uuid()
             record.update_date = now
             self.store.update_state_machine(record)
+            self._forget_targets()
         out: dict[str, Any] = {"updateDate": timestamp(now)}
         self._optional(out, "revisionId", record.revision_id)
         if publish:
@@ -354,6 +355,7 @@ class ControlPlane(ActivitiesAndTags, VersionsAndAliases):
         if record is not None and not self._finish_deletion(record) and record.status != "DELETING":
             record.status = "DELETING"
             self.store.update_state_machine(record)
+            self._forget_targets()
         return {}
 
     def list_state_machines(
@@ -444,6 +446,10 @@ class ControlPlane(ActivitiesAndTags, VersionsAndAliases):
                 unknown version or alias), ``StateMachineDeleting``, or
                 ``ValidationException`` for a Distributed Map's labelled ARN.
         """
+        cached = self._cached_target(arn)
+        if cached is not None:
+            target: Target = cached
+            return target
         ref = parse_state_machine_arn(arn)
         if ref.kind == "labelled":
             raise labelled_arn(arn)
@@ -462,7 +468,7 @@ class ControlPlane(ActivitiesAndTags, VersionsAndAliases):
             draw = rng.random() if rng is not None else self.ids.random()
             version_arn = _by_weight(alias.routing_configuration, draw)
         if version_arn is None:
-            return Target(
+            target = Target(
                 state_machine_arn=machine.arn,
                 name=machine.name,
                 definition=machine.definition,
@@ -472,10 +478,13 @@ class ControlPlane(ActivitiesAndTags, VersionsAndAliases):
                 logging_configuration=_logging(machine),
                 tracing_configuration=_tracing(machine),
             )
+            if machine.status == "ACTIVE":
+                self._cache_target(arn, target)
+            return target
         version = self.store.get_version(version_arn)
         if version is None:
             raise does_not_exist(arn)
-        return Target(
+        target = Target(
             state_machine_arn=machine.arn,
             name=machine.name,
             definition=version.definition,
@@ -487,6 +496,9 @@ class ControlPlane(ActivitiesAndTags, VersionsAndAliases):
             logging_configuration=version.logging_configuration or dict(DEFAULT_LOGGING),
             tracing_configuration=version.tracing_configuration or dict(DEFAULT_TRACING),
         )
+        if alias_arn is None and machine.status == "ACTIVE":
+            self._cache_target(arn, target)  # an alias draws anew for every start
+        return target
 
 
 # --- helpers -------------------------------------------------------------------------------

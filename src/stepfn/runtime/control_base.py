@@ -14,6 +14,7 @@ That keeps the rule in one place without a background sweep.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,9 @@ from stepfn.errors import DefinitionError, Problem, ServiceError
 from stepfn.runtime.arns import ArnBuilder, StateMachineArn
 from stepfn.runtime.validation import MAX_TAGS, invalid_definition
 from stepfn.store.base import Conflict, StateMachineRecord, Store, VersionRecord
+
+TARGET_TTL = 1.0  # seconds a cached StartExecution target stays fresh
+TARGET_CACHE_SIZE = 4096
 
 MAX_VERSIONS = 1000
 MAX_ALIASES = 100
@@ -93,8 +97,31 @@ class ControlBase:
         self.account = account
         self.ids = ids if ids is not None else IdSource()
         self.arns = ArnBuilder(region, account)
+        # What StartExecution runs, by state machine or version ARN: (expiry, target).
+        # Reading the machine for every start cost more than the rest of the start. A
+        # change made here clears it at once; one made by another process on the same
+        # store is seen within TARGET_TTL seconds, as AWS documents for itself
+        # ("executions started shortly after UpdateStateMachine may use the previous
+        # definition").
+        self._targets: dict[str, tuple[float, Any]] = {}
 
     # --- state machines ------------------------------------------------------------------
+
+    def _forget_targets(self) -> None:
+        """Drop the cached targets after a change to a state machine or version."""
+        self._targets.clear()
+
+    def _cached_target(self, arn: str) -> Any:
+        """The cached target of ``arn`` while it is fresh, else None."""
+        found = self._targets.get(arn)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def _cache_target(self, arn: str, target: Any) -> None:
+        if len(self._targets) >= TARGET_CACHE_SIZE:
+            self._targets.clear()
+        self._targets[arn] = (time.monotonic() + TARGET_TTL, target)
 
     def _state_machine_record(self, arn: str) -> StateMachineRecord | None:
         """The state machine at ``arn`` (unqualified), finishing its deletion if due."""
@@ -117,6 +144,7 @@ class ControlBase:
         if self.store.list_executions(state_machine_arn=record.arn, status="RUNNING"):
             return False
         self.store.delete_state_machine(record.arn)
+        self._forget_targets()
         return True
 
     # --- definitions ---------------------------------------------------------------------

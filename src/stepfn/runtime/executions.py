@@ -136,7 +136,7 @@ class Executions(TaskCallbacks, MapRuns):
         )
         try:
             # No read first: a name used before is rare, and the insert's conflict tells.
-            self.worker.start(record)
+            self.worker.start(record, value)
         except Conflict:
             existing = self.store.get_execution(arn)
             if existing is None:

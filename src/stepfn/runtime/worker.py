@@ -81,8 +81,9 @@ def to_stored(event: Event, texts: TextMemo | None = None) -> StoredEvent:
     )
 
 
-def execution_info_of(record: ExecutionRecord) -> ExecutionInfo:
-    """The context-object facts of a stored execution."""
+def execution_info_of(record: ExecutionRecord, input: Any = None) -> ExecutionInfo:
+    """The context-object facts of a stored execution (``input``: its input, already
+    parsed, to save parsing ``record.input`` again)."""
     parts = record.state_machine_arn.split(":")
     return ExecutionInfo(
         execution_arn=record.arn,
@@ -91,7 +92,7 @@ def execution_info_of(record: ExecutionRecord) -> ExecutionInfo:
         state_machine_name=parts[-1],
         role_arn=record.role_arn,
         start_time=record.start_date,
-        input=json.loads(record.input),
+        input=json.loads(record.input) if input is None else input,
         redrive_count=record.redrive_count,
         state_machine_type=record.type,
         region=parts[3] if len(parts) > 3 else "us-east-1",
@@ -184,15 +185,16 @@ class Worker:
                 self.dispatch(task, item.request_info)
         return transitions
 
-    def start(self, record: ExecutionRecord) -> None:
+    def start(self, record: ExecutionRecord, input: Any = None) -> None:
         """Store a new execution, already run as far as it goes without waiting: its
         row, history, timers and tasks commit in one transaction (``Conflict`` when its
         ARN exists), then its tasks are dispatched.
 
         StartExecution runs the first states itself: for most executions that is all
         there is until a task answers or a timer fires, and stepping them here saves a
-        second transaction and a round through the inbox."""
-        info = execution_info_of(record)
+        second transaction and a round through the inbox. ``input``: the parsed
+        ``record.input``, when the caller has it."""
+        info = execution_info_of(record, input)
         interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
         run = RunState()
         step = self._advance(interpreter, run, [(Start(), record.start_date)], record.arn)

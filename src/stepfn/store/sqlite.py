@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from stepfn.store import sqlfile
@@ -168,6 +169,8 @@ class SqliteStore(Store):
             raise ValueError(f"durability must be one of {choices}, not {durability!r}")
         self.path = os.fspath(path)
         self._lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._new_executions: list[_NewExecution] = []
         self._q = sqlfile.queries()
         try:
             # isolation_level=None: sqlite3 opens no transactions of its own; this class
@@ -372,19 +375,58 @@ class SqliteStore(Store):
         one transaction; ``Conflict`` when its ARN, an event id or a task token exists.
         The stimuli are queued as created at the execution's start date."""
         arn = record.arn
-        event_rows = [_event_row(arn, event) for event in events]
-        timer_rows = [(arn, timer.timer_id, timer.due) for timer in timers]
-        inbox_rows = [(arn, to_json(stimulus), record.start_date) for stimulus in inbox]
+        item = _NewExecution(
+            _params(record, "executions"),
+            [_event_row(arn, event) for event in events],
+            [(arn, timer.timer_id, timer.due) for timer in timers],
+            [(arn, to_json(stimulus), record.start_date) for stimulus in inbox],
+            [vars(task) for task in tasks],
+        )
+        # Group commit: the item joins the queue; whichever thread then holds the write
+        # lock commits every queued item in one transaction. Concurrent StartExecution
+        # calls thus share one COMMIT, the larger part of a start's cost.
+        with self._queue_lock:
+            self._new_executions.append(item)
+        with self._lock:
+            if not item.done:
+                with self._queue_lock:
+                    batch, self._new_executions = self._new_executions, []
+                self._insert_executions(batch)
+        if item.error is not None:
+            raise item.error
+
+    def _insert_executions(self, batch: list[_NewExecution]) -> None:
+        """Insert queued executions in one transaction, each under a savepoint: one
+        that collides fails alone. The caller holds the write lock."""
         q = self._q
-        with self._write() as conn:
-            conn.execute(q["insert_execution"], _params(record, "executions"))
-            conn.executemany(q["insert_event"], event_rows)
-            if timer_rows:
-                conn.executemany(q["upsert_timer"], timer_rows)
-            if inbox_rows:
-                conn.executemany(q["insert_inbox"], inbox_rows)
-            if tasks:
-                conn.executemany(q["insert_task"], [vars(task) for task in tasks])
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for item in batch:
+                conn.execute("SAVEPOINT new_execution")
+                try:
+                    conn.execute(q["insert_execution"], item.execution)
+                    conn.executemany(q["insert_event"], item.events)
+                    if item.timers:
+                        conn.executemany(q["upsert_timer"], item.timers)
+                    if item.inbox:
+                        conn.executemany(q["insert_inbox"], item.inbox)
+                    if item.tasks:
+                        conn.executemany(q["insert_task"], item.tasks)
+                except sqlite3.IntegrityError as exc:
+                    conn.execute("ROLLBACK TO new_execution")
+                    item.error = _error(exc)
+                conn.execute("RELEASE new_execution")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            error = _error(exc) if isinstance(exc, sqlite3.Error) else exc
+            for item in batch:
+                item.error = item.error or error
+        finally:
+            for item in batch:
+                item.done = True
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         """The execution with this ARN."""
@@ -601,6 +643,20 @@ class SqliteStore(Store):
         """Close the database connection."""
         with self._lock:
             self._conn.close()
+
+
+@dataclass(slots=True)
+class _NewExecution:
+    """An execution waiting for the group commit, as rows; ``done`` once it was
+    written or failed (``error``)."""
+
+    execution: dict[str, Any]
+    events: list[tuple[Any, ...]]
+    timers: list[tuple[str, str, float]]
+    inbox: list[tuple[str, str, float]]
+    tasks: list[dict[str, Any]]
+    done: bool = False
+    error: BaseException | None = None
 
 
 def _event_row(execution_arn: str, event: StoredEvent) -> tuple[Any, ...]:
