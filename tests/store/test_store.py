@@ -376,6 +376,14 @@ def test_list_executions_newest_first_with_filters(store: Store) -> None:
     assert names(alias_arn=SM + ":live") == ["mid"]
     assert names(map_run_arn=PREFIX + "mapRun:Orders/m:1") == ["mid"]
     assert names(status="ABORTED") == []
+    # Pages: limit and offset over the same order, and the redrive filter.
+    assert names(limit=2) == ["tie", "new"]
+    assert names(limit=2, offset=2) == ["elsewhere", "mid"]
+    assert names(limit=2, offset=4) == ["old"]
+    assert names(state_machine_arn=SM, status="RUNNING", limit=1, offset=1) == ["new"]
+    start(store, "again", 5.0, redrive_count=2)
+    assert names(redriven=True) == ["again"]
+    assert names(redriven=False, limit=1, offset=4) == ["old"]
 
 
 def test_update_execution_replaces_the_row(store: Store) -> None:

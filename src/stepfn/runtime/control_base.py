@@ -141,7 +141,7 @@ class ControlBase:
 
     def _finish_deletion(self, record: StateMachineRecord) -> bool:
         """Remove a state machine if no execution of it still runs; True when removed."""
-        if self.store.list_executions(state_machine_arn=record.arn, status="RUNNING"):
+        if self.store.list_executions(state_machine_arn=record.arn, status="RUNNING", limit=1):
             return False
         self.store.delete_state_machine(record.arn)
         self._forget_targets()

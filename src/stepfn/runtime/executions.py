@@ -399,15 +399,20 @@ class Executions(TaskCallbacks, MapRuns):
                 alias_arn = stateMachineArn
         if mapRunArn is not None:
             self._map_run(mapRunArn)  # InvalidArn or ResourceNotFound, as AWS answers
+        # One more than the page: whether there is a next page, without counting them all.
         records = self.store.list_executions(
-            machine_arn, statusFilter, version_arn, alias_arn, mapRunArn
+            machine_arn,
+            statusFilter,
+            version_arn,
+            alias_arn,
+            mapRunArn,
+            redriven=None if redriveFilter is None else redriveFilter == "REDRIVEN",
+            limit=size + 1,
+            offset=start,
         )
-        if redriveFilter is not None:
-            redriven = redriveFilter == "REDRIVEN"
-            records = [r for r in records if (r.redrive_count > 0) == redriven]
-        items = [self._list_item(record) for record in records[start : start + size]]
+        items = [self._list_item(record) for record in records[:size]]
         out: dict[str, Any] = {"executions": items}
-        if start + size < len(records):
+        if len(records) > size:
             out["nextToken"] = encode_token(start + size)
         return out
 

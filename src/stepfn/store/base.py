@@ -319,8 +319,15 @@ class Store(abc.ABC):
         version_arn: str | None = None,
         alias_arn: str | None = None,
         map_run_arn: str | None = None,
+        *,
+        redriven: bool | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[ExecutionRecord]:
-        """Executions matching every given filter, newest first (by start date)."""
+        """Executions matching every given filter, newest first (by start date; the
+        later written first among equal dates). ``redriven``: only those redriven at
+        least once (True) or never (False). ``limit``/``offset`` page the answer, so a
+        page costs what it holds rather than every execution of the state machine."""
 
     @abc.abstractmethod
     def update_execution(self, record: ExecutionRecord) -> None:

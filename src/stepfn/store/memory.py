@@ -322,9 +322,13 @@ class MemoryStore(Store):
         version_arn: str | None = None,
         alias_arn: str | None = None,
         map_run_arn: str | None = None,
+        *,
+        redriven: bool | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[ExecutionRecord]:
         """Executions matching every given filter, newest first (by start date; the
-        later written first among equal dates)."""
+        later written first among equal dates), paged by ``limit``/``offset``."""
         wanted = {
             name: value
             for name, value in (
@@ -342,9 +346,11 @@ class MemoryStore(Store):
                 record
                 for record in reversed(self._executions.values())
                 if all(getattr(record, name) == value for name, value in wanted.items())
+                and (redriven is None or (record.redrive_count > 0) == redriven)
             ]
             records.sort(key=lambda r: r.start_date, reverse=True)
-            return [replace(record) for record in records]
+            end = None if limit is None else offset + limit
+            return [replace(record) for record in records[offset:end]]
 
     def update_execution(self, record: ExecutionRecord) -> None:
         """Replace a stored execution's row; ``StoreError`` when there is none."""

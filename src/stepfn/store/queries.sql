@@ -146,7 +146,8 @@ SELECT * FROM executions WHERE arn = :arn;
 -- terms, which would keep SQLite from using the indexes on state machine and status.
 SELECT * FROM executions
 WHERE 1 = 1 {filters}
-ORDER BY start_date DESC, rowid DESC;
+ORDER BY start_date DESC, rowid DESC
+LIMIT :limit OFFSET :offset;
 
 -- name: update_execution
 UPDATE executions SET

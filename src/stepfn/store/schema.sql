@@ -88,7 +88,8 @@ CREATE TABLE executions (
 );
 
 CREATE INDEX executions_by_state_machine ON executions (state_machine_arn, start_date);
-CREATE INDEX executions_by_status ON executions (status);
+CREATE INDEX executions_by_state_machine_and_status
+    ON executions (state_machine_arn, status, start_date);
 -- Only Distributed Map children have a map run; the others need no index entry.
 CREATE INDEX executions_by_map_run ON executions (map_run_arn) WHERE map_run_arn IS NOT NULL;
 

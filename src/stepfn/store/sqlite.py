@@ -440,9 +440,13 @@ class SqliteStore(Store):
         version_arn: str | None = None,
         alias_arn: str | None = None,
         map_run_arn: str | None = None,
+        *,
+        redriven: bool | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[ExecutionRecord]:
         """Executions matching every given filter, newest first (by start date; the
-        later written first among equal dates)."""
+        later written first among equal dates), paged by ``limit``/``offset``."""
         given = dict(
             zip(
                 EXECUTION_FILTERS,
@@ -453,6 +457,10 @@ class SqliteStore(Store):
         params = {name: value for name, value in given.items() if value is not None}
         # Column names come from the fixed EXECUTION_FILTERS, never from the caller.
         filters = "".join(f" AND {name} = :{name}" for name in params)
+        if redriven is not None:
+            filters += " AND redrive_count > 0" if redriven else " AND redrive_count = 0"
+        params["limit"] = _NO_LIMIT if limit is None else limit
+        params["offset"] = offset
         sql = self._q["list_executions"].replace("{filters}", filters)
         with self._read() as conn:
             rows = _rows(conn.execute(sql, params))
