@@ -454,7 +454,7 @@ class SqliteStore(Store):
                 strict=True,
             )
         )
-        params = {name: value for name, value in given.items() if value is not None}
+        params: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
         # Column names come from the fixed EXECUTION_FILTERS, never from the caller.
         filters = "".join(f" AND {name} = :{name}" for name in params)
         if redriven is not None:
