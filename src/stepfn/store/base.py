@@ -199,6 +199,48 @@ class StepCommit:
     redrive_date: float | None = None
 
 
+@dataclass
+class LogGroupRecord:
+    """A CloudWatch Logs log group, the destination of execution logs.
+
+    Times here are milliseconds since the epoch (integers), as CloudWatch Logs keeps
+    them, unlike the seconds of the Step Functions records.
+    """
+
+    name: str
+    creation_time: int
+    retention_in_days: int | None = None
+    kms_key_id: str | None = None
+    log_group_class: str = "STANDARD"
+    stored_bytes: int = 0  # computed when read: the sum of its streams' bytes
+
+
+@dataclass
+class LogStreamRecord:
+    """A log stream of a log group, with what its events sum up to (milliseconds)."""
+
+    log_group_name: str
+    name: str
+    creation_time: int
+    first_event_timestamp: int | None = None
+    last_event_timestamp: int | None = None
+    last_ingestion_time: int | None = None
+    stored_bytes: int = 0
+
+
+@dataclass
+class LogEventRecord:
+    """One log event. ``id`` is the store's order of arrival, given when it is stored:
+    with ``timestamp`` it is the event's position, which pagination tokens name."""
+
+    log_group_name: str
+    log_stream_name: str
+    timestamp: int
+    message: str
+    ingestion_time: int = 0
+    id: int = 0
+
+
 # --- the interface -----------------------------------------------------------------------------
 
 
@@ -394,6 +436,84 @@ class Store(abc.ABC):
     def claim_activity_task(self, activity_arn: str, worker_name: str | None) -> TaskRecord | None:
         """Atomically take the oldest ``scheduled`` task of an activity (now
         ``dispatched``), or None."""
+
+    # log groups, streams and events (CloudWatch Logs) ------------------------------------------
+
+    @abc.abstractmethod
+    def create_log_group(self, record: LogGroupRecord) -> None:
+        """Add a log group; ``Conflict`` when its name exists."""
+
+    @abc.abstractmethod
+    def get_log_group(self, name: str) -> LogGroupRecord | None:
+        """The log group with this name (its stored bytes summed)."""
+
+    @abc.abstractmethod
+    def update_log_group(self, record: LogGroupRecord) -> None:
+        """Replace a log group's settings; ``StoreError`` when there is none."""
+
+    @abc.abstractmethod
+    def list_log_groups(self, prefix: str | None = None) -> list[LogGroupRecord]:
+        """Log groups whose name starts with ``prefix`` (all when None), by name."""
+
+    @abc.abstractmethod
+    def delete_log_group(self, name: str) -> None:
+        """Remove a log group with its streams, events and tags (nothing when missing)."""
+
+    @abc.abstractmethod
+    def create_log_stream(self, record: LogStreamRecord) -> None:
+        """Add an empty log stream; ``Conflict`` when it exists, ``StoreError`` when its
+        log group does not."""
+
+    @abc.abstractmethod
+    def list_log_streams(
+        self, log_group_name: str, prefix: str | None = None
+    ) -> list[LogStreamRecord]:
+        """A log group's streams whose name starts with ``prefix``, by name."""
+
+    @abc.abstractmethod
+    def delete_log_stream(self, log_group_name: str, name: str) -> None:
+        """Remove a log stream with its events (nothing when missing)."""
+
+    @abc.abstractmethod
+    def append_log_events(self, events: Sequence[LogEventRecord]) -> None:
+        """Store log events, in one transaction, in the order given.
+
+        A log group or stream that does not exist yet is created (at the event's
+        ingestion time): execution logs are delivered to whatever group the logging
+        configuration names. Each stream's first and last event timestamps, last
+        ingestion time and stored bytes follow.
+        """
+
+    @abc.abstractmethod
+    def log_events(
+        self,
+        log_group_name: str,
+        *,
+        streams: Sequence[str] | None = None,
+        stream_prefix: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        terms: Sequence[str] = (),
+        after: tuple[int, int] | None = None,
+        before: tuple[int, int] | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+    ) -> list[LogEventRecord]:
+        """A log group's events in (timestamp, id) order, or the reverse.
+
+        Args:
+            log_group_name: the log group.
+            streams: only events of these streams.
+            stream_prefix: only events of streams whose name starts with this.
+            start: only events at or after this timestamp (milliseconds).
+            end: only events before this timestamp.
+            terms: only events whose message contains every one of these texts
+                (case-sensitive).
+            after: only events past this (timestamp, id) position.
+            before: only events before this (timestamp, id) position.
+            limit: at most this many events (from the first in the order asked).
+            reverse: newest first.
+        """
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from stepfn.store.base import StepCommit
+from stepfn.store.base import LogEventRecord, StepCommit
 
 # Compact, non-ASCII kept (as AWS writes payloads), and no cycle check: stored values come
 # from JSON documents and the interpreter's JSON values, which cannot hold cycles, and the
@@ -49,3 +50,38 @@ def timer_fired(timer_id: str) -> dict[str, Any]:
 
 # Filters of list_executions, by parameter name; each names the column it compares.
 EXECUTION_FILTERS = ("state_machine_arn", "status", "version_arn", "alias_arn", "map_run_arn")
+
+
+# CloudWatch Logs counts each event as its message's UTF-8 bytes plus 26 bytes.
+LOG_EVENT_OVERHEAD = 26
+
+
+def log_event_bytes(message: str) -> int:
+    """The bytes an event counts for in its stream's (and group's) stored bytes."""
+    return len(message.encode("utf-8")) + LOG_EVENT_OVERHEAD
+
+
+def stream_additions(events: Sequence[LogEventRecord]) -> list[dict[str, Any]]:
+    """What a batch of events adds to each of their streams: first and last event
+    timestamps, the latest ingestion time and the bytes, one entry per stream in the
+    order the streams first appear."""
+    streams: dict[tuple[str, str], dict[str, Any]] = {}
+    for event in events:
+        key = (event.log_group_name, event.log_stream_name)
+        size = log_event_bytes(event.message)
+        entry = streams.get(key)
+        if entry is None:
+            streams[key] = {
+                "log_group_name": key[0],
+                "name": key[1],
+                "first_event_timestamp": event.timestamp,
+                "last_event_timestamp": event.timestamp,
+                "ingestion_time": event.ingestion_time,
+                "stored_bytes": size,
+            }
+            continue
+        entry["first_event_timestamp"] = min(entry["first_event_timestamp"], event.timestamp)
+        entry["last_event_timestamp"] = max(entry["last_event_timestamp"], event.timestamp)
+        entry["ingestion_time"] = max(entry["ingestion_time"], event.ingestion_time)
+        entry["stored_bytes"] += size
+    return list(streams.values())

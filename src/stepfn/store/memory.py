@@ -24,6 +24,9 @@ from stepfn.store.base import (
     Conflict,
     ExecutionRecord,
     InboxMessage,
+    LogEventRecord,
+    LogGroupRecord,
+    LogStreamRecord,
     StateMachineRecord,
     StepCommit,
     Store,
@@ -37,6 +40,7 @@ from stepfn.store.common import (
     commit_time,
     from_json,
     from_json_or_none,
+    stream_additions,
     timer_fired,
     to_json,
     to_json_or_none,
@@ -66,6 +70,31 @@ class _History:
         index = bisect.bisect_left(self.ids, row[0])
         self.ids.insert(index, row[0])
         self.rows.insert(index, row)
+
+
+@dataclass
+class _LogEvents:
+    """One log group's events, kept sorted by (timestamp, id) with the keys alongside."""
+
+    keys: list[tuple[int, int]] = field(default_factory=list)
+    events: list[LogEventRecord] = field(default_factory=list)
+
+    def add(self, event: LogEventRecord) -> None:
+        key = (event.timestamp, event.id)
+        if not self.keys or key > self.keys[-1]:
+            self.keys.append(key)
+            self.events.append(event)
+            return
+        index = bisect.bisect_left(self.keys, key)
+        self.keys.insert(index, key)
+        self.events.insert(index, event)
+
+    def remove_stream(self, name: str) -> None:
+        kept = [
+            (k, e) for k, e in zip(self.keys, self.events, strict=True) if e.log_stream_name != name
+        ]
+        self.keys = [k for k, _ in kept]
+        self.events = [e for _, e in kept]
 
 
 def _event_row(event: StoredEvent) -> _EventRow:
@@ -108,6 +137,10 @@ class MemoryStore(Store):
         self._inbox_ids = itertools.count(1)
         self._timers: dict[tuple[str, str], float] = {}
         self._tasks: dict[str, TaskRecord] = {}
+        self._log_groups: dict[str, LogGroupRecord] = {}
+        self._log_streams: dict[str, dict[str, LogStreamRecord]] = {}  # by group, by name
+        self._log_events: dict[str, _LogEvents] = {}  # by group
+        self._log_event_ids = itertools.count(1)
 
     # state machines, versions, aliases ----------------------------------------------------
 
@@ -574,6 +607,159 @@ class MemoryStore(Store):
             task.worker_name = worker_name
             return replace(task)
 
+    # log groups, streams and events -------------------------------------------------------
+
+    def create_log_group(self, record: LogGroupRecord) -> None:
+        """Add a log group; ``Conflict`` when its name exists."""
+        with self._lock:
+            if record.name in self._log_groups:
+                raise Conflict(f"log group {record.name} exists")
+            self._log_groups[record.name] = replace(record, stored_bytes=0)
+
+    def get_log_group(self, name: str) -> LogGroupRecord | None:
+        """The log group with this name (its stored bytes summed)."""
+        with self._lock:
+            record = self._log_groups.get(name)
+            return None if record is None else self._copy_log_group(record)
+
+    def update_log_group(self, record: LogGroupRecord) -> None:
+        """Replace a log group's settings; ``StoreError`` when there is none."""
+        with self._lock:
+            stored = self._log_groups.get(record.name)
+            if stored is None:
+                raise StoreError(f"no log group {record.name}")
+            stored.retention_in_days = record.retention_in_days
+            stored.kms_key_id = record.kms_key_id
+            stored.log_group_class = record.log_group_class
+
+    def list_log_groups(self, prefix: str | None = None) -> list[LogGroupRecord]:
+        """Log groups whose name starts with ``prefix`` (all when None), by name."""
+        with self._lock:
+            return [
+                self._copy_log_group(record)
+                for name, record in sorted(self._log_groups.items())
+                if prefix is None or name.startswith(prefix)
+            ]
+
+    def delete_log_group(self, name: str) -> None:
+        """Remove a log group with its streams and events (nothing when missing)."""
+        with self._lock:
+            self._log_groups.pop(name, None)
+            self._log_streams.pop(name, None)
+            self._log_events.pop(name, None)
+
+    def create_log_stream(self, record: LogStreamRecord) -> None:
+        """Add an empty log stream; ``Conflict`` when it exists, ``StoreError`` when its
+        log group does not."""
+        with self._lock:
+            if record.log_group_name not in self._log_groups:
+                raise StoreError(f"no log group {record.log_group_name}")
+            streams = self._log_streams.setdefault(record.log_group_name, {})
+            if record.name in streams:
+                raise Conflict(f"log stream {record.name} exists")
+            streams[record.name] = replace(record)
+
+    def list_log_streams(
+        self, log_group_name: str, prefix: str | None = None
+    ) -> list[LogStreamRecord]:
+        """A log group's streams whose name starts with ``prefix``, by name."""
+        with self._lock:
+            streams = self._log_streams.get(log_group_name, {})
+            return [
+                replace(record)
+                for name, record in sorted(streams.items())
+                if prefix is None or name.startswith(prefix)
+            ]
+
+    def delete_log_stream(self, log_group_name: str, name: str) -> None:
+        """Remove a log stream with its events (nothing when missing)."""
+        with self._lock:
+            streams = self._log_streams.get(log_group_name, {})
+            if streams.pop(name, None) is not None and log_group_name in self._log_events:
+                self._log_events[log_group_name].remove_stream(name)
+
+    def append_log_events(self, events: Sequence[LogEventRecord]) -> None:
+        """Store log events in the order given, in one transaction; missing log groups
+        and streams are created (at the event's ingestion time)."""
+        additions = stream_additions(events)
+        with self._lock:
+            for event in events:
+                if event.log_group_name not in self._log_groups:
+                    self._log_groups[event.log_group_name] = LogGroupRecord(
+                        event.log_group_name, event.ingestion_time
+                    )
+            for added in additions:
+                streams = self._log_streams.setdefault(added["log_group_name"], {})
+                stream = streams.get(added["name"])
+                if stream is None:
+                    stream = streams[added["name"]] = LogStreamRecord(
+                        added["log_group_name"], added["name"], added["ingestion_time"]
+                    )
+                first, last = added["first_event_timestamp"], added["last_event_timestamp"]
+                ingested = added["ingestion_time"]
+                if stream.first_event_timestamp is not None:
+                    first = min(first, stream.first_event_timestamp)
+                if stream.last_event_timestamp is not None:
+                    last = max(last, stream.last_event_timestamp)
+                if stream.last_ingestion_time is not None:
+                    ingested = max(ingested, stream.last_ingestion_time)
+                stream.first_event_timestamp = first
+                stream.last_event_timestamp = last
+                stream.last_ingestion_time = ingested
+                stream.stored_bytes += added["stored_bytes"]
+            for event in events:
+                stored = replace(event, id=next(self._log_event_ids))
+                self._log_events.setdefault(event.log_group_name, _LogEvents()).add(stored)
+
+    def log_events(
+        self,
+        log_group_name: str,
+        *,
+        streams: Sequence[str] | None = None,
+        stream_prefix: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        terms: Sequence[str] = (),
+        after: tuple[int, int] | None = None,
+        before: tuple[int, int] | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+    ) -> list[LogEventRecord]:
+        """A log group's events in (timestamp, id) order, or the reverse (see ``Store``)."""
+        wanted = None if streams is None else set(streams)
+        with self._lock:
+            stored = self._log_events.get(log_group_name)
+            if stored is None or limit == 0:
+                return []
+            # The position bounds and the time range narrow the sorted list by bisection.
+            low = 0
+            high = len(stored.keys)
+            if after is not None:
+                low = max(low, bisect.bisect_right(stored.keys, after))
+            if start is not None:
+                low = max(low, bisect.bisect_left(stored.keys, (start, -1)))
+            if before is not None:
+                high = min(high, bisect.bisect_left(stored.keys, before))
+            if end is not None:
+                high = min(high, bisect.bisect_left(stored.keys, (end, -1)))
+            candidates = stored.events[low:high]
+            if reverse:
+                candidates = candidates[::-1]
+            found: list[LogEventRecord] = []
+            for event in candidates:
+                if wanted is not None and event.log_stream_name not in wanted:
+                    continue
+                if stream_prefix is not None and not event.log_stream_name.startswith(
+                    stream_prefix
+                ):
+                    continue
+                if any(term not in event.message for term in terms):
+                    continue
+                found.append(replace(event))
+                if limit is not None and len(found) >= limit:
+                    break
+            return found
+
     def close(self) -> None:
         """Nothing to release; the data goes with the object."""
 
@@ -599,3 +785,8 @@ class MemoryStore(Store):
     @staticmethod
     def _copy_alias(record: AliasRecord) -> AliasRecord:
         return replace(record, routing_configuration=_json_copy(record.routing_configuration))
+
+    def _copy_log_group(self, record: LogGroupRecord) -> LogGroupRecord:
+        # Called with the lock held.
+        streams = self._log_streams.get(record.name, {})
+        return replace(record, stored_bytes=sum(s.stored_bytes for s in streams.values()))

@@ -273,3 +273,110 @@ WHERE token = (
     LIMIT 1
 )
 RETURNING *;
+
+-- log groups, streams and events (CloudWatch Logs) --------------------------------------------
+
+-- name: insert_log_group
+INSERT INTO log_groups (name, creation_time, retention_in_days, kms_key_id, log_group_class)
+VALUES (:name, :creation_time, :retention_in_days, :kms_key_id, :log_group_class);
+
+-- name: ensure_log_group
+-- A group that execution logs are delivered to before anyone created it.
+INSERT INTO log_groups (name, creation_time, retention_in_days, kms_key_id, log_group_class)
+VALUES (?, ?, NULL, NULL, 'STANDARD')
+ON CONFLICT (name) DO NOTHING;
+
+-- name: update_log_group
+UPDATE log_groups SET
+    retention_in_days = :retention_in_days, kms_key_id = :kms_key_id,
+    log_group_class = :log_group_class
+WHERE name = :name;
+
+-- name: list_log_groups
+-- substr rather than LIKE: a prefix may hold LIKE's wildcards (_ is common in names).
+SELECT g.name, g.creation_time, g.retention_in_days, g.kms_key_id, g.log_group_class,
+    coalesce((SELECT sum(s.stored_bytes) FROM log_streams s WHERE s.log_group_name = g.name), 0)
+        AS stored_bytes
+FROM log_groups g
+WHERE :prefix IS NULL OR substr(g.name, 1, length(:prefix)) = :prefix
+ORDER BY g.name;
+
+-- name: get_log_group
+SELECT g.name, g.creation_time, g.retention_in_days, g.kms_key_id, g.log_group_class,
+    coalesce((SELECT sum(s.stored_bytes) FROM log_streams s WHERE s.log_group_name = g.name), 0)
+        AS stored_bytes
+FROM log_groups g
+WHERE g.name = :name;
+
+-- name: delete_log_group_events
+DELETE FROM log_events WHERE log_group_name = :name;
+
+-- name: delete_log_group_streams
+DELETE FROM log_streams WHERE log_group_name = :name;
+
+-- name: delete_log_group
+DELETE FROM log_groups WHERE name = :name;
+
+-- name: insert_log_stream
+INSERT INTO log_streams (
+    log_group_name, name, creation_time, first_event_timestamp, last_event_timestamp,
+    last_ingestion_time, stored_bytes
+) VALUES (
+    :log_group_name, :name, :creation_time, :first_event_timestamp, :last_event_timestamp,
+    :last_ingestion_time, :stored_bytes
+);
+
+-- name: list_log_streams
+SELECT * FROM log_streams
+WHERE log_group_name = :log_group_name
+    AND (:prefix IS NULL OR substr(name, 1, length(:prefix)) = :prefix)
+ORDER BY name;
+
+-- name: delete_log_stream_events
+DELETE FROM log_events WHERE log_group_name = :log_group_name AND log_stream_name = :name;
+
+-- name: delete_log_stream
+DELETE FROM log_streams WHERE log_group_name = :log_group_name AND name = :name;
+
+-- name: add_to_log_stream
+-- A stream gets its events' statistics, and is created by its first events.
+INSERT INTO log_streams (
+    log_group_name, name, creation_time, first_event_timestamp, last_event_timestamp,
+    last_ingestion_time, stored_bytes
+) VALUES (
+    :log_group_name, :name, :ingestion_time, :first_event_timestamp, :last_event_timestamp,
+    :ingestion_time, :stored_bytes
+)
+ON CONFLICT (log_group_name, name) DO UPDATE SET
+    first_event_timestamp = min(
+        coalesce(first_event_timestamp, excluded.first_event_timestamp),
+        excluded.first_event_timestamp
+    ),
+    last_event_timestamp = max(
+        coalesce(last_event_timestamp, excluded.last_event_timestamp),
+        excluded.last_event_timestamp
+    ),
+    last_ingestion_time = max(
+        coalesce(last_ingestion_time, excluded.last_ingestion_time),
+        excluded.last_ingestion_time
+    ),
+    stored_bytes = stored_bytes + excluded.stored_bytes;
+
+-- name: insert_log_event
+INSERT INTO log_events (log_group_name, log_stream_name, timestamp, ingestion_time, message)
+VALUES (?, ?, ?, ?, ?);
+
+-- name: log_events_forward
+-- {filters} is replaced by the store with fixed conditions on the named parameters.
+SELECT id, log_group_name, log_stream_name, timestamp, message, ingestion_time
+FROM log_events
+WHERE log_group_name = :log_group_name{filters}
+ORDER BY timestamp, id
+LIMIT :limit;
+
+-- name: log_events_reverse
+SELECT id, log_group_name, log_stream_name, timestamp, message, ingestion_time
+FROM log_events
+WHERE log_group_name = :log_group_name{filters}
+ORDER BY timestamp DESC, id DESC
+LIMIT :limit;
