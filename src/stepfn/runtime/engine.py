@@ -21,6 +21,7 @@ from typing import Any
 from stepfn.clock import Clock, IdSource
 from stepfn.runtime.control import ControlPlane
 from stepfn.runtime.executions import Executions
+from stepfn.runtime.log_delivery import LogDelivery
 from stepfn.runtime.teststate import TestState
 from stepfn.runtime.worker import ModelCache, Worker
 from stepfn.store import open_store
@@ -66,6 +67,8 @@ class Engine(ControlPlane, Executions, TestState):
         self._express: dict[str, dict[str, Any]] = {}
         self._stopping = False
         self.worker = Worker(store, clock, self.registry, self.ids, on_runnable=self.wake)
+        self.log_delivery = LogDelivery(store, clock)
+        self.worker.logs = self.log_delivery
         self._recover()
         if background is None:
             background = not clock.virtual

@@ -53,6 +53,7 @@ from stepfn.runtime.execution_checks import (
     when,
 )
 from stepfn.runtime.local import EXPRESS_TIME_LIMIT, Driver, Execution
+from stepfn.runtime.log_delivery import LogDelivery
 from stepfn.runtime.mapruns import MAX_LONG_ARN, MapRuns
 from stepfn.runtime.validation import Constraints
 from stepfn.runtime.worker import ModelCache, Worker, execution_info_of
@@ -83,6 +84,7 @@ class Executions(TaskCallbacks, MapRuns):
     registry: Registry
     worker: Worker
     models: ModelCache
+    log_delivery: LogDelivery
     wake: Callable[[str], None]
     region: str
     account: str
@@ -189,6 +191,7 @@ class Executions(TaskCallbacks, MapRuns):
             time_limit=EXPRESS_TIME_LIMIT,
         )
         execution = driver.run()
+        self.log_delivery.express(target, record, execution.events)
         self._express[arn] = {
             "execution": execution,
             "stateMachineArn": target.state_machine_arn,

@@ -39,8 +39,10 @@ from stepfn.interp.context import ExecutionInfo
 from stepfn.interp.events import Event, TextMemo, to_json_text
 from stepfn.interp.machine import Interpreter
 from stepfn.interp.runstate import RunState, run_state_from_json, run_state_to_json
+from stepfn.runtime.log_delivery import LogDelivery
 from stepfn.store.base import (
     ExecutionRecord,
+    LogEventRecord,
     StepCommit,
     Store,
     StoredEvent,
@@ -118,6 +120,7 @@ class _Prepared:
     commit: StepCommit
     invokes: list[TaskRecord]
     request_info: ExecutionInfo
+    record: ExecutionRecord  # as read for the step: what its log events are filed under
 
 
 class ModelCache:
@@ -165,6 +168,8 @@ class Worker:
         self._pool = ThreadPoolExecutor(max_workers=task_threads, thread_name_prefix="stepfn-task")
         self._in_flight = 0
         self._in_flight_lock = threading.Condition()
+        # Set by the engine: writes the committed events of executions that log them.
+        self.logs: LogDelivery | None = None
 
     # --- stepping -------------------------------------------------------------------------------
 
@@ -175,14 +180,20 @@ class Worker:
             return 0
         refused = set(self.store.commit_steps([p.commit for p in prepared]))
         transitions = 0
+        logged: list[LogEventRecord] = []
         for item in prepared:
             if item.commit.execution_arn in refused:
                 # Another writer moved this execution on: read it again next round.
                 self.on_runnable(item.commit.execution_arn)
                 continue
             transitions += sum(1 for e in item.commit.events if e.type.endswith("StateEntered"))
+            if self.logs is not None:
+                logged += self.logs.committed(item.record, item.commit.events)
             for task in item.invokes:
                 self.dispatch(task, item.request_info)
+        if logged and self.logs is not None:
+            # After the tasks are on their way: logging never holds an execution up.
+            self.logs.write(logged)
         return transitions
 
     def start(self, record: ExecutionRecord, input: Any = None) -> None:
@@ -206,6 +217,9 @@ class Worker:
         record.cause = run.cause
         record.stop_date = step.stop_date
         self.store.create_execution(record, step.events, step.timers, tasks=step.tasks)
+        if self.logs is not None:
+            # Before its tasks can answer: the start's log events come first.
+            self.logs.write(self.logs.committed(record, step.events))
         for task in step.tasks:
             if task.kind in ("invoke", "callback"):
                 self.dispatch(task, info)
@@ -233,6 +247,7 @@ class Worker:
                 ),
                 [],
                 execution_info_of(record),
+                record,
             )
         info = execution_info_of(record)
         interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
@@ -263,7 +278,7 @@ class Worker:
             stop_date=step.stop_date,
         )
         invokes = [t for t in step.tasks if t.kind in ("invoke", "callback")]
-        return _Prepared(commit, invokes, info)
+        return _Prepared(commit, invokes, info, record)
 
     def _advance(
         self,
