@@ -19,6 +19,10 @@ Every request goes the same way:
 
 An operation the Engine does not have answers ``UnsupportedOperation`` (status 400, so
 SDKs do not retry it), naming the missing feature; ``docs/api.md`` lists them.
+
+Requests whose target starts ``Logs_20140328.`` are CloudWatch Logs operations: after
+steps 1 and 3 they go to ``logs.py`` (AWS JSON 1.1), which reads the log groups that
+executions' logging configurations write to.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from stepfn.api.logs import CONTENT_TYPE as LOGS_CONTENT_TYPE
+from stepfn.api.logs import TARGET_PREFIX as LOGS_TARGET_PREFIX
+from stepfn.api.logs import LogsApi
 from stepfn.api.model import ServiceModel, load
 from stepfn.api.validate import Validator
 from stepfn.errors import ServiceError
@@ -102,6 +109,7 @@ class Response:
     status: int
     document: dict[str, Any]
     headers: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str = CONTENT_TYPE
 
     def body(self) -> bytes:
         """The JSON body (ASCII-escaped, so any string the Engine returns can be sent)."""
@@ -142,6 +150,9 @@ class Api:
         self._count_lock = threading.Lock()
         self._methods: dict[str, Callable[..., Any] | None] = {}
         self._accepted: dict[str, frozenset[str] | None] = {}  # None: takes any member
+        # CloudWatch Logs, on the same endpoint, when the engine keeps logs.
+        logs = getattr(engine, "logs", None)
+        self.logs = LogsApi(logs) if logs is not None else None
         for operation in self.model.operations:
             method = getattr(engine, method_name(operation), None)
             self._methods[operation] = method if callable(method) else None
@@ -173,16 +184,22 @@ class Api:
         request_id = self.request_id()
         with self._count_lock:
             self.in_progress += 1
+        target = request.headers.get("x-amz-target")
+        content_type = CONTENT_TYPE
         try:
             if self.auth is not None:
                 self.auth.check(request)
-            status, document = self.call(request.headers.get("x-amz-target"), request.body)
+            if self.logs is not None and target and target.startswith(LOGS_TARGET_PREFIX):
+                content_type = LOGS_CONTENT_TYPE
+                status, document = self.call_logs(target, request.body)
+            else:
+                status, document = self.call(target, request.body)
         except ServiceError as exc:  # refused by the authenticator
             status, document = exc.status, self._error(exc)
         finally:
             with self._count_lock:
                 self.in_progress -= 1
-        return Response(status, document, [("x-amzn-RequestId", request_id)])
+        return Response(status, document, [("x-amzn-RequestId", request_id)], content_type)
 
     def _get(self, request: Request) -> Response:
         path = request.target.split("?", 1)[0].rstrip("/")
@@ -211,6 +228,15 @@ class Api:
             return self._call(target, body)
         except ServiceError as exc:
             return exc.status, self._error(exc)
+
+    def call_logs(self, target: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        """Run one CloudWatch Logs operation (``api/logs.py``): (status, document)."""
+        assert self.logs is not None
+        try:
+            params = self._parse(body)
+        except ServiceError as exc:
+            return exc.status, self._error(exc)
+        return self.logs.call(target[len(LOGS_TARGET_PREFIX) :], params)
 
     def _call(self, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
         if not target or not target.startswith(TARGET_PREFIX):

@@ -154,7 +154,13 @@ class _Connection(socketserver.StreamRequestHandler):
             )
         keep = self._keep_alive(version, headers) and not self.server.draining
         try:
-            self._send(response.status, response.document, response.headers, keep=keep)
+            self._send(
+                response.status,
+                response.document,
+                response.headers,
+                keep=keep,
+                content_type=response.content_type,
+            )
         except OSError:
             return False
         return keep
@@ -261,11 +267,12 @@ class _Connection(socketserver.StreamRequestHandler):
         extra: list[tuple[str, str]],
         *,
         keep: bool,
+        content_type: str = CONTENT_TYPE,
     ) -> None:
         body = Response(status, document).body()
         lines = [
             f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}",
-            f"Content-Type: {CONTENT_TYPE}",
+            f"Content-Type: {content_type}",
             f"Content-Length: {len(body)}",
             f"Date: {_http_date()}",
             "Connection: keep-alive" if keep else "Connection: close",

@@ -40,10 +40,12 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from stepfn.api.app import Request
+from stepfn.api.logs import TARGET_PREFIX as LOGS_TARGET_PREFIX
 from stepfn.errors import ServiceError
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "states"
+LOGS_SERVICE = "logs"  # the signing name of CloudWatch Logs requests (api/logs.py)
 MAX_SKEW_SECONDS = 15 * 60
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 
@@ -207,8 +209,11 @@ class SigV4:
         secret = self.keys.get(key_id)
         if secret is None:
             raise ServiceError("UnrecognizedClientException", UNRECOGNIZED_CLIENT)
-        if service != SERVICE:
-            raise _invalid(f"Credential should be scoped to correct service: '{SERVICE}'. ")
+        expected = SERVICE
+        if headers.get("x-amz-target", "").startswith(LOGS_TARGET_PREFIX):
+            expected = LOGS_SERVICE
+        if service != expected:
+            raise _invalid(f"Credential should be scoped to correct service: '{expected}'. ")
         self._check_time(amz_date, date)
         signed = fields["SignedHeaders"].split(";")
         payload_hash = hashlib.sha256(request.body).hexdigest()

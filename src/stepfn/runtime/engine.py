@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stepfn.clock import Clock, IdSource
+from stepfn.runtime.cloudwatch_logs import CloudWatchLogs
 from stepfn.runtime.control import ControlPlane
 from stepfn.runtime.executions import Executions
 from stepfn.runtime.log_delivery import LogDelivery
@@ -67,8 +68,10 @@ class Engine(ControlPlane, Executions, TestState):
         self._express: dict[str, dict[str, Any]] = {}
         self._stopping = False
         self.worker = Worker(store, clock, self.registry, self.ids, on_runnable=self.wake)
+        # Executions' logging configurations deliver to log groups that ``logs`` serves.
         self.log_delivery = LogDelivery(store, clock)
         self.worker.logs = self.log_delivery
+        self.logs = CloudWatchLogs(store, clock, region=region, account=account)
         self._recover()
         if background is None:
             background = not clock.virtual
