@@ -517,9 +517,18 @@ class CloudWatchLogs:
             events = self.store.log_events(group.name, limit=size, **read)
         else:
             events = self.store.log_events(group.name, limit=size, reverse=True, **read)[::-1]
-        here = token[1] if token is not None else _START
-        forward = _position(events[-1]) if events else here
-        backward = _position(events[0]) if events else here
+        if events:
+            forward, backward = _position(events[-1]), _position(events[0])
+        elif token is None:
+            forward = backward = _START
+        else:
+            # Nothing further this way: the same token again (the SDKs' sign to stop),
+            # and one the other way that starts with the position itself.
+            (ts, id_) = token[1]
+            if token[0] == "f":
+                forward, backward = token[1], (ts, id_ + 1)
+            else:
+                forward, backward = (ts, max(id_ - 1, 0)), token[1]
         return {
             "events": [
                 {"timestamp": e.timestamp, "message": e.message, "ingestionTime": e.ingestion_time}
