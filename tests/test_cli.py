@@ -310,3 +310,76 @@ def test_format_history_handles_any_timestamp_shape() -> None:
     assert lines[2].split()[3] == "A"
     assert lines[3].endswith("...")
     assert format_history([]).split() == ["ID", "ELAPSED", "TYPE", "STATE", "DETAIL"]
+
+
+# --------------------------------------------------------------------------------- logs
+
+
+def logged_store(tmp_path: Path) -> tuple[str, list[str]]:
+    """A store where two executions of a logging state machine ran: (path, their ARNs)."""
+    from stepfn.clock import VirtualClock
+    from stepfn.runtime.engine import Engine
+
+    path = str(tmp_path / "stepfn.db")
+    engine = Engine.open(path, clock=VirtualClock())
+    try:
+        arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/cli:*"
+        created = engine.create_state_machine(
+            name="cli",
+            definition=json.dumps(machine(("P", {"Type": "Pass", "End": True}))),
+            roleArn="arn:aws:iam::123456789012:role/r",
+            loggingConfiguration={
+                "level": "ALL",
+                "includeExecutionData": True,
+                "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": arn}}],
+            },
+        )
+        executions = [
+            engine.start_execution(stateMachineArn=created["stateMachineArn"], input="{}")[
+                "executionArn"
+            ]
+            for _ in range(2)
+        ]
+        engine.run_until_idle()
+    finally:
+        engine.close()
+    return path, executions
+
+
+def test_logs_prints_one_json_record_per_line(tmp_path: Path) -> None:
+    path, executions = logged_store(tmp_path)
+    result = invoke("logs", "--db", path, "/aws/vendedlogs/states/cli")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 8
+    assert {r["execution_arn"] for r in records} == set(executions)
+    assert records[0]["type"] == "ExecutionStarted"
+
+
+def test_logs_of_one_execution_or_stream(tmp_path: Path) -> None:
+    path, executions = logged_store(tmp_path)
+    group = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/cli:*"
+    result = invoke("logs", "--db", path, group, "--execution", executions[1])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["type"] for r in records] == [
+        "ExecutionStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert {r["execution_arn"] for r in records} == {executions[1]}
+    missing = invoke("logs", "--db", path, "/aws/vendedlogs/states/cli", "--stream", "nope")
+    assert_clean_error(missing, "The specified log stream does not exist.")
+
+
+def test_logs_refuses_a_missing_store_or_group(tmp_path: Path) -> None:
+    assert_clean_error(
+        invoke("logs", "--db", str(tmp_path / "none.db"), "g"), "there is no store at"
+    )
+    assert not (tmp_path / "none.db").exists()
+    path, _ = logged_store(tmp_path)
+    assert_clean_error(
+        invoke("logs", "--db", path, "other"),
+        "log group 'other': The specified log group does not exist.",
+    )

@@ -391,3 +391,59 @@ def server(
         http.server_close()
         engine.close()
         click.echo("stepfn server stopped", err=True)
+
+
+def _log_line(message: str) -> str:
+    """A log event's message as one line of JSON: execution logs' JSON as it is (compact),
+    any other text as a JSON string."""
+    try:
+        value = json.loads(message)
+    except ValueError:
+        return json.dumps(message, ensure_ascii=False)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@main.command()
+@click.argument("log_group")
+@click.option(
+    "--db",
+    default="stepfn.db",
+    show_default=True,
+    help="The store of the server (its --db): a SQLite file path.",
+)
+@click.option("--stream", metavar="NAME", help="Only the events of this log stream.")
+@click.option("--execution", metavar="ARN", help="Only the events of this execution.")
+def logs(log_group: str, db: str, stream: str | None, execution: str | None) -> None:
+    """Print the execution logs in LOG_GROUP, one JSON document per line.
+
+    LOG_GROUP is a log group name or ARN; events come oldest first. State machines whose
+    loggingConfiguration names a log group write their executions' events to it; this
+    reads them from the store, while a server runs on it or not. Each line is an event's
+    message: for execution logs, the JSON record Step Functions writes (id, type, details,
+    previous_event_id, event_timestamp, execution_arn, redrive_count). Exits with status
+    1 when the log group or stream does not exist.
+    """
+    from stepfn.clock import Clock
+    from stepfn.errors import ServiceError
+    from stepfn.runtime.cloudwatch_logs import CloudWatchLogs
+    from stepfn.runtime.execution_logs import log_group_name
+    from stepfn.store import open_store
+    from stepfn.store.base import StoreError
+
+    if "://" not in db and db != ":memory:" and not Path(db).expanduser().exists():
+        # Opening a path that is not there would create an empty store.
+        raise click.ClickException(f"there is no store at {db!r}")
+    group = (log_group_name(log_group) or log_group) if log_group.startswith("arn:") else log_group
+    try:
+        store = open_store(db)
+    except StoreError as exc:
+        raise click.ClickException(f"cannot open the store {db!r}: {exc}") from None
+    try:
+        reader = CloudWatchLogs(store, Clock())
+        for event in reader.execution_events(group, stream, execution):
+            click.echo(_log_line(event.message))
+    except ServiceError as exc:
+        where = f"log group {group!r}" + (f", stream {stream!r}" if stream else "")
+        raise click.ClickException(f"{where}: {exc.message}") from None
+    finally:
+        store.close()
