@@ -13,7 +13,8 @@ import pytest
 
 from stepfn.clock import VirtualClock
 from stepfn.errors import ServiceError
-from stepfn.runtime.cloudwatch_logs import CloudWatchLogs, filter_terms
+from stepfn.runtime.cloudwatch_checks import filter_terms
+from stepfn.runtime.cloudwatch_logs import CloudWatchLogs
 from stepfn.store import MemoryStore
 
 ACCOUNT_ARN = "arn:aws:logs:us-east-1:123456789012:log-group:"

@@ -19,18 +19,43 @@ Known differences from CloudWatch Logs, on purpose:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
-import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from stepfn.clock import Clock
 from stepfn.errors import ServiceError
+from stepfn.runtime.cloudwatch_checks import (
+    GROUP_CLASSES,
+    GROUP_EXISTS,
+    GROUP_MISSING,
+    GROUP_PATTERN,
+    IDENTIFIER_PATTERN,
+    MAX_DESCRIBED,
+    MAX_EVENTS,
+    MAX_NAME,
+    MAX_TAGS,
+    NAME_AND_ARN,
+    ORDERS,
+    RETENTION_DAYS,
+    START,
+    STREAM_EXISTS,
+    STREAM_MISSING,
+    STREAM_PATTERN,
+    check,
+    check_name,
+    check_page,
+    decode_token,
+    encode_token,
+    filter_terms,
+    invalid,
+    not_found,
+    parse_stream_token,
+    position,
+    stream_token,
+)
 from stepfn.runtime.execution_logs import log_group_name, timestamp_ms
-from stepfn.runtime.validation import Constraints, sequence, structure, validation_error
+from stepfn.runtime.validation import Constraints, sequence, structure
 from stepfn.store.base import (
     Conflict,
     LogEventRecord,
@@ -39,116 +64,6 @@ from stepfn.store.base import (
     Store,
     StoreError,
 )
-
-GROUP_PATTERN = r"[\.\-_/#A-Za-z0-9]+"
-STREAM_PATTERN = r"[^:*]*"
-IDENTIFIER_PATTERN = r"[\w#+=/:,.@-]*"
-MAX_NAME = 512
-MAX_EVENTS = 10_000  # FilterLogEvents and GetLogEvents, per page
-MAX_DESCRIBED = 50  # DescribeLogGroups and DescribeLogStreams, per page
-MAX_TAGS = 50
-RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-    2557, 2922, 3288, 3653,
-)  # fmt: skip
-GROUP_CLASSES = ("STANDARD", "INFREQUENT_ACCESS", "DELIVERY")
-ORDERS = ("LogStreamName", "LastEventTime")
-
-# AWS's texts.
-GROUP_MISSING = "The specified log group does not exist."
-STREAM_MISSING = "The specified log stream does not exist."
-GROUP_EXISTS = "The specified log group already exists"
-STREAM_EXISTS = "The specified log stream already exists"
-NAME_AND_ARN = "LogGroup name and LogGroup ARN are mutually exclusive parameters."
-BAD_TOKEN = "The specified nextToken is invalid."
-
-# A quoted phrase ("...", with \" and \\ inside) or a run of non-blank characters.
-_TERM = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
-
-
-def invalid(message: str) -> ServiceError:
-    """CloudWatch Logs' error for a request it will not take."""
-    return ServiceError("InvalidParameterException", message)
-
-
-def not_found(message: str) -> ServiceError:
-    """CloudWatch Logs' error for a group or stream that is not there."""
-    return ServiceError("ResourceNotFoundException", message)
-
-
-def filter_terms(pattern: str | None) -> list[str]:
-    """The texts a filter pattern asks every matched message to contain.
-
-    Raises:
-        ServiceError: ``InvalidParameterException`` for a JSON or space-delimited
-            pattern, which stepfn does not evaluate.
-    """
-    text = (pattern or "").strip()
-    if not text:
-        return []
-    if text[0] in "{[":
-        raise invalid(
-            "stepfn matches filter patterns as plain text (terms and quoted phrases); "
-            "JSON ({ $.field = value }) and space-delimited ([...]) patterns are not "
-            "supported"
-        )
-    terms = []
-    for match in _TERM.finditer(text):
-        quoted, word = match.groups()
-        terms.append(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else word)
-    return [term for term in terms if term]
-
-
-def _check(c: Constraints) -> None:
-    # The model's constraints, worded as the Step Functions checks word them; CloudWatch
-    # Logs answers them as InvalidParameterException.
-    if c.messages:
-        raise invalid(validation_error(c.messages).message)
-
-
-def _name(c: Constraints, value: Any, where: str, pattern: str, required: bool = True) -> None:
-    if value is None:
-        if required:
-            c.required(value, where)
-        return
-    if c.string(value, where, 1, MAX_NAME) and isinstance(value, str):
-        c.pattern(value, where, pattern)
-
-
-def _page(c: Constraints, limit: Any, token: Any, high: int) -> None:
-    c.integer(limit, "limit", 1, high)
-    c.string(token, "nextToken", 1, None)
-
-
-def _encode_token(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
-
-
-def _decode_token(token: str | None, *keys: str) -> dict[str, int] | None:
-    """A token of ours with integer ``keys``; InvalidParameterException otherwise."""
-    if token is None:
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error, UnicodeError):
-        raise invalid(BAD_TOKEN) from None
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in keys):
-        raise invalid(BAD_TOKEN)
-    return {k: int(data[k]) for k in keys}
-
-
-def _position(event: LogEventRecord) -> tuple[int, int]:
-    return (event.timestamp, event.id)
-
-
-# GetLogEvents' tokens look like AWS's: "f/" or "b/" and digits (here the position's
-# timestamp and id, 19 digits each).
-_STREAM_TOKEN = re.compile(r"([fb])/(\d{19})(\d{19})")
-_START = (0, 0)  # before every event
-
-
-def _stream_token(direction: str, position: tuple[int, int]) -> str:
-    return f"{direction}/{position[0]:019d}{position[1]:019d}"
 
 
 class CloudWatchLogs:
@@ -192,11 +107,11 @@ class CloudWatchLogs:
     ) -> dict[str, Any]:
         """CreateLogGroup; ``ResourceAlreadyExistsException`` when the name is taken."""
         c = Constraints()
-        _name(c, logGroupName, "logGroupName", GROUP_PATTERN)
+        check_name(c, logGroupName, "logGroupName", GROUP_PATTERN)
         c.string(kmsKeyId, "kmsKeyId", 0, 256)
         c.enum(logGroupClass, "logGroupClass", GROUP_CLASSES)
         pairs = self._tags(c, tags)
-        _check(c)
+        check(c)
         record = LogGroupRecord(
             logGroupName,
             self._now(),
@@ -232,14 +147,14 @@ class CloudWatchLogs:
     ) -> dict[str, Any]:
         """DescribeLogGroups, by name (a pattern matches anywhere, ignoring case)."""
         c = Constraints()
-        _name(c, logGroupNamePrefix, "logGroupNamePrefix", GROUP_PATTERN, required=False)
+        check_name(c, logGroupNamePrefix, "logGroupNamePrefix", GROUP_PATTERN, required=False)
         c.string(logGroupNamePattern, "logGroupNamePattern", 0, MAX_NAME)
         c.enum(logGroupClass, "logGroupClass", GROUP_CLASSES)
         c.boolean(includeLinkedAccounts, "includeLinkedAccounts")
-        _page(c, limit, nextToken, MAX_DESCRIBED)
+        check_page(c, limit, nextToken, MAX_DESCRIBED)
         wanted = sequence(logGroupIdentifiers, "logGroupIdentifiers")
         sequence(accountIdentifiers, "accountIdentifiers")
-        _check(c)
+        check(c)
         if logGroupNamePrefix is not None and logGroupNamePattern is not None:
             raise invalid(
                 "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters."
@@ -253,13 +168,13 @@ class CloudWatchLogs:
         if wanted is not None:
             names = {self._group_name(str(w), "logGroupIdentifiers") for w in wanted}
             groups = [g for g in groups if g.name in names]
-        start = (_decode_token(nextToken, "offset") or {"offset": 0})["offset"]
+        start = (decode_token(nextToken, "offset") or {"offset": 0})["offset"]
         size = limit or MAX_DESCRIBED
         out: dict[str, Any] = {
             "logGroups": [self._group_shape(g) for g in groups[start : start + size]]
         }
         if start + size < len(groups):
-            out["nextToken"] = _encode_token({"offset": start + size})
+            out["nextToken"] = encode_token({"offset": start + size})
         return out
 
     def _group_shape(self, group: LogGroupRecord) -> dict[str, Any]:
@@ -279,7 +194,7 @@ class CloudWatchLogs:
     def put_retention_policy(self, logGroupName: str, retentionInDays: int) -> dict[str, Any]:
         """PutRetentionPolicy: recorded and described; stepfn expires no events."""
         c = Constraints()
-        _name(c, logGroupName, "logGroupName", GROUP_PATTERN)
+        check_name(c, logGroupName, "logGroupName", GROUP_PATTERN)
         if (
             c.required(retentionInDays, "retentionInDays")
             and c.integer(retentionInDays, "retentionInDays", 1, 3653)
@@ -291,7 +206,7 @@ class CloudWatchLogs:
                 "Member must satisfy enum value set: "
                 f"[{', '.join(str(d) for d in RETENTION_DAYS)}]",
             )
-        _check(c)
+        check(c)
         group = self._group(logGroupName)
         group.retention_in_days = retentionInDays
         self.store.update_log_group(group)
@@ -321,7 +236,7 @@ class CloudWatchLogs:
         c = Constraints()
         if c.required(arn, "resourceArn"):
             c.string(arn, "resourceArn", 1, 1011)
-        _check(c)
+        check(c)
         name = log_group_name(arn)
         if name is None:
             raise invalid(f"Invalid resource ARN: {arn}")
@@ -332,7 +247,7 @@ class CloudWatchLogs:
         c = Constraints()
         c.required(tags, "tags")
         pairs = self._tags(c, tags)
-        _check(c)
+        check(c)
         group = self._arn_group(resourceArn)
         self.store.set_tags(self.group_arn(group.name), pairs)
         return {}
@@ -366,8 +281,8 @@ class CloudWatchLogs:
     def create_log_stream(self, logGroupName: str, logStreamName: str) -> dict[str, Any]:
         """CreateLogStream; ``ResourceAlreadyExistsException`` when it exists."""
         c = Constraints()
-        _name(c, logStreamName, "logStreamName", STREAM_PATTERN)
-        _check(c)
+        check_name(c, logStreamName, "logStreamName", STREAM_PATTERN)
+        check(c)
         group = self._group(logGroupName)
         try:
             self.store.create_log_stream(LogStreamRecord(group.name, logStreamName, self._now()))
@@ -399,8 +314,8 @@ class CloudWatchLogs:
         c.string(logStreamNamePrefix, "logStreamNamePrefix", 1, MAX_NAME)
         c.enum(orderBy, "orderBy", ORDERS)
         c.boolean(descending, "descending")
-        _page(c, limit, nextToken, MAX_DESCRIBED)
-        _check(c)
+        check_page(c, limit, nextToken, MAX_DESCRIBED)
+        check(c)
         group = self._group_of(logGroupName, logGroupIdentifier)
         if orderBy == "LastEventTime" and logStreamNamePrefix is not None:
             raise invalid("Cannot order by LastEventTime with a logStreamNamePrefix.")
@@ -410,14 +325,14 @@ class CloudWatchLogs:
             streams.sort(key=lambda s: (s.last_event_timestamp or 0, s.name))
         if descending:
             streams.reverse()
-        start = (_decode_token(nextToken, "offset") or {"offset": 0})["offset"]
+        start = (decode_token(nextToken, "offset") or {"offset": 0})["offset"]
         size = limit or MAX_DESCRIBED
         arn = self.group_arn(group.name)
         out: dict[str, Any] = {
             "logStreams": [self._stream_shape(arn, s) for s in streams[start : start + size]]
         }
         if start + size < len(streams):
-            out["nextToken"] = _encode_token({"offset": start + size})
+            out["nextToken"] = encode_token({"offset": start + size})
         return out
 
     @staticmethod
@@ -461,7 +376,7 @@ class CloudWatchLogs:
                 fine = False
             if fine and isinstance(timestamp, int) and isinstance(message, str):
                 events.append((timestamp, message))
-        _check(c)
+        check(c)
         group = self._group(logGroupName)
         self._stream(group.name, logStreamName)
         if any(a[0] > b[0] for a, b in itertools.pairwise(events)):
@@ -490,19 +405,14 @@ class CloudWatchLogs:
         ``nextForwardToken`` and ``nextBackwardToken`` move on from the page, and come
         back unchanged past the last event (the SDKs' sign to stop)."""
         c = Constraints()
-        _name(c, logStreamName, "logStreamName", STREAM_PATTERN)
+        check_name(c, logStreamName, "logStreamName", STREAM_PATTERN)
         c.integer(startTime, "startTime", 0, 2**63 - 1)
         c.integer(endTime, "endTime", 0, 2**63 - 1)
         c.boolean(startFromHead, "startFromHead")
         c.boolean(unmask, "unmask")
-        _page(c, limit, nextToken, MAX_EVENTS)
-        _check(c)
-        token = None
-        if nextToken is not None:
-            match = _STREAM_TOKEN.fullmatch(nextToken)
-            if match is None:
-                raise invalid(BAD_TOKEN)
-            token = (match[1], (int(match[2]), int(match[3])))
+        check_page(c, limit, nextToken, MAX_EVENTS)
+        check(c)
+        token = parse_stream_token(nextToken)
         group = self._group_of(logGroupName, logGroupIdentifier)
         self._stream(group.name, logStreamName)
         size = limit or MAX_EVENTS
@@ -518,9 +428,9 @@ class CloudWatchLogs:
         else:
             events = self.store.log_events(group.name, limit=size, reverse=True, **read)[::-1]
         if events:
-            forward, backward = _position(events[-1]), _position(events[0])
+            forward, backward = position(events[-1]), position(events[0])
         elif token is None:
-            forward = backward = _START
+            forward = backward = START
         else:
             # Nothing further this way: the same token again (the SDKs' sign to stop),
             # and one the other way that starts with the position itself.
@@ -534,8 +444,8 @@ class CloudWatchLogs:
                 {"timestamp": e.timestamp, "message": e.message, "ingestionTime": e.ingestion_time}
                 for e in events
             ],
-            "nextForwardToken": _stream_token("f", forward),
-            "nextBackwardToken": _stream_token("b", backward),
+            "nextForwardToken": stream_token("f", forward),
+            "nextBackwardToken": stream_token("b", backward),
         }
 
     def filter_log_events(
@@ -560,21 +470,21 @@ class CloudWatchLogs:
             if not 1 <= len(names) <= 100:
                 c.fail(names, "logStreamNames", "Member must have length between 1 and 100")
             for i, name in enumerate(names):
-                _name(c, name, f"logStreamNames.{i + 1}.member", STREAM_PATTERN)
+                check_name(c, name, f"logStreamNames.{i + 1}.member", STREAM_PATTERN)
         c.string(logStreamNamePrefix, "logStreamNamePrefix", 1, MAX_NAME)
         c.integer(startTime, "startTime", 0, 2**63 - 1)
         c.integer(endTime, "endTime", 0, 2**63 - 1)
         c.string(filterPattern, "filterPattern", 0, 1024)
         c.boolean(interleaved, "interleaved")
         c.boolean(unmask, "unmask")
-        _page(c, limit, nextToken, MAX_EVENTS)
-        _check(c)
+        check_page(c, limit, nextToken, MAX_EVENTS)
+        check(c)
         if names is not None and logStreamNamePrefix is not None:
             raise invalid(
                 "logStreamNames and logStreamNamePrefix are mutually exclusive parameters."
             )
         terms = filter_terms(filterPattern)
-        position = _decode_token(nextToken, "t", "i")
+        resume = decode_token(nextToken, "t", "i")
         group = self._group_of(logGroupName, logGroupIdentifier)
         size = limit or MAX_EVENTS
         found = self.store.log_events(
@@ -584,7 +494,7 @@ class CloudWatchLogs:
             start=startTime,
             end=None if endTime is None else endTime + 1,
             terms=terms,
-            after=None if position is None else (position["t"], position["i"]),
+            after=None if resume is None else (resume["t"], resume["i"]),
             limit=size + 1,
         )
         page = found[:size]
@@ -602,7 +512,7 @@ class CloudWatchLogs:
             "searchedLogStreams": [],
         }
         if len(found) > size:
-            out["nextToken"] = _encode_token({"t": page[-1].timestamp, "i": page[-1].id})
+            out["nextToken"] = encode_token({"t": page[-1].timestamp, "i": page[-1].id})
         return out
 
     def execution_events(
@@ -627,14 +537,14 @@ class CloudWatchLogs:
             yield from page
             if len(page) < 1000:
                 return
-            after = _position(page[-1])
+            after = position(page[-1])
 
     # --- lookups -----------------------------------------------------------------------------
 
     def _group(self, name: Any) -> LogGroupRecord:
         c = Constraints()
-        _name(c, name, "logGroupName", GROUP_PATTERN)
-        _check(c)
+        check_name(c, name, "logGroupName", GROUP_PATTERN)
+        check(c)
         group = self.store.get_log_group(name)
         if group is None:
             raise not_found(GROUP_MISSING)
@@ -659,13 +569,13 @@ class CloudWatchLogs:
         c = Constraints()
         if c.string(identifier, "logGroupIdentifier", 1, 2048):
             c.pattern(identifier, "logGroupIdentifier", IDENTIFIER_PATTERN)
-        _check(c)
+        check(c)
         return self._group(self._group_name(identifier, "logGroupIdentifier"))
 
     def _stream(self, group: str, name: Any) -> LogStreamRecord:
         c = Constraints()
-        _name(c, name, "logStreamName", STREAM_PATTERN)
-        _check(c)
+        check_name(c, name, "logStreamName", STREAM_PATTERN)
+        check(c)
         for stream in self.store.list_log_streams(group, name):
             if stream.name == name:
                 return stream
