@@ -229,3 +229,20 @@ def test_a_failing_log_write_never_fails_the_execution(
     execution = run(engine, machine)
     assert engine.describe_execution(executionArn=execution)["status"] == "SUCCEEDED"
     assert "were not delivered" in caplog.text
+
+
+def test_a_failing_conversion_never_fails_start_or_steps(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    standard = create(engine, PASS, loggingConfiguration=logging("ALL"))
+    express = create(engine, PASS, "fast", type="EXPRESS", loggingConfiguration=logging("ALL"))
+
+    def broken(*args: Any) -> Any:
+        raise ValueError("bad event")
+
+    monkeypatch.setattr("stepfn.runtime.log_delivery.log_events", broken)
+    execution = run(engine, standard)
+    assert engine.describe_execution(executionArn=execution)["status"] == "SUCCEEDED"
+    assert engine.start_sync_execution(stateMachineArn=express)["status"] == "SUCCEEDED"
+    assert "was not logged" in caplog.text
+    assert engine.store.list_log_groups() == []

@@ -88,13 +88,20 @@ class LogDelivery:
         settings = self._settings_of(record)
         if settings is None:
             return []
-        return self._records(settings, _logged(record), events)
+        try:
+            return self._records(settings, _logged(record), events)
+        except Exception:  # the worker must go on with the batch's tasks whatever happens
+            log.exception("a step of %s was not logged", record.arn)
+            return []
 
     def express(self, target: Any, record: ExecutionRecord, events: Iterable[Event]) -> None:
         """An Express execution ended: log its events."""
-        settings = log_settings(target.logging_configuration)
-        if settings is not None:
-            self.write(self._records(settings, _logged(record), _stored(events)))
+        try:
+            settings = log_settings(target.logging_configuration)
+            if settings is not None:
+                self.write(self._records(settings, _logged(record), _stored(events)))
+        except Exception:
+            log.exception("Express execution %s was not logged", record.arn)
 
     def write(self, records: Sequence[LogEventRecord]) -> None:
         """Store log events; a failure is logged here, never raised to the execution."""
