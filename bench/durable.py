@@ -5,22 +5,25 @@
 
 Four figures, each printed, never asserted (they depend on the machine):
 
-1. **Transitions/s in process.** A SQLite file in a temporary folder; 1,000 executions
-   of a ten-Pass-state machine are started through the Engine, all before any of them
-   moves (an engine without its loop thread), then ``run_until_idle`` drives them to the
-   end. Timed: the drive alone (all 1,000 in flight), and start + drive. Also, on an
-   engine with its background loop, from the first StartExecution to the last execution
-   finished (starts and steps overlapping, as in a server). A transition is a
-   ``*StateEntered`` event, counted from the stored histories after the run.
+1. **Transitions/s in process.** A SQLite file in a temporary folder. First, 1,000
+   executions of a one-second Wait then ten Pass states are started through the Engine
+   (each start commits up to the Wait), all before any moves on (an engine without its
+   loop thread, on a virtual clock), then ``run_until_idle`` ends the Waits and steps
+   the rest. Timed: the drive alone (all 1,000 in flight) and start + drive. Then, on an
+   engine with its background loop and real time, 1,000 executions of the ten Pass
+   states alone (each StartExecution runs its execution to the end), from the first
+   start to the last finished. A transition is a ``PassStateEntered`` event, counted
+   from the stored histories after the run.
 2. **Transitions/s through the HTTP server** (a reference): a ``stepfn server``
    subprocess; the executions are started over HTTP (AWS JSON 1.0 on one keep-alive
    connection, what an SDK sends, without the SDK's own cost) and timed from the first
    start until DescribeExecution says the last one finished.
 3. **StartExecution -> first state entered.** On an engine with its background loop,
    executions are started one at a time. Measured: from just before the
-   ``start_execution`` call to the return of the ``commit_steps`` call that committed
-   the execution's first ``*StateEntered`` event (the store is wrapped to take that
-   time), so the figure is "durable in the database", not "computed". Each start waits
+   ``start_execution`` call to the return of the store call that committed the
+   execution's first ``*StateEntered`` event (StartExecution's own commit, as it runs
+   the first states; the store is wrapped to take that time), so the figure is
+   "durable in the database", not "computed". Each start waits
    until the previous one's commit, and the engine is idle when a start arrives.
 4. **Executions waiting at once.** ``--waiting`` executions (100,000 by default) of
    ``Wait (TimestampPath) -> Pass`` are started over HTTP on a ``stepfn server``
@@ -54,9 +57,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from stepfn.clock import Clock
+from stepfn.clock import VirtualClock
 from stepfn.runtime.engine import Engine
-from stepfn.store.base import StepCommit
+from stepfn.store.base import ExecutionRecord, StepCommit, StoredEvent
 
 ROLE = "arn:aws:iam::123456789012:role/stepfn-bench"
 PASS_STATES = 10
@@ -67,13 +70,17 @@ class WrongResult(Exception):
     """An execution did not end as it must: a fast wrong answer is not a figure."""
 
 
-def pass_chain(states: int = PASS_STATES) -> str:
-    """A machine of ``states`` chained Pass states, each adding a field."""
+def pass_chain(states: int = PASS_STATES, hold: bool = False) -> str:
+    """A machine of ``states`` chained Pass states, each adding a field; with ``hold``,
+    behind a one-second Wait: StartExecution runs the states it can at once, and the
+    Wait's timer leaves the Pass states to the worker."""
     chain: dict[str, Any] = {}
     for i in range(states):
         step = {"Next": f"P{i + 1}"} if i < states - 1 else {"End": True}
         chain[f"P{i}"] = {"Type": "Pass", "Result": i, "ResultPath": f"$.p{i}", **step}
-    return json.dumps({"StartAt": "P0", "States": chain})
+    if hold:
+        chain["Hold"] = {"Type": "Wait", "Seconds": 1, "Next": "P0"}
+    return json.dumps({"StartAt": "Hold" if hold else "P0", "States": chain})
 
 
 def wait_until() -> str:
@@ -217,14 +224,14 @@ def wait_finished(is_running: Callable[[str], bool], arns: Sequence[str], limit:
 
 
 def count_transitions(engine: Engine, arns: Sequence[str]) -> int:
-    """``*StateEntered`` events of these executions; each must have SUCCEEDED."""
+    """``PassStateEntered`` events of these executions; each must have SUCCEEDED."""
     total = 0
     for arn in arns:
         status = engine.describe_execution(executionArn=arn)["status"]
         if status != "SUCCEEDED":
             raise WrongResult(f"{arn} ended {status}")
         events = engine.store.get_events(arn)
-        total += sum(1 for event in events if event.type.endswith("StateEntered"))
+        total += sum(1 for event in events if event.type == "PassStateEntered")
     return total
 
 
@@ -239,9 +246,12 @@ def start_all(engine: Engine, machine: str, count: int, tag: str) -> list[str]:
 
 def throughput_in_flight(folder: Path, run: int, count: int) -> tuple[float, float, int]:
     """(seconds to start, seconds to drive, transitions) with all in flight at once."""
-    engine = Engine.open(str(folder / f"inflight-{run}.db"), clock=Clock(), background=False)
+    # A virtual clock: run_until_idle moves it to the Waits' end at once.
+    engine = Engine.open(str(folder / f"inflight-{run}.db"), clock=VirtualClock())
     try:
-        machine = engine.create_state_machine(name="chain", definition=pass_chain(), roleArn=ROLE)
+        machine = engine.create_state_machine(
+            name="chain", definition=pass_chain(hold=True), roleArn=ROLE
+        )
         began = time.perf_counter()
         arns = start_all(engine, machine["stateMachineArn"], count, f"r{run}")
         started = time.perf_counter()
@@ -285,7 +295,7 @@ def bench_throughput(folder: Path, count: int, runs: int) -> None:
         if looped != transitions:
             raise WrongResult(f"{looped} transitions with the loop running, {transitions} without")
     start, drive, loop = map(statistics.median, (start_s, drive_s, loop_s))
-    print(f"   transitions: {transitions} (StateEntered events), median of {runs} runs")
+    print(f"   transitions: {transitions} (PassStateEntered events), median of {runs} runs")
     figure("all in flight, drive only", transitions / drive, "transitions/s")
     figure("start + drive", transitions / (start + drive), "transitions/s")
     figure("StartExecution alone", count / start, "starts/s")
@@ -346,26 +356,40 @@ def bench_http(folder: Path, count: int, runs: int) -> None:
 
 
 class CommitWatch:
-    """Wraps a store's ``commit_steps`` to note when each execution's first
-    ``*StateEntered`` event was committed (``perf_counter`` after the commit returned)."""
+    """Wraps a store's ``create_execution`` and ``commit_steps`` to note when each
+    execution's first ``*StateEntered`` event was committed (``perf_counter`` after the
+    commit returned). StartExecution commits the first states itself; a worker's step
+    commits them when the start could not (an older store's ``Begin``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.entered: dict[str, float] = {}
         self.signal = threading.Condition()
         self._commit = engine.store.commit_steps
-        # An instance attribute: the worker calls engine.store.commit_steps through it.
+        self._create = engine.store.create_execution
+        # Instance attributes: the engine calls engine.store's methods through them.
         engine.store.commit_steps = self._commit_steps  # type: ignore[method-assign]
+        engine.store.create_execution = self._create_execution  # type: ignore[method-assign]
+
+    def _note(self, arn: str, events: Sequence[StoredEvent], now: float) -> None:
+        if arn not in self.entered and any(e.type.endswith("StateEntered") for e in events):
+            self.entered[arn] = now
+
+    def _create_execution(
+        self, record: ExecutionRecord, events: Sequence[StoredEvent], *args: Any, **kw: Any
+    ) -> None:
+        self._create(record, events, *args, **kw)
+        now = time.perf_counter()
+        with self.signal:
+            self._note(record.arn, events, now)
+            self.signal.notify_all()
 
     def _commit_steps(self, commits: Sequence[StepCommit]) -> list[str]:
         refused = self._commit(commits)
         now = time.perf_counter()
         with self.signal:
             for commit in commits:
-                arn = commit.execution_arn
-                if arn in refused or arn in self.entered:
-                    continue
-                if any(event.type.endswith("StateEntered") for event in commit.events):
-                    self.entered[arn] = now
+                if commit.execution_arn not in refused:
+                    self._note(commit.execution_arn, commit.events, now)
             self.signal.notify_all()
         return refused
 

@@ -61,3 +61,8 @@ def test_a_text_memo_renders_each_payload_object_once(monkeypatch: pytest.Monkey
     assert [len(calls), calls[0] is shared, calls[1] is other] == [2, True, True]
     assert rendered == [event.rendered_details() for event in events]
     assert texts.text("plain") == '"plain"'
+    # A text the caller already has (the stored input) is taken, not computed again.
+    given = {"a": 1}
+    texts.remember(given, '{"a":1}')
+    before = len(calls)
+    assert texts.text(given) == '{"a":1}' and len(calls) == before

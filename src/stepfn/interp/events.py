@@ -59,6 +59,12 @@ class TextMemo:
     def __init__(self) -> None:
         self._texts: dict[int, tuple[Any, str]] = {}
 
+    def remember(self, value: Any, text: str) -> None:
+        """Record the text of ``value`` when the caller has it already (it must be
+        ``to_json_text(value)``)."""
+        if isinstance(value, (dict, list)):
+            self._texts[id(value)] = (value, text)
+
     def text(self, value: Any) -> str:
         """``to_json_text(value)``, computed once per object."""
         if not isinstance(value, (dict, list)):

@@ -208,7 +208,9 @@ class Worker:
         info = execution_info_of(record, input)
         interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
         run = RunState()
-        step = self._advance(interpreter, run, [(Start(), record.start_date)], record.arn)
+        texts = TextMemo()
+        texts.remember(info.input, record.input)  # ExecutionStarted's input, as stored
+        step = self._advance(interpreter, run, [(Start(), record.start_date)], record.arn, texts)
         record.run_state = run_state_to_json(run)
         record.next_event_id = run.next_event_id
         record.status = run.status
@@ -286,6 +288,7 @@ class Worker:
         run: RunState,
         stimuli: Sequence[tuple[Stimulus, float]],
         arn: str,
+        texts: TextMemo | None = None,
     ) -> _Step:
         """Apply stimuli (each at its time) to ``run``; what the store must record."""
         events: list[Event] = []
@@ -337,7 +340,7 @@ class Worker:
         started = {t.timer_id for t in timers}
         timers = [t for t in timers if t.timer_id not in cancelled]
         cancelled = [c for c in cancelled if c not in started]
-        texts = TextMemo()
+        texts = texts if texts is not None else TextMemo()
         return _Step(
             events=[to_stored(e, texts) for e in events],
             timers=timers,
