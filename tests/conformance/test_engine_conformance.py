@@ -1,4 +1,5 @@
-"""The conformance cases through the durable Engine give what ``stepfn.run`` gives.
+"""The conformance cases through the durable Engine, and through the HTTP API with a
+boto3 client, give what ``stepfn.run`` gives.
 
 ``test_conformance.py`` checks ``stepfn.run`` against AWS's recordings. This module runs
 every runnable case a second time, through the API surface of an ``Engine`` on the
@@ -17,6 +18,13 @@ still be the same token twice. The state machine is named ``stepfn`` with the ro
 Express cases go through StartSyncExecution, which returns status, output, error and
 cause; an Express execution keeps no history (as on AWS), so there is none to compare.
 
+``test_http_agrees_with_run`` sends the same calls over real HTTP: one ``stepfn``
+server for the module (the API and its HTTP transport, as ``stepfn server`` runs them)
+and one boto3 client, the server answering each case with that case's engine. The
+engine runs in virtual time, which the test moves on (``run_until_idle``) between
+StartExecution and DescribeExecution: there is no API call for that, and a real clock
+would make the cases' Waits take real time.
+
 Cases listed in ``ENGINE_DIFFERENCES`` are known to differ and xfail with the reason;
 one of them that agrees fails the run, so the list stays true. ``DRAWN_AT_RANDOM`` cases
 produce a random value that two runs cannot share: the engine's run is checked against
@@ -30,13 +38,19 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 import stepfn
+from stepfn.api.app import Api
+from stepfn.api.server import Server
 from stepfn.clock import VirtualClock
 from stepfn.errors import ServiceError
 from stepfn.runtime.engine import Engine
@@ -116,6 +130,54 @@ def through_run(case: Case) -> Result:
 
 def through_engine(case: Case) -> Result:
     """The case through an Engine's API on the memory store, in virtual time."""
+    return _through(case, lambda engine: engine)
+
+
+class Http:
+    """One server for the module; ``calls(engine)`` points it at a case's engine and
+    returns the boto3 client that reaches it over HTTP."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.sfn = boto3.client(
+            "stepfunctions",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="AKIDCONFORMANCE",
+            aws_secret_access_key="conformance",
+            # inject_host_prefix: StartSyncExecution would otherwise go to a sync- host.
+            config=Config(inject_host_prefix=False, retries={"max_attempts": 1}),
+        )
+
+    def calls(self, engine: Engine) -> Any:
+        self.server.api = Api(engine)
+        return self.sfn
+
+
+@pytest.fixture(scope="module")
+def http() -> Iterator[Http]:
+    server = Server(Engine.open("memory://", clock=VirtualClock()), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Http(server)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def through_http(case: Case, http: Http) -> Result:
+    """The case through the HTTP API with a boto3 client, the engine in virtual time."""
+    try:
+        return _through(case, http.calls)
+    except ClientError as exc:  # a refusal reads as the Engine's, for API_REFUSED
+        error = exc.response["Error"]
+        raise ServiceError(error["Code"], error["Message"]) from exc
+
+
+def _through(case: Case, calls_for: Callable[[Engine], Any]) -> Result:
+    """The case through the operations of ``calls_for(engine)``: the Engine itself or a
+    client of the API serving it (both return boto3's shapes)."""
     data = case.data
     clock = VirtualClock()
     functions = functions_for(data.get("lambda_sources") or {}, clock)
@@ -124,25 +186,28 @@ def through_engine(case: Case) -> Result:
     text = None if given is None else json.dumps(given, ensure_ascii=False)
     kind = state_machine_type(case)
     engine = Engine.open("memory://", clock=clock, functions=functions)
+    api = calls_for(engine)
+    # boto3 leaves out members that are None; the Engine takes them as not given.
+    optional = {} if text is None else {"input": text}
     try:
-        machine = engine.create_state_machine(
+        machine = api.create_state_machine(
             name=STATE_MACHINE_NAME,
             definition=json.dumps(data["definition"], ensure_ascii=False),
             roleArn=ROLE,
             type=kind,
         )["stateMachineArn"]
         if kind == "EXPRESS":
-            ended = engine.start_sync_execution(
-                stateMachineArn=machine, name=execution_name(case), input=text
+            ended = api.start_sync_execution(
+                stateMachineArn=machine, name=execution_name(case), **optional
             )
             history = None
         else:
-            arn = engine.start_execution(
-                stateMachineArn=machine, name=execution_name(case), input=text
+            arn = api.start_execution(
+                stateMachineArn=machine, name=execution_name(case), **optional
             )["executionArn"]
             engine.run_until_idle()
-            ended = engine.describe_execution(executionArn=arn)
-            page = engine.get_execution_history(executionArn=arn, maxResults=MAX_HISTORY)
+            ended = api.describe_execution(executionArn=arn)
+            page = api.get_execution_history(executionArn=arn, maxResults=MAX_HISTORY)
             assert "nextToken" not in page, "history longer than one page"
             history = page["events"]
     finally:
@@ -213,13 +278,23 @@ PARAMS = [pytest.param(case, id=case.id) for case in CASES] or [
 
 @pytest.mark.parametrize("case", PARAMS)
 def test_engine_agrees_with_run(case: Case) -> None:
+    agrees_with_run(case, through_engine)
+
+
+@pytest.mark.parametrize("case", PARAMS)
+def test_http_agrees_with_run(case: Case, http: Http) -> None:
+    agrees_with_run(case, lambda case: through_http(case, http))
+
+
+def agrees_with_run(case: Case, through: Callable[[Case], Result]) -> None:
+    """Run the case ``through`` the Engine or the HTTP API and compare with stepfn.run."""
     reason = case.skip_reason()
     if reason is not None:
         pytest.skip(reason)
     refused = API_REFUSED.get(case.id)
     with _time_limit(CASE_SECONDS):
         try:
-            by_engine = through_engine(case)
+            by_engine = through(case)
         except ServiceError as exc:
             if refused is not None:
                 pytest.xfail(refused)

@@ -175,6 +175,31 @@ def test_a_start_after_a_change_runs_what_the_change_made(engine: Engine) -> Non
         engine.start_execution(stateMachineArn=sm)
 
 
+def test_execution_started_names_the_version_and_alias_it_ran(engine: Engine) -> None:
+    # AWS's ExecutionStartedEventDetails: input and role; the version and alias ARNs
+    # when the start went through them; never the state machine's own ARN.
+    sm = create(engine, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    version = engine.publish_state_machine_version(stateMachineArn=sm)["stateMachineVersionArn"]
+    alias = engine.create_state_machine_alias(
+        name="live", routingConfiguration=[{"stateMachineVersionArn": version, "weight": 100}]
+    )["stateMachineAliasArn"]
+
+    def started(target: str) -> dict[str, Any]:
+        arn = engine.start_execution(stateMachineArn=target, input='{"a":1}')["executionArn"]
+        first = engine.get_execution_history(executionArn=arn)["events"][0]
+        details: dict[str, Any] = first["executionStartedEventDetails"]
+        return details
+
+    plain = {"input": '{"a":1}', "inputDetails": {"truncated": False}, "roleArn": ROLE}
+    assert started(sm) == plain
+    assert started(version) == {**plain, "stateMachineVersionArn": version}
+    assert started(alias) == {
+        **plain,
+        "stateMachineAliasArn": alias,
+        "stateMachineVersionArn": version,
+    }
+
+
 def test_same_name_same_input_is_idempotent_else_already_exists(engine: Engine) -> None:
     sm = create(engine, WAIT_A_YEAR)
     first = engine.start_execution(stateMachineArn=sm, name="once", input="{}")

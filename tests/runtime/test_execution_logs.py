@@ -55,7 +55,6 @@ def pass_history() -> list[StoredEvent]:
                 "input": "{}",
                 "inputDetails": {"truncated": False},
                 "roleArn": ROLE,
-                "stateMachineArn": SM,
             },
         ),
         StoredEvent(

@@ -30,6 +30,9 @@ class ExecutionInfo:
     state_machine_type: str = "STANDARD"
     region: str = DEFAULT_REGION
     account: str = DEFAULT_ACCOUNT
+    # Set when the execution was started through a version or an alias of the machine.
+    version_arn: str | None = None
+    alias_arn: str | None = None
 
 
 def execution_info(

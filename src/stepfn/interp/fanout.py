@@ -386,7 +386,7 @@ def _complete(interp: Interpreter, thread: Thread, state: State, fan: FanOut) ->
     thread.fan = None
     if isinstance(state, MapState):
         if state.distributed:
-            interp.emit(thread, "MapRunSucceeded", {})
+            interp.emit(thread, "MapRunSucceeded")  # AWS gives it no details
         interp.emit(thread, "MapStateSucceeded")
     return finish_results(interp, thread, state, fan.results)
 

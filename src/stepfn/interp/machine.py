@@ -502,15 +502,14 @@ class Interpreter:
         root = Thread(id="", machine_key="")
         run.threads[""] = root
         info = self.info
-        self.emit(
-            root,
-            "ExecutionStarted",
-            {
-                "input": info.input,
-                "roleArn": info.role_arn,
-                "stateMachineArn": info.state_machine_arn,
-            },
-        )
+        # AWS's ExecutionStartedEventDetails: the state machine's own ARN is not among
+        # them; a version's or an alias's is, when the execution was started through one.
+        details: dict[str, Any] = {"input": info.input, "roleArn": info.role_arn}
+        if info.alias_arn is not None:
+            details["stateMachineAliasArn"] = info.alias_arn
+        if info.version_arn is not None:
+            details["stateMachineVersionArn"] = info.version_arn
+        self.emit(root, "ExecutionStarted", details)
         if self.time_limit:
             self.new_timer(root, self.now + self.time_limit, "execution-timeout")
         if begin:

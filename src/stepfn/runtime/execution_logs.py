@@ -78,10 +78,6 @@ _PAYLOADS = {
 _DATA_KEYS = frozenset({*_PAYLOADS, *_PAYLOADS.values(), "parameters"})
 _TRUNCATED = ("input", "output")
 
-# Details our history keeps that AWS's do not have: its ExecutionStarted details are the
-# input, the role and (when used) the version and alias ARNs only.
-_NOT_LOGGED = {"ExecutionStarted": frozenset({"stateMachineArn"})}
-
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -175,10 +171,10 @@ def log_details(
     """A history event's (rendered) details as its log event carries them."""
     if not details:
         return {}
-    skipped = _NOT_LOGGED.get(event_type, frozenset())
-    if not include_execution_data:
-        skipped = skipped | _DATA_KEYS
-    out = {key: value for key, value in details.items() if key not in skipped}
+    if include_execution_data:
+        out = dict(details)
+    else:
+        out = {key: value for key, value in details.items() if key not in _DATA_KEYS}
     for key in _TRUNCATED:
         text = out.get(key)
         if isinstance(text, str) and escaped_size(text) > MAX_PAYLOAD_BYTES:

@@ -99,6 +99,8 @@ def execution_info_of(record: ExecutionRecord, input: Any = None) -> ExecutionIn
         state_machine_type=record.type,
         region=parts[3] if len(parts) > 3 else "us-east-1",
         account=parts[4] if len(parts) > 4 else "123456789012",
+        version_arn=record.version_arn,
+        alias_arn=record.alias_arn,
     )
 
 
