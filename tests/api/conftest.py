@@ -1,13 +1,62 @@
-"""Fixtures of the API tests: one real stepfn server per test module (see helpers.py)."""
+"""Fixtures of the API tests: one real stepfn server per test module (see helpers.py),
+and a check on every successful Step Functions answer: each member must be one that
+botocore's output shape for the operation has (SDKs drop members they do not know, so
+one of ours that AWS does not send would go unnoticed by the clients' tests)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+import botocore.session
 import pytest
+from botocore.model import Shape
+
+from stepfn.api.app import Api
 
 from .helpers import Live, client, start_server, stop_server
+
+_MODEL = botocore.session.get_session().get_service_model("stepfunctions")
+
+
+def unknown_members(shape: Shape | None, value: Any, path: str) -> list[str]:
+    """Where ``value`` holds members that ``shape`` (and the shapes in it) do not have."""
+    if shape is None:
+        return []
+    found: list[str] = []
+    if shape.type_name == "structure":
+        members = shape.members  # type: ignore[attr-defined]
+        for key, item in value.items():
+            if key not in members:
+                found.append(f"{path}.{key}")
+            else:
+                found += unknown_members(members[key], item, f"{path}.{key}")
+    elif shape.type_name == "list":
+        for item in value:
+            found += unknown_members(shape.member, item, f"{path}[]")  # type: ignore[attr-defined]
+    elif shape.type_name == "map":
+        for item in value.values():
+            found += unknown_members(shape.value, item, f"{path}{{}}")  # type: ignore[attr-defined]
+    return found
+
+
+@pytest.fixture(autouse=True)
+def answers_have_only_the_models_members(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    found: list[str] = []
+    answer = Api._call
+
+    def checked(self: Api, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
+        status, document = answer(self, target, body)
+        if status == 200 and target and target.startswith("AWSStepFunctions."):
+            operation = target.split(".", 1)[1]
+            if operation in _MODEL.operation_names:
+                output = _MODEL.operation_model(operation).output_shape
+                found.extend(unknown_members(output, document, operation))
+        return status, document
+
+    monkeypatch.setattr(Api, "_call", checked)
+    yield
+    assert not found, f"answers with members AWS's model does not have: {sorted(set(found))}"
 
 
 @pytest.fixture(scope="module")
