@@ -20,9 +20,15 @@ from stepfn.interp.machine import (
     Stop,
     TaskFailed,
     TaskSucceeded,
+    Thread,
     TimerFired,
 )
-from stepfn.interp.runstate import run_state_from_json, run_state_to_json
+from stepfn.interp.runstate import (
+    run_state_from_dict,
+    run_state_from_json,
+    run_state_to_dict,
+    run_state_to_json,
+)
 
 LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:work"
 
@@ -105,3 +111,13 @@ def test_json_round_trips_change_nothing() -> None:
 def test_stop_round_trips() -> None:
     for stimulus in (Stop("E", "c"), Start(begin=False), TimerFired("t9")):
         assert stimulus_from_dict(stimulus_to_dict(stimulus)) == stimulus
+
+
+def test_run_states_written_before_child_executions_still_load() -> None:
+    run = RunState(threads={"": Thread(id="", machine_key="")})
+    data = run_state_to_dict(run)
+    del data["children"]
+    for thread in data["threads"]:
+        del thread["execution"]
+    loaded = run_state_from_dict(data)
+    assert loaded.children == {} and loaded.threads[""].execution == ""

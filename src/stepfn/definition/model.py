@@ -257,6 +257,9 @@ class MapState(RetryingState):
 
     processor: Machine | None = None
     distributed: bool = False
+    # A distributed Map's ProcessorConfig.ExecutionType: STANDARD children are stored
+    # executions; EXPRESS ones are not.
+    execution_type: str = "STANDARD"
     items_path: JsonPath | None = None
     items: Any = None  # JSONata ``Items``
     has_items: bool = False
@@ -472,6 +475,7 @@ def _build_state(name: str, raw: Mapping[str, Any], ql: str) -> State:
             **_retry_fields(raw, ql),
             processor=build(processor_raw, ql),
             distributed=config.get("Mode") == "DISTRIBUTED",
+            execution_type=config.get("ExecutionType") or "STANDARD",
             items_path=_opt_path(raw, "ItemsPath"),
             items=raw.get("Items"),
             has_items="Items" in raw,

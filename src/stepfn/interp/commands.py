@@ -112,7 +112,27 @@ class CancelTask:
     token: str
 
 
-Command = InvokeTask | StartTimer | CancelTimer | CancelTask
+@dataclass(frozen=True, slots=True)
+class StartChildExecution:
+    """A distributed Map started an item (or a batch) as a child execution: record it.
+
+    The child runs inside its parent's run state; its events come in the step's
+    ``child_events`` under ``arn``, the first ``ExecutionStarted`` (with its input), the
+    last one of ``ExecutionSucceeded``/``Failed``/``Aborted``/``TimedOut``.
+    ``machine_key`` names the item processor it runs (``Interpreter.machines``);
+    ``map_run_event_id`` is the id of its map run's ``MapRunStarted`` event in the
+    history of the execution that started the map run."""
+
+    arn: str
+    name: str
+    state_machine_arn: str
+    map_run_arn: str
+    map_run_event_id: int
+    item_count: int
+    machine_key: str
+
+
+Command = InvokeTask | StartTimer | CancelTimer | CancelTask | StartChildExecution
 
 
 _STIMULI: dict[str, type] = {

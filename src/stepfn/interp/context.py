@@ -6,7 +6,7 @@ cost a dict and an ISO-8601 timestamp each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stepfn.clock import iso8601
@@ -60,6 +60,29 @@ def execution_info(
         state_machine_type=state_machine_type,
         region=region,
         account=account,
+    )
+
+
+def child_execution_info(
+    parent: ExecutionInfo, label: str, arn: str, name: str, input: Any, start_time: float
+) -> ExecutionInfo:
+    """What a child execution of a distributed Map (labelled ``label``) knows of itself.
+
+    It is an execution of its own (its ARN, name, input and start), of the labelled state
+    machine ``<parent's state machine>/<label>`` that AWS names its map run's children
+    after; it was started by no version or alias, and is not redriven on its own."""
+    return replace(
+        parent,
+        execution_arn=arn,
+        name=name,
+        state_machine_arn=f"{parent.state_machine_arn}/{label}",
+        state_machine_name=f"{parent.state_machine_name}/{label}",
+        start_time=start_time,
+        input=input,
+        redrive_count=0,
+        state_machine_type="STANDARD",
+        version_arn=None,
+        alias_arn=None,
     )
 
 

@@ -31,6 +31,15 @@ STATE_EVENT_PREFIX = {
 }
 
 
+# The last event of an execution's history -> the status it leaves the execution in.
+EXECUTION_ENDS = {
+    "ExecutionSucceeded": "SUCCEEDED",
+    "ExecutionFailed": "FAILED",
+    "ExecutionAborted": "ABORTED",
+    "ExecutionTimedOut": "TIMED_OUT",
+}
+
+
 def details_key(event_type: str) -> str:
     """The name of an event type's details field: ``PassStateEntered`` ->
     ``stateEnteredEventDetails``, ``TaskScheduled`` -> ``taskScheduledEventDetails``."""
@@ -88,6 +97,9 @@ class Event:
     # Which path of control (execution, Parallel branch, Map iteration) wrote the event:
     # not an AWS field, but what lets tests compare interleaved branches per branch.
     thread: str = ""
+    # The child execution (a distributed Map's item) whose history holds the event, by
+    # ARN; "" for the execution's own history.
+    execution: str = ""
     _rendered: dict[str, Any] | None = field(default=None, repr=False)
 
     def rendered_details(self, texts: TextMemo | None = None) -> dict[str, Any] | None:

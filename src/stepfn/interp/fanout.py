@@ -5,9 +5,11 @@ a Parallel starts one child per branch. Results land at the child's index, so th
 out in item (branch) order whatever order the children finish in. A child's failure
 fails the state (unless a Map tolerates it), aborting the children still running.
 
-A distributed Map runs its items as child executions on AWS: the parent's history shows
-only ``MapRun*`` events, so here its children are *silent* threads whose events are kept
-out of the parent's history.
+A distributed Map runs its items (or batches) as child executions, as AWS does: the
+parent's history shows only ``MapRun*`` events, and each child thread is the root of a
+child execution with a history of its own (see ``Interpreter.start_child_execution``).
+Children of ExecutionType EXPRESS are not stored on AWS: they are *silent* threads here,
+whose events are dropped.
 """
 
 from __future__ import annotations
@@ -99,8 +101,10 @@ def run_map(interp: Interpreter, thread: Thread, state: MapState) -> Outcome:
         raise StateError(errors.RUNTIME, "ToleratedFailureCount cannot be negative.")
     if tolerated_pct is not None and not 0 <= tolerated_pct <= 100:
         raise StateError(errors.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+    map_run, map_run_event_id = "", 0
     if state.distributed:
-        interp.emit(thread, "MapRunStarted", {"mapRunArn": _map_run_arn(interp, thread, state)})
+        map_run = _map_run_arn(interp, thread, state)
+        map_run_event_id = interp.emit(thread, "MapRunStarted", {"mapRunArn": map_run}).id
     items = _batch(state, items)
     fan = FanOut(
         kind="map",
@@ -111,6 +115,8 @@ def run_map(interp: Interpreter, thread: Thread, state: MapState) -> Outcome:
         tolerated_count=None if tolerated_count is None else int(tolerated_count),
         tolerated_percentage=None if tolerated_pct is None else float(tolerated_pct),
         effective_input=effective,
+        map_run=map_run,
+        map_run_event_id=map_run_event_id,
     )
     thread.fan = fan
     if not items:
@@ -127,7 +133,8 @@ def _map_started(interp: Interpreter, thread: Thread, state: MapState, items: li
 
 
 def _map_run_arn(interp: Interpreter, thread: Thread, state: MapState) -> str:
-    info = interp.info
+    # Inside a child execution, the child's own state machine and name.
+    info = interp.info_of(thread)
     label = state.label or state.name
     return (
         f"arn:aws:states:{info.region}:{info.account}:mapRun:"
@@ -291,9 +298,12 @@ def _start_child(
         data = _item_input(interp, thread, state, index, item)
         child = interp.new_thread(thread, key, index)
         child.map_item = (index, item)
-        child.silent = thread.silent or state.distributed
-        if not child.silent:
-            child.announce = ("MapIterationStarted", {"name": state.name, "index": index})
+        if state.distributed and state.execution_type == "STANDARD" and not thread.silent:
+            _start_child_execution(interp, thread, child, state, fan, index, data)
+        else:
+            child.silent = thread.silent or state.distributed
+            if not child.silent:
+                child.announce = ("MapIterationStarted", {"name": state.name, "index": index})
         machine = state.processor
     else:
         assert isinstance(state, ParallelState)
@@ -307,6 +317,38 @@ def _start_child(
     return child, machine.start_at, data
 
 
+def _start_child_execution(
+    interp: Interpreter,
+    parent: Thread,
+    child: Thread,
+    state: MapState,
+    fan: FanOut,
+    index: int,
+    data: Any,
+) -> None:
+    """Start item ``index`` of a distributed Map as a child execution, as AWS names it:
+    ``execution:<state machine>/<label>:<name>``, a new name (a UUID) for every start."""
+    from stepfn.interp.machine import StartChildExecution
+
+    info = interp.info_of(parent)
+    label = state.label or state.name
+    name = interp.ids.uuid()
+    prefix = f"arn:aws:states:{info.region}:{info.account}"
+    batch = fan.items[index]
+    # A batch is one child execution of several items; DescribeMapRun counts both.
+    items = batch.get("Items") if state.item_batcher and isinstance(batch, dict) else None
+    command = StartChildExecution(
+        arn=f"{prefix}:execution:{info.state_machine_name}/{label}:{name}",
+        name=name,
+        state_machine_arn=f"{info.state_machine_arn}/{label}",
+        map_run_arn=fan.map_run,
+        map_run_event_id=fan.map_run_event_id,
+        item_count=len(items) if isinstance(items, list) else 1,
+        machine_key=child.machine_key,
+    )
+    interp.start_child_execution(parent, child, label, command, data)
+
+
 def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: Any) -> None:
     """A branch or iteration ended well: keep its output; start more or finish."""
     fan = parent.fan
@@ -315,7 +357,7 @@ def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: 
     state = interp.machines[parent.machine_key].states[parent.state]
     del fan.running[child.index]
     fan.results[child.index] = output
-    if isinstance(state, MapState) and not child.silent:
+    if isinstance(state, MapState) and not (child.silent or state.distributed):
         interp.emit(child, "MapIterationSucceeded", {"name": state.name, "index": child.index})
     _settle(interp, parent, state, fan)
 
@@ -331,7 +373,7 @@ def child_failed(
     del fan.running[child.index]
     fan.failures += 1
     if isinstance(state, MapState):
-        if not child.silent:
+        if not (child.silent or state.distributed):
             interp.emit(child, "MapIterationFailed", {"name": state.name, "index": child.index})
         if _tolerated(fan):
             fan.results[child.index] = {"Error": error, "Cause": cause}
@@ -367,7 +409,7 @@ def _abort_running(interp: Interpreter, parent: Thread, state: State, fan: FanOu
             continue
         started = child.announce is None
         interp.abort_thread(child)
-        if isinstance(state, MapState) and not child.silent and started:
+        if isinstance(state, MapState) and not (child.silent or state.distributed) and started:
             interp.emit(child, "MapIterationAborted", {"name": state.name, "index": index})
     fan.running.clear()
     fan.pending.clear()

@@ -193,7 +193,7 @@ def jsonata_bindings(
             states["context"] = inspector.context(thread, task_token, map_item)
         else:
             states["context"] = context_object(
-                interp.info,
+                interp.info_of(thread),
                 thread.state,
                 thread.entered_time,
                 interp.retry_count_of(thread),

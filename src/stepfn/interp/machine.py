@@ -12,12 +12,18 @@ branch and each Map iteration is a child thread. A thread runs state after state
 it blocks (on a task, a timer, or its children) or ends. Threads that are ready run
 depth-first, so an iteration that does not block runs to its end before the next one
 starts, which is also the order AWS records for such iterations.
+
+An item of a distributed Map whose ExecutionType is STANDARD is a child execution, as on
+AWS: its thread is the root of a history of its own (ids from 1, ``ExecutionStarted`` to
+``ExecutionSucceeded``/``Failed``/``Aborted``) and of a context object of its own. Its
+events come out in ``StepResult.child_events``, tagged with its ARN, never among the
+execution's own; a ``StartChildExecution`` command announces it to the driver.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stepfn import errors
@@ -48,6 +54,7 @@ from stepfn.interp.commands import (
     InvokeTask,
     Redrive,
     Start,
+    StartChildExecution,
     StartTimer,
     Stimulus,
     Stop,
@@ -56,10 +63,10 @@ from stepfn.interp.commands import (
     TaskSucceeded,
     TimerFired,
 )
-from stepfn.interp.context import ExecutionInfo, context_object
+from stepfn.interp.context import ExecutionInfo, child_execution_info, context_object
 from stepfn.interp.dataflow import Scope
 from stepfn.interp.events import Event, to_json_text
-from stepfn.interp.runstate import FanOut, RunState, Thread
+from stepfn.interp.runstate import ChildExecution, FanOut, RunState, Thread
 
 # The step API in one place: stimuli in, commands and events out, run state carried.
 __all__ = [
@@ -73,6 +80,7 @@ __all__ = [
     "Redrive",
     "RunState",
     "Start",
+    "StartChildExecution",
     "StartTimer",
     "StepResult",
     "Stimulus",
@@ -91,6 +99,8 @@ class StepResult:
 
     events: list[Event]
     commands: list[Command]
+    # Events of child executions (distributed Map items), each tagged with its ARN.
+    child_events: list[Event] = field(default_factory=list)
 
 
 class Interpreter:
@@ -118,6 +128,8 @@ class Interpreter:
         self.now = 0.0
         self.events: list[Event] = []
         self.commands: list[Command] = []
+        self.child_events: list[Event] = []
+        self._child_infos: dict[str, ExecutionInfo] = {}
         self._ready: deque[tuple[Thread, str, Any]] = deque()
         self._templates: dict[int, Any] = {}
         self._rules: dict[int, Any] = {}
@@ -159,10 +171,11 @@ class Interpreter:
         self.now = now
         self.events = []
         self.commands = []
+        self.child_events = []
         if isinstance(stimulus, Redrive):
             self._redrive(stimulus)
             self._drain()
-            return StepResult(self.events, self.commands)
+            return StepResult(self.events, self.commands, self.child_events)
         if run.status != "RUNNING":
             return StepResult([], [])
         if isinstance(stimulus, Start):
@@ -181,7 +194,7 @@ class Interpreter:
         elif isinstance(stimulus, Stop):
             self._stop(stimulus)
         self._drain()
-        return StepResult(self.events, self.commands)
+        return StepResult(self.events, self.commands, self.child_events)
 
     # --- events and bookkeeping ----------------------------------------------------------
 
@@ -190,11 +203,82 @@ class Interpreter:
         run = self.run
         if thread.silent:
             return Event(0, thread.last_event_id, self.now, type_, details, thread.id)
+        if thread.execution:
+            return self._emit_child(thread, type_, details)
         event = Event(run.next_event_id, thread.last_event_id, self.now, type_, details, thread.id)
         run.next_event_id += 1
         thread.last_event_id = event.id
         self.events.append(event)
         return event
+
+    def _emit_child(self, thread: Thread, type_: str, details: dict[str, Any] | None) -> Event:
+        """Append an event to the history of the child execution ``thread`` runs in."""
+        child = self.run.children.get(thread.execution)
+        if child is None:  # the child has ended: its history is closed
+            return Event(0, thread.last_event_id, self.now, type_, details, thread.id)
+        event = Event(
+            child.next_event_id,
+            thread.last_event_id,
+            self.now,
+            type_,
+            details,
+            thread.id,
+            child.arn,
+        )
+        child.next_event_id += 1
+        thread.last_event_id = event.id
+        self.child_events.append(event)
+        return event
+
+    def start_child_execution(
+        self, parent: Thread, child: Thread, label: str, command: StartChildExecution, input: Any
+    ) -> None:
+        """Make ``child`` (a new thread of ``parent``) the root of the child execution
+        ``command`` describes, with ``input``: record its start in its own history."""
+        info = self.info_of(parent)
+        self.run.children[command.arn] = ChildExecution(
+            command.arn, command.name, child.id, input, self.now, label
+        )
+        child.execution = command.arn
+        child.last_event_id = 0
+        self.commands.append(command)
+        self.emit(child, "ExecutionStarted", {"input": input, "roleArn": info.role_arn})
+
+    def is_child_root(self, thread: Thread) -> bool:
+        """Whether ``thread`` is the root thread of a child execution."""
+        if not thread.execution or thread.parent is None:
+            return False
+        parent = self.run.threads.get(thread.parent)
+        return parent is None or parent.execution != thread.execution
+
+    def _end_child(self, thread: Thread, type_: str, details: dict[str, Any] | None) -> None:
+        """Close the history of the child execution whose root thread is ``thread``."""
+        self.emit(thread, type_, details)
+        self.run.children.pop(thread.execution, None)
+        self._child_infos.pop(thread.execution, None)
+
+    def info_of(self, thread: Thread) -> ExecutionInfo:
+        """The execution ``thread`` runs in, as its context object shows it: the
+        execution's own, or that of the child execution it belongs to."""
+        arn = thread.execution
+        if not arn:
+            return self.info
+        info = self._child_infos.get(arn)
+        if info is None:
+            run = self.run
+            child = run.children[arn]
+            root = run.threads[child.thread]
+            assert root.parent is not None  # a child execution's root has a parent thread
+            info = child_execution_info(
+                self.info_of(run.threads[root.parent]),
+                child.label,
+                arn,
+                child.name,
+                child.input,
+                child.start_time,
+            )
+            self._child_infos[arn] = info
+        return info
 
     def new_timer(self, thread: Thread, due: float, purpose: str) -> str:
         """Start a timer owned by ``thread``."""
@@ -224,6 +308,7 @@ class Interpreter:
             parent=parent.id,
             index=index,
             last_event_id=parent.last_event_id,
+            execution=parent.execution,
         )
         run.threads[child.id] = child
         return child
@@ -237,7 +322,7 @@ class Interpreter:
         """What JSONPath expressions of the thread's current state may read."""
         return Scope(
             lambda: context_object(
-                self.info,
+                self.info_of(thread),
                 thread.state,
                 thread.entered_time,
                 self.retry_count_of(thread),
@@ -397,6 +482,8 @@ class Interpreter:
             self._finish_all()
             return
         parent = self.run.threads[thread.parent]
+        if thread.execution and parent.execution != thread.execution:
+            self._end_child(thread, "ExecutionSucceeded", {"output": output})
         fanout.child_succeeded(self, parent, thread, output)
 
     def fail_thread(self, thread: Thread, error: str | None, cause: str | None) -> None:
@@ -409,11 +496,13 @@ class Interpreter:
             if error == errors.TIMEOUT and cause == "":
                 cause = None  # ExecutionFailed shows no cause for a timeout
             run.error, run.cause = error, cause
-            details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
-            self.emit(thread, "ExecutionFailed", details)
+            self.emit(thread, "ExecutionFailed", _failure_details(error, cause))
             self._finish_all()
             return
         parent = self.run.threads[thread.parent]
+        if thread.execution and parent.execution != thread.execution:
+            shown = None if error == errors.TIMEOUT and cause == "" else cause
+            self._end_child(thread, "ExecutionFailed", _failure_details(error, shown))
         fanout.child_failed(self, parent, thread, error, cause)
 
     def abort_thread(self, thread: Thread) -> None:
@@ -427,6 +516,8 @@ class Interpreter:
             self.commands.append(CancelTask(thread.token))
             thread.token = None
         self.abort_children(thread)
+        if self.is_child_root(thread):
+            self._end_child(thread, "ExecutionAborted", None)
 
     def abort_children(self, thread: Thread) -> None:
         """Abort all running children of ``thread``'s Map or Parallel state."""
@@ -605,6 +696,7 @@ class Interpreter:
             return  # only a stopped, unsuccessful execution can be redriven
         # Children of the stopped state are dropped: the state runs again whole.
         run.threads = {"": root}
+        run.children.clear()
         run.tokens.clear()
         run.timers.clear()
         run.status, run.output, run.error, run.cause = "RUNNING", None, None, None
@@ -630,3 +722,8 @@ class Interpreter:
             kind = "ExecutionFailed" if stimulus.fail else "ExecutionAborted"
             self.emit(root, kind, details or None)
         self._finish_all()
+
+
+def _failure_details(error: str | None, cause: str | None) -> dict[str, Any]:
+    """``ExecutionFailed``'s details: the error and cause that are set."""
+    return {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}

@@ -3,6 +3,11 @@
 It is all the interpreter needs to go on, and it has a JSON form (``to_json`` /
 ``from_json``) so that the engine can store it with each step and pick an execution up
 again after a crash, in another process.
+
+The items of a distributed Map are child executions with histories of their own, but
+they run inside their parent's run state, as threads: one run state, one commit, one
+lock. ``ChildExecution`` holds what a running child's history and context object need
+(its event numbering above all); it is dropped when the child ends.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ class FanOut:
     tolerated_count: int | None = None
     tolerated_percentage: float | None = None
     effective_input: Any = None
+    # A distributed Map's run: its ARN and the id of its MapRunStarted event, which tell
+    # the children of this run from those of an earlier run of the same Map.
+    map_run: str = ""
+    map_run_event_id: int = 0
 
 
 @dataclass(slots=True)
@@ -50,10 +59,27 @@ class Thread:
     variables: dict[str, Any] = field(default_factory=dict)
     map_item: tuple[int, Any] | None = None
     done: bool = False
-    # A child of a distributed Map: its events belong to a child execution, not here.
+    # The child execution whose history the thread's events go to ("": the execution's
+    # own); descendants of a child's root thread inherit it.
+    execution: str = ""
+    # A child of a distributed Map whose executions are not stored (ExecutionType
+    # EXPRESS): its events are dropped.
     silent: bool = False
     # The event to record when the thread first runs (a Map iteration's start).
     announce: tuple[str, dict[str, Any]] | None = None
+
+
+@dataclass(slots=True)
+class ChildExecution:
+    """A running child execution of a distributed Map (its root thread is ``thread``)."""
+
+    arn: str
+    name: str
+    thread: str
+    input: Any
+    start_time: float
+    label: str  # its Map's label: the child runs the state machine <parent's>/<label>
+    next_event_id: int = 1
 
 
 @dataclass(slots=True)
@@ -70,6 +96,7 @@ class RunState:
     tokens: dict[str, str] = field(default_factory=dict)  # task token -> thread id
     timers: dict[str, str] = field(default_factory=dict)  # timer id -> thread id
     next_thread: int = 0
+    children: dict[str, ChildExecution] = field(default_factory=dict)  # by ARN, running
     # The time of the latest step: stimuli are applied at their own time, but never
     # before it, so an execution's history never goes back in time.
     last_time: float = 0.0
@@ -89,6 +116,18 @@ def run_state_to_dict(run: RunState) -> dict[str, Any]:
         "tokens": run.tokens,
         "timers": run.timers,
         "threads": [_thread_to_dict(t) for t in run.threads.values()],
+        "children": [
+            {
+                "arn": c.arn,
+                "name": c.name,
+                "thread": c.thread,
+                "input": c.input,
+                "start_time": c.start_time,
+                "label": c.label,
+                "next_event_id": c.next_event_id,
+            }
+            for c in run.children.values()
+        ],
     }
 
 
@@ -109,6 +148,10 @@ def run_state_from_dict(data: dict[str, Any]) -> RunState:
     for item in data["threads"]:
         thread = _thread_from_dict(item)
         run.threads[thread.id] = thread
+    # Run states written before child executions existed have none.
+    for item in data.get("children", ()):
+        child = ChildExecution(**item)
+        run.children[child.arn] = child
     return run
 
 
@@ -152,10 +195,13 @@ def _thread_to_dict(thread: Thread) -> dict[str, Any]:
             "tolerated_count": fan.tolerated_count,
             "tolerated_percentage": fan.tolerated_percentage,
             "effective_input": fan.effective_input,
+            "map_run": fan.map_run,
+            "map_run_event_id": fan.map_run_event_id,
         },
         "variables": thread.variables,
         "map_item": None if thread.map_item is None else list(thread.map_item),
         "done": thread.done,
+        "execution": thread.execution,
         "silent": thread.silent,
         "announce": None if thread.announce is None else list(thread.announce),
     }
@@ -176,6 +222,8 @@ def _thread_from_dict(data: dict[str, Any]) -> Thread:
             tolerated_count=fan_data["tolerated_count"],
             tolerated_percentage=fan_data["tolerated_percentage"],
             effective_input=fan_data["effective_input"],
+            map_run=fan_data.get("map_run", ""),
+            map_run_event_id=fan_data.get("map_run_event_id", 0),
         )
     map_item = data["map_item"]
     announce = data["announce"]
@@ -197,6 +245,7 @@ def _thread_from_dict(data: dict[str, Any]) -> Thread:
         variables=dict(data["variables"]),
         map_item=None if map_item is None else (map_item[0], map_item[1]),
         done=data["done"],
+        execution=data.get("execution", ""),
         silent=data["silent"],
         announce=None if announce is None else (announce[0], announce[1]),
     )

@@ -5,6 +5,9 @@ A small driver around the pure interpreter: it performs the commands each step r
 time order. With a virtual clock a timer "sleeps" by moving the clock, so a one-day
 Wait ends at once and the history still shows the day. Nothing is stored; the durable
 engine drives the same interpreter with a database in between.
+
+The child executions of a distributed Map (ExecutionType STANDARD) are kept beside the
+execution, each with its own history: ``Execution.children``.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from stepfn.clock import Clock, IdSource, VirtualClock
 from stepfn.definition.model import Machine, build
 from stepfn.definition.parse import parse_definition
 from stepfn.interp.context import ExecutionInfo, execution_info
-from stepfn.interp.events import Event
+from stepfn.interp.events import EXECUTION_ENDS, Event
 from stepfn.interp.machine import (
     CancelTimer,
     Interpreter,
     InvokeTask,
     RunState,
     Start,
+    StartChildExecution,
     StartTimer,
     StepResult,
     Stimulus,
@@ -56,6 +60,8 @@ class Execution:
     start_time: float = 0.0
     stop_time: float | None = None
     events: list[Event] = field(default_factory=list, repr=False)
+    # The child executions its distributed Maps started, in the order they started.
+    children: list[Execution] = field(default_factory=list, repr=False)
 
     @property
     def history(self) -> list[dict[str, Any]]:
@@ -154,6 +160,7 @@ class Driver:
         self._queue: list[tuple[float, int, Stimulus]] = []
         self._sequence = itertools.count()
         self._cancelled: set[str] = set()
+        self._children: dict[str, Execution] = {}
 
     def run(self) -> Execution:
         """Drive the execution to its end (or until nothing can move it on)."""
@@ -179,6 +186,7 @@ class Driver:
             start_time=info.start_time,
             stop_time=self.clock.now() if run.status != "RUNNING" else None,
             events=self.events,
+            children=list(self._children.values()),
         )
 
     def _push(self, due: float, stimulus: Stimulus) -> None:
@@ -193,7 +201,20 @@ class Driver:
                 self._cancelled.add(command.timer_id)
             elif isinstance(command, InvokeTask):
                 self._invoke(command)
+            elif isinstance(command, StartChildExecution):
+                self._children[command.arn] = Execution(
+                    command.arn, command.name, "RUNNING", start_time=self.interpreter.now
+                )
             # CancelTask: tasks here run to completion when invoked; nothing to cancel.
+        for event in result.child_events:
+            child = self._children[event.execution]
+            child.events.append(event)
+            status = EXECUTION_ENDS.get(event.type)
+            if status is not None:
+                details = event.details or {}
+                child.status, child.stop_time = status, event.timestamp
+                child.output = details.get("output")
+                child.error, child.cause = details.get("error"), details.get("cause")
 
     def _invoke(self, command: InvokeTask) -> None:
         started = self.clock.now()
