@@ -11,6 +11,7 @@ from pathlib import Path
 from stepfn.store.base import (
     ActivityRecord,
     AliasRecord,
+    ChildStep,
     Conflict,
     ExecutionRecord,
     InboxMessage,
@@ -29,6 +30,7 @@ from stepfn.store.sqlite import SqliteStore
 __all__ = [
     "ActivityRecord",
     "AliasRecord",
+    "ChildStep",
     "Conflict",
     "ExecutionRecord",
     "InboxMessage",

@@ -115,6 +115,12 @@ class ExecutionRecord:
     trace_header: str | None = None
     map_run_arn: str | None = None
     state_machine_revision_id: str = ""
+    # A distributed Map's child execution: how many items it runs (several for a batch)
+    # and the id of its map run's MapRunStarted event in the history of the execution
+    # that started the map run. A Map that runs again (in a loop, on a retry or redrive)
+    # keeps its map run ARN; that id tells its runs apart.
+    item_count: int | None = None
+    map_run_event_id: int | None = None
 
 
 @dataclass
@@ -169,6 +175,27 @@ class TaskRecord:
 
 
 @dataclass
+class ChildStep:
+    """What a step of its parent changes of a child execution (a distributed Map's item).
+
+    A child runs inside its parent's run state, so it changes only with its parent's
+    steps, in the same commit: ``new`` is its row when it started in this step (as it
+    stands after the step: it may have ended already), ``events`` its new history
+    events; when it ended in this step, ``status`` and its result say how.
+    """
+
+    arn: str
+    events: list[StoredEvent] = field(default_factory=list)
+    new: ExecutionRecord | None = None
+    status: str = "RUNNING"
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    stop_date: float | None = None
+    next_event_id: int = 1
+
+
+@dataclass
 class StepCommit:
     """Everything one interpreter step changes for one execution, committed atomically.
 
@@ -197,6 +224,8 @@ class StepCommit:
     # date) cleared, in the same commit as the Redrive stimulus.
     redrive_count: int | None = None
     redrive_date: float | None = None
+    # Child executions (distributed Map items) this step started, moved on or ended.
+    children: list[ChildStep] = field(default_factory=list)
 
 
 @dataclass
@@ -345,9 +374,11 @@ class Store(abc.ABC):
         timers: Sequence[TimerRecord] = (),
         inbox: Sequence[dict[str, Any]] = (),
         tasks: Sequence[TaskRecord] = (),
+        children: Sequence[ChildStep] = (),
     ) -> None:
-        """Add an execution with its first events, timers, tasks and inbox stimuli, in one
-        transaction; ``Conflict`` when its ARN (or a task token) exists."""
+        """Add an execution with its first events, timers, tasks and inbox stimuli, and
+        the child executions its first step started, in one transaction; ``Conflict``
+        when its ARN (or a child's, or a task token) exists."""
 
     @abc.abstractmethod
     def get_execution(self, arn: str) -> ExecutionRecord | None:
@@ -362,14 +393,22 @@ class Store(abc.ABC):
         alias_arn: str | None = None,
         map_run_arn: str | None = None,
         *,
+        map_run_event_id: int | None = None,
         redriven: bool | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[ExecutionRecord]:
         """Executions matching every given filter, newest first (by start date; the
-        later written first among equal dates). ``redriven``: only those redriven at
-        least once (True) or never (False). ``limit``/``offset`` page the answer, so a
-        page costs what it holds rather than every execution of the state machine."""
+        later written first among equal dates). ``map_run_event_id``: only the children
+        of that run of the map run. ``redriven``: only those redriven at least once
+        (True) or never (False). ``limit``/``offset`` page the answer, so a page costs
+        what it holds rather than every execution of the state machine."""
+
+    @abc.abstractmethod
+    def count_map_run_children(
+        self, map_run_arn: str, map_run_event_id: int
+    ) -> dict[str, tuple[int, int]]:
+        """The child executions of one run of a map run, by status: (executions, items)."""
 
     @abc.abstractmethod
     def update_execution(self, record: ExecutionRecord) -> None:
@@ -377,7 +416,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def commit_steps(self, commits: Sequence[StepCommit]) -> list[str]:
-        """Commit steps of (possibly many) executions in one transaction.
+        """Commit steps of (possibly many) executions in one transaction, with the child
+        executions each step changed.
 
         Returns the ARNs of the commits refused because their
         ``expected_next_event_id`` no longer matched (those change nothing); the others

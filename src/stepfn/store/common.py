@@ -49,7 +49,14 @@ def timer_fired(timer_id: str) -> dict[str, Any]:
 
 
 # Filters of list_executions, by parameter name; each names the column it compares.
-EXECUTION_FILTERS = ("state_machine_arn", "status", "version_arn", "alias_arn", "map_run_arn")
+EXECUTION_FILTERS = (
+    "state_machine_arn",
+    "status",
+    "version_arn",
+    "alias_arn",
+    "map_run_arn",
+    "map_run_event_id",
+)
 
 
 # CloudWatch Logs counts each event as its message's UTF-8 bytes plus 26 bytes.

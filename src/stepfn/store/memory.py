@@ -21,6 +21,7 @@ from typing import Any
 from stepfn.store.base import (
     ActivityRecord,
     AliasRecord,
+    ChildStep,
     Conflict,
     ExecutionRecord,
     InboxMessage,
@@ -48,6 +49,8 @@ from stepfn.store.common import (
 
 # A stored event: id, previous id, timestamp, type, details as JSON text.
 _EventRow = tuple[int, int, float, str, str | None]
+# A child execution a step changed, with its new events encoded.
+_ChildRows = list[tuple[ChildStep, list["_EventRow"]]]
 
 
 @dataclass
@@ -109,6 +112,10 @@ def _event_row(event: StoredEvent) -> _EventRow:
 
 def _stored_event(row: _EventRow) -> StoredEvent:
     return StoredEvent(row[0], row[1], row[2], row[3], from_json_or_none(row[4]))
+
+
+def _encode_children(children: Sequence[ChildStep]) -> _ChildRows:
+    return [(child, [_event_row(event) for event in child.events]) for child in children]
 
 
 def _json_copy(value: Any) -> Any:
@@ -317,12 +324,15 @@ class MemoryStore(Store):
         timers: Sequence[TimerRecord] = (),
         inbox: Sequence[dict[str, Any]] = (),
         tasks: Sequence[TaskRecord] = (),
+        children: Sequence[ChildStep] = (),
     ) -> None:
-        """Add an execution with its first events, timers, tasks and inbox stimuli, in
-        one transaction; ``Conflict`` when its ARN, an event id or a task token exists.
-        The stimuli are queued as created at the execution's start date."""
+        """Add an execution with its first events, timers, tasks and inbox stimuli, and
+        the child executions its first step started, in one transaction; ``Conflict``
+        when its ARN (or a child's), an event id or a task token exists. The stimuli are
+        queued as created at the execution's start date."""
         rows = [_event_row(event) for event in events]
         stimuli = [to_json(stimulus) for stimulus in inbox]
+        child_rows = _encode_children(children)
         if len({row[0] for row in rows}) != len(rows):
             raise Conflict(f"execution {record.arn}: an event id is repeated")
         with self._lock:
@@ -331,7 +341,9 @@ class MemoryStore(Store):
             tokens = [task.token for task in tasks]
             if len(set(tokens)) != len(tokens) or any(t in self._tasks for t in tokens):
                 raise Conflict(f"execution {record.arn}: a task token exists")
+            self._check_children(child_rows, {record.arn})
             self._executions[record.arn] = replace(record)
+            self._apply_children(child_rows)
             for task in tasks:
                 self._tasks[task.token] = replace(task)
             history = self._events[record.arn] = _History()
@@ -356,6 +368,7 @@ class MemoryStore(Store):
         alias_arn: str | None = None,
         map_run_arn: str | None = None,
         *,
+        map_run_event_id: int | None = None,
         redriven: bool | None = None,
         limit: int | None = None,
         offset: int = 0,
@@ -370,6 +383,7 @@ class MemoryStore(Store):
                 ("version_arn", version_arn),
                 ("alias_arn", alias_arn),
                 ("map_run_arn", map_run_arn),
+                ("map_run_event_id", map_run_event_id),
             )
             if value is not None
         }
@@ -384,6 +398,21 @@ class MemoryStore(Store):
             records.sort(key=lambda r: r.start_date, reverse=True)
             end = None if limit is None else offset + limit
             return [replace(record) for record in records[offset:end]]
+
+    def count_map_run_children(
+        self, map_run_arn: str, map_run_event_id: int
+    ) -> dict[str, tuple[int, int]]:
+        """The child executions of one run of a map run, by status: (executions, items)."""
+        counts: dict[str, tuple[int, int]] = {}
+        with self._lock:
+            for record in self._executions.values():
+                if (
+                    record.map_run_arn == map_run_arn
+                    and record.map_run_event_id == map_run_event_id
+                ):
+                    executions, items = counts.get(record.status, (0, 0))
+                    counts[record.status] = (executions + 1, items + (record.item_count or 0))
+        return counts
 
     def update_execution(self, record: ExecutionRecord) -> None:
         """Replace a stored execution's row; ``StoreError`` when there is none."""
@@ -410,6 +439,7 @@ class MemoryStore(Store):
             )
             for commit in commits
         ]
+        children = {id(commit): _encode_children(commit.children) for commit in commits}
         with self._lock:
             refused: list[str] = []
             accepted: list[tuple[StepCommit, list[_EventRow], list[str]]] = []
@@ -425,9 +455,41 @@ class MemoryStore(Store):
                 accepted.append(item)
             # Every check before the first change: all or nothing.
             self._check_new_keys(accepted)
+            new_children: set[str] = set()
+            for commit, _, _ in accepted:
+                self._check_children(children[id(commit)], new_children)
             for commit, rows, stimuli in accepted:
                 self._apply(commit, rows, stimuli)
+                self._apply_children(children[id(commit)])
             return refused
+
+    def _check_children(self, children: _ChildRows, new: set[str]) -> None:
+        """``Conflict`` when child executions would repeat an ARN or an event id; ``new``:
+        the ARNs added so far by the same transaction (it gets these)."""
+        for child, rows in children:
+            if child.new is not None:
+                if child.arn in self._executions or child.arn in new:
+                    raise Conflict(f"execution {child.arn} exists")
+                new.add(child.arn)
+            elif child.arn not in self._executions:
+                raise StoreError(f"no execution {child.arn}")
+            history = self._events.get(child.arn)
+            ids = [row[0] for row in rows]
+            if len(set(ids)) != len(ids) or (history is not None and any(map(history.has, ids))):
+                raise Conflict(f"execution {child.arn}: an event id exists")
+
+    def _apply_children(self, children: _ChildRows) -> None:
+        for child, rows in children:
+            if child.new is not None:
+                self._executions[child.arn] = replace(child.new)
+            elif child.status != "RUNNING":
+                record = self._executions[child.arn]
+                record.status, record.stop_date = child.status, child.stop_date
+                record.output, record.error, record.cause = child.output, child.error, child.cause
+                record.next_event_id = child.next_event_id
+            history = self._events.setdefault(child.arn, _History())
+            for row in rows:
+                history.add(row)
 
     def _check_new_keys(
         self, accepted: Sequence[tuple[StepCommit, list[_EventRow], list[str]]]

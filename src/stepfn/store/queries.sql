@@ -129,12 +129,13 @@ DELETE FROM tags WHERE resource_arn = :resource_arn;
 INSERT INTO executions (
     arn, state_machine_arn, name, type, status, input, start_date, definition, role_arn,
     version_arn, alias_arn, output, error, cause, stop_date, run_state, next_event_id,
-    redrive_count, redrive_date, trace_header, map_run_arn, state_machine_revision_id
+    redrive_count, redrive_date, trace_header, map_run_arn, state_machine_revision_id,
+    item_count, map_run_event_id
 ) VALUES (
     :arn, :state_machine_arn, :name, :type, :status, :input, :start_date, :definition,
     :role_arn, :version_arn, :alias_arn, :output, :error, :cause, :stop_date, :run_state,
     :next_event_id, :redrive_count, :redrive_date, :trace_header, :map_run_arn,
-    :state_machine_revision_id
+    :state_machine_revision_id, :item_count, :map_run_event_id
 );
 
 -- name: get_execution
@@ -157,7 +158,8 @@ UPDATE executions SET
     output = :output, error = :error, cause = :cause, stop_date = :stop_date,
     run_state = :run_state, next_event_id = :next_event_id, redrive_count = :redrive_count,
     redrive_date = :redrive_date, trace_header = :trace_header, map_run_arn = :map_run_arn,
-    state_machine_revision_id = :state_machine_revision_id
+    state_machine_revision_id = :state_machine_revision_id, item_count = :item_count,
+    map_run_event_id = :map_run_event_id
 WHERE arn = :arn;
 
 -- name: commit_execution
@@ -175,6 +177,18 @@ UPDATE executions SET
     redrive_count = coalesce(:redrive_count, redrive_count),
     redrive_date = CASE WHEN :redrive_count IS NULL THEN redrive_date ELSE :redrive_date END
 WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id;
+
+-- name: end_child_execution
+-- A child execution (a distributed Map's item) ended in a step of its parent: the parent
+-- holds its run state, so the child's row changes only here.
+UPDATE executions SET
+    status = ?, output = ?, error = ?, cause = ?, stop_date = ?, next_event_id = ?
+WHERE arn = ?;
+
+-- name: count_map_run_children
+SELECT status, count(*), coalesce(sum(item_count), 0) FROM executions
+WHERE map_run_arn = :map_run_arn AND map_run_event_id = :map_run_event_id
+GROUP BY status;
 
 -- events -------------------------------------------------------------------------------------
 

@@ -84,14 +84,19 @@ CREATE TABLE executions (
     redrive_date REAL,
     trace_header TEXT,
     map_run_arn TEXT,
-    state_machine_revision_id TEXT NOT NULL
+    state_machine_revision_id TEXT NOT NULL,
+    -- Distributed Map children: the items they run, and which run of the map run.
+    item_count INTEGER,
+    map_run_event_id INTEGER
 );
 
 CREATE INDEX executions_by_state_machine ON executions (state_machine_arn, start_date);
 CREATE INDEX executions_by_state_machine_and_status
     ON executions (state_machine_arn, status, start_date);
 -- Only Distributed Map children have a map run; the others need no index entry.
-CREATE INDEX executions_by_map_run ON executions (map_run_arn) WHERE map_run_arn IS NOT NULL;
+CREATE INDEX executions_by_map_run
+    ON executions (map_run_arn, map_run_event_id, start_date)
+    WHERE map_run_arn IS NOT NULL;
 
 -- Rows in the order written (a page holds an event of a few KiB whole); the primary
 -- key's index reads a history in id order.

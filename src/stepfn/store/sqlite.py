@@ -25,6 +25,7 @@ from stepfn.store import sqlfile
 from stepfn.store.base import (
     ActivityRecord,
     AliasRecord,
+    ChildStep,
     Conflict,
     ExecutionRecord,
     InboxMessage,
@@ -386,17 +387,23 @@ class SqliteStore(Store):
         timers: Sequence[TimerRecord] = (),
         inbox: Sequence[dict[str, Any]] = (),
         tasks: Sequence[TaskRecord] = (),
+        children: Sequence[ChildStep] = (),
     ) -> None:
-        """Add an execution with its first events, timers, tasks and inbox stimuli, in
-        one transaction; ``Conflict`` when its ARN, an event id or a task token exists.
-        The stimuli are queued as created at the execution's start date."""
+        """Add an execution with its first events, timers, tasks and inbox stimuli, and
+        the child executions its first step started, in one transaction; ``Conflict``
+        when its ARN (or a child's), an event id or a task token exists. The stimuli
+        are queued as created at the execution's start date."""
         arn = record.arn
+        event_rows = [_event_row(arn, event) for event in events]
+        new_children, ended = _child_rows(children, event_rows)
         item = _NewExecution(
             _params(record, "executions"),
-            [_event_row(arn, event) for event in events],
+            event_rows,
             [(arn, timer.timer_id, timer.due) for timer in timers],
             [(arn, to_json(stimulus), record.start_date) for stimulus in inbox],
             [vars(task) for task in tasks],
+            new_children,
+            ended,
         )
         # Group commit: the item joins the queue; whichever thread then holds the write
         # lock commits every queued item in one transaction. Concurrent StartExecution
@@ -422,6 +429,10 @@ class SqliteStore(Store):
                 conn.execute("SAVEPOINT new_execution")
                 try:
                     conn.execute(q["insert_execution"], item.execution)
+                    if item.children:
+                        conn.executemany(q["insert_execution"], item.children)
+                    if item.ended:
+                        conn.executemany(q["end_child_execution"], item.ended)
                     conn.executemany(q["insert_event"], item.events)
                     if item.timers:
                         conn.executemany(q["upsert_timer"], item.timers)
@@ -457,6 +468,7 @@ class SqliteStore(Store):
         alias_arn: str | None = None,
         map_run_arn: str | None = None,
         *,
+        map_run_event_id: int | None = None,
         redriven: bool | None = None,
         limit: int | None = None,
         offset: int = 0,
@@ -466,7 +478,7 @@ class SqliteStore(Store):
         given = dict(
             zip(
                 EXECUTION_FILTERS,
-                (state_machine_arn, status, version_arn, alias_arn, map_run_arn),
+                (state_machine_arn, status, version_arn, alias_arn, map_run_arn, map_run_event_id),
                 strict=True,
             )
         )
@@ -481,6 +493,15 @@ class SqliteStore(Store):
         with self._read() as conn:
             rows = _rows(conn.execute(sql, params))
         return [ExecutionRecord(**row) for row in rows]
+
+    def count_map_run_children(
+        self, map_run_arn: str, map_run_event_id: int
+    ) -> dict[str, tuple[int, int]]:
+        """The child executions of one run of a map run, by status: (executions, items)."""
+        params = {"map_run_arn": map_run_arn, "map_run_event_id": map_run_event_id}
+        with self._read() as conn:
+            rows = conn.execute(self._q["count_map_run_children"], params).fetchall()
+        return {status: (int(count), int(items)) for status, count, items in rows}
 
     def update_execution(self, record: ExecutionRecord) -> None:
         """Replace a stored execution's row; ``StoreError`` when there is none."""
@@ -508,11 +529,13 @@ class SqliteStore(Store):
         inbox: list[tuple[str, str, float]] = []
         tasks: list[dict[str, Any]] = []
         finished: list[tuple[str]] = []
+        children: list[dict[str, Any]] = []
+        ended: list[tuple[Any, ...]] = []
         # (execution, timer id) -> due, or None when cancelled: the last word of the batch,
         # so a timer set by one commit and cancelled by a later one ends up cancelled.
         timers: dict[tuple[str, str], float | None] = {}
         with self._write() as conn:
-            for commit, (event_rows, inbox_rows) in prepared:
+            for commit, (event_rows, inbox_rows, child_rows) in prepared:
                 arn = commit.execution_arn
                 cursor = conn.execute(
                     q["commit_execution"],
@@ -542,6 +565,14 @@ class SqliteStore(Store):
                     timers[(arn, timer.timer_id)] = timer.due
                 tasks += [vars(task) for task in commit.new_tasks]
                 finished += [(token,) for token in commit.finished_task_tokens]
+                if child_rows is not None:
+                    children += child_rows[0]
+                    ended += child_rows[1]
+            # Child executions before their events, which refer to them.
+            if children:
+                conn.executemany(q["insert_execution"], children)
+            if ended:
+                conn.executemany(q["end_child_execution"], ended)
             if events:
                 conn.executemany(q["insert_event"], events)
             if consumed:
@@ -808,6 +839,8 @@ class _NewExecution:
     timers: list[tuple[str, str, float]]
     inbox: list[tuple[str, str, float]]
     tasks: list[dict[str, Any]]
+    children: list[dict[str, Any]]
+    ended: list[tuple[Any, ...]]
     done: bool = False
     error: BaseException | None = None
 
@@ -823,13 +856,40 @@ def _event_row(execution_arn: str, event: StoredEvent) -> tuple[Any, ...]:
     )
 
 
+_ChildRows = tuple[list[dict[str, Any]], list[tuple[Any, ...]]]
+
+
 def _commit_rows(
     commit: StepCommit,
-) -> tuple[list[tuple[Any, ...]], list[tuple[str, str, float]]]:
-    """A commit's event and inbox rows, JSON encoded."""
+) -> tuple[list[tuple[Any, ...]], list[tuple[str, str, float]], _ChildRows | None]:
+    """A commit's event and inbox rows, JSON encoded, and the rows of the child
+    executions it changed (None when it changed none: most commits)."""
     arn = commit.execution_arn
     created = commit_time(commit)
-    return (
-        [_event_row(arn, event) for event in commit.events],
-        [(arn, to_json(stimulus), created) for stimulus in commit.new_inbox],
-    )
+    events = [_event_row(arn, event) for event in commit.events]
+    children = _child_rows(commit.children, events) if commit.children else None
+    return events, [(arn, to_json(stimulus), created) for stimulus in commit.new_inbox], children
+
+
+def _child_rows(children: Sequence[ChildStep], events: list[tuple[Any, ...]]) -> _ChildRows:
+    """The rows of child executions a step changed: those it started (to insert), and
+    the ends of those started before (to update). Their events join ``events``."""
+    new: list[dict[str, Any]] = []
+    ended: list[tuple[Any, ...]] = []
+    for child in children:
+        events += [_event_row(child.arn, event) for event in child.events]
+        if child.new is not None:
+            new.append(_params(child.new, "executions"))
+        elif child.status != "RUNNING":
+            ended.append(
+                (
+                    child.status,
+                    child.output,
+                    child.error,
+                    child.cause,
+                    child.stop_date,
+                    child.next_event_id,
+                    child.arn,
+                )
+            )
+    return new, ended
