@@ -246,3 +246,21 @@ def test_a_failing_conversion_never_fails_start_or_steps(
     assert engine.start_sync_execution(stateMachineArn=express)["status"] == "SUCCEEDED"
     assert "was not logged" in caplog.text
     assert engine.store.list_log_groups() == []
+
+
+def test_the_children_of_a_distributed_map_are_not_logged(engine: Engine) -> None:
+    each = {
+        "Type": "Map",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "End": True}},
+        },
+        "End": True,
+    }
+    definition = {"StartAt": "Each", "States": {"Each": each}}
+    machine = create(engine, definition, loggingConfiguration=logging("ALL"))
+    execution = run(engine, machine, [1, 2])
+    logged = messages(engine)
+    assert {m["execution_arn"] for m in logged} == {execution}
+    assert [m["type"] for m in logged] == history_types(engine, execution)

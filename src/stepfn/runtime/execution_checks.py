@@ -172,6 +172,8 @@ def not_redrivable(record: ExecutionRecord, now: float) -> str | None:
             f"Execution has reached the maximum number of history events "
             f"({MAX_HISTORY_EVENTS}) and cannot be redriven"
         )
+    if record.map_run_arn:
+        return "A child execution of a Map Run is redriven by redriving its parent execution"
     if not record.run_state:
         return "Execution has no run state to go on from and cannot be redriven"
     return None

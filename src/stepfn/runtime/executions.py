@@ -16,6 +16,11 @@ Redrive runs a failed, timed-out or aborted Standard execution again from the st
 where it stopped: the execution is marked running with a ``Redrive`` stimulus in its
 inbox, in one commit, and the worker's interpreter does the rest (``ExecutionRedriven``,
 then that state again).
+
+The child executions of a distributed Map are read like any other (described, listed by
+their map run, their history), but they run inside their parent: redriving the parent
+runs its Map's unsuccessful items again, as new children, and a child cannot be stopped
+or redriven on its own.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ from stepfn.runtime.execution_checks import (
 )
 from stepfn.runtime.local import EXPRESS_TIME_LIMIT, Driver, Execution
 from stepfn.runtime.log_delivery import LogDelivery
-from stepfn.runtime.mapruns import MAX_LONG_ARN, MapRuns
+from stepfn.runtime.mapruns import MAX_LONG_ARN, FeatureMissing, MapRuns
 from stepfn.runtime.validation import Constraints
 from stepfn.runtime.worker import ModelCache, Worker, execution_info_of
 from stepfn.store.base import Conflict, ExecutionRecord, StepCommit, Store
@@ -311,6 +316,8 @@ class Executions(TaskCallbacks, MapRuns):
             out["outputDetails"] = {"included": data}
         if record.trace_header is not None:
             out["traceHeader"] = record.trace_header
+        if record.map_run_arn:
+            out["mapRunArn"] = record.map_run_arn
         if record.status in REDRIVABLE:
             if record.error is not None:
                 out["error"] = record.error
@@ -337,7 +344,9 @@ class Executions(TaskCallbacks, MapRuns):
         """DescribeStateMachineForExecution: the definition the execution runs."""
         self._check_execution_arn(executionArn, includedData)
         record = self._execution(executionArn)
-        machine = self.store.get_state_machine(record.state_machine_arn)
+        # A child execution runs <machine>/<label>: its settings are its machine's.
+        machine_arn, _, label = record.state_machine_arn.partition("/")
+        machine = self.store.get_state_machine(machine_arn)
         out: dict[str, Any] = {
             "stateMachineArn": record.state_machine_arn,
             "name": record.state_machine_arn.split(":")[-1],
@@ -355,6 +364,7 @@ class Executions(TaskCallbacks, MapRuns):
             out["tracingConfiguration"] = machine.tracing_configuration or {"enabled": False}
         if record.map_run_arn:
             out["mapRunArn"] = record.map_run_arn
+            out["label"] = label
         if record.state_machine_revision_id:
             out["revisionId"] = record.state_machine_revision_id
         return out
@@ -400,8 +410,11 @@ class Executions(TaskCallbacks, MapRuns):
             elif ref.kind == "alias":
                 # An alias lists what ran through it, whichever version it picked.
                 alias_arn = stateMachineArn
+        map_run_event_id = None
         if mapRunArn is not None:
-            self._map_run(mapRunArn)  # InvalidArn or ResourceNotFound, as AWS answers
+            # InvalidArn or ResourceNotFound, as AWS answers; a Map that ran more than
+            # once lists the children of its newest run, which DescribeMapRun describes.
+            map_run_event_id = self._map_run(mapRunArn)[1].started.id
         # One more than the page: whether there is a next page, without counting them all.
         records = self.store.list_executions(
             machine_arn,
@@ -409,6 +422,7 @@ class Executions(TaskCallbacks, MapRuns):
             version_arn,
             alias_arn,
             mapRunArn,
+            map_run_event_id=map_run_event_id,
             redriven=None if redriveFilter is None else redriveFilter == "REDRIVEN",
             limit=size + 1,
             offset=start,
@@ -431,7 +445,9 @@ class Executions(TaskCallbacks, MapRuns):
         if record.stop_date is not None and record.status != "RUNNING":
             item["stopDate"] = when(record.stop_date)
         if record.map_run_arn:
+            # Only children have one, and they are listed only by their map run.
             item["mapRunArn"] = record.map_run_arn
+            item["itemCount"] = record.item_count or 1
         if record.version_arn:
             item["stateMachineVersionArn"] = record.version_arn
         if record.alias_arn:
@@ -491,6 +507,11 @@ class Executions(TaskCallbacks, MapRuns):
         if record.status != "RUNNING":
             # Stopping a finished execution changes nothing; it reports when it stopped.
             return {"stopDate": when(record.stop_date or record.start_date)}
+        if record.map_run_arn:
+            raise FeatureMissing(
+                "StopExecution of a child execution of a Map Run is not supported by "
+                "stepfn yet: stop its parent execution, which aborts it"
+            )
         now = self.clock.now()
         self.store.add_inbox(executionArn, {"type": "Stop", "error": error, "cause": cause}, now)
         self.worker.process([executionArn])

@@ -1,23 +1,30 @@
-"""Map runs: what a Distributed Map state ran, read back from its execution.
+"""Map runs: what a Distributed Map state ran, read back from its execution and children.
 
 AWS runs the items of a Distributed Map as child executions grouped in a *map run*,
-with an ARN of its own (``arn:aws:states:...:mapRun:<machine>/<label>:<id>``). stepfn
-runs them as silent threads of the parent execution, and the parent's history records
-the map run as AWS records it: ``MapRunStarted`` (with the ARN), then
-``MapRunSucceeded``, ``MapRunFailed`` or ``MapRunAborted``. So the map runs of an
-execution are listed from its history, and described from the history and, while it
-runs, from the execution's run state (which holds the Map's items: pending, running,
-failed).
+with an ARN of its own (``arn:aws:states:...:mapRun:<machine>/<label>:<id>``). So does
+stepfn: each item (or batch, with ``ItemBatcher``) of a map run whose ``ExecutionType``
+is STANDARD is a stored child execution, ``execution:<machine>/<label>:<name>``, with
+a history of its own and ``map_run_arn`` set; its parent's steps move it on (see
+``runtime/worker.py``). The parent's history records the map run as AWS records it:
+``MapRunStarted`` (with the ARN), then ``MapRunSucceeded``, ``MapRunFailed`` or
+``MapRunAborted``. So the map runs of an execution are listed from its history, and
+described from the history, the rows of its children (counted by status) and, while it
+runs, the execution's run state (the settings it runs with).
 
-The interpreter names a map run ``<machine>/<label>:<execution name>``, so its ARN
-leads back to its execution's ARN without an index.
+The interpreter names a map run ``<machine>/<label>:<execution name>`` (inside a child
+execution, the child's labelled machine and name), so its ARN leads back to the
+execution that started it without an index. A Map that runs again (in a loop, on a
+retry or a redrive) keeps its ARN; its children carry the id of their run's
+``MapRunStarted`` event, and DescribeMapRun and ListExecutions show the newest run.
 
 Known limits (documented in docs/api.md):
 
-* A finished map run that failed or was aborted does not say how each item ended (the
-  run state forgets it when the Map ends): its item counts give one failed item and the
-  rest aborted (FAILED), or all aborted (ABORTED).
-* ``ListExecutions`` with ``mapRunArn`` lists nothing: the items are not executions.
+* Children of ExecutionType EXPRESS are not stored, as on AWS: ``ListExecutions`` lists
+  none of them, and ``DescribeMapRun`` counts them from the run state while the map run
+  runs; once it ended, from how it ended (all succeeded; one failed and the others
+  aborted; all aborted).
+* With ``ItemBatcher``, the items of the batches still pending when a map run ended
+  are counted as full batches (the size of its largest started batch).
 * ``UpdateMapRun`` cannot change a running map run (its concurrency and tolerances are
   in the run state, which only the worker writes): it answers ``UnsupportedOperation``.
 """
@@ -86,7 +93,7 @@ def map_runs_of(events: Iterable[StoredEvent], execution_arn: str) -> list[MapRu
 
     A ``MapRun{Succeeded,Failed,Aborted}`` event names no ARN: it belongs to the map run
     found by following ``previousEventId`` back to a ``MapRunStarted`` (the Map's thread
-    records nothing in between, its items being silent).
+    records nothing in between, its items' events going to their own histories).
     """
     by_id: dict[int, StoredEvent] = {}
     runs: dict[int, MapRun] = {}
@@ -129,7 +136,8 @@ class MapRuns:
         """The execution of a map run ARN; ``InvalidArn`` or ``ResourceNotFound``."""
         parsed = parse_arn(arn, (MAP_RUN,))
         machine_and_label, sep, execution_name = parsed.resource.rpartition(":")
-        machine, slash, label = machine_and_label.partition("/")
+        # A map run of a child execution: <machine>/<child's label>/<label>.
+        machine, slash, label = machine_and_label.rpartition("/")
         if not (sep and slash and machine and label and execution_name):
             raise invalid_arn(f"Resource name not valid: {arn}")
         prefix = f"arn:{parsed.partition}:states:{parsed.region}:{parsed.account}"
@@ -196,7 +204,14 @@ class MapRuns:
         status = self._status(record, run)
         state = self._map_state(record, run.arn)
         fan = self._fan(record, run) if status == "RUNNING" else None
-        counts = self._counts(run, status, fan)
+        children = self.store.count_map_run_children(run.arn, run.started.id)
+        if children:
+            batched = state is not None and state.item_batcher is not None
+            item_counts, execution_counts = _child_counts(run.length, children, fan, batched)
+        else:
+            # Children that are not stored (EXPRESS), or none started (no items).
+            execution_counts = self._counts(run, status, fan)
+            item_counts = dict(execution_counts)
         out: dict[str, Any] = {
             "mapRunArn": run.arn,
             "executionArn": record.arn,
@@ -215,8 +230,8 @@ class MapRuns:
                 fan.tolerated_count if fan else None,
                 state.tolerated_failure_count if state else 0,
             ),
-            "itemCounts": counts,
-            "executionCounts": dict(counts),
+            "itemCounts": item_counts,
+            "executionCounts": execution_counts,
         }
         stop = self._stop_time(record, run)
         if stop is not None:
@@ -297,11 +312,10 @@ class MapRuns:
     @staticmethod
     def _labelled_machine_arn(record: ExecutionRecord, map_run_arn: str) -> str:
         # The items run as a labelled state machine: <machine arn>/<label>.
-        label = map_run_arn.rsplit(":", 1)[0].split("/", 1)[-1]
-        return f"{record.state_machine_arn}/{label}"
+        return f"{record.state_machine_arn}/{_label(map_run_arn)}"
 
     def _map_state(self, record: ExecutionRecord, map_run_arn: str) -> MapState | None:
-        label = map_run_arn.rsplit(":", 1)[0].split("/", 1)[-1]
+        label = _label(map_run_arn)
         try:
             machine = self.models.get(record.definition)
         except Exception:  # a definition that no longer builds: describe what we can
@@ -314,7 +328,8 @@ class MapRuns:
     @staticmethod
     def _fan(record: ExecutionRecord, run: MapRun) -> FanOut | None:
         """The running Map's fan-out: its thread is the one whose last event is the
-        ``MapRunStarted`` (the items, being silent, add none)."""
+        ``MapRunStarted`` (its items write to their own histories). A map run of a child
+        execution has none to read: its child keeps no run state of its own."""
         if not record.run_state:
             return None
         try:
@@ -357,3 +372,56 @@ class MapRuns:
         counts["total"] = total
         counts["resultsWritten"] = counts["succeeded"]
         return counts
+
+
+_COUNTED = {
+    "RUNNING": "running",
+    "SUCCEEDED": "succeeded",
+    "FAILED": "failed",
+    "TIMED_OUT": "timedOut",
+    "ABORTED": "aborted",
+}
+
+
+def _label(map_run_arn: str) -> str:
+    """The label of a map run's Map (the last part of ``<machine>/<label>``)."""
+    return map_run_arn.rsplit(":", 1)[0].rsplit("/", 1)[-1]
+
+
+def _child_counts(
+    length: int, children: dict[str, tuple[int, int]], fan: FanOut | None, batched: bool
+) -> tuple[dict[str, int], dict[str, int]]:
+    """(itemCounts, executionCounts) of a map run from its stored children by status:
+    (executions, items). ``length``: the executions it has (items, or batches with
+    ``batched``); those not started are pending. ``fan``: the running Map's fan-out,
+    which knows the items of the pending batches."""
+    executions = dict.fromkeys(
+        ("pending", "running", "succeeded", "failed", "timedOut", "aborted"), 0
+    )
+    items = dict(executions)
+    for status, (count, item_count) in children.items():
+        key = _COUNTED.get(status)
+        if key is not None:
+            executions[key] += count
+            items[key] += item_count
+    started = sum(count for count, _ in children.values())
+    executions["pending"] = pending = max(0, length - started)
+    if not batched:
+        items["pending"] = pending
+    elif fan is not None:
+        items["pending"] = sum(_batch_size(fan.items[index]) for index in fan.pending)
+    elif pending:
+        # Every batch holds the batch size but the last, which may hold fewer: count
+        # pending batches as full ones, of the size the started ones show.
+        per_batch = max((-(-n // c) for c, n in children.values() if c), default=1)
+        items["pending"] = pending * per_batch
+    for counts in (executions, items):
+        counts["total"] = sum(counts[key] for key in _COUNTED.values()) + counts["pending"]
+        counts["resultsWritten"] = counts["succeeded"]
+    return items, executions
+
+
+def _batch_size(batch: Any) -> int:
+    """How many items a batch (``{"Items": [...], "BatchInput": ...}``) holds."""
+    items = batch.get("Items") if isinstance(batch, dict) else None
+    return len(items) if isinstance(items, list) else 1

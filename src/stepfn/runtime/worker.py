@@ -8,6 +8,10 @@ start the step's effects (invoking tasks). A crash between the commit and the ef
 loses nothing: recovery re-dispatches the tasks that were committed as dispatched, and
 a task may therefore run twice (at least once, as AWS documents for its tasks). A crash
 before the commit leaves the inbox as it was, so the step simply runs again.
+
+The child executions of a distributed Map run inside their parent's run state, so they
+move only with their parent's steps: a step's commit also inserts the rows of the
+children it started, their history events, and the ends of those that ended.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from stepfn.clock import Clock, IdSource
-from stepfn.definition.model import Machine, build
+from stepfn.definition.model import JSONPATH, Machine, build
 from stepfn.definition.parse import parse_definition
 from stepfn.interp.commands import (
     CancelTask,
     CancelTimer,
     InvokeTask,
     Start,
+    StartChildExecution,
     StartTimer,
     Stimulus,
     Stop,
@@ -36,11 +41,12 @@ from stepfn.interp.commands import (
     stimulus_from_dict,
 )
 from stepfn.interp.context import ExecutionInfo
-from stepfn.interp.events import Event, TextMemo, to_json_text
+from stepfn.interp.events import EXECUTION_ENDS, Event, TextMemo, to_json_text
 from stepfn.interp.machine import Interpreter
 from stepfn.interp.runstate import RunState, run_state_from_json, run_state_to_json
 from stepfn.runtime.log_delivery import LogDelivery
 from stepfn.store.base import (
+    ChildStep,
     ExecutionRecord,
     LogEventRecord,
     StepCommit,
@@ -115,6 +121,7 @@ class _Step:
     finished_tokens: list[str]
     output: str | None
     stop_date: float | None
+    children: list[ChildStep]
 
 
 @dataclass
@@ -172,6 +179,8 @@ class Worker:
         self._in_flight_lock = threading.Condition()
         # Set by the engine: writes the committed events of executions that log them.
         self.logs: LogDelivery | None = None
+        # (parent definition, item processor key) -> a child execution's definition.
+        self._child_definitions: dict[tuple[str, str], str] = {}
 
     # --- stepping -------------------------------------------------------------------------------
 
@@ -212,7 +221,7 @@ class Worker:
         run = RunState()
         texts = TextMemo()
         texts.remember(info.input, record.input)  # ExecutionStarted's input, as stored
-        step = self._advance(interpreter, run, [(Start(), record.start_date)], record.arn, texts)
+        step = self._advance(interpreter, run, [(Start(), record.start_date)], record, texts)
         record.run_state = run_state_to_json(run)
         record.next_event_id = run.next_event_id
         record.status = run.status
@@ -220,7 +229,9 @@ class Worker:
         record.error = run.error
         record.cause = run.cause
         record.stop_date = step.stop_date
-        self.store.create_execution(record, step.events, step.timers, tasks=step.tasks)
+        self.store.create_execution(
+            record, step.events, step.timers, tasks=step.tasks, children=step.children
+        )
         if self.logs is not None:
             # Before its tasks can answer: the start's log events come first.
             self.logs.write(self.logs.committed(record, step.events))
@@ -263,7 +274,7 @@ class Worker:
             (stimulus_from_dict(message.stimulus), message.created or now)
             for message in sorted(messages, key=lambda m: (m.created, m.id))
         ]
-        step = self._advance(interpreter, run, stimuli, arn)
+        step = self._advance(interpreter, run, stimuli, record)
         commit = StepCommit(
             execution_arn=arn,
             expected_next_event_id=record.next_event_id,
@@ -280,6 +291,7 @@ class Worker:
             error=run.error,
             cause=run.cause,
             stop_date=step.stop_date,
+            children=step.children,
         )
         invokes = [t for t in step.tasks if t.kind in ("invoke", "callback")]
         return _Prepared(commit, invokes, info, record)
@@ -289,11 +301,14 @@ class Worker:
         interpreter: Interpreter,
         run: RunState,
         stimuli: Sequence[tuple[Stimulus, float]],
-        arn: str,
+        record: ExecutionRecord,
         texts: TextMemo | None = None,
     ) -> _Step:
-        """Apply stimuli (each at its time) to ``run``; what the store must record."""
+        """Apply stimuli (each at its time) to ``run``, the run state of ``record``;
+        what the store must record."""
+        arn = record.arn
         events: list[Event] = []
+        child_events: list[Event] = []
         commands: list[Any] = []
         now = self.clock.now()
         finished_tokens: list[str] = []
@@ -303,15 +318,18 @@ class Worker:
             result = interpreter.step(run, stimulus, at)
             events.extend(result.events)
             commands.extend(result.commands)
+            child_events.extend(result.child_events)
         if run.status == "RUNNING" and run.next_event_id > MAX_HISTORY_EVENTS:
             result = interpreter.step(
                 run, Stop(HISTORY_LIMIT_ERROR, HISTORY_LIMIT_CAUSE, fail=True), now
             )
             events.extend(result.events)
             commands.extend(result.commands)
+            child_events.extend(result.child_events)
         timers: list[TimerRecord] = []
         cancelled: list[str] = []
         tasks: list[TaskRecord] = []
+        started: dict[str, StartChildExecution] = {}
         for command in commands:
             if isinstance(command, StartTimer):
                 timers.append(TimerRecord(arn, command.timer_id, command.due))
@@ -338,11 +356,18 @@ class Worker:
                 )
             elif isinstance(command, CancelTask):
                 finished_tokens.append(command.token)
+            elif isinstance(command, StartChildExecution):
+                started[command.arn] = command
         # A timer started and cancelled within the same step never needs a row.
-        started = {t.timer_id for t in timers}
+        new_timers = {t.timer_id for t in timers}
         timers = [t for t in timers if t.timer_id not in cancelled]
-        cancelled = [c for c in cancelled if c not in started]
+        cancelled = [c for c in cancelled if c not in new_timers]
         texts = texts if texts is not None else TextMemo()
+        children = (
+            self._children(interpreter, record, started, child_events, texts)
+            if child_events
+            else []
+        )
         return _Step(
             events=[to_stored(e, texts) for e in events],
             timers=timers,
@@ -351,7 +376,78 @@ class Worker:
             finished_tokens=finished_tokens,
             output=to_json_text(run.output) if run.status == "SUCCEEDED" else None,
             stop_date=now if run.status != "RUNNING" else None,
+            children=children,
         )
+
+    def _children(
+        self,
+        interpreter: Interpreter,
+        parent: ExecutionRecord,
+        started: dict[str, StartChildExecution],
+        events: list[Event],
+        texts: TextMemo,
+    ) -> list[ChildStep]:
+        """What the store must record of the child executions a step started, moved on
+        or ended: their rows (new ones whole, ended ones' results) and their events."""
+        steps: dict[str, ChildStep] = {}
+        for event in events:
+            child = steps.get(event.execution)
+            if child is None:
+                child = steps[event.execution] = ChildStep(event.execution)
+            stored = to_stored(event, texts)
+            child.events.append(stored)
+            status = EXECUTION_ENDS.get(event.type)
+            if status is not None:
+                details = stored.details or {}
+                child.status, child.stop_date = status, event.timestamp
+                child.output = details.get("output")
+                child.error, child.cause = details.get("error"), details.get("cause")
+        for child in steps.values():
+            child.next_event_id = child.events[-1].id + 1
+            command = started.get(child.arn)
+            if command is None:
+                continue
+            first = child.events[0]  # its ExecutionStarted, with the input as text
+            child.new = ExecutionRecord(
+                arn=child.arn,
+                state_machine_arn=command.state_machine_arn,
+                name=command.name,
+                type="STANDARD",
+                status=child.status,
+                input=(first.details or {}).get("input", "{}"),
+                start_date=first.timestamp,
+                definition=self._child_definition(interpreter, parent, command.machine_key),
+                role_arn=parent.role_arn,
+                output=child.output,
+                error=child.error,
+                cause=child.cause,
+                stop_date=child.stop_date,
+                next_event_id=child.next_event_id,
+                map_run_arn=command.map_run_arn,
+                state_machine_revision_id=parent.state_machine_revision_id,
+                item_count=command.item_count,
+                map_run_event_id=command.map_run_event_id,
+            )
+        return list(steps.values())
+
+    def _child_definition(
+        self, interpreter: Interpreter, parent: ExecutionRecord, machine_key: str
+    ) -> str:
+        """The definition a child execution runs: its Map's item processor, as a state
+        machine of its own (with the query language it inherits)."""
+        key = (parent.definition, machine_key)
+        text = self._child_definitions.get(key)
+        if text is None:
+            processor = interpreter.machines[machine_key]
+            raw = dict(processor.raw)
+            raw.pop("ProcessorConfig", None)
+            if processor.query_language != JSONPATH:
+                raw.setdefault("QueryLanguage", processor.query_language)
+            text = json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
+            if len(self._child_definitions) >= 256:
+                self._child_definitions.clear()
+            self._child_definitions[key] = text
+        return text
 
     # --- tasks ------------------------------------------------------------------------------------
 
