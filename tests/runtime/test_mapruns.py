@@ -300,3 +300,27 @@ def test_a_child_row_is_what_describe_shows(engine: Engine) -> None:
     assert (record.role_arn, record.type, record.run_state) == (parent.role_arn, "STANDARD", None)
     assert record.next_event_id == 5  # four events
     assert record.start_date == parent.start_date
+
+
+def test_a_distributed_map_in_a_child_runs_map_runs_of_the_child(engine: Engine) -> None:
+    inner = distributed({"Echo": {"Type": "Pass", "End": True}}, "Echo")["States"]["Each"]
+    inner["Label"] = "inner"
+    machine = create(engine, distributed({"Inner": inner}, "Inner"))
+    execution = start(engine, machine, [[1, 2], [3]])
+    outer = map_run_of(engine, execution)
+    child = next(
+        c["executionArn"]
+        for c in children(engine, outer)
+        if json.loads(engine.describe_execution(executionArn=c["executionArn"])["input"]) == [1, 2]
+    )
+    (run,) = engine.list_map_runs(executionArn=child)["mapRuns"]
+    name = child.rsplit(":", 1)[1]
+    assert run["mapRunArn"] == f"{PREFIX}:mapRun:m/items/inner:{name}"
+    assert run["stateMachineArn"] == f"{machine}/items/inner"
+    assert run["executionArn"] == child
+    grandchildren = children(engine, run["mapRunArn"])
+    assert [g["executionArn"].rsplit(":", 1)[0] for g in grandchildren] == [
+        f"{PREFIX}:execution:m/items/inner"
+    ] * 2
+    described = engine.describe_map_run(mapRunArn=run["mapRunArn"])
+    assert (described["status"], described["executionCounts"]["succeeded"]) == ("SUCCEEDED", 2)

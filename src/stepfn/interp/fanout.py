@@ -7,7 +7,7 @@ fails the state (unless a Map tolerates it), aborting the children still running
 
 A distributed Map runs its items (or batches) as child executions, as AWS does: the
 parent's history shows only ``MapRun*`` events, and each child thread is the root of a
-child execution with a history of its own (see ``Interpreter.start_child_execution``).
+child execution with a history of its own (see ``children.py``).
 Children of ExecutionType EXPRESS are not stored on AWS: they are *silent* threads here,
 whose events are dropped.
 """
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from stepfn import errors
 from stepfn.definition.model import MapState, ParallelState, State
 from stepfn.errors import StateError
-from stepfn.interp import flow
+from stepfn.interp import children, flow
 from stepfn.interp.dataflow import evaluate_template, read_field
 from stepfn.interp.events import to_json_text
 from stepfn.lang.jsonata import json_type
@@ -299,7 +299,7 @@ def _start_child(
         child = interp.new_thread(thread, key, index)
         child.map_item = (index, item)
         if state.distributed and state.execution_type == "STANDARD" and not thread.silent:
-            _start_child_execution(interp, thread, child, state, fan, index, data)
+            children.start(interp, thread, child, state, fan, index, data)
         else:
             child.silent = thread.silent or state.distributed
             if not child.silent:
@@ -315,38 +315,6 @@ def _start_child(
     assert machine is not None
     fan.running[index] = child.id
     return child, machine.start_at, data
-
-
-def _start_child_execution(
-    interp: Interpreter,
-    parent: Thread,
-    child: Thread,
-    state: MapState,
-    fan: FanOut,
-    index: int,
-    data: Any,
-) -> None:
-    """Start item ``index`` of a distributed Map as a child execution, as AWS names it:
-    ``execution:<state machine>/<label>:<name>``, a new name (a UUID) for every start."""
-    from stepfn.interp.machine import StartChildExecution
-
-    info = interp.info_of(parent)
-    label = state.label or state.name
-    name = interp.ids.uuid()
-    prefix = f"arn:aws:states:{info.region}:{info.account}"
-    batch = fan.items[index]
-    # A batch is one child execution of several items; DescribeMapRun counts both.
-    items = batch.get("Items") if state.item_batcher and isinstance(batch, dict) else None
-    command = StartChildExecution(
-        arn=f"{prefix}:execution:{info.state_machine_name}/{label}:{name}",
-        name=name,
-        state_machine_arn=f"{info.state_machine_arn}/{label}",
-        map_run_arn=fan.map_run,
-        map_run_event_id=fan.map_run_event_id,
-        item_count=len(items) if isinstance(items, list) else 1,
-        machine_key=child.machine_key,
-    )
-    interp.start_child_execution(parent, child, label, command, data)
 
 
 def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: Any) -> None:

@@ -17,7 +17,8 @@ An item of a distributed Map whose ExecutionType is STANDARD is a child executio
 AWS: its thread is the root of a history of its own (ids from 1, ``ExecutionStarted`` to
 ``ExecutionSucceeded``/``Failed``/``Aborted``) and of a context object of its own. Its
 events come out in ``StepResult.child_events``, tagged with its ARN, never among the
-execution's own; a ``StartChildExecution`` command announces it to the driver.
+execution's own; a ``StartChildExecution`` command announces it to the driver (see
+``children.py``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from stepfn.definition.model import (
     compile_template,
 )
 from stepfn.errors import ExecutionError, StateError
-from stepfn.interp import fanout, states
+from stepfn.interp import children, fanout, states
 from stepfn.interp import retry as retry_rules
 from stepfn.interp.commands import (
     Begin,
@@ -63,10 +64,10 @@ from stepfn.interp.commands import (
     TaskSucceeded,
     TimerFired,
 )
-from stepfn.interp.context import ExecutionInfo, child_execution_info, context_object
+from stepfn.interp.context import ExecutionInfo, context_object
 from stepfn.interp.dataflow import Scope
 from stepfn.interp.events import Event, to_json_text
-from stepfn.interp.runstate import ChildExecution, FanOut, RunState, Thread
+from stepfn.interp.runstate import FanOut, RunState, Thread
 
 # The step API in one place: stimuli in, commands and events out, run state carried.
 __all__ = [
@@ -129,7 +130,8 @@ class Interpreter:
         self.events: list[Event] = []
         self.commands: list[Command] = []
         self.child_events: list[Event] = []
-        self._child_infos: dict[str, ExecutionInfo] = {}
+        # The context-object facts of running child executions, by ARN (children.py).
+        self.child_infos: dict[str, ExecutionInfo] = {}
         self._ready: deque[tuple[Thread, str, Any]] = deque()
         self._templates: dict[int, Any] = {}
         self._rules: dict[int, Any] = {}
@@ -204,81 +206,17 @@ class Interpreter:
         if thread.silent:
             return Event(0, thread.last_event_id, self.now, type_, details, thread.id)
         if thread.execution:
-            return self._emit_child(thread, type_, details)
+            return children.emit(self, thread, type_, details)
         event = Event(run.next_event_id, thread.last_event_id, self.now, type_, details, thread.id)
         run.next_event_id += 1
         thread.last_event_id = event.id
         self.events.append(event)
         return event
 
-    def _emit_child(self, thread: Thread, type_: str, details: dict[str, Any] | None) -> Event:
-        """Append an event to the history of the child execution ``thread`` runs in."""
-        child = self.run.children.get(thread.execution)
-        if child is None:  # the child has ended: its history is closed
-            return Event(0, thread.last_event_id, self.now, type_, details, thread.id)
-        event = Event(
-            child.next_event_id,
-            thread.last_event_id,
-            self.now,
-            type_,
-            details,
-            thread.id,
-            child.arn,
-        )
-        child.next_event_id += 1
-        thread.last_event_id = event.id
-        self.child_events.append(event)
-        return event
-
-    def start_child_execution(
-        self, parent: Thread, child: Thread, label: str, command: StartChildExecution, input: Any
-    ) -> None:
-        """Make ``child`` (a new thread of ``parent``) the root of the child execution
-        ``command`` describes, with ``input``: record its start in its own history."""
-        info = self.info_of(parent)
-        self.run.children[command.arn] = ChildExecution(
-            command.arn, command.name, child.id, input, self.now, label
-        )
-        child.execution = command.arn
-        child.last_event_id = 0
-        self.commands.append(command)
-        self.emit(child, "ExecutionStarted", {"input": input, "roleArn": info.role_arn})
-
-    def is_child_root(self, thread: Thread) -> bool:
-        """Whether ``thread`` is the root thread of a child execution."""
-        if not thread.execution or thread.parent is None:
-            return False
-        parent = self.run.threads.get(thread.parent)
-        return parent is None or parent.execution != thread.execution
-
-    def _end_child(self, thread: Thread, type_: str, details: dict[str, Any] | None) -> None:
-        """Close the history of the child execution whose root thread is ``thread``."""
-        self.emit(thread, type_, details)
-        self.run.children.pop(thread.execution, None)
-        self._child_infos.pop(thread.execution, None)
-
     def info_of(self, thread: Thread) -> ExecutionInfo:
         """The execution ``thread`` runs in, as its context object shows it: the
         execution's own, or that of the child execution it belongs to."""
-        arn = thread.execution
-        if not arn:
-            return self.info
-        info = self._child_infos.get(arn)
-        if info is None:
-            run = self.run
-            child = run.children[arn]
-            root = run.threads[child.thread]
-            assert root.parent is not None  # a child execution's root has a parent thread
-            info = child_execution_info(
-                self.info_of(run.threads[root.parent]),
-                child.label,
-                arn,
-                child.name,
-                child.input,
-                child.start_time,
-            )
-            self._child_infos[arn] = info
-        return info
+        return children.info_of(self, thread) if thread.execution else self.info
 
     def new_timer(self, thread: Thread, due: float, purpose: str) -> str:
         """Start a timer owned by ``thread``."""
@@ -482,8 +420,8 @@ class Interpreter:
             self._finish_all()
             return
         parent = self.run.threads[thread.parent]
-        if thread.execution and parent.execution != thread.execution:
-            self._end_child(thread, "ExecutionSucceeded", {"output": output})
+        if children.is_root(self, thread, parent):
+            children.end(self, thread, "ExecutionSucceeded", {"output": output})
         fanout.child_succeeded(self, parent, thread, output)
 
     def fail_thread(self, thread: Thread, error: str | None, cause: str | None) -> None:
@@ -500,9 +438,9 @@ class Interpreter:
             self._finish_all()
             return
         parent = self.run.threads[thread.parent]
-        if thread.execution and parent.execution != thread.execution:
+        if children.is_root(self, thread, parent):
             shown = None if error == errors.TIMEOUT and cause == "" else cause
-            self._end_child(thread, "ExecutionFailed", _failure_details(error, shown))
+            children.end(self, thread, "ExecutionFailed", _failure_details(error, shown))
         fanout.child_failed(self, parent, thread, error, cause)
 
     def abort_thread(self, thread: Thread) -> None:
@@ -516,8 +454,8 @@ class Interpreter:
             self.commands.append(CancelTask(thread.token))
             thread.token = None
         self.abort_children(thread)
-        if self.is_child_root(thread):
-            self._end_child(thread, "ExecutionAborted", None)
+        if children.is_root(self, thread):
+            children.end(self, thread, "ExecutionAborted", None)
 
     def abort_children(self, thread: Thread) -> None:
         """Abort all running children of ``thread``'s Map or Parallel state."""
