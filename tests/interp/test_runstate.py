@@ -114,10 +114,14 @@ def test_stop_round_trips() -> None:
 
 
 def test_run_states_written_before_child_executions_still_load() -> None:
-    run = RunState(threads={"": Thread(id="", machine_key="")})
-    data = run_state_to_dict(run)
+    threads = {"": Thread(id="", machine_key=""), "/1": Thread(id="/1", machine_key="/M")}
+    data = run_state_to_dict(RunState(threads=threads))
     del data["children"]
-    for thread in data["threads"]:
+    # Then a distributed Map's items were threads marked silent.
+    for thread, silent in zip(data["threads"], (False, True), strict=True):
         del thread["execution"]
+        thread["silent"] = silent
     loaded = run_state_from_dict(data)
-    assert loaded.children == {} and loaded.threads[""].execution == ""
+    assert loaded.children == {}
+    assert (loaded.threads[""].silent, loaded.threads["/1"].silent) == (False, True)
+    assert loaded.threads[""].execution == ""

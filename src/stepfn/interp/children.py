@@ -21,7 +21,7 @@ from stepfn.definition.model import MapState
 from stepfn.interp.commands import StartChildExecution
 from stepfn.interp.context import ExecutionInfo, child_execution_info
 from stepfn.interp.events import Event
-from stepfn.interp.runstate import ChildExecution, FanOut, Thread
+from stepfn.interp.runstate import SILENT, ChildExecution, FanOut, Thread
 
 if TYPE_CHECKING:
     from stepfn.interp.machine import Interpreter
@@ -65,9 +65,10 @@ def start(
 
 
 def emit(interp: Interpreter, thread: Thread, type_: str, details: dict[str, Any] | None) -> Event:
-    """Append an event to the history of the child execution ``thread`` runs in."""
+    """Append an event to the history of the child execution ``thread`` runs in; a silent
+    thread's event goes nowhere."""
     child = interp.run.children.get(thread.execution)
-    if child is None:  # the child has ended: its history is closed
+    if child is None:  # silent, or the child has ended and its history is closed
         return Event(0, thread.last_event_id, interp.now, type_, details, thread.id)
     event = Event(
         child.next_event_id,
@@ -87,7 +88,7 @@ def emit(interp: Interpreter, thread: Thread, type_: str, details: dict[str, Any
 def is_root(interp: Interpreter, thread: Thread, parent: Thread | None = None) -> bool:
     """Whether ``thread`` is the root thread of a child execution (``parent``: its parent
     thread, when the caller has it)."""
-    if not thread.execution or thread.parent is None:
+    if not thread.execution or thread.silent or thread.parent is None:
         return False
     if parent is None:
         parent = interp.run.threads.get(thread.parent)
@@ -104,8 +105,11 @@ def end(interp: Interpreter, thread: Thread, type_: str, details: dict[str, Any]
 
 def info_of(interp: Interpreter, thread: Thread) -> ExecutionInfo:
     """What the child execution ``thread`` belongs to knows of itself (its context
-    object), built from its parent's once per interpreter."""
+    object), built from its parent's once per interpreter. A silent thread sees the
+    execution's own."""
     arn = thread.execution
+    if arn == SILENT:
+        return interp.info
     info = interp.child_infos.get(arn)
     if info is None:
         run = interp.run

@@ -23,6 +23,7 @@ from stepfn.errors import StateError
 from stepfn.interp import children, flow
 from stepfn.interp.dataflow import evaluate_template, read_field
 from stepfn.interp.events import to_json_text
+from stepfn.interp.runstate import SILENT
 from stepfn.lang.jsonata import json_type
 from stepfn.lang.jsonpath import JsonPath
 
@@ -298,19 +299,19 @@ def _start_child(
         data = _item_input(interp, thread, state, index, item)
         child = interp.new_thread(thread, key, index)
         child.map_item = (index, item)
-        if state.distributed and state.execution_type == "STANDARD" and not thread.silent:
-            children.start(interp, thread, child, state, fan, index, data)
-        else:
-            child.silent = thread.silent or state.distributed
-            if not child.silent:
-                child.announce = ("MapIterationStarted", {"name": state.name, "index": index})
+        if state.distributed and not thread.silent:
+            if state.execution_type == "STANDARD":
+                children.start(interp, thread, child, state, fan, index, data)
+            else:
+                child.execution = SILENT
+        elif child.execution != SILENT:
+            child.announce = ("MapIterationStarted", {"name": state.name, "index": index})
         machine = state.processor
     else:
         assert isinstance(state, ParallelState)
         key = f"{thread.machine_key}/{state.name}/{index}"
         data = item
         child = interp.new_thread(thread, key, index)
-        child.silent = thread.silent
         machine = state.branches[index]
     assert machine is not None
     fan.running[index] = child.id
@@ -325,7 +326,10 @@ def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: 
     state = interp.machines[parent.machine_key].states[parent.state]
     del fan.running[child.index]
     fan.results[child.index] = output
-    if isinstance(state, MapState) and not (child.silent or state.distributed):
+    # An inline Map's iterations record MapIteration* events, unless silent; a
+    # distributed Map's items are executions. (Not ``child.silent``: a property call
+    # costs more than the test, once per iteration.)
+    if isinstance(state, MapState) and not state.distributed and child.execution != SILENT:
         interp.emit(child, "MapIterationSucceeded", {"name": state.name, "index": child.index})
     _settle(interp, parent, state, fan)
 
@@ -341,7 +345,7 @@ def child_failed(
     del fan.running[child.index]
     fan.failures += 1
     if isinstance(state, MapState):
-        if not (child.silent or state.distributed):
+        if not state.distributed and child.execution != SILENT:
             interp.emit(child, "MapIterationFailed", {"name": state.name, "index": child.index})
         if _tolerated(fan):
             fan.results[child.index] = {"Error": error, "Cause": cause}
@@ -377,7 +381,8 @@ def _abort_running(interp: Interpreter, parent: Thread, state: State, fan: FanOu
             continue
         started = child.announce is None
         interp.abort_thread(child)
-        if isinstance(state, MapState) and not (child.silent or state.distributed) and started:
+        inline = isinstance(state, MapState) and not state.distributed
+        if inline and child.execution != SILENT and started:
             interp.emit(child, "MapIterationAborted", {"name": state.name, "index": index})
     fan.running.clear()
     fan.pending.clear()

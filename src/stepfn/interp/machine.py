@@ -203,9 +203,7 @@ class Interpreter:
     def emit(self, thread: Thread, type_: str, details: dict[str, Any] | None = None) -> Event:
         """Append an event on ``thread``'s chain."""
         run = self.run
-        if thread.silent:
-            return Event(0, thread.last_event_id, self.now, type_, details, thread.id)
-        if thread.execution:
+        if thread.execution:  # a child execution's event, or a silent thread's
             return children.emit(self, thread, type_, details)
         event = Event(run.next_event_id, thread.last_event_id, self.now, type_, details, thread.id)
         run.next_event_id += 1
@@ -246,8 +244,9 @@ class Interpreter:
             parent=parent.id,
             index=index,
             last_event_id=parent.last_event_id,
-            execution=parent.execution,
         )
+        if parent.execution:  # a thread of a child execution belongs to it too
+            child.execution = parent.execution
         run.threads[child.id] = child
         return child
 
@@ -420,7 +419,7 @@ class Interpreter:
             self._finish_all()
             return
         parent = self.run.threads[thread.parent]
-        if children.is_root(self, thread, parent):
+        if thread.execution and children.is_root(self, thread, parent):
             children.end(self, thread, "ExecutionSucceeded", {"output": output})
         fanout.child_succeeded(self, parent, thread, output)
 
@@ -438,7 +437,7 @@ class Interpreter:
             self._finish_all()
             return
         parent = self.run.threads[thread.parent]
-        if children.is_root(self, thread, parent):
+        if thread.execution and children.is_root(self, thread, parent):
             shown = None if error == errors.TIMEOUT and cause == "" else cause
             children.end(self, thread, "ExecutionFailed", _failure_details(error, shown))
         fanout.child_failed(self, parent, thread, error, cause)
@@ -454,7 +453,7 @@ class Interpreter:
             self.commands.append(CancelTask(thread.token))
             thread.token = None
         self.abort_children(thread)
-        if children.is_root(self, thread):
+        if thread.execution and children.is_root(self, thread):
             children.end(self, thread, "ExecutionAborted", None)
 
     def abort_children(self, thread: Thread) -> None:

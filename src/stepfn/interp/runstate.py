@@ -17,6 +17,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+# ``Thread.execution`` of a thread whose events are dropped: an item of a distributed Map
+# whose children are not stored (ExecutionType EXPRESS), and the threads inside it.
+SILENT = "-"
+
 
 @dataclass(slots=True)
 class FanOut:
@@ -59,14 +63,17 @@ class Thread:
     variables: dict[str, Any] = field(default_factory=dict)
     map_item: tuple[int, Any] | None = None
     done: bool = False
-    # The child execution whose history the thread's events go to ("": the execution's
-    # own); descendants of a child's root thread inherit it.
+    # Where the thread's events go: "" to the execution's own history, a child
+    # execution's ARN to that child's, SILENT nowhere. A thread's children inherit it.
+    # (One field, so that recording an event of the execution's own costs one test.)
     execution: str = ""
-    # A child of a distributed Map whose executions are not stored (ExecutionType
-    # EXPRESS): its events are dropped.
-    silent: bool = False
     # The event to record when the thread first runs (a Map iteration's start).
     announce: tuple[str, dict[str, Any]] | None = None
+
+    @property
+    def silent(self) -> bool:
+        """Whether the thread's events are dropped (see ``SILENT``)."""
+        return self.execution == SILENT
 
 
 @dataclass(slots=True)
@@ -202,7 +209,6 @@ def _thread_to_dict(thread: Thread) -> dict[str, Any]:
         "map_item": None if thread.map_item is None else list(thread.map_item),
         "done": thread.done,
         "execution": thread.execution,
-        "silent": thread.silent,
         "announce": None if thread.announce is None else list(thread.announce),
     }
 
@@ -245,7 +251,7 @@ def _thread_from_dict(data: dict[str, Any]) -> Thread:
         variables=dict(data["variables"]),
         map_item=None if map_item is None else (map_item[0], map_item[1]),
         done=data["done"],
-        execution=data.get("execution", ""),
-        silent=data["silent"],
+        # Run states written before child executions had "silent" instead.
+        execution=data.get("execution", SILENT if data.get("silent") else ""),
         announce=None if announce is None else (announce[0], announce[1]),
     )
