@@ -50,9 +50,14 @@ def details_key(event_type: str) -> str:
     return event_type[0].lower() + event_type[1:] + "EventDetails"
 
 
+# One encoder for every payload: ``json.dumps`` with options builds a new one per call,
+# which costs as much as encoding a small payload.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def to_json_text(value: Any) -> str:
     """JSON text as AWS writes payloads: compact, non-ASCII kept."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _encode(value)
 
 
 class TextMemo:

@@ -17,6 +17,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from stepfn.interp.events import to_json_text
+
 # ``Thread.execution`` of a thread whose events are dropped: an item of a distributed Map
 # whose children are not stored (ExecutionType EXPRESS), and the threads inside it.
 SILENT = "-"
@@ -164,7 +166,7 @@ def run_state_from_dict(data: dict[str, Any]) -> RunState:
 
 def run_state_to_json(run: RunState) -> str:
     """The run state as JSON text."""
-    return json.dumps(run_state_to_dict(run), separators=(",", ":"), ensure_ascii=False)
+    return to_json_text(run_state_to_dict(run))
 
 
 def run_state_from_json(text: str) -> RunState:
