@@ -6,10 +6,15 @@ from typing import Any
 
 import pytest
 
+import stepfn
 from stepfn.clock import IdSource
 from stepfn.definition.model import build
+from stepfn.interp import machine as machine_module
 from stepfn.interp.context import execution_info
 from stepfn.interp.machine import (
+    HISTORY_LIMIT_CAUSE,
+    MAX_HISTORY_EVENTS,
+    STEP_LIMIT_CAUSE,
     CancelTimer,
     Interpreter,
     InvokeTask,
@@ -302,3 +307,54 @@ def test_redrive_does_nothing_to_a_succeeded_execution() -> None:
     interp.step(run, Start(), 0.0)
     assert interp.step(run, Redrive(1), 1.0).events == []
     assert run.status == "SUCCEEDED"
+
+
+# --- executions that never wait -----------------------------------------------------------
+
+ENDLESS = {
+    "StartAt": "A",
+    "States": {
+        "A": {"Type": "Pass", "Next": "B"},
+        "B": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.never", "IsPresent": True, "Next": "Done"}],
+            "Default": "A",
+        },
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+def test_a_standard_execution_ends_at_the_history_quota() -> None:
+    # Nothing else would end a loop that never waits: AWS fails it at 25,000 events.
+    ex = stepfn.run(ENDLESS, {})
+    assert (ex.status, ex.error, ex.cause) == ("FAILED", "States.Runtime", HISTORY_LIMIT_CAUSE)
+    assert ex.history[-1]["type"] == "ExecutionFailed"
+    assert ex.history[-1]["id"] == MAX_HISTORY_EVENTS + 2
+
+
+def test_an_express_execution_that_never_waits_is_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Express keeps no history, so the quota does not end it, and its time limit cannot
+    # fire while one step runs: the step's own budget does.
+    monkeypatch.setattr(machine_module, "STEP_TRANSITIONS", 500)
+    ex = stepfn.run(ENDLESS, {}, state_machine_type="EXPRESS")
+    assert (ex.status, ex.error, ex.cause) == ("FAILED", "States.Runtime", STEP_LIMIT_CAUSE)
+    # The budget is per step: a long but finite run in steps is not cut short.
+    waits = {
+        "StartAt": "W",
+        "States": {
+            "W": {"Type": "Wait", "Seconds": 1, "Next": "C"},
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericGreaterThanEquals": 200, "Next": "E"}],
+                "Default": "P",
+            },
+            "P": {
+                "Type": "Pass",
+                "Parameters": {"n.$": "States.MathAdd($.n, 1)"},
+                "Next": "W",
+            },
+            "E": {"Type": "Succeed"},
+        },
+    }
+    assert stepfn.run(waits, {"n": 0}, state_machine_type="EXPRESS").output == {"n": 200}

@@ -200,6 +200,27 @@ def test_execution_started_names_the_version_and_alias_it_ran(engine: Engine) ->
     }
 
 
+def test_a_start_that_never_waits_ends_at_the_history_quota(engine: Engine) -> None:
+    # StartExecution runs states until the execution waits: one that never does must
+    # still answer (AWS fails it at 25,000 history events).
+    loop = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.never", "IsPresent": True, "Next": "Done"}],
+                "Default": "A",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    arn = engine.start_execution(stateMachineArn=create(engine, loop))["executionArn"]
+    described = engine.describe_execution(executionArn=arn)
+    assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+    assert engine.store.count_events(arn) == 25_002
+
+
 def test_same_name_same_input_is_idempotent_else_already_exists(engine: Engine) -> None:
     sm = create(engine, WAIT_A_YEAR)
     first = engine.start_execution(stateMachineArn=sm, name="once", input="{}")

@@ -94,6 +94,20 @@ __all__ = [
 ]
 
 
+# AWS's quota of history events for one (Standard) execution, and its cause text.
+MAX_HISTORY_EVENTS = 25_000
+HISTORY_LIMIT_CAUSE = "The execution reached the maximum number of history events (25000)."
+# States entered in one step (without waiting for a task, a timer or a callback) after
+# which the execution is taken for an endless loop. Standard executions meet the history
+# quota long before; this ends Express executions and child executions, whose loops
+# would otherwise hold the engine forever. Our own limit and wording.
+STEP_TRANSITIONS = 1_000_000
+STEP_LIMIT_CAUSE = (
+    "The execution entered 1000000 states without waiting for a task, a timer or a "
+    "callback: stepfn ends it as an endless loop."
+)
+
+
 @dataclass(slots=True)
 class StepResult:
     """What one step produced."""
@@ -118,6 +132,12 @@ class Interpreter:
         self.machine = machine
         self.info = info
         self.ids = ids
+        # AWS ends a Standard execution whose history would outgrow its quota; Express
+        # executions keep no history and have no such limit.
+        self.max_events = (
+            MAX_HISTORY_EVENTS if info.state_machine_type == "STANDARD" else float("inf")
+        )
+        self._transitions = 0  # states entered in this step (see STEP_TRANSITIONS)
         # The execution's time limit: the machine's TimeoutSeconds, or a service limit
         # (Express executions end after 5 minutes), whichever is sooner.
         limits = [t for t in (machine.timeout_seconds, time_limit) if t]
@@ -174,6 +194,7 @@ class Interpreter:
         self.events = []
         self.commands = []
         self.child_events = []
+        self._transitions = 0
         if isinstance(stimulus, Redrive):
             self._redrive(stimulus)
             self._drain()
@@ -315,6 +336,10 @@ class Interpreter:
             thread.announce = None
             self.emit(thread, type_, details)
         while state_name is not None and not thread.done:
+            if self.run.next_event_id > self.max_events or self._transitions > STEP_TRANSITIONS:
+                self._endless()
+                return
+            self._transitions += 1
             state = machine.states[state_name]
             thread.state = state_name
             thread.state_input = data
@@ -648,6 +673,16 @@ class Interpreter:
             self.enqueue(root, root.state, root.state_input)
         else:
             self.enqueue(root, self.machine.start_at, self.info.input)
+
+    def _endless(self) -> None:
+        """Fail an execution that would outgrow its history, or that ran more states in
+        one step than any execution that ever waits for something: nothing else would
+        end it (its time limit needs the step to end first)."""
+        if self.run.next_event_id > self.max_events:
+            cause = HISTORY_LIMIT_CAUSE
+        else:
+            cause = STEP_LIMIT_CAUSE
+        self._stop(Stop(errors.RUNTIME, cause, fail=True))
 
     def _stop(self, stimulus: Stop) -> None:
         run = self.run

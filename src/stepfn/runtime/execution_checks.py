@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stepfn.errors import ServiceError
+from stepfn.interp.machine import MAX_HISTORY_EVENTS
 from stepfn.runtime.validation import Constraints, check_resource_name, validation_error
 from stepfn.store.base import ExecutionRecord
 
@@ -26,7 +27,6 @@ MAX_ERROR = 256
 MAX_CAUSE = 32_768
 MAX_HISTORY_TOKEN = 1024
 MAX_LIST_TOKEN = 3096
-MAX_HISTORY_EVENTS = 25_000
 REDRIVE_DAYS = 14
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 # The statuses as AWS lists them in its message (a recorded answer).

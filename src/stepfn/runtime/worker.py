@@ -35,7 +35,6 @@ from stepfn.interp.commands import (
     StartChildExecution,
     StartTimer,
     Stimulus,
-    Stop,
     TaskFailed,
     TaskSucceeded,
     stimulus_from_dict,
@@ -56,10 +55,6 @@ from stepfn.store.base import (
     TimerRecord,
 )
 from stepfn.tasks.base import Registry, TaskRequest
-
-MAX_HISTORY_EVENTS = 25_000
-HISTORY_LIMIT_ERROR = "States.Runtime"
-HISTORY_LIMIT_CAUSE = "The execution reached the maximum number of history events (25000)."
 
 
 def task_kind(resource: str, activity: bool) -> str:
@@ -316,13 +311,6 @@ class Worker:
             if isinstance(stimulus, (TaskSucceeded, TaskFailed)):
                 finished_tokens.append(stimulus.token)
             result = interpreter.step(run, stimulus, at)
-            events.extend(result.events)
-            commands.extend(result.commands)
-            child_events.extend(result.child_events)
-        if run.status == "RUNNING" and run.next_event_id > MAX_HISTORY_EVENTS:
-            result = interpreter.step(
-                run, Stop(HISTORY_LIMIT_ERROR, HISTORY_LIMIT_CAUSE, fail=True), now
-            )
             events.extend(result.events)
             commands.extend(result.commands)
             child_events.extend(result.child_events)
