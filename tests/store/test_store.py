@@ -7,7 +7,7 @@ memory store say something about the database the service runs on.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,6 @@ PREFIX = "arn:aws:states:us-east-1:123456789012:"
 SM = PREFIX + "stateMachine:Orders"
 ACTIVITY = PREFIX + "activity:Review"
 DEFINITION = '{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}'
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "s.db")
-    yield made
-    made.close()
 
 
 # --- record makers ------------------------------------------------------------------------

@@ -8,8 +8,6 @@ and on ``SqliteStore``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +16,6 @@ from stepfn.store import (
     ChildStep,
     Conflict,
     ExecutionRecord,
-    MemoryStore,
-    SqliteStore,
     StepCommit,
     Store,
     StoredEvent,
@@ -29,13 +25,6 @@ PREFIX = "arn:aws:states:us-east-1:123456789012:"
 PARENT = PREFIX + "execution:Orders:parent"
 MAP_RUN = PREFIX + "mapRun:Orders/items:parent"
 DEFINITION = '{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}'
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "s.db")
-    yield made
-    made.close()
 
 
 def parent(**changes: Any) -> ExecutionRecord:

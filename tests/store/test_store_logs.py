@@ -6,20 +6,10 @@ filters and errors, down to ties between events of the same millisecond.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from stepfn.store import Conflict, MemoryStore, SqliteStore, Store, StoreError
+from stepfn.store import Conflict, Store, StoreError
 from stepfn.store.base import LogEventRecord, LogGroupRecord, LogStreamRecord
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "s.db")
-    yield made
-    made.close()
 
 
 def event(
