@@ -116,3 +116,71 @@ def test_a_map_run_over_its_tolerated_failures_counts_failed_and_aborted(sfn: An
         c["status"] for c in sfn.list_executions(mapRunArn=run["mapRunArn"])["executions"]
     )
     assert statuses == ["ABORTED", "ABORTED", "FAILED", "FAILED"]
+
+
+# Item 2 fails unless its child execution has been redriven.
+FAILS_UNTIL_REDRIVEN = {
+    "Look": {
+        "Type": "Pass",
+        "Parameters": {"item.$": "$", "redrives.$": "$$.Execution.RedriveCount"},
+        "Next": "Check",
+    },
+    "Check": {
+        "Type": "Choice",
+        "Choices": [
+            {
+                "And": [
+                    {"Variable": "$.item", "NumericEquals": 2},
+                    {"Variable": "$.redrives", "NumericEquals": 0},
+                ],
+                "Next": "Bad",
+            }
+        ],
+        "Default": "Good",
+    },
+    "Bad": {"Type": "Fail", "Error": "Two", "Cause": "not redriven yet"},
+    "Good": {"Type": "Pass", "OutputPath": "$.item", "End": True},
+}
+
+
+def test_redriving_the_parent_redrives_its_map_run(sfn: Any) -> None:
+    machine = create(sfn, distributed(FAILS_UNTIL_REDRIVEN, "Look"))
+    execution = sfn.start_execution(
+        stateMachineArn=machine, name="parent", input=json.dumps([1, 2, 3])
+    )["executionArn"]
+    assert finished(sfn, execution)["status"] == "FAILED"
+    (run,) = sfn.list_map_runs(executionArn=execution)["mapRuns"]
+    map_run = run["mapRunArn"]
+    before = {
+        c["executionArn"]: c["status"] for c in sfn.list_executions(mapRunArn=map_run)["executions"]
+    }
+    assert sorted(before.values()) == ["ABORTED", "FAILED", "SUCCEEDED"]
+    described = sfn.describe_map_run(mapRunArn=map_run)
+    assert described["redriveCount"] == 0 and "redriveDate" not in described
+
+    sfn.redrive_execution(executionArn=execution)
+    parent = finished(sfn, execution)
+    assert (parent["status"], json.loads(parent["output"]), parent["redriveCount"]) == (
+        "SUCCEEDED",
+        [1, 2, 3],
+        1,
+    )
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    (redriven,) = [e for e in events if e["type"] == "MapRunRedriven"]
+    assert redriven["mapRunRedrivenEventDetails"] == {"mapRunArn": map_run, "redriveCount": 1}
+    after = sfn.list_executions(mapRunArn=map_run)["executions"]
+    assert {c["executionArn"] for c in after} == set(before)  # the same children
+    for arn, status in before.items():
+        child = sfn.describe_execution(executionArn=arn)
+        assert child["status"] == "SUCCEEDED"
+        assert child["redriveCount"] == (0 if status == "SUCCEEDED" else 1)
+        history = sfn.get_execution_history(executionArn=arn)["events"]
+        redrives = [e for e in history if e["type"] == "ExecutionRedriven"]
+        assert [e["executionRedrivenEventDetails"] for e in redrives] == (
+            [] if status == "SUCCEEDED" else [{"redriveCount": 1}]
+        )
+    described = sfn.describe_map_run(mapRunArn=map_run)
+    assert (described["status"], described["redriveCount"]) == ("SUCCEEDED", 1)
+    assert described["redriveDate"] >= described["startDate"]
+    counts = described["executionCounts"]
+    assert (counts["succeeded"], counts["failed"], counts["aborted"]) == (3, 0, 0)

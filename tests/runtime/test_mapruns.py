@@ -24,12 +24,22 @@ def double(event: Any, context: Any) -> Any:
     return event * 2
 
 
+# The items "flaky" fails on (a test sets and clears it).
+BROKEN: set[Any] = set()
+
+
+def flaky(event: Any, context: Any) -> Any:
+    if event in BROKEN:
+        raise RuntimeError(f"item {event} is broken")
+    return event * 10
+
+
 @pytest.fixture(params=["memory", "sqlite"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     from stepfn.clock import VirtualClock
 
     url = "memory://" if request.param == "memory" else str(tmp_path / "stepfn.db")
-    made = Engine.open(url, clock=VirtualClock(), functions={"double": double})
+    made = Engine.open(url, clock=VirtualClock(), functions={"double": double, "flaky": flaky})
     yield made
     made.close()
 
@@ -275,18 +285,137 @@ def test_a_child_names_its_map_run_and_cannot_be_stopped_or_redriven_alone(
     assert engine.describe_execution(executionArn=arn)["status"] == "ABORTED"
 
 
-def test_redriving_the_parent_runs_the_map_again_with_new_children(engine: Engine) -> None:
-    machine = create(engine, distributed(FAIL_ON_TWO, "Check", ToleratedFailureCount=0))
-    execution = start(engine, machine, [1, 2])
+# Item 1 succeeds at once; item 2 calls "flaky", which fails while BROKEN holds 2; the
+# others wait a minute, then succeed.
+FLAKY_ON_TWO = {
+    "Check": {
+        "Type": "Choice",
+        "Choices": [
+            {"Variable": "$", "NumericEquals": 1, "Next": "Good"},
+            {"Variable": "$", "NumericEquals": 2, "Next": "Call"},
+        ],
+        "Default": "Nap",
+    },
+    "Call": {"Type": "Task", "Resource": LAMBDA + "flaky", "End": True},
+    "Nap": {"Type": "Wait", "Seconds": 60, "Next": "Good"},
+    "Good": {"Type": "Succeed"},
+}
+
+
+def failed_map_run(engine: Engine) -> tuple[str, str, dict[int, str]]:
+    """An execution whose map run of items 1-4 (two at a time) failed: item 1
+    succeeded, item 2 failed, item 3 was aborted, item 4 never started. Returns the
+    execution, its map run and the children by item."""
+    BROKEN.add(2)
+    machine = create(engine, distributed(FLAKY_ON_TWO, "Check", MaxConcurrency=2))
+    execution = start(engine, machine, [1, 2, 3, 4])
     engine.run_until_idle()
+    assert engine.describe_execution(executionArn=execution)["status"] == "FAILED"
     map_run = map_run_of(engine, execution)
-    first = {c["executionArn"] for c in children(engine, map_run)}
-    assert counts(engine, map_run) == {"failed": 1, "aborted": 1, "total": 2}
+    by_item = {
+        json.loads(engine.describe_execution(executionArn=c["executionArn"])["input"]): c[
+            "executionArn"
+        ]
+        for c in children(engine, map_run)
+    }
+    assert sorted(by_item) == [1, 2, 3]
+    BROKEN.clear()
+    return execution, map_run, by_item
+
+
+def test_redriving_the_parent_redrives_the_unsuccessful_children_of_its_map_run(
+    engine: Engine,
+) -> None:
+    execution, map_run, by_item = failed_map_run(engine)
+    described = engine.describe_map_run(mapRunArn=map_run)
+    assert counts(engine, map_run) == {
+        "pending": 1,
+        "succeeded": 1,
+        "failed": 1,
+        "aborted": 1,
+        "total": 4,
+        "resultsWritten": 1,
+    }
+    assert described["redriveCount"] == 0 and "redriveDate" not in described
+    history = {arn: types(engine, arn) for arn in by_item.values()}
     engine.redrive_execution(executionArn=execution)
     engine.run_until_idle()
-    again = {c["executionArn"] for c in children(engine, map_run)}
-    assert again and not again & first
-    assert counts(engine, map_run) == {"failed": 1, "aborted": 1, "total": 2}
+    parent = engine.describe_execution(executionArn=execution)
+    assert parent["status"] == "SUCCEEDED"
+    assert json.loads(parent["output"]) == [1, 20, 3, 4]  # in item order
+    events = engine.get_execution_history(executionArn=execution)["events"]
+    redriven = [e for e in events if e["type"] == "MapRunRedriven"]
+    assert [e["mapRunRedrivenEventDetails"] for e in redriven] == [
+        {"mapRunArn": map_run, "redriveCount": 1}
+    ]
+    assert "MapRunStarted" not in [e["type"] for e in events[-8:]]  # the same map run
+    # The same map run, its children the same ones, and one new for the fourth item.
+    assert [r["mapRunArn"] for r in engine.list_map_runs(executionArn=execution)["mapRuns"]] == [
+        map_run
+    ]
+    now = {c["executionArn"] for c in children(engine, map_run)}
+    assert len(now) == 4 and set(by_item.values()) < now
+    # The child that succeeded did not run again.
+    assert types(engine, by_item[1]) == history[by_item[1]]
+    assert engine.describe_execution(executionArn=by_item[1])["redriveCount"] == 0
+    for item in (2, 3):
+        arn = by_item[item]
+        after = engine.get_execution_history(executionArn=arn)["events"]
+        before = len(history[arn])
+        assert [e["type"] for e in after[:before]] == history[arn]
+        assert after[before]["type"] == "ExecutionRedriven"
+        assert after[before]["executionRedrivenEventDetails"] == {"redriveCount": 1}
+        assert [e["id"] for e in after] == list(range(1, len(after) + 1))
+        assert after[-1]["type"] == "ExecutionSucceeded"
+        child = engine.describe_execution(executionArn=arn)
+        assert (child["status"], child["redriveCount"]) == ("SUCCEEDED", 1)
+        assert "redriveDate" in child and "error" not in child
+    redriven_children = engine.list_executions(mapRunArn=map_run, redriveFilter="REDRIVEN")
+    assert {c["executionArn"] for c in redriven_children["executions"]} == {
+        by_item[2],
+        by_item[3],
+    }
+    described = engine.describe_map_run(mapRunArn=map_run)
+    assert described["status"] == "SUCCEEDED"
+    assert described["redriveCount"] == 1 and "redriveDate" in described
+    assert counts(engine, map_run) == {"succeeded": 4, "total": 4, "resultsWritten": 4}
+
+
+def test_a_map_run_redriven_while_it_runs_again_counts_its_children(engine: Engine) -> None:
+    execution, map_run, by_item = failed_map_run(engine)
+    BROKEN.add(2)  # it fails again
+    engine.redrive_execution(executionArn=execution)
+    engine.run_until_idle()
+    assert engine.describe_execution(executionArn=execution)["status"] == "FAILED"
+    assert counts(engine, map_run) == {
+        "pending": 1,
+        "succeeded": 1,
+        "failed": 1,
+        "aborted": 1,
+        "total": 4,
+        "resultsWritten": 1,
+    }
+    BROKEN.clear()
+    engine.redrive_execution(executionArn=execution)
+    engine.run_until_idle()
+    described = engine.describe_map_run(mapRunArn=map_run)
+    assert (described["status"], described["redriveCount"]) == ("SUCCEEDED", 2)
+    assert engine.describe_execution(executionArn=by_item[2])["redriveCount"] == 2
+
+
+def test_a_map_whose_map_run_never_started_runs_again_whole(engine: Engine) -> None:
+    machine = create(
+        engine, distributed({"Echo": {"Type": "Pass", "End": True}}, "Echo", ItemsPath="$.items")
+    )
+    execution = start(engine, machine, {"items": "not a list"})
+    assert engine.describe_execution(executionArn=execution)["status"] == "FAILED"
+    assert engine.list_map_runs(executionArn=execution)["mapRuns"] == []
+    engine.redrive_execution(executionArn=execution)
+    engine.run_until_idle()
+    assert engine.describe_execution(executionArn=execution)["status"] == "FAILED"
+    history = types(engine, execution)
+    assert "MapRunRedriven" not in history
+    assert history.count("MapStateEntered") == 2  # entered again, as any other state
 
 
 def test_a_child_row_is_what_describe_shows(engine: Engine) -> None:

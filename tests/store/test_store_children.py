@@ -184,3 +184,50 @@ def test_children_are_counted_by_status_with_their_items(store: Store) -> None:
     assert store.count_map_run_children(MAP_RUN, 4) == {"RUNNING": (2, 5), "FAILED": (1, 1)}
     assert store.count_map_run_children(MAP_RUN, 9) == {"RUNNING": (1, 1)}
     assert store.count_map_run_children(MAP_RUN, 1) == {}
+
+
+def test_a_step_redrives_children_of_its_map_run(store: Store) -> None:
+    # a and b failed; the parent's redrive step runs a again and redrives b, which
+    # fails again within the same step.
+    failed = {"status": "FAILED", "error": "Boom", "cause": "c", "stop_date": 1003.0}
+    store.create_execution(
+        parent(),
+        events(1, 4),
+        children=[
+            started("a", item_index=0, next_event_id=4, **failed),
+            started("b", item_index=1, next_event_id=4, **failed),
+        ],
+    )
+    rerun = ChildStep(
+        child_arn("a"), events(4, 2), next_event_id=6, redrive_count=1, redrive_date=1020.0
+    )
+    again = ChildStep(
+        child_arn("b"),
+        events(4, 3),
+        status="FAILED",
+        error="Again",
+        stop_date=1021.0,
+        next_event_id=7,
+        redrive_count=1,
+        redrive_date=1020.0,
+    )
+    assert store.commit_steps([commit(5, rerun, again)]) == []
+    a = store.get_execution(child_arn("a"))
+    assert a is not None and a.item_index == 0
+    assert (a.status, a.output, a.error, a.cause, a.stop_date) == (
+        "RUNNING",
+        None,
+        None,
+        None,
+        None,
+    )
+    assert (a.redrive_count, a.redrive_date, a.next_event_id) == (1, 1020.0, 6)
+    b = store.get_execution(child_arn("b"))
+    assert b is not None
+    assert (b.status, b.error, b.cause, b.stop_date) == ("FAILED", "Again", None, 1021.0)
+    assert (b.redrive_count, b.redrive_date, b.next_event_id) == (1, 1020.0, 7)
+    assert [e.id for e in store.get_events(child_arn("a"))] == [1, 4, 5]
+    assert [r.name for r in store.list_executions(map_run_arn=MAP_RUN, redriven=True)] == [
+        "b",
+        "a",
+    ]

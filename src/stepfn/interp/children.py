@@ -21,7 +21,7 @@ from stepfn.definition.model import MapState
 from stepfn.interp.commands import StartChildExecution
 from stepfn.interp.context import ExecutionInfo, child_execution_info
 from stepfn.interp.events import Event
-from stepfn.interp.runstate import SILENT, ChildExecution, FanOut, Thread
+from stepfn.interp.runstate import SILENT, ChildExecution, FanOut, RedriveOf, Thread
 
 if TYPE_CHECKING:
     from stepfn.interp.machine import Interpreter
@@ -59,9 +59,38 @@ def start(
             map_run_event_id=fan.map_run_event_id,
             item_count=len(items) if isinstance(items, list) else 1,
             machine_key=child.machine_key,
+            index=index,
         )
     )
     interp.emit(child, "ExecutionStarted", {"input": input, "roleArn": info.role_arn})
+
+
+def redrive(
+    interp: Interpreter, child: Thread, state: MapState, redriven: RedriveOf, input: Any
+) -> None:
+    """Make ``child`` the root of ``redriven``, an unsuccessful child execution of a
+    redriven map run, which runs again: the same ARN, its history going on from its
+    last event with ``ExecutionRedriven``, its redrive count one more.
+
+    AWS goes on from the state where the child stopped; a child keeps no run state of
+    its own here (its threads are dropped when it ends), so it runs its item processor
+    again from the start, on the same input."""
+    arn = redriven.arn
+    name = arn.rsplit(":", 1)[-1]
+    count = redriven.redrive_count + 1
+    interp.run.children[arn] = ChildExecution(
+        arn,
+        name,
+        child.id,
+        input,
+        redriven.start_time,
+        state.label or state.name,
+        redriven.next_event_id,
+        count,
+    )
+    child.execution = arn
+    child.last_event_id = redriven.next_event_id - 1
+    interp.emit(child, "ExecutionRedriven", {"redriveCount": count})
 
 
 def emit(interp: Interpreter, thread: Thread, type_: str, details: dict[str, Any] | None) -> Event:
@@ -123,5 +152,6 @@ def info_of(interp: Interpreter, thread: Thread) -> ExecutionInfo:
             child.name,
             child.input,
             child.start_time,
+            child.redrive_count,
         )
     return info

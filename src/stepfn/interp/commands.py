@@ -67,11 +67,42 @@ class Stop:
 
 
 @dataclass(frozen=True, slots=True)
+class RedrivenChild:
+    """A child execution of the map run a ``Redrive`` goes on with, as it stands:
+    ``index`` of its item (or batch), its ``status``, the id its next history event
+    gets, its redrive count and start date, and (SUCCEEDED) its ``output``."""
+
+    index: int
+    arn: str
+    status: str
+    next_event_id: int
+    redrive_count: int = 0
+    start_date: float = 0.0
+    output: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class MapRunRedrive:
+    """The distributed Map run that a ``Redrive`` goes on with, as AWS redrives one: its
+    ARN, the id of its ``MapRunStarted`` event, its new redrive count, and its
+    children. The engine's inbox keeps it without children (they can be many, their
+    outputs large): the driver reads them from its store when it applies the stimulus."""
+
+    arn: str
+    started_event_id: int
+    redrive_count: int
+    children: tuple[RedrivenChild, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Redrive:
     """RedriveExecution: run a failed, timed-out or aborted execution again from the
-    state where it stopped (that state whole: a Map runs all its items again)."""
+    state where it stopped. That state runs again whole, except a distributed Map with
+    ``map_run``: it goes on with that map run, its succeeded children kept, its
+    unsuccessful ones redriven, its items never started started."""
 
     redrive_count: int = 1
+    map_run: MapRunRedrive | None = None
 
 
 Stimulus = Start | Begin | Redrive | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | Stop
@@ -130,6 +161,7 @@ class StartChildExecution:
     map_run_event_id: int
     item_count: int
     machine_key: str
+    index: int = 0  # of its item (or batch) in its Map
 
 
 Command = InvokeTask | StartTimer | CancelTimer | CancelTask | StartChildExecution
@@ -142,7 +174,8 @@ _STIMULI: dict[str, type] = {
 
 
 def stimulus_to_dict(stimulus: Stimulus) -> dict[str, Any]:
-    """A stimulus as JSON-friendly data: ``{"type": "TimerFired", "timer_id": "t1"}``."""
+    """A stimulus as JSON-friendly data: ``{"type": "TimerFired", "timer_id": "t1"}``
+    (a redrive's map run and its children as nested objects)."""
     data = asdict(stimulus)
     data["type"] = type(stimulus).__name__
     return data
@@ -152,5 +185,9 @@ def stimulus_from_dict(data: dict[str, Any]) -> Stimulus:
     """The stimulus that ``stimulus_to_dict`` wrote."""
     fields = dict(data)
     cls = _STIMULI[fields.pop("type")]
+    map_run = fields.get("map_run")
+    if cls is Redrive and map_run is not None:
+        children = tuple(RedrivenChild(**child) for child in map_run.get("children", ()))
+        fields["map_run"] = MapRunRedrive(**{**map_run, "children": children})
     stimulus: Stimulus = cls(**fields)
     return stimulus

@@ -64,13 +64,20 @@ def execution_info(
 
 
 def child_execution_info(
-    parent: ExecutionInfo, label: str, arn: str, name: str, input: Any, start_time: float
+    parent: ExecutionInfo,
+    label: str,
+    arn: str,
+    name: str,
+    input: Any,
+    start_time: float,
+    redrive_count: int = 0,
 ) -> ExecutionInfo:
     """What a child execution of a distributed Map (labelled ``label``) knows of itself.
 
     It is an execution of its own (its ARN, name, input and start), of the labelled state
     machine ``<parent's state machine>/<label>`` that AWS names its map run's children
-    after; it was started by no version or alias, and is not redriven on its own."""
+    after; it was started by no version or alias, and is redriven (``redrive_count``)
+    only with its map run."""
     return replace(
         parent,
         execution_arn=arn,
@@ -79,7 +86,7 @@ def child_execution_info(
         state_machine_name=f"{parent.state_machine_name}/{label}",
         start_time=start_time,
         input=input,
-        redrive_count=0,
+        redrive_count=redrive_count,
         state_machine_type="STANDARD",
         version_arn=None,
         alias_arn=None,

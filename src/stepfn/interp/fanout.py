@@ -21,9 +21,10 @@ from stepfn import errors
 from stepfn.definition.model import MapState, ParallelState, State
 from stepfn.errors import StateError
 from stepfn.interp import children, flow
+from stepfn.interp.commands import MapRunRedrive
 from stepfn.interp.dataflow import evaluate_template, read_field
 from stepfn.interp.events import to_json_text
-from stepfn.interp.runstate import SILENT
+from stepfn.interp.runstate import SILENT, RedriveOf
 from stepfn.lang.jsonata import json_type
 from stepfn.lang.jsonpath import JsonPath
 
@@ -34,12 +35,24 @@ Outcome = tuple[str | None, Any] | None
 
 TOLERANCE_EXCEEDED_CAUSE = "The specified tolerated failure threshold was exceeded"
 
+# AWS's hard limit of redrives of one map run; past it the Map fails with States.Runtime
+# (the cause is our wording).
+MAX_MAP_RUN_REDRIVES = 1000
+MAP_RUN_REDRIVES_CAUSE = (
+    f"The Map Run has been redriven {MAX_MAP_RUN_REDRIVES} times and cannot be redriven again"
+)
+
 
 # --- Map -------------------------------------------------------------------------------------
 
 
-def run_map(interp: Interpreter, thread: Thread, state: MapState) -> Outcome:
-    """Enter a Map state: find its items and start the first iterations."""
+def run_map(
+    interp: Interpreter, thread: Thread, state: MapState, redrive: MapRunRedrive | None = None
+) -> Outcome:
+    """Enter a Map state: find its items and start the first iterations. With
+    ``redrive``, go on with that map run of a distributed Map (see ``_redrive_items``):
+    its items are found again from the same input, and only the ones that did not
+    succeed run."""
     from stepfn.interp.machine import FanOut
 
     raw = thread.state_input
@@ -64,7 +77,8 @@ def run_map(interp: Interpreter, thread: Thread, state: MapState) -> Outcome:
                 )
         effective = raw
         max_concurrency = _jsonata_number(interp, state.max_concurrency, bindings, "MaxConcurrency")
-        _map_started(interp, thread, state, items)
+        if redrive is None:
+            _map_started(interp, thread, state, items)
         tolerated_count = _jsonata_number(
             interp, state.tolerated_failure_count, bindings, "ToleratedFailureCount"
         )
@@ -83,7 +97,8 @@ def run_map(interp: Interpreter, thread: Thread, state: MapState) -> Outcome:
         max_concurrency = _path_integer(
             state.max_concurrency, state.max_concurrency_path, "MaxConcurrencyPath", raw, scope
         )
-        _map_started(interp, thread, state, items)
+        if redrive is None:
+            _map_started(interp, thread, state, items)
         tolerated_count = _path_integer(
             state.tolerated_failure_count,
             state.tolerated_failure_count_path,
@@ -103,7 +118,13 @@ def run_map(interp: Interpreter, thread: Thread, state: MapState) -> Outcome:
     if tolerated_pct is not None and not 0 <= tolerated_pct <= 100:
         raise StateError(errors.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
     map_run, map_run_event_id = "", 0
-    if state.distributed:
+    if redrive is not None:
+        if redrive.redrive_count > MAX_MAP_RUN_REDRIVES:
+            raise StateError(errors.RUNTIME, MAP_RUN_REDRIVES_CAUSE)
+        map_run, map_run_event_id = redrive.arn, redrive.started_event_id
+        details = {"mapRunArn": map_run, "redriveCount": redrive.redrive_count}
+        interp.emit(thread, "MapRunRedriven", details)
+    elif state.distributed:
         map_run = _map_run_arn(interp, thread, state)
         map_run_event_id = interp.emit(thread, "MapRunStarted", {"mapRunArn": map_run}).id
     items = _batch(state, items)
@@ -120,10 +141,31 @@ def run_map(interp: Interpreter, thread: Thread, state: MapState) -> Outcome:
         map_run_event_id=map_run_event_id,
     )
     thread.fan = fan
-    if not items:
+    if redrive is not None:
+        _redrive_items(fan, redrive)
+    if not fan.pending:
         return _complete(interp, thread, state, fan)
     _start_children(interp, thread, state, fan)
     return None
+
+
+def _redrive_items(fan: FanOut, redrive: MapRunRedrive) -> None:
+    """Set a redriven map run's items up as AWS redrives them: the outputs of the
+    children that succeeded are kept (they do not run again); the others, unsuccessful
+    or never started, are pending, in item order under the same MaxConcurrency, the
+    unsuccessful ones to be redriven as the child executions they were."""
+    by_index = {child.index: child for child in redrive.children}
+    fan.pending.clear()
+    for index in range(len(fan.items)):
+        child = by_index.get(index)
+        if child is not None and child.status == "SUCCEEDED":
+            fan.results[index] = child.output
+            continue
+        if child is not None:
+            fan.redriven[index] = RedriveOf(
+                child.arn, child.next_event_id, child.redrive_count, child.start_date
+            )
+        fan.pending.append(index)
 
 
 def _map_started(interp: Interpreter, thread: Thread, state: MapState, items: list[Any]) -> None:
@@ -301,7 +343,11 @@ def _start_child(
         child.map_item = (index, item)
         if state.distributed and not thread.silent:
             if state.execution_type == "STANDARD":
-                children.start(interp, thread, child, state, fan, index, data)
+                redriven = fan.redriven.pop(index, None)
+                if redriven is None:
+                    children.start(interp, thread, child, state, fan, index, data)
+                else:
+                    children.redrive(interp, child, state, redriven, data)
             else:
                 child.execution = SILENT
         elif child.execution != SILENT:

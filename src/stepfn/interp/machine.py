@@ -669,7 +669,14 @@ class Interpreter:
         self.emit(root, "ExecutionRedriven", {"redriveCount": stimulus.redrive_count})
         if self.time_limit:
             self.new_timer(root, self.now + self.time_limit, "execution-timeout")
-        if root.state:
+        state = self.machine.states.get(root.state) if root.state else None
+        if stimulus.map_run is not None and isinstance(state, MapState) and state.distributed:
+            # A distributed Map goes on with its map run: not entered again (its
+            # MapStateEntered has no MapStateExited yet), with fresh retries.
+            root.attempts, root.retry_count = {}, 0
+            outcome = self.guarded(root, state, fanout.run_map, stimulus.map_run)
+            self.continue_thread(root, outcome)
+        elif root.state:
             self.enqueue(root, root.state, root.state_input)
         else:
             self.enqueue(root, self.machine.start_at, self.info.input)

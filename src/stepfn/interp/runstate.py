@@ -42,6 +42,19 @@ class FanOut:
     # the children of this run from those of an earlier run of the same Map.
     map_run: str = ""
     map_run_event_id: int = 0
+    # A redriven map run: the unsuccessful children its pending items redrive rather
+    # than start anew, by item index.
+    redriven: dict[int, RedriveOf] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RedriveOf:
+    """An unsuccessful child execution that a redriven map run runs again."""
+
+    arn: str
+    next_event_id: int  # the id of the next event of its history
+    redrive_count: int  # its redrives before this one
+    start_time: float
 
 
 @dataclass(slots=True)
@@ -89,6 +102,7 @@ class ChildExecution:
     start_time: float
     label: str  # its Map's label: the child runs the state machine <parent's>/<label>
     next_event_id: int = 1
+    redrive_count: int = 0  # $$.Execution.RedriveCount
 
 
 @dataclass(slots=True)
@@ -134,6 +148,7 @@ def run_state_to_dict(run: RunState) -> dict[str, Any]:
                 "start_time": c.start_time,
                 "label": c.label,
                 "next_event_id": c.next_event_id,
+                "redrive_count": c.redrive_count,
             }
             for c in run.children.values()
         ],
@@ -206,6 +221,10 @@ def _thread_to_dict(thread: Thread) -> dict[str, Any]:
             "effective_input": fan.effective_input,
             "map_run": fan.map_run,
             "map_run_event_id": fan.map_run_event_id,
+            "redriven": [
+                [index, r.arn, r.next_event_id, r.redrive_count, r.start_time]
+                for index, r in sorted(fan.redriven.items())
+            ],
         },
         "variables": thread.variables,
         "map_item": None if thread.map_item is None else list(thread.map_item),
@@ -232,6 +251,10 @@ def _thread_from_dict(data: dict[str, Any]) -> Thread:
             effective_input=fan_data["effective_input"],
             map_run=fan_data.get("map_run", ""),
             map_run_event_id=fan_data.get("map_run_event_id", 0),
+            redriven={
+                index: RedriveOf(arn, next_id, count, start)
+                for index, arn, next_id, count, start in fan_data.get("redriven", ())
+            },
         )
     map_item = data["map_item"]
     announce = data["announce"]

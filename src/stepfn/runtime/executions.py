@@ -18,8 +18,9 @@ inbox, in one commit, and the worker's interpreter does the rest (``ExecutionRed
 then that state again).
 
 The child executions of a distributed Map are read like any other (described, listed by
-their map run, their history), but they run inside their parent: redriving the parent
-runs its Map's unsuccessful items again, as new children, and a child cannot be stopped
+their map run, their history), but they run inside their parent: redriving a parent that
+stopped in a distributed Map redrives that Map's map run (``map_redrive.py``: its
+unsuccessful children redriven, its succeeded ones kept), and a child cannot be stopped
 or redriven on its own.
 """
 
@@ -59,6 +60,7 @@ from stepfn.runtime.execution_checks import (
 )
 from stepfn.runtime.local import EXPRESS_TIME_LIMIT, Driver, Execution
 from stepfn.runtime.log_delivery import LogDelivery
+from stepfn.runtime.map_redrive import map_run_to_redrive
 from stepfn.runtime.mapruns import MAX_LONG_ARN, FeatureMissing, MapRuns
 from stepfn.runtime.validation import Constraints
 from stepfn.runtime.worker import ModelCache, Worker, execution_info_of
@@ -547,6 +549,10 @@ class Executions(TaskCallbacks, MapRuns):
             if reason is not None:
                 raise ServiceError("ExecutionNotRedrivable", reason)
             count = record.redrive_count + 1
+            stimulus: dict[str, Any] = {"type": "Redrive", "redrive_count": count}
+            map_run = map_run_to_redrive(self.store, self.models.get(record.definition), record)
+            if map_run is not None:
+                stimulus["map_run"] = map_run
             # One commit, guarded by next_event_id: the new count (the worker reads it for
             # $$.Execution.RedriveCount), the old result cleared, "running", and the
             # Redrive stimulus. A crash leaves either all of it or none.
@@ -556,7 +562,7 @@ class Executions(TaskCallbacks, MapRuns):
                 next_event_id=record.next_event_id,
                 run_state=record.run_state or "null",
                 status="RUNNING",
-                new_inbox=[{"type": "Redrive", "redrive_count": count}],
+                new_inbox=[stimulus],
                 redrive_count=count,
                 redrive_date=now,
             )

@@ -14,8 +14,10 @@ runs, the execution's run state (the settings it runs with).
 The interpreter names a map run ``<machine>/<label>:<execution name>`` (inside a child
 execution, the child's labelled machine and name), so its ARN leads back to the
 execution that started it without an index. A Map that runs again (in a loop, on a
-retry or a redrive) keeps its ARN; its children carry the id of their run's
-``MapRunStarted`` event, and DescribeMapRun and ListExecutions show the newest run.
+retry) keeps its ARN; its children carry the id of their run's ``MapRunStarted``
+event, and DescribeMapRun and ListExecutions show the newest run. Redriving the parent
+goes on with the same run (``map_redrive.py``): ``MapRunRedriven`` reopens it, and
+DescribeMapRun shows its redrive count and date.
 
 Known limits (documented in docs/api.md):
 
@@ -82,9 +84,25 @@ class MapRun:
     started: StoredEvent
     length: int  # items (or batches) the Map had
     ended: StoredEvent | None = None
+    # Its latest MapRunRedriven, if it was redriven (with its parent).
+    redriven: StoredEvent | None = None
+
+    @property
+    def redrive_count(self) -> int:
+        """How many times the map run was redriven (its latest ``MapRunRedriven``)."""
+        if self.redriven is None:
+            return 0
+        return int((self.redriven.details or {}).get("redriveCount", 0))
+
+    @property
+    def last_start(self) -> StoredEvent:
+        """The event its Map's thread went on from when the map run (re)started: the
+        thread's last one while the map run runs, its items' events going elsewhere."""
+        return self.redriven or self.started
 
     @property
     def status(self) -> str:
+        """RUNNING, or how its latest (re)start ended."""
         return _ENDS[self.ended.type] if self.ended is not None else "RUNNING"
 
 
@@ -92,24 +110,36 @@ def map_runs_of(events: Iterable[StoredEvent], execution_arn: str) -> list[MapRu
     """The map runs of an execution's history, in the order they started.
 
     A ``MapRun{Succeeded,Failed,Aborted}`` event names no ARN: it belongs to the map run
-    found by following ``previousEventId`` back to a ``MapRunStarted`` (the Map's thread
-    records nothing in between, its items' events going to their own histories).
+    found by following ``previousEventId`` back to a ``MapRunStarted`` or
+    ``MapRunRedriven`` (the Map's thread records nothing in between, its items' events
+    going to their own histories). A ``MapRunRedriven`` reopens the newest map run of
+    its ARN: a redriven parent goes on with its map run.
     """
     by_id: dict[int, StoredEvent] = {}
     runs: dict[int, MapRun] = {}
+    # MapRunStarted or MapRunRedriven id -> the map run it (re)started
+    starts: dict[int, MapRun] = {}
     for event in events:
         by_id[event.id] = event
         if event.type == "MapRunStarted":
             details = event.details or {}
             before = by_id.get(event.previous_event_id)
             length = (before.details or {}).get("length", 0) if before is not None else 0
-            runs[event.id] = MapRun(str(details.get("mapRunArn", "")), execution_arn, event, length)
+            run = MapRun(str(details.get("mapRunArn", "")), execution_arn, event, length)
+            runs[event.id] = starts[event.id] = run
+        elif event.type == "MapRunRedriven":
+            arn = (event.details or {}).get("mapRunArn")
+            found = [run for run in runs.values() if run.arn == arn]
+            if found:
+                found[-1].redriven, found[-1].ended = event, None
+                starts[event.id] = found[-1]
         elif event.type in _ENDS:
             cursor: StoredEvent | None = event
-            while cursor is not None and cursor.type != "MapRunStarted":
+            while cursor is not None and cursor.type not in ("MapRunStarted", "MapRunRedriven"):
                 cursor = by_id.get(cursor.previous_event_id)
-            if cursor is not None and cursor.id in runs and runs[cursor.id].ended is None:
-                runs[cursor.id].ended = event
+            owner = starts.get(cursor.id) if cursor is not None else None
+            if owner is not None and owner.ended is None:
+                owner.ended = event
     return list(runs.values())
 
 
@@ -232,7 +262,10 @@ class MapRuns:
             ),
             "itemCounts": item_counts,
             "executionCounts": execution_counts,
+            "redriveCount": run.redrive_count,
         }
+        if run.redriven is not None:
+            out["redriveDate"] = _when(run.redriven.timestamp)
         stop = self._stop_time(record, run)
         if stop is not None:
             out["stopDate"] = _when(stop)
@@ -328,8 +361,9 @@ class MapRuns:
     @staticmethod
     def _fan(record: ExecutionRecord, run: MapRun) -> FanOut | None:
         """The running Map's fan-out: its thread is the one whose last event is the
-        ``MapRunStarted`` (its items write to their own histories). A map run of a child
-        execution has none to read: its child keeps no run state of its own."""
+        ``MapRunStarted`` or ``MapRunRedriven`` (its items write to their own
+        histories). A map run of a child execution has none to read: its child keeps no
+        run state of its own."""
         if not record.run_state:
             return None
         try:
@@ -337,7 +371,7 @@ class MapRuns:
         except (ValueError, KeyError, TypeError):
             return None
         for thread in state.threads.values():
-            if thread.fan is not None and thread.last_event_id == run.started.id:
+            if thread.fan is not None and thread.last_event_id == run.last_start.id:
                 return thread.fan
         return None
 

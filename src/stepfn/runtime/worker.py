@@ -31,6 +31,7 @@ from stepfn.interp.commands import (
     CancelTask,
     CancelTimer,
     InvokeTask,
+    Redrive,
     Start,
     StartChildExecution,
     StartTimer,
@@ -44,6 +45,7 @@ from stepfn.interp.events import EXECUTION_ENDS, Event, TextMemo, to_json_text
 from stepfn.interp.machine import Interpreter
 from stepfn.interp.runstate import RunState, run_state_from_json, run_state_to_json
 from stepfn.runtime.log_delivery import LogDelivery
+from stepfn.runtime.map_redrive import with_children
 from stepfn.store.base import (
     ChildStep,
     ExecutionRecord,
@@ -266,7 +268,7 @@ class Worker:
         # Each stimulus is applied at the time it happened (a timer at its due time), in
         # that order: a timeout due before a slow task's answer wins, as on AWS.
         stimuli = [
-            (stimulus_from_dict(message.stimulus), message.created or now)
+            (self._complete(stimulus_from_dict(message.stimulus)), message.created or now)
             for message in sorted(messages, key=lambda m: (m.created, m.id))
         ]
         step = self._advance(interpreter, run, stimuli, record)
@@ -290,6 +292,13 @@ class Worker:
         )
         invokes = [t for t in step.tasks if t.kind in ("invoke", "callback")]
         return _Prepared(commit, invokes, info, record)
+
+    def _complete(self, stimulus: Stimulus) -> Stimulus:
+        """A stimulus with what the inbox leaves out of it read from the store: the
+        children of a redriven map run (see ``map_redrive.py``)."""
+        if isinstance(stimulus, Redrive):
+            return with_children(self.store, stimulus)
+        return stimulus
 
     def _advance(
         self,
@@ -384,6 +393,12 @@ class Worker:
                 child = steps[event.execution] = ChildStep(event.execution)
             stored = to_stored(event, texts)
             child.events.append(stored)
+            if event.type == "ExecutionRedriven":
+                # Its map run was redriven: the row runs again, its last result cleared.
+                child.status = "RUNNING"
+                child.output = child.error = child.cause = child.stop_date = None
+                child.redrive_count = int((event.details or {}).get("redriveCount", 1))
+                child.redrive_date = event.timestamp
             status = EXECUTION_ENDS.get(event.type)
             if status is not None:
                 details = stored.details or {}
@@ -415,6 +430,7 @@ class Worker:
                 state_machine_revision_id=parent.state_machine_revision_id,
                 item_count=command.item_count,
                 map_run_event_id=command.map_run_event_id,
+                item_index=command.index,
             )
         return list(steps.values())
 

@@ -121,6 +121,9 @@ class ExecutionRecord:
     # keeps its map run ARN; that id tells its runs apart.
     item_count: int | None = None
     map_run_event_id: int | None = None
+    # ... and the index of its item (or batch) in its Map: a redriven map run puts the
+    # result of each child back at that place.
+    item_index: int | None = None
 
 
 @dataclass
@@ -181,7 +184,10 @@ class ChildStep:
     A child runs inside its parent's run state, so it changes only with its parent's
     steps, in the same commit: ``new`` is its row when it started in this step (as it
     stands after the step: it may have ended already), ``events`` its new history
-    events; when it ended in this step, ``status`` and its result say how.
+    events; when it ended in this step, ``status`` and its result say how. A child
+    redriven in this step (its parent redrove its map run) has ``redrive_count`` and
+    ``redrive_date``: its row runs again, its last result cleared (or replaced, when
+    it ended again within the step).
     """
 
     arn: str
@@ -193,6 +199,8 @@ class ChildStep:
     cause: str | None = None
     stop_date: float | None = None
     next_event_id: int = 1
+    redrive_count: int | None = None
+    redrive_date: float | None = None
 
 
 @dataclass

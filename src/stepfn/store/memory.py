@@ -482,11 +482,16 @@ class MemoryStore(Store):
         for child, rows in children:
             if child.new is not None:
                 self._executions[child.arn] = replace(child.new)
-            elif child.status != "RUNNING":
+            elif child.status != "RUNNING" or child.redrive_count is not None:
+                # An end, or a redrive (running again, or already ended again): either
+                # way the step's word on its status and result is the last.
                 record = self._executions[child.arn]
                 record.status, record.stop_date = child.status, child.stop_date
                 record.output, record.error, record.cause = child.output, child.error, child.cause
                 record.next_event_id = child.next_event_id
+                if child.redrive_count is not None:
+                    record.redrive_count = child.redrive_count
+                    record.redrive_date = child.redrive_date
             history = self._events.setdefault(child.arn, _History())
             for row in rows:
                 history.add(row)

@@ -130,12 +130,12 @@ INSERT INTO executions (
     arn, state_machine_arn, name, type, status, input, start_date, definition, role_arn,
     version_arn, alias_arn, output, error, cause, stop_date, run_state, next_event_id,
     redrive_count, redrive_date, trace_header, map_run_arn, state_machine_revision_id,
-    item_count, map_run_event_id
+    item_count, map_run_event_id, item_index
 ) VALUES (
     :arn, :state_machine_arn, :name, :type, :status, :input, :start_date, :definition,
     :role_arn, :version_arn, :alias_arn, :output, :error, :cause, :stop_date, :run_state,
     :next_event_id, :redrive_count, :redrive_date, :trace_header, :map_run_arn,
-    :state_machine_revision_id, :item_count, :map_run_event_id
+    :state_machine_revision_id, :item_count, :map_run_event_id, :item_index
 );
 
 -- name: get_execution
@@ -159,7 +159,7 @@ UPDATE executions SET
     run_state = :run_state, next_event_id = :next_event_id, redrive_count = :redrive_count,
     redrive_date = :redrive_date, trace_header = :trace_header, map_run_arn = :map_run_arn,
     state_machine_revision_id = :state_machine_revision_id, item_count = :item_count,
-    map_run_event_id = :map_run_event_id
+    map_run_event_id = :map_run_event_id, item_index = :item_index
 WHERE arn = :arn;
 
 -- name: commit_execution
@@ -183,6 +183,14 @@ WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id;
 -- holds its run state, so the child's row changes only here.
 UPDATE executions SET
     status = ?, output = ?, error = ?, cause = ?, stop_date = ?, next_event_id = ?
+WHERE arn = ?;
+
+-- name: redrive_child_execution
+-- A child execution redriven in a step of its parent (which redrove its map run): running
+-- again with its last result cleared, or already ended again within that step.
+UPDATE executions SET
+    status = ?, output = ?, error = ?, cause = ?, stop_date = ?, next_event_id = ?,
+    redrive_count = ?, redrive_date = ?
 WHERE arn = ?;
 
 -- name: count_map_run_children

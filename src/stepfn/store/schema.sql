@@ -87,7 +87,9 @@ CREATE TABLE executions (
     state_machine_revision_id TEXT NOT NULL,
     -- Distributed Map children: the items they run, and which run of the map run.
     item_count INTEGER,
-    map_run_event_id INTEGER
+    map_run_event_id INTEGER,
+    -- ... and the index of their item (or batch) in their Map.
+    item_index INTEGER
 );
 
 CREATE INDEX executions_by_state_machine ON executions (state_machine_arn, start_date);

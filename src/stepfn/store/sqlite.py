@@ -395,7 +395,8 @@ class SqliteStore(Store):
         are queued as created at the execution's start date."""
         arn = record.arn
         event_rows = [_event_row(arn, event) for event in events]
-        new_children, ended = _child_rows(children, event_rows)
+        # A new execution's first step starts children; it redrives none.
+        new_children, ended, _ = _child_rows(children, event_rows)
         item = _NewExecution(
             _params(record, "executions"),
             event_rows,
@@ -531,6 +532,7 @@ class SqliteStore(Store):
         finished: list[tuple[str]] = []
         children: list[dict[str, Any]] = []
         ended: list[tuple[Any, ...]] = []
+        redriven: list[tuple[Any, ...]] = []
         # (execution, timer id) -> due, or None when cancelled: the last word of the batch,
         # so a timer set by one commit and cancelled by a later one ends up cancelled.
         timers: dict[tuple[str, str], float | None] = {}
@@ -568,11 +570,14 @@ class SqliteStore(Store):
                 if child_rows is not None:
                     children += child_rows[0]
                     ended += child_rows[1]
+                    redriven += child_rows[2]
             # Child executions before their events, which refer to them.
             if children:
                 conn.executemany(q["insert_execution"], children)
             if ended:
                 conn.executemany(q["end_child_execution"], ended)
+            if redriven:
+                conn.executemany(q["redrive_child_execution"], redriven)
             if events:
                 conn.executemany(q["insert_event"], events)
             if consumed:
@@ -856,7 +861,8 @@ def _event_row(execution_arn: str, event: StoredEvent) -> tuple[Any, ...]:
     )
 
 
-_ChildRows = tuple[list[dict[str, Any]], list[tuple[Any, ...]]]
+# (new rows, ends, redrives)
+_ChildRows = tuple[list[dict[str, Any]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
 def _commit_rows(
@@ -872,14 +878,30 @@ def _commit_rows(
 
 
 def _child_rows(children: Sequence[ChildStep], events: list[tuple[Any, ...]]) -> _ChildRows:
-    """The rows of child executions a step changed: those it started (to insert), and
-    the ends of those started before (to update). Their events join ``events``."""
+    """The rows of child executions a step changed: those it started (to insert), the
+    ends of those started before and the redrives of those it redrove (to update).
+    Their events join ``events``."""
     new: list[dict[str, Any]] = []
     ended: list[tuple[Any, ...]] = []
+    redriven: list[tuple[Any, ...]] = []
     for child in children:
         events += [_event_row(child.arn, event) for event in child.events]
         if child.new is not None:
             new.append(_params(child.new, "executions"))
+        elif child.redrive_count is not None:
+            redriven.append(
+                (
+                    child.status,
+                    child.output,
+                    child.error,
+                    child.cause,
+                    child.stop_date,
+                    child.next_event_id,
+                    child.redrive_count,
+                    child.redrive_date,
+                    child.arn,
+                )
+            )
         elif child.status != "RUNNING":
             ended.append(
                 (
@@ -892,4 +914,4 @@ def _child_rows(children: Sequence[ChildStep], events: list[tuple[Any, ...]]) ->
                     child.arn,
                 )
             )
-    return new, ended
+    return new, ended, redriven
