@@ -372,6 +372,7 @@ def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: 
     state = interp.machines[parent.machine_key].states[parent.state]
     del fan.running[child.index]
     fan.results[child.index] = output
+    fan.succeeded.add(child.index)
     # An inline Map's iterations record MapIteration* events, unless silent; a
     # distributed Map's items are executions. (Not ``child.silent``: a property call
     # costs more than the test, once per iteration.)
@@ -409,7 +410,42 @@ def child_failed(
             parent, "MapStateFailed" if isinstance(state, MapState) else "ParallelStateFailed"
         )
     outcome = interp.state_failed(parent, state, error, cause)
+    _keep_for_redrive(interp, parent, state, fan)
     interp.continue_thread(parent, outcome)
+
+
+def _keep_for_redrive(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> None:
+    """Keep the fan-out of a top-level inline Map or Parallel whose failure failed the
+    execution: RedriveExecution goes on with it (``redrive``). Only its successes
+    matter then, so the other results are dropped. (A stopped or timed-out execution
+    keeps the fan-out it had: ``abort_children`` leaves it on the thread.)"""
+    if not parent.done or parent.parent is not None:
+        return  # retried, caught, or inside a branch or iteration
+    if interp.info.state_machine_type != "STANDARD":
+        return  # only Standard executions are redriven
+    if isinstance(state, MapState) and state.distributed:
+        return  # its map run is redriven from the store (map_redrive.py)
+    for index in range(len(fan.results)):
+        if index not in fan.succeeded:
+            fan.results[index] = None
+    parent.fan = fan
+
+
+def redrive(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> Outcome:
+    """Go on with the kept fan-out of a top-level inline Map or Parallel, as AWS's
+    RedriveExecution does: the children that succeeded keep their outputs and do not
+    run again; the ones that failed or were aborted, and those never started, run (from
+    their start), in index order under the same MaxConcurrency. The items, the effective
+    input and the tolerances are the ones the state evaluated when it was entered."""
+    fan.failures = 0
+    fan.running.clear()
+    fan.pending = deque(i for i in range(len(fan.items)) if i not in fan.succeeded)
+    fan.redriven.clear()
+    thread.fan = fan
+    if not fan.pending:
+        return _complete(interp, thread, state, fan)
+    _start_children(interp, thread, state, fan)
+    return None
 
 
 def _tolerated(fan: FanOut) -> bool:

@@ -656,21 +656,30 @@ class Interpreter:
         root = run.threads.get("")
         if run.status in ("RUNNING", "SUCCEEDED") or root is None:
             return  # only a stopped, unsuccessful execution can be redriven
-        # Children of the stopped state are dropped: the state runs again whole.
+        # Children of the stopped state are dropped: the state runs again whole, or,
+        # a top-level inline Map or Parallel, its unsuccessful children do.
         run.threads = {"": root}
         run.children.clear()
         run.tokens.clear()
         run.timers.clear()
         run.status, run.output, run.error, run.cause = "RUNNING", None, None, None
         root.done = False
-        root.fan = None
         root.token = None
         root.timers = {}
         self.emit(root, "ExecutionRedriven", {"redriveCount": stimulus.redrive_count})
         if self.time_limit:
             self.new_timer(root, self.now + self.time_limit, "execution-timeout")
+        # Redriving never starts the fan-out a stopped top-level inline Map or Parallel
+        # kept over again: only its unsuccessful children run (fanout.redrive).
+        kept, root.fan = root.fan, None
         state = self.machine.states.get(root.state) if root.state else None
-        if stimulus.map_run is not None and isinstance(state, MapState) and state.distributed:
+        if kept is not None and _goes_on_with(state, kept):
+            # Not entered again (its Entered event has no Exited yet), fresh retries.
+            assert state is not None
+            root.attempts, root.retry_count = {}, 0
+            outcome = self.guarded(root, state, fanout.redrive, kept)
+            self.continue_thread(root, outcome)
+        elif stimulus.map_run is not None and isinstance(state, MapState) and state.distributed:
             # A distributed Map goes on with its map run: not entered again (its
             # MapStateEntered has no MapStateExited yet), with fresh retries.
             root.attempts, root.retry_count = {}, 0
@@ -701,6 +710,14 @@ class Interpreter:
             kind = "ExecutionFailed" if stimulus.fail else "ExecutionAborted"
             self.emit(root, kind, details or None)
         self._finish_all()
+
+
+def _goes_on_with(state: State | None, fan: FanOut) -> bool:
+    """Whether a redrive goes on with ``fan``, the kept fan-out of the stopped ``state``:
+    an inline Map's or a Parallel's (a distributed Map goes on with its map run)."""
+    if isinstance(state, MapState):
+        return fan.kind == "map" and not state.distributed
+    return isinstance(state, ParallelState) and fan.kind == "parallel"
 
 
 def _failure_details(error: str | None, cause: str | None) -> dict[str, Any]:

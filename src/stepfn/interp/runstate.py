@@ -45,6 +45,10 @@ class FanOut:
     # A redriven map run: the unsuccessful children its pending items redrive rather
     # than start anew, by item index.
     redriven: dict[int, RedriveOf] = field(default_factory=dict)
+    # The children that succeeded, by index (an output may be null, so ``results`` alone
+    # cannot tell). A top-level inline Map or Parallel that stopped its execution keeps
+    # its fan-out, so that RedriveExecution runs only the other children again.
+    succeeded: set[int] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -225,6 +229,7 @@ def _thread_to_dict(thread: Thread) -> dict[str, Any]:
                 [index, r.arn, r.next_event_id, r.redrive_count, r.start_time]
                 for index, r in sorted(fan.redriven.items())
             ],
+            "succeeded": sorted(fan.succeeded),
         },
         "variables": thread.variables,
         "map_item": None if thread.map_item is None else list(thread.map_item),
@@ -255,6 +260,8 @@ def _thread_from_dict(data: dict[str, Any]) -> Thread:
                 index: RedriveOf(arn, next_id, count, start)
                 for index, arn, next_id, count, start in fan_data.get("redriven", ())
             },
+            # Run states written before inline redrive kept successes have none.
+            succeeded=set(fan_data.get("succeeded", ())),
         )
     map_item = data["map_item"]
     announce = data["announce"]
