@@ -97,9 +97,11 @@ class MapRunRedrive:
 @dataclass(frozen=True, slots=True)
 class Redrive:
     """RedriveExecution: run a failed, timed-out or aborted execution again from the
-    state where it stopped. That state runs again whole, except a distributed Map with
-    ``map_run``: it goes on with that map run, its succeeded children kept, its
-    unsuccessful ones redriven, its items never started started."""
+    state where it stopped. That state runs again whole, except a top-level inline Map
+    or Parallel, whose iterations or branches that did not succeed run again (the run
+    state kept the others), and a distributed Map with ``map_run``: it goes on with
+    that map run, its succeeded children kept, its unsuccessful ones redriven, its
+    items never started started."""
 
     redrive_count: int = 1
     map_run: MapRunRedrive | None = None
