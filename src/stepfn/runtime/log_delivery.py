@@ -30,6 +30,7 @@ from stepfn.runtime.execution_logs import (
     log_settings,
     timestamp_ms,
 )
+from stepfn.runtime.worker import to_stored
 from stepfn.store.base import ExecutionRecord, LogEventRecord, Store, StoredEvent
 
 log = logging.getLogger("stepfn.logs")
@@ -48,13 +49,6 @@ def _logged(record: ExecutionRecord) -> LoggedExecution:
     return LoggedExecution(
         record.arn, record.state_machine_arn, record.start_date, record.redrive_count
     )
-
-
-def _stored(events: Iterable[Event]) -> list[StoredEvent]:
-    return [
-        StoredEvent(e.id, e.previous_event_id, e.timestamp, e.type, e.rendered_details())
-        for e in events
-    ]
 
 
 class LogDelivery:
@@ -99,7 +93,8 @@ class LogDelivery:
         try:
             settings = log_settings(target.logging_configuration)
             if settings is not None:
-                self.write(self._records(settings, _logged(record), _stored(events)))
+                stored = [to_stored(event) for event in events]
+                self.write(self._records(settings, _logged(record), stored))
         except Exception:
             log.exception("Express execution %s was not logged", record.arn)
 

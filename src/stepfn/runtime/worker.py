@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepfn.clock import Clock, IdSource
 from stepfn.definition.model import JSONPATH, Machine, build
@@ -44,7 +44,6 @@ from stepfn.interp.context import ExecutionInfo
 from stepfn.interp.events import EXECUTION_ENDS, Event, TextMemo, to_json_text
 from stepfn.interp.machine import Interpreter
 from stepfn.interp.runstate import RunState, run_state_from_json, run_state_to_json
-from stepfn.runtime.log_delivery import LogDelivery
 from stepfn.runtime.map_redrive import with_children
 from stepfn.store.base import (
     ChildStep,
@@ -57,6 +56,9 @@ from stepfn.store.base import (
     TimerRecord,
 )
 from stepfn.tasks.base import Registry, TaskRequest
+
+if TYPE_CHECKING:  # log_delivery reads to_stored from here
+    from stepfn.runtime.log_delivery import LogDelivery
 
 
 def task_kind(resource: str, activity: bool) -> str:

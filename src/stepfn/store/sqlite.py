@@ -253,7 +253,8 @@ class SqliteStore(Store):
     def _update(self, query: str, params: dict[str, Any], what: str) -> None:
         with self._write() as conn:
             if conn.execute(self._q[query], params).rowcount == 0:
-                raise StoreError(f"no {what} {params.get('arn') or params.get('token')}")
+                key = params.get("arn") or params.get("token") or params.get("name")
+                raise StoreError(f"no {what} {key}")
 
     # state machines, versions, aliases ----------------------------------------------------
 
@@ -717,9 +718,7 @@ class SqliteStore(Store):
         params = {
             k: v for k, v in vars(record).items() if k not in ("stored_bytes", "creation_time")
         }
-        with self._write() as conn:
-            if conn.execute(self._q["update_log_group"], params).rowcount == 0:
-                raise StoreError(f"no log group {record.name}")
+        self._update("update_log_group", params, "log group")
 
     def list_log_groups(self, prefix: str | None = None) -> list[LogGroupRecord]:
         """Log groups whose name starts with ``prefix`` (all when None), by name."""
