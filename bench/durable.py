@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from stepfn.clock import VirtualClock
-from stepfn.runtime.engine import Engine
+from stepfn.service.engine import Engine
 from stepfn.store.base import ExecutionRecord, StepCommit, StoredEvent
 
 ROLE = "arn:aws:iam::123456789012:role/stepfn-bench"

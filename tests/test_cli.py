@@ -318,7 +318,7 @@ def test_format_history_handles_any_timestamp_shape() -> None:
 def logged_store(tmp_path: Path) -> tuple[str, list[str]]:
     """A store where two executions of a logging state machine ran: (path, their ARNs)."""
     from stepfn.clock import VirtualClock
-    from stepfn.runtime.engine import Engine
+    from stepfn.service.engine import Engine
 
     path = str(tmp_path / "stepfn.db")
     engine = Engine.open(path, clock=VirtualClock())

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from stepfn.clock import Clock, IdSource, VirtualClock
+from stepfn.durable.local import Execution
 from stepfn.errors import DefinitionError, ExecutionError, Problem
-from stepfn.runtime.local import Execution
 from stepfn.tasks.lambda_local import Handler
 
 __version__ = "0.1.0"
@@ -63,7 +63,7 @@ def run(
     Raises:
         DefinitionError: the definition is not valid; ``problems`` lists every problem.
     """
-    from stepfn.runtime.local import run as run_local
+    from stepfn.durable.local import run as run_local
 
     return run_local(
         definition,

@@ -339,7 +339,7 @@ def server(
 
     from stepfn.api.server import Server
     from stepfn.api.sigv4 import CredentialsError, SigV4, load_credentials
-    from stepfn.runtime.engine import Engine
+    from stepfn.service.engine import Engine
     from stepfn.store.base import StoreError
 
     verifier = None
@@ -425,8 +425,8 @@ def logs(log_group: str, db: str, stream: str | None, execution: str | None) -> 
     """
     from stepfn.clock import Clock
     from stepfn.errors import ServiceError
-    from stepfn.runtime.cloudwatch_logs import CloudWatchLogs
-    from stepfn.runtime.execution_logs import log_group_name
+    from stepfn.logs.events import log_group_name
+    from stepfn.logs.service import CloudWatchLogs
     from stepfn.store import open_store
     from stepfn.store.base import StoreError
 

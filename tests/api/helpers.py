@@ -21,7 +21,7 @@ import boto3
 from botocore.config import Config
 
 from stepfn.api.server import Server
-from stepfn.runtime.engine import Engine
+from stepfn.service.engine import Engine
 
 ROLE = "arn:aws:iam::123456789012:role/stepfn"
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}

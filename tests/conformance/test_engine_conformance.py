@@ -53,7 +53,7 @@ from stepfn.api.app import Api
 from stepfn.api.server import Server
 from stepfn.clock import VirtualClock
 from stepfn.errors import ServiceError
-from stepfn.runtime.engine import Engine
+from stepfn.service.engine import Engine
 
 from .cases import Case, _time_limit, cases_dir, execution_name, load_cases, missing_message
 from .compare import actual_key, compare_case, compare_history

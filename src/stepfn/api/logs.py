@@ -7,7 +7,7 @@ of the operation's members; the answer is ``application/x-amz-json-1.1``, the
 operation's output or an error ``{"__type": code, "message": text}``. ``app.py`` sends
 requests with this target prefix here (after authentication and JSON parsing, shared
 with the Step Functions API); the operations themselves are the Engine's
-``logs`` (``runtime/cloudwatch_logs.py``), called with the members as keyword arguments.
+``logs`` (``logs/service.py``), called with the members as keyword arguments.
 
 Members an operation does not take are ignored rather than refused: tools that manage
 log groups send newer members (such as ``deletionProtectionEnabled``) that change

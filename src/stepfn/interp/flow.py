@@ -38,7 +38,7 @@ class Inspector(Protocol):
     """Watches one state's data flow: what TestState reports as ``inspectionData``.
 
     An interpreter has one as its ``inspector`` attribute only when something asked to
-    watch (``stepfn.runtime.teststate``); executions never set it, so each hook below
+    watch (``stepfn.teststate.service``); executions never set it, so each hook below
     costs one attribute lookup. The stage names are AWS's ``inspectionData`` fields.
     """
 

@@ -1,0 +1,538 @@
+"""The worker: moves durable executions forward, one committed step at a time.
+
+For each runnable execution (one with stimuli in its inbox) the worker loads the run
+state, applies the stimuli through the interpreter, and commits the new run state with
+the history events, timers and tasks that the step produced and the inbox messages it
+consumed: all in one transaction, many executions per transaction. Only then does it
+start the step's effects (invoking tasks). A crash between the commit and the effects
+loses nothing: recovery re-dispatches the tasks that were committed as dispatched, and
+a task may therefore run twice (at least once, as AWS documents for its tasks). A crash
+before the commit leaves the inbox as it was, so the step simply runs again.
+
+The child executions of a distributed Map run inside their parent's run state, so they
+move only with their parent's steps: a step's commit also inserts the rows of the
+children it started, their history events, and the ends of those that ended.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from stepfn.clock import Clock, IdSource
+from stepfn.definition.model import JSONPATH, Machine, build
+from stepfn.definition.parse import parse_definition
+from stepfn.interp.commands import (
+    CancelTask,
+    CancelTimer,
+    InvokeTask,
+    Redrive,
+    Start,
+    StartChildExecution,
+    StartTimer,
+    Stimulus,
+    TaskFailed,
+    TaskSucceeded,
+    stimulus_from_dict,
+)
+from stepfn.interp.context import ExecutionInfo
+from stepfn.interp.events import EXECUTION_ENDS, Event, TextMemo, to_json_text
+from stepfn.interp.machine import Interpreter
+from stepfn.interp.runstate import RunState, run_state_from_json, run_state_to_json
+from stepfn.service.map_redrive import with_children
+from stepfn.store.base import (
+    ChildStep,
+    ExecutionRecord,
+    LogEventRecord,
+    StepCommit,
+    Store,
+    StoredEvent,
+    TaskRecord,
+    TimerRecord,
+)
+from stepfn.tasks.base import Registry, TaskRequest
+
+if TYPE_CHECKING:  # log_delivery reads to_stored from here
+    from stepfn.logs.delivery import LogDelivery
+
+
+def task_kind(resource: str, activity: bool) -> str:
+    """How the engine runs a task: ``invoke`` through an adapter, ``activity`` handed to
+    polling workers, or ``callback`` (``.waitForTaskToken``) completed by SendTask*."""
+    if activity:
+        return "activity"
+    if resource.endswith(".waitForTaskToken"):
+        return "callback"
+    return "invoke"
+
+
+def is_activity(resource: str) -> bool:
+    """Whether a Task's resource is an activity ARN."""
+    parts = resource.split(":")
+    return len(parts) >= 7 and parts[2] == "states" and parts[5] == "activity"
+
+
+def to_stored(event: Event, texts: TextMemo | None = None) -> StoredEvent:
+    """An interpreter event as the store keeps it (``texts``: see ``TextMemo``)."""
+    return StoredEvent(
+        event.id,
+        event.previous_event_id,
+        event.timestamp,
+        event.type,
+        event.rendered_details(texts),
+    )
+
+
+def execution_info_of(record: ExecutionRecord, input: Any = None) -> ExecutionInfo:
+    """The context-object facts of a stored execution (``input``: its input, already
+    parsed, to save parsing ``record.input`` again)."""
+    parts = record.state_machine_arn.split(":")
+    return ExecutionInfo(
+        execution_arn=record.arn,
+        name=record.name,
+        state_machine_arn=record.state_machine_arn,
+        state_machine_name=parts[-1],
+        role_arn=record.role_arn,
+        start_time=record.start_date,
+        input=json.loads(record.input) if input is None else input,
+        redrive_count=record.redrive_count,
+        state_machine_type=record.type,
+        region=parts[3] if len(parts) > 3 else "us-east-1",
+        account=parts[4] if len(parts) > 4 else "123456789012",
+        version_arn=record.version_arn,
+        alias_arn=record.alias_arn,
+    )
+
+
+@dataclass
+class _Step:
+    """What applying stimuli to a run state produced, as the store records it."""
+
+    events: list[StoredEvent]
+    timers: list[TimerRecord]
+    cancelled: list[str]
+    tasks: list[TaskRecord]
+    finished_tokens: list[str]
+    output: str | None
+    stop_date: float | None
+    children: list[ChildStep]
+
+
+@dataclass
+class _Prepared:
+    commit: StepCommit
+    invokes: list[TaskRecord]
+    request_info: ExecutionInfo
+    record: ExecutionRecord  # as read for the step: what its log events are filed under
+
+
+class ModelCache:
+    """Built models by definition text: executions of one state machine share one."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._models: OrderedDict[str, Machine] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, definition: str) -> Machine:
+        """The model of a (validated) definition."""
+        with self._lock:
+            model = self._models.get(definition)
+            if model is not None:
+                self._models.move_to_end(definition)
+                return model
+        model = build(parse_definition(definition))
+        with self._lock:
+            self._models[definition] = model
+            while len(self._models) > self._size:
+                self._models.popitem(last=False)
+        return model
+
+
+class Worker:
+    """Steps executions and dispatches their tasks."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        registry: Registry,
+        ids: IdSource,
+        *,
+        on_runnable: Callable[[str], None],
+        task_threads: int = 8,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.registry = registry
+        self.ids = ids
+        self.models = ModelCache()
+        self.on_runnable = on_runnable
+        self._pool = ThreadPoolExecutor(max_workers=task_threads, thread_name_prefix="stepfn-task")
+        self._in_flight = 0
+        self._in_flight_lock = threading.Condition()
+        # Set by the engine: writes the committed events of executions that log them.
+        self.logs: LogDelivery | None = None
+        # (parent definition, item processor key) -> a child execution's definition.
+        self._child_definitions: dict[tuple[str, str], str] = {}
+
+    # --- stepping -------------------------------------------------------------------------------
+
+    def process(self, arns: Sequence[str]) -> int:
+        """Apply the waiting stimuli of these executions; returns transitions committed."""
+        prepared = [p for p in (self._prepare(arn) for arn in dict.fromkeys(arns)) if p]
+        if not prepared:
+            return 0
+        refused = set(self.store.commit_steps([p.commit for p in prepared]))
+        transitions = 0
+        logged: list[LogEventRecord] = []
+        for item in prepared:
+            if item.commit.execution_arn in refused:
+                # Another writer moved this execution on: read it again next round.
+                self.on_runnable(item.commit.execution_arn)
+                continue
+            transitions += sum(1 for e in item.commit.events if e.type.endswith("StateEntered"))
+            if self.logs is not None:
+                logged += self.logs.committed(item.record, item.commit.events)
+            for task in item.invokes:
+                self.dispatch(task, item.request_info)
+        if logged and self.logs is not None:
+            # After the tasks are on their way: logging never holds an execution up.
+            self.logs.write(logged)
+        return transitions
+
+    def start(self, record: ExecutionRecord, input: Any = None) -> None:
+        """Store a new execution, already run as far as it goes without waiting: its
+        row, history, timers and tasks commit in one transaction (``Conflict`` when its
+        ARN exists), then its tasks are dispatched.
+
+        StartExecution runs the first states itself: for most executions that is all
+        there is until a task answers or a timer fires, and stepping them here saves a
+        second transaction and a round through the inbox. ``input``: the parsed
+        ``record.input``, when the caller has it."""
+        info = execution_info_of(record, input)
+        interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
+        run = RunState()
+        texts = TextMemo()
+        texts.remember(info.input, record.input)  # ExecutionStarted's input, as stored
+        step = self._advance(interpreter, run, [(Start(), record.start_date)], record, texts)
+        record.run_state = run_state_to_json(run)
+        record.next_event_id = run.next_event_id
+        record.status = run.status
+        record.output = step.output
+        record.error = run.error
+        record.cause = run.cause
+        record.stop_date = step.stop_date
+        self.store.create_execution(
+            record, step.events, step.timers, tasks=step.tasks, children=step.children
+        )
+        if self.logs is not None:
+            # Before its tasks can answer: the start's log events come first.
+            self.logs.write(self.logs.committed(record, step.events))
+        for task in step.tasks:
+            if task.kind in ("invoke", "callback"):
+                self.dispatch(task, info)
+
+    def _prepare(self, arn: str) -> _Prepared | None:
+        record = self.store.get_execution(arn)
+        messages = self.store.inbox(arn)
+        if record is None or not messages:
+            return None
+        consumed = [m.id for m in messages]
+        if record.status != "RUNNING" or record.run_state is None:
+            # Late answers for a finished execution: consume them, change nothing else.
+            return _Prepared(
+                StepCommit(
+                    execution_arn=arn,
+                    expected_next_event_id=record.next_event_id,
+                    next_event_id=record.next_event_id,
+                    run_state=record.run_state or "null",
+                    status=record.status,
+                    consumed_inbox_ids=consumed,
+                    output=record.output,
+                    error=record.error,
+                    cause=record.cause,
+                    stop_date=record.stop_date,
+                ),
+                [],
+                execution_info_of(record),
+                record,
+            )
+        info = execution_info_of(record)
+        interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
+        run = run_state_from_json(record.run_state)
+        now = self.clock.now()
+        # Each stimulus is applied at the time it happened (a timer at its due time), in
+        # that order: a timeout due before a slow task's answer wins, as on AWS.
+        stimuli = [
+            (self._complete(stimulus_from_dict(message.stimulus)), message.created or now)
+            for message in sorted(messages, key=lambda m: (m.created, m.id))
+        ]
+        step = self._advance(interpreter, run, stimuli, record)
+        commit = StepCommit(
+            execution_arn=arn,
+            expected_next_event_id=record.next_event_id,
+            next_event_id=run.next_event_id,
+            run_state=run_state_to_json(run),
+            status=run.status,
+            events=step.events,
+            consumed_inbox_ids=consumed,
+            new_timers=step.timers,
+            cancelled_timer_ids=step.cancelled,
+            new_tasks=step.tasks,
+            finished_task_tokens=step.finished_tokens,
+            output=step.output,
+            error=run.error,
+            cause=run.cause,
+            stop_date=step.stop_date,
+            children=step.children,
+        )
+        invokes = [t for t in step.tasks if t.kind in ("invoke", "callback")]
+        return _Prepared(commit, invokes, info, record)
+
+    def _complete(self, stimulus: Stimulus) -> Stimulus:
+        """A stimulus with what the inbox leaves out of it read from the store: the
+        children of a redriven map run (see ``map_redrive.py``)."""
+        if isinstance(stimulus, Redrive):
+            return with_children(self.store, stimulus)
+        return stimulus
+
+    def _advance(
+        self,
+        interpreter: Interpreter,
+        run: RunState,
+        stimuli: Sequence[tuple[Stimulus, float]],
+        record: ExecutionRecord,
+        texts: TextMemo | None = None,
+    ) -> _Step:
+        """Apply stimuli (each at its time) to ``run``, the run state of ``record``;
+        what the store must record."""
+        arn = record.arn
+        events: list[Event] = []
+        child_events: list[Event] = []
+        commands: list[Any] = []
+        now = self.clock.now()
+        finished_tokens: list[str] = []
+        for stimulus, at in stimuli:
+            if isinstance(stimulus, (TaskSucceeded, TaskFailed)):
+                finished_tokens.append(stimulus.token)
+            result = interpreter.step(run, stimulus, at)
+            events.extend(result.events)
+            commands.extend(result.commands)
+            child_events.extend(result.child_events)
+        timers: list[TimerRecord] = []
+        cancelled: list[str] = []
+        tasks: list[TaskRecord] = []
+        started: dict[str, StartChildExecution] = {}
+        for command in commands:
+            if isinstance(command, StartTimer):
+                timers.append(TimerRecord(arn, command.timer_id, command.due))
+            elif isinstance(command, CancelTimer):
+                cancelled.append(command.timer_id)
+            elif isinstance(command, InvokeTask):
+                activity = is_activity(command.resource)
+                kind = task_kind(command.resource, activity)
+                tasks.append(
+                    TaskRecord(
+                        token=command.token,
+                        execution_arn=arn,
+                        resource=command.resource,
+                        payload=json.dumps(command.payload, separators=(",", ":")),
+                        state_name=command.state_name,
+                        kind=kind,
+                        status="scheduled" if kind == "activity" else "dispatched",
+                        created=now,
+                        activity_arn=command.resource if activity else None,
+                        timeout_seconds=command.timeout_seconds,
+                        heartbeat_seconds=command.heartbeat_seconds,
+                        attempt=command.attempt,
+                    )
+                )
+            elif isinstance(command, CancelTask):
+                finished_tokens.append(command.token)
+            elif isinstance(command, StartChildExecution):
+                started[command.arn] = command
+        # A timer started and cancelled within the same step never needs a row.
+        new_timers = {t.timer_id for t in timers}
+        timers = [t for t in timers if t.timer_id not in cancelled]
+        cancelled = [c for c in cancelled if c not in new_timers]
+        texts = texts if texts is not None else TextMemo()
+        children = (
+            self._children(interpreter, record, started, child_events, texts)
+            if child_events
+            else []
+        )
+        return _Step(
+            events=[to_stored(e, texts) for e in events],
+            timers=timers,
+            cancelled=cancelled,
+            tasks=tasks,
+            finished_tokens=finished_tokens,
+            output=to_json_text(run.output) if run.status == "SUCCEEDED" else None,
+            stop_date=now if run.status != "RUNNING" else None,
+            children=children,
+        )
+
+    def _children(
+        self,
+        interpreter: Interpreter,
+        parent: ExecutionRecord,
+        started: dict[str, StartChildExecution],
+        events: list[Event],
+        texts: TextMemo,
+    ) -> list[ChildStep]:
+        """What the store must record of the child executions a step started, moved on
+        or ended: their rows (new ones whole, ended ones' results) and their events."""
+        steps: dict[str, ChildStep] = {}
+        for event in events:
+            child = steps.get(event.execution)
+            if child is None:
+                child = steps[event.execution] = ChildStep(event.execution)
+            stored = to_stored(event, texts)
+            child.events.append(stored)
+            if event.type == "ExecutionRedriven":
+                # Its map run was redriven: the row runs again, its last result cleared.
+                child.status = "RUNNING"
+                child.output = child.error = child.cause = child.stop_date = None
+                child.redrive_count = int((event.details or {}).get("redriveCount", 1))
+                child.redrive_date = event.timestamp
+            status = EXECUTION_ENDS.get(event.type)
+            if status is not None:
+                details = stored.details or {}
+                child.status, child.stop_date = status, event.timestamp
+                child.output = details.get("output")
+                child.error, child.cause = details.get("error"), details.get("cause")
+        for child in steps.values():
+            child.next_event_id = child.events[-1].id + 1
+            command = started.get(child.arn)
+            if command is None:
+                continue
+            first = child.events[0]  # its ExecutionStarted, with the input as text
+            child.new = ExecutionRecord(
+                arn=child.arn,
+                state_machine_arn=command.state_machine_arn,
+                name=command.name,
+                type="STANDARD",
+                status=child.status,
+                input=(first.details or {}).get("input", "{}"),
+                start_date=first.timestamp,
+                definition=self._child_definition(interpreter, parent, command.machine_key),
+                role_arn=parent.role_arn,
+                output=child.output,
+                error=child.error,
+                cause=child.cause,
+                stop_date=child.stop_date,
+                next_event_id=child.next_event_id,
+                map_run_arn=command.map_run_arn,
+                state_machine_revision_id=parent.state_machine_revision_id,
+                item_count=command.item_count,
+                map_run_event_id=command.map_run_event_id,
+                item_index=command.index,
+            )
+        return list(steps.values())
+
+    def _child_definition(
+        self, interpreter: Interpreter, parent: ExecutionRecord, machine_key: str
+    ) -> str:
+        """The definition a child execution runs: its Map's item processor, as a state
+        machine of its own (with the query language it inherits)."""
+        key = (parent.definition, machine_key)
+        text = self._child_definitions.get(key)
+        if text is None:
+            processor = interpreter.machines[machine_key]
+            raw = dict(processor.raw)
+            raw.pop("ProcessorConfig", None)
+            if processor.query_language != JSONPATH:
+                raw.setdefault("QueryLanguage", processor.query_language)
+            text = json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
+            if len(self._child_definitions) >= 256:
+                self._child_definitions.clear()
+            self._child_definitions[key] = text
+        return text
+
+    # --- tasks ------------------------------------------------------------------------------------
+
+    def dispatch(self, task: TaskRecord, info: ExecutionInfo) -> None:
+        """Run a task on the task pool; its outcome goes to the execution's inbox."""
+        with self._in_flight_lock:
+            self._in_flight += 1
+        self._pool.submit(self._run_task, task, info)
+
+    def _run_task(self, task: TaskRecord, info: ExecutionInfo) -> None:
+        try:
+            request = TaskRequest(
+                token=task.token,
+                resource=task.resource,
+                payload=json.loads(task.payload),
+                state_name=task.state_name,
+                execution=info,
+                timeout_seconds=task.timeout_seconds,
+                heartbeat_seconds=task.heartbeat_seconds,
+                attempt=task.attempt,
+            )
+            if task.kind == "callback" and self.registry.find(task.resource) is None:
+                # Nothing here delivers the message; the token still works for
+                # SendTaskSuccess/Failure from outside, which is what completes it.
+                return
+            outcome = self.registry.invoke(request)
+            if task.kind == "callback" and outcome.succeeded:
+                return  # the callback's answer comes through SendTask*, not the call
+            if outcome.succeeded:
+                stimulus = {"type": "TaskSucceeded", "token": task.token, "output": outcome.output}
+            else:
+                stimulus = {
+                    "type": "TaskFailed",
+                    "token": task.token,
+                    "error": outcome.error,
+                    "cause": outcome.cause,
+                }
+            self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
+            self.store.mark_task(task.token, "done")
+            self.on_runnable(task.execution_arn)
+        except Exception as exc:  # an adapter's own bug must not kill the pool thread
+            stimulus = {
+                "type": "TaskFailed",
+                "token": task.token,
+                "error": "States.TaskFailed",
+                "cause": f"{type(exc).__name__}: {exc}",
+            }
+            self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
+            self.on_runnable(task.execution_arn)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+                self._in_flight_lock.notify_all()
+
+    def in_flight(self) -> int:
+        """Tasks running now."""
+        with self._in_flight_lock:
+            return self._in_flight
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no task runs (or the timeout passes); True when idle."""
+        with self._in_flight_lock:
+            return self._in_flight_lock.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def recover(self) -> int:
+        """After a restart: run again every invoke task that was dispatched but whose
+        result never reached the inbox. Returns how many."""
+        count = 0
+        for task in self.store.tasks_with_status("dispatched"):
+            if task.kind not in ("invoke", "callback"):
+                continue
+            record = self.store.get_execution(task.execution_arn)
+            if record is None or record.status != "RUNNING":
+                self.store.mark_task(task.token, "done")
+                continue
+            self.dispatch(task, execution_info_of(record))
+            count += 1
+        return count
+
+    def close(self) -> None:
+        """Stop the task pool (running tasks finish)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)

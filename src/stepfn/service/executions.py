@@ -1,0 +1,579 @@
+"""The execution operations of the Engine: start, describe, stop, list, history, tasks,
+redrive; the map run operations come from ``mapruns.py``.
+
+Methods are named and shaped as boto3's Step Functions client methods. Starting a
+Standard execution runs its first states at once, up to the first task, timer or its
+end, and writes the execution row with those events, timers and tasks in one
+transaction (``Worker.start``); workers take it on from there. Express
+executions run in memory, as AWS runs them, and keep no history.
+
+Each operation first checks its members against the service model's constraints
+(lengths, ranges, enums) and answers one ``ValidationException`` worded as AWS words it:
+the HTTP API has checked them already, but Python callers of the Engine get the same
+answers. Execution names keep their own rule (``InvalidName``, lengths included).
+
+Redrive runs a failed, timed-out or aborted Standard execution again from the state
+where it stopped: the execution is marked running with a ``Redrive`` stimulus in its
+inbox, in one commit, and the worker's interpreter does the rest (``ExecutionRedriven``,
+then that state again).
+
+The child executions of a distributed Map are read like any other (described, listed by
+their map run, their history), but they run inside their parent: redriving a parent that
+stopped in a distributed Map redrives that Map's map run (``map_redrive.py``: its
+unsuccessful children redriven, its succeeded ones kept), and a child cannot be stopped
+or redriven on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from stepfn.arns import EXECUTION, EXPRESS, parse_arn, parse_state_machine_arn
+from stepfn.clock import Clock, IdSource
+from stepfn.durable.local import EXPRESS_TIME_LIMIT, Driver, Execution
+from stepfn.durable.worker import ModelCache, Worker, execution_info_of
+from stepfn.errors import ServiceError
+from stepfn.interp.events import render_event
+from stepfn.logs.delivery import LogDelivery
+from stepfn.service.execution_checks import (
+    INCLUDED_DATA,
+    MAX_ARN,
+    MAX_HISTORY_TOKEN,
+    MAX_INPUT_BYTES,
+    MAX_LIST_TOKEN,
+    REDRIVABLE,
+    REDRIVE_FILTERS,
+    REDRIVE_LOCK,
+    STATUS_ENUM,
+    STATUSES,
+    arn_member,
+    check_name,
+    decode_token,
+    encode_token,
+    error_and_cause,
+    not_redrivable,
+    page_members,
+    page_size,
+    parse_input,
+    when,
+)
+from stepfn.service.map_redrive import map_run_to_redrive
+from stepfn.service.mapruns import MAX_LONG_ARN, FeatureMissing, MapRuns
+from stepfn.service.tokens import TaskCallbacks
+from stepfn.store.base import Conflict, ExecutionRecord, StepCommit, Store
+from stepfn.tasks.base import Registry
+from stepfn.validation import Constraints
+
+REDRIVE_TOKENS = 10
+REDRIVE_TOKEN_SECONDS = 15 * 60
+
+__all__ = [
+    "STATUSES",
+    "Executions",
+    "check_name",
+    "decode_token",
+    "encode_token",
+    "page_size",
+    "parse_input",
+    "when",
+]
+
+
+class Executions(TaskCallbacks, MapRuns):
+    """Execution operations; mixed into ``Engine`` beside the control plane."""
+
+    store: Store
+    clock: Clock
+    ids: IdSource
+    registry: Registry
+    worker: Worker
+    models: ModelCache
+    log_delivery: LogDelivery
+    wake: Callable[[str], None]
+    region: str
+    account: str
+    _express: dict[str, dict[str, Any]]
+    _activity_signal: threading.Condition
+    # The control plane provides it: what a state machine, version or alias ARN runs.
+    resolve_target: Callable[..., Any]
+
+    # --- starting ------------------------------------------------------------------------------
+
+    def start_execution(
+        self,
+        stateMachineArn: str,
+        name: str | None = None,
+        input: str | None = None,
+        traceHeader: str | None = None,
+    ) -> dict[str, Any]:
+        """StartExecution: a Standard execution is stored and queued; an Express one runs."""
+        self._check_start(stateMachineArn, input, traceHeader)
+        target = self.resolve_target(stateMachineArn)
+        name = name if name is not None else self.ids.uuid()
+        check_name(name)
+        value = parse_input(input)
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        sm_name = target.state_machine_arn.split(":")[-1]
+        now = self.clock.now()
+        if target.type == "EXPRESS":
+            arn = self._express_arn(sm_name, name)
+            threading.Thread(
+                target=self._run_express,
+                args=(target, arn, name, value, now),
+                daemon=True,
+                name="stepfn-express",
+            ).start()
+            return {"executionArn": arn, "startDate": when(now)}
+        arn = f"arn:aws:states:{self.region}:{self.account}:execution:{sm_name}:{name}"
+        record = ExecutionRecord(
+            arn=arn,
+            state_machine_arn=target.state_machine_arn,
+            name=name,
+            type="STANDARD",
+            status="RUNNING",
+            input=text,
+            start_date=now,
+            definition=target.definition,
+            role_arn=target.role_arn,
+            version_arn=target.version_arn,
+            alias_arn=target.alias_arn,
+            trace_header=traceHeader,
+            state_machine_revision_id=target.revision_id,
+        )
+        try:
+            # No read first: a name used before is rare, and the insert's conflict tells.
+            self.worker.start(record, value)
+        except Conflict:
+            existing = self.store.get_execution(arn)
+            if existing is None:
+                raise
+            return self._same_start(existing, text)
+        return {"executionArn": arn, "startDate": when(now)}
+
+    @staticmethod
+    def _check_start(state_machine_arn: Any, input: Any, trace_header: Any) -> None:
+        c = Constraints()
+        arn_member(c, state_machine_arn, "stateMachineArn")
+        c.string(input, "input", None, MAX_INPUT_BYTES, sensitive=True)
+        if c.string(trace_header, "traceHeader", 0, 256) and not trace_header.isascii():
+            c.fail(
+                trace_header,
+                "traceHeader",
+                r"Member must satisfy regular expression pattern: \p{ASCII}*",
+            )
+        c.check()
+
+    def _express_arn(self, sm_name: str, name: str) -> str:
+        # Express execution ARNs carry a unique suffix: names may repeat.
+        prefix = f"arn:aws:states:{self.region}:{self.account}:express"
+        return f"{prefix}:{sm_name}:{name}:{self.ids.uuid()}"
+
+    def _same_start(self, existing: ExecutionRecord, input_text: str) -> dict[str, Any]:
+        # AWS's idempotency: the same name and input while it runs is the same call.
+        if existing.status == "RUNNING" and existing.input == input_text:
+            return {"executionArn": existing.arn, "startDate": when(existing.start_date)}
+        raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{existing.arn}'")
+
+    def _run_express(self, target: Any, arn: str, name: str, value: Any, now: float) -> Execution:
+        record = ExecutionRecord(
+            arn=arn,
+            state_machine_arn=target.state_machine_arn,
+            name=name,
+            type="EXPRESS",
+            status="RUNNING",
+            input=json.dumps(value),
+            start_date=now,
+            definition=target.definition,
+            role_arn=target.role_arn,
+        )
+        driver = Driver(
+            self.models.get(target.definition),
+            execution_info_of(record),
+            self.ids,
+            self.clock,
+            self.registry,
+            time_limit=EXPRESS_TIME_LIMIT,
+        )
+        execution = driver.run()
+        self.log_delivery.express(target, record, execution.events)
+        self._express[arn] = {
+            "execution": execution,
+            "stateMachineArn": target.state_machine_arn,
+            "input": record.input,
+        }
+        return execution
+
+    def start_sync_execution(
+        self,
+        stateMachineArn: str,
+        name: str | None = None,
+        input: str | None = None,
+        traceHeader: str | None = None,
+        includedData: str | None = None,
+    ) -> dict[str, Any]:
+        """StartSyncExecution: run an Express execution and return how it ended."""
+        self._check_start(stateMachineArn, input, traceHeader)
+        c = Constraints()
+        c.enum(includedData, "includedData", INCLUDED_DATA)
+        c.check()
+        target = self.resolve_target(stateMachineArn)
+        if target.type != "EXPRESS":
+            raise ServiceError(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            )
+        name = name if name is not None else self.ids.uuid()
+        check_name(name)
+        value = parse_input(input)
+        sm_name = target.state_machine_arn.split(":")[-1]
+        now = self.clock.now()
+        arn = self._express_arn(sm_name, name)
+        execution = self._run_express(target, arn, name, value, now)
+        status = execution.status
+        data = includedData != "METADATA_ONLY"
+        response: dict[str, Any] = {
+            "executionArn": arn,
+            "stateMachineArn": target.state_machine_arn,
+            "name": name,
+            "startDate": when(now),
+            "stopDate": when(execution.stop_time or self.clock.now()),
+            "status": status,
+            "inputDetails": {"included": data},
+            "billingDetails": {
+                "billedMemoryUsedInMB": 64,
+                "billedDurationInMilliseconds": max(
+                    100, int(((execution.stop_time or now) - now) * 1000)
+                ),
+            },
+        }
+        if data:
+            response["input"] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        if traceHeader is not None:
+            response["traceHeader"] = traceHeader
+        if status == "SUCCEEDED":
+            if data:
+                response["output"] = json.dumps(
+                    execution.output, separators=(",", ":"), ensure_ascii=False
+                )
+            response["outputDetails"] = {"included": data}
+        else:
+            if execution.error is not None:
+                response["error"] = execution.error
+            if execution.cause is not None:
+                response["cause"] = execution.cause
+        return response
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _execution(self, arn: str) -> ExecutionRecord:
+        parsed = parse_arn(arn, (EXECUTION, EXPRESS))
+        if parsed.resource_type == EXPRESS:
+            # Express executions keep no record to read (a recorded answer of AWS).
+            raise ServiceError(
+                "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: express'"
+            )
+        record = self.store.get_execution(arn)
+        if record is None:
+            raise ServiceError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'")
+        return record
+
+    @staticmethod
+    def _check_execution_arn(arn: Any, included_data: Any = None) -> None:
+        c = Constraints()
+        arn_member(c, arn, "executionArn")
+        c.enum(included_data, "includedData", INCLUDED_DATA)
+        c.check()
+
+    def describe_execution(
+        self, executionArn: str, includedData: str | None = None
+    ) -> dict[str, Any]:
+        """DescribeExecution."""
+        self._check_execution_arn(executionArn, includedData)
+        record = self._execution(executionArn)
+        return self.execution_description(record, includedData != "METADATA_ONLY")
+
+    def execution_description(self, record: ExecutionRecord, data: bool = True) -> dict[str, Any]:
+        """A stored execution in DescribeExecution's shape."""
+        running = record.status == "RUNNING"
+        out: dict[str, Any] = {
+            "executionArn": record.arn,
+            "stateMachineArn": record.state_machine_arn,
+            "name": record.name,
+            "status": record.status,
+            "startDate": when(record.start_date),
+        }
+        # A redriven execution keeps its last stop's date, error and cause in the store
+        # until it stops again: while it runs they are not shown.
+        if record.stop_date is not None and not running:
+            out["stopDate"] = when(record.stop_date)
+        if data:
+            out["input"] = record.input
+        out["inputDetails"] = {"included": data}
+        if record.status == "SUCCEEDED":
+            if data:
+                out["output"] = record.output
+            out["outputDetails"] = {"included": data}
+        if record.trace_header is not None:
+            out["traceHeader"] = record.trace_header
+        if record.map_run_arn:
+            out["mapRunArn"] = record.map_run_arn
+        if record.status in REDRIVABLE:
+            if record.error is not None:
+                out["error"] = record.error
+            if record.cause is not None:
+                out["cause"] = record.cause
+        if record.version_arn:
+            out["stateMachineVersionArn"] = record.version_arn
+        if record.alias_arn:
+            out["stateMachineAliasArn"] = record.alias_arn
+        out["redriveCount"] = record.redrive_count
+        if record.redrive_date is not None:
+            out["redriveDate"] = when(record.redrive_date)
+        reason = not_redrivable(record, self.clock.now())
+        if reason is None:
+            out["redriveStatus"] = "REDRIVABLE"
+        else:
+            out["redriveStatus"] = "NOT_REDRIVABLE"
+            out["redriveStatusReason"] = reason
+        return out
+
+    def describe_state_machine_for_execution(
+        self, executionArn: str, includedData: str | None = None
+    ) -> dict[str, Any]:
+        """DescribeStateMachineForExecution: the definition the execution runs."""
+        self._check_execution_arn(executionArn, includedData)
+        record = self._execution(executionArn)
+        # A child execution runs <machine>/<label>: its settings are its machine's.
+        machine_arn, _, label = record.state_machine_arn.partition("/")
+        machine = self.store.get_state_machine(machine_arn)
+        out: dict[str, Any] = {
+            "stateMachineArn": record.state_machine_arn,
+            "name": record.state_machine_arn.split(":")[-1],
+            "definition": record.definition,
+            "roleArn": record.role_arn,
+            "updateDate": when(
+                (machine.update_date or machine.creation_date) if machine else record.start_date
+            ),
+        }
+        if machine is not None:
+            out["loggingConfiguration"] = machine.logging_configuration or {
+                "level": "OFF",
+                "includeExecutionData": False,
+            }
+            out["tracingConfiguration"] = machine.tracing_configuration or {"enabled": False}
+        if record.map_run_arn:
+            out["mapRunArn"] = record.map_run_arn
+            out["label"] = label
+        if record.state_machine_revision_id:
+            out["revisionId"] = record.state_machine_revision_id
+        return out
+
+    def list_executions(
+        self,
+        stateMachineArn: str | None = None,
+        statusFilter: str | None = None,
+        maxResults: int | None = None,
+        nextToken: str | None = None,
+        mapRunArn: str | None = None,
+        redriveFilter: str | None = None,
+    ) -> dict[str, Any]:
+        """ListExecutions, newest first."""
+        c = Constraints()
+        c.string(stateMachineArn, "stateMachineArn", 1, MAX_ARN)
+        c.enum(statusFilter, "statusFilter", STATUS_ENUM)
+        page_members(c, maxResults, nextToken, MAX_LIST_TOKEN)
+        c.string(mapRunArn, "mapRunArn", 1, MAX_LONG_ARN)
+        c.enum(redriveFilter, "redriveFilter", REDRIVE_FILTERS)
+        c.check()
+        if stateMachineArn is not None and mapRunArn is not None:
+            raise ServiceError(
+                "ValidationException",
+                "Only one of stateMachineArn and mapRunArn can be given",
+            )
+        size = page_size(maxResults)
+        start = decode_token(nextToken)
+        version_arn = alias_arn = None
+        machine_arn = stateMachineArn
+        if stateMachineArn is not None:
+            target = self.resolve_target(stateMachineArn)  # checks that it exists
+            if target.type == "EXPRESS":
+                # Express executions keep no record to list (a recorded answer of AWS).
+                raise ServiceError(
+                    "StateMachineTypeNotSupported",
+                    "This operation is not supported by this type of state machine",
+                )
+            machine_arn = target.state_machine_arn
+            ref = parse_state_machine_arn(stateMachineArn)
+            if ref.kind == "version":
+                version_arn = stateMachineArn
+            elif ref.kind == "alias":
+                # An alias lists what ran through it, whichever version it picked.
+                alias_arn = stateMachineArn
+        map_run_event_id = None
+        if mapRunArn is not None:
+            # InvalidArn or ResourceNotFound, as AWS answers; a Map that ran more than
+            # once lists the children of its newest run, which DescribeMapRun describes.
+            map_run_event_id = self._map_run(mapRunArn)[1].started.id
+        # One more than the page: whether there is a next page, without counting them all.
+        records = self.store.list_executions(
+            machine_arn,
+            statusFilter,
+            version_arn,
+            alias_arn,
+            mapRunArn,
+            map_run_event_id=map_run_event_id,
+            redriven=None if redriveFilter is None else redriveFilter == "REDRIVEN",
+            limit=size + 1,
+            offset=start,
+        )
+        items = [self._list_item(record) for record in records[:size]]
+        out: dict[str, Any] = {"executions": items}
+        if len(records) > size:
+            out["nextToken"] = encode_token(start + size)
+        return out
+
+    @staticmethod
+    def _list_item(record: ExecutionRecord) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "executionArn": record.arn,
+            "stateMachineArn": record.state_machine_arn,
+            "name": record.name,
+            "status": record.status,
+            "startDate": when(record.start_date),
+        }
+        if record.stop_date is not None and record.status != "RUNNING":
+            item["stopDate"] = when(record.stop_date)
+        if record.map_run_arn:
+            # Only children have one, and they are listed only by their map run.
+            item["mapRunArn"] = record.map_run_arn
+            item["itemCount"] = record.item_count or 1
+        if record.version_arn:
+            item["stateMachineVersionArn"] = record.version_arn
+        if record.alias_arn:
+            item["stateMachineAliasArn"] = record.alias_arn
+        item["redriveCount"] = record.redrive_count
+        if record.redrive_date is not None:
+            item["redriveDate"] = when(record.redrive_date)
+        return item
+
+    def get_execution_history(
+        self,
+        executionArn: str,
+        maxResults: int | None = None,
+        reverseOrder: bool = False,
+        nextToken: str | None = None,
+        includeExecutionData: bool = True,
+    ) -> dict[str, Any]:
+        """GetExecutionHistory, paginated by event id."""
+        c = Constraints()
+        arn_member(c, executionArn, "executionArn")
+        page_members(c, maxResults, nextToken, MAX_HISTORY_TOKEN)
+        c.boolean(reverseOrder, "reverseOrder")
+        c.boolean(includeExecutionData, "includeExecutionData")
+        c.check()
+        self._execution(executionArn)
+        size = page_size(maxResults)
+        after = decode_token(nextToken)
+        stored = self.store.get_events(executionArn, after, size + 1, bool(reverseOrder))
+        events = []
+        for event in stored[:size]:
+            details = event.details
+            if details is not None and includeExecutionData is False:
+                details = {
+                    k: v for k, v in details.items() if k not in ("input", "output", "parameters")
+                }
+            events.append(
+                render_event(
+                    event.id, event.previous_event_id, event.timestamp, event.type, details
+                )
+            )
+        out: dict[str, Any] = {"events": events}
+        if len(stored) > size:
+            out["nextToken"] = encode_token(stored[size - 1].id)
+        return out
+
+    # --- acting --------------------------------------------------------------------------------
+
+    def stop_execution(
+        self, executionArn: str, error: str | None = None, cause: str | None = None
+    ) -> dict[str, Any]:
+        """StopExecution: abort now (the stop is applied before this returns)."""
+        c = Constraints()
+        arn_member(c, executionArn, "executionArn")
+        error_and_cause(c, error, cause)
+        c.check()
+        record = self._execution(executionArn)
+        if record.status != "RUNNING":
+            # Stopping a finished execution changes nothing; it reports when it stopped.
+            return {"stopDate": when(record.stop_date or record.start_date)}
+        if record.map_run_arn:
+            raise FeatureMissing(
+                "StopExecution of a child execution of a Map Run is not supported by "
+                "stepfn yet: stop its parent execution, which aborts it"
+            )
+        now = self.clock.now()
+        self.store.add_inbox(executionArn, {"type": "Stop", "error": error, "cause": cause}, now)
+        self.worker.process([executionArn])
+        stopped = self.store.get_execution(executionArn)
+        stop_date = stopped.stop_date if stopped and stopped.stop_date else now
+        return {"stopDate": when(stop_date)}
+
+    def redrive_execution(
+        self, executionArn: str, clientToken: str | None = None
+    ) -> dict[str, Any]:
+        """RedriveExecution: run a failed, timed-out or aborted execution again from the
+        state where it stopped.
+
+        ``clientToken`` makes the call idempotent as AWS makes it: the last
+        ``REDRIVE_TOKENS`` tokens that redrove an execution answer the same redrive for
+        ``REDRIVE_TOKEN_SECONDS`` after their first use, whatever the execution's status
+        since. The tokens are kept by this process, not stored.
+        """
+        c = Constraints()
+        arn_member(c, executionArn, "executionArn")
+        if c.string(clientToken, "clientToken", 1, 64) and isinstance(clientToken, str):
+            c.pattern(clientToken, "clientToken", r"[!-~]+")
+        c.check()
+        # execution ARN -> [(token, redrive date)], oldest first
+        tokens: dict[str, list[tuple[str, float]]] = vars(self).setdefault("_redrive_tokens", {})
+        with REDRIVE_LOCK:
+            record = self._execution(executionArn)
+            now = self.clock.now()
+            for token, redriven in tokens.get(executionArn, ()):
+                if token == clientToken and now - redriven <= REDRIVE_TOKEN_SECONDS:
+                    return {"redriveDate": when(redriven)}
+            reason = not_redrivable(record, now)
+            if reason is not None:
+                raise ServiceError("ExecutionNotRedrivable", reason)
+            count = record.redrive_count + 1
+            stimulus: dict[str, Any] = {"type": "Redrive", "redrive_count": count}
+            map_run = map_run_to_redrive(self.store, self.models.get(record.definition), record)
+            if map_run is not None:
+                stimulus["map_run"] = map_run
+            # One commit, guarded by next_event_id: the new count (the worker reads it for
+            # $$.Execution.RedriveCount), the old result cleared, "running", and the
+            # Redrive stimulus. A crash leaves either all of it or none.
+            commit = StepCommit(
+                execution_arn=executionArn,
+                expected_next_event_id=record.next_event_id,
+                next_event_id=record.next_event_id,
+                run_state=record.run_state or "null",
+                status="RUNNING",
+                new_inbox=[stimulus],
+                redrive_count=count,
+                redrive_date=now,
+            )
+            if self.store.commit_steps([commit]):
+                raise ServiceError(
+                    "ExecutionNotRedrivable",
+                    "Execution changed while it was being redriven; try again",
+                )
+            if clientToken is not None:
+                used = tokens.setdefault(executionArn, [])
+                used.append((clientToken, now))
+                del used[:-REDRIVE_TOKENS]
+        self.wake(executionArn)
+        return {"redriveDate": when(now)}

@@ -1,0 +1,128 @@
+"""Task tokens: SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat, GetActivityTask.
+
+A task that waits for a token (``.waitForTaskToken``, or an activity) is answered from
+outside: the answer goes to the execution's inbox and wakes it, and the worker applies
+it at its next step. GetActivityTask long-polls, as AWS's does, for up to 60 seconds,
+and answers at once when the server stops (``stop_polling``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from stepfn.arns import ACTIVITY, parse_arn
+from stepfn.clock import Clock
+from stepfn.errors import ServiceError
+from stepfn.service.execution_checks import (
+    MAX_INPUT_BYTES,
+    arn_member,
+    error_and_cause,
+    finite_float,
+    refuse_constant,
+    task_token,
+)
+from stepfn.store.base import Store
+from stepfn.validation import Constraints
+
+
+class TaskCallbacks:
+    """Operations that answer tasks by token; mixed into ``Engine`` through
+    ``Executions``."""
+
+    store: Store
+    clock: Clock
+    wake: Callable[[str], None]
+    _activity_signal: threading.Condition
+
+    def _task(self, token: str) -> Any:
+        c = Constraints()
+        task_token(c, token)
+        c.check()
+        task = self.store.get_task(token)
+        if task is None:
+            raise ServiceError("TaskDoesNotExist", f"Task Does Not Exist: '{token}'")
+        if task.status == "done":
+            raise ServiceError("TaskTimedOut", f"Task Timed Out: '{token}'")
+        record = self.store.get_execution(task.execution_arn)
+        if record is None or record.status != "RUNNING":
+            raise ServiceError("TaskTimedOut", f"Task Timed Out: '{token}'")
+        return task
+
+    def send_task_success(self, taskToken: str, output: str) -> dict[str, Any]:
+        """SendTaskSuccess: complete a callback or activity task."""
+        c = Constraints()
+        task_token(c, taskToken)
+        if c.required(output, "output"):
+            c.string(output, "output", None, MAX_INPUT_BYTES, sensitive=True)
+        c.check()
+        task = self._task(taskToken)
+        try:
+            value = json.loads(output, parse_constant=refuse_constant, parse_float=finite_float)
+        except (ValueError, RecursionError):
+            raise ServiceError("InvalidOutput", f"Invalid Output: '{output}'") from None
+        self._answer(task, {"type": "TaskSucceeded", "token": taskToken, "output": value})
+        return {}
+
+    def send_task_failure(
+        self, taskToken: str, error: str | None = None, cause: str | None = None
+    ) -> dict[str, Any]:
+        """SendTaskFailure: fail a callback or activity task."""
+        c = Constraints()
+        task_token(c, taskToken)
+        error_and_cause(c, error, cause)
+        c.check()
+        task = self._task(taskToken)
+        self._answer(
+            task, {"type": "TaskFailed", "token": taskToken, "error": error, "cause": cause}
+        )
+        return {}
+
+    def send_task_heartbeat(self, taskToken: str) -> dict[str, Any]:
+        """SendTaskHeartbeat: the task is alive; its heartbeat timer starts again."""
+        task = self._task(taskToken)
+        self.store.add_inbox(
+            task.execution_arn, {"type": "TaskHeartbeat", "token": taskToken}, self.clock.now()
+        )
+        self.wake(task.execution_arn)
+        return {}
+
+    def _answer(self, task: Any, stimulus: dict[str, Any]) -> None:
+        self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
+        self.store.mark_task(task.token, "done")
+        self.wake(task.execution_arn)
+
+    def get_activity_task(self, activityArn: str, workerName: str | None = None) -> dict[str, Any]:
+        """GetActivityTask: hand out the oldest waiting task, long-polling up to 60 s
+        (less when the server stops: see ``stop_polling``)."""
+        c = Constraints()
+        arn_member(c, activityArn, "activityArn")
+        c.string(workerName, "workerName", 1, 80)
+        c.check()
+        parse_arn(activityArn, (ACTIVITY,))
+        if self.store.get_activity(activityArn) is None:
+            raise ServiceError("ActivityDoesNotExist", f"Activity Does Not Exist: '{activityArn}'")
+        deadline = self.clock.now() + 60
+        with self._activity_signal:
+            while True:
+                task = self.store.claim_activity_task(activityArn, workerName)
+                if task is not None:
+                    self.store.add_inbox(
+                        task.execution_arn,
+                        {"type": "TaskHeartbeat", "token": task.token},
+                        self.clock.now(),
+                    )
+                    return {"taskToken": task.token, "input": task.payload}
+                remaining = deadline - self.clock.now()
+                if remaining <= 0 or self.clock.virtual or vars(self).get("_polls_stopped"):
+                    return {}
+                self._activity_signal.wait(min(remaining, 1.0))
+
+    def stop_polling(self) -> None:
+        """End the long polls in progress (GetActivityTask answers "no task" at once):
+        a server that stops lets its requests finish without waiting a minute."""
+        vars(self)["_polls_stopped"] = True
+        with self._activity_signal:
+            self._activity_signal.notify_all()
