@@ -96,6 +96,10 @@ class NullEngine:
         from stepfn.clock import IdSource
 
         self.ids = IdSource()
+        self.operations = {
+            "StartExecution": self.start_execution,
+            "ListStateMachines": self.list_state_machines,
+        }
 
     def start_execution(self, stateMachineArn: str, **_: Any) -> dict[str, Any]:
         return {"executionArn": f"{stateMachineArn}:x", "startDate": time.time()}

@@ -41,6 +41,7 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+
 from durable import ServerProcess
 
 ROLE = "arn:aws:iam::123456789012:role/stepfn-crash"

@@ -35,9 +35,13 @@ __all__ = [
     "Arn",
     "ArnBuilder",
     "StateMachineArn",
+    "builder_for",
     "invalid_arn",
     "parse_arn",
     "parse_state_machine_arn",
+    "region_and_account",
+    "resource_name",
+    "split",
 ]
 
 STATE_MACHINE = "stateMachine"
@@ -45,6 +49,32 @@ ACTIVITY = "activity"
 EXECUTION = "execution"
 EXPRESS = "express"
 MAP_RUN = "mapRun"
+
+
+def split(text: str) -> list[str]:
+    """The colon-separated fields of an ARN (``arn``, partition, service, region,
+    account, then the resource's own fields)."""
+    return text.split(":")
+
+
+def resource_name(arn: str) -> str:
+    """The last field of an ARN: a state machine's or activity's name."""
+    return arn.rsplit(":", 1)[-1]
+
+
+def region_and_account(arn: str) -> tuple[str, str]:
+    """The region and account of an ARN, with stepfn's defaults where it has none."""
+    parts = split(arn)
+    region = parts[3] if len(parts) > 3 and parts[3] else "us-east-1"
+    account = parts[4] if len(parts) > 4 and parts[4] else "123456789012"
+    return region, account
+
+
+def builder_for(arn: str) -> ArnBuilder:
+    """An ``ArnBuilder`` of the partition, region and account that ``arn`` names."""
+    parts = split(arn)
+    region, account = region_and_account(arn)
+    return ArnBuilder(region, account, parts[1] if len(parts) > 1 and parts[1] else "aws")
 
 
 def invalid_arn(detail: str) -> ServiceError:
@@ -142,10 +172,38 @@ def parse_state_machine_arn(text: str) -> StateMachineArn:
 
 
 class ArnBuilder:
-    """Makes the ARNs of one region and account."""
+    """Makes the ARNs of one region and account: the one place ARNs are written."""
 
     def __init__(self, region: str, account: str, partition: str = "aws") -> None:
+        self.region = region
+        self.account = account
+        self.partition = partition
         self.prefix = f"arn:{partition}:states:{region}:{account}"
+
+    def execution(self, state_machine: str, name: str) -> str:
+        """``arn:...:execution:<state machine>:<name>`` (a child's machine is
+        ``<machine>/<label>``)."""
+        return f"{self.prefix}:{EXECUTION}:{state_machine}:{name}"
+
+    def express_execution(self, state_machine: str, name: str, unique: str) -> str:
+        """``arn:...:express:<state machine>:<name>:<unique>``: Express names may repeat."""
+        return f"{self.prefix}:{EXPRESS}:{state_machine}:{name}:{unique}"
+
+    def map_run(self, state_machine: str, label: str, execution_name: str) -> str:
+        """``arn:...:mapRun:<state machine>/<label>:<execution name>``."""
+        return f"{self.prefix}:{MAP_RUN}:{state_machine}/{label}:{execution_name}"
+
+    def role(self, name: str) -> str:
+        """``arn:aws:iam::<account>:role/<name>``."""
+        return f"arn:{self.partition}:iam::{self.account}:role/{name}"
+
+    def lambda_function(self, name: str) -> str:
+        """``arn:aws:lambda:<region>:<account>:function:<name>``."""
+        return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{name}"
+
+    def log_group(self, name: str) -> str:
+        """``arn:aws:logs:<region>:<account>:log-group:<name>``."""
+        return f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{name}"
 
     def state_machine(self, name: str) -> str:
         """``arn:...:stateMachine:<name>``."""

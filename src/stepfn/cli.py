@@ -339,8 +339,7 @@ def server(
 
     from stepfn.api.server import Server
     from stepfn.api.sigv4 import CredentialsError, SigV4, load_credentials
-    from stepfn.service.engine import Engine
-    from stepfn.store.base import StoreError
+    from stepfn.service.engine import Engine, StoreError
 
     verifier = None
     if auth == "sigv4":
@@ -423,27 +422,23 @@ def logs(log_group: str, db: str, stream: str | None, execution: str | None) -> 
     previous_event_id, event_timestamp, execution_arn, redrive_count). Exits with status
     1 when the log group or stream does not exist.
     """
-    from stepfn.clock import Clock
     from stepfn.errors import ServiceError
-    from stepfn.logs.events import log_group_name
-    from stepfn.logs.service import CloudWatchLogs
-    from stepfn.store import open_store
-    from stepfn.store.base import StoreError
+    from stepfn.service.engine import Engine, StoreError, log_group_name
 
     if "://" not in db and db != ":memory:" and not Path(db).expanduser().exists():
         # Opening a path that is not there would create an empty store.
         raise click.ClickException(f"there is no store at {db!r}")
     group = (log_group_name(log_group) or log_group) if log_group.startswith("arn:") else log_group
     try:
-        store = open_store(db)
+        # Read-only: no loop, no recovery, so a server running on the store goes on alone.
+        engine = Engine.open(db, read_only=True)
     except StoreError as exc:
         raise click.ClickException(f"cannot open the store {db!r}: {exc}") from None
     try:
-        reader = CloudWatchLogs(store, Clock())
-        for event in reader.execution_events(group, stream, execution):
+        for event in engine.logs.execution_events(group, stream, execution):
             click.echo(_log_line(event.message))
     except ServiceError as exc:
         where = f"log group {group!r}" + (f", stream {stream!r}" if stream else "")
         raise click.ClickException(f"{where}: {exc.message}") from None
     finally:
-        store.close()
+        engine.close()

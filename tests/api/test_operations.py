@@ -719,6 +719,7 @@ class EngineWithoutTestState:
 
     def __init__(self) -> None:
         self.ids = IdSource(seed=1)
+        self.operations = {"ListActivities": self.list_activities}
 
     def list_activities(self, maxResults: int | None = None, nextToken: str | None = None) -> Any:
         return {"activities": []}

@@ -19,7 +19,7 @@ from stepfn.arns import parse_state_machine_arn
 from stepfn.clock import VIRTUAL_EPOCH, IdSource, VirtualClock
 from stepfn.errors import ServiceError
 from stepfn.service import control_base
-from stepfn.service.state_machines import ControlPlane
+from stepfn.service.engine import Engine
 from stepfn.store.base import ExecutionRecord, Store
 from stepfn.store.memory import MemoryStore
 from stepfn.store.sqlite import SqliteStore
@@ -54,8 +54,9 @@ def clock() -> VirtualClock:
 
 
 @pytest.fixture
-def cp(store: Store, clock: VirtualClock) -> ControlPlane:
-    return ControlPlane(store, clock, ids=IdSource(7))
+def cp(store: Store, clock: VirtualClock) -> Engine:
+    # The control plane's services, as the Engine composes them, with no loop running.
+    return Engine(store, clock=clock, ids=IdSource(7), read_only=True)
 
 
 def raises(code: str, call: Callable[[], Any]) -> str:
@@ -66,7 +67,7 @@ def raises(code: str, call: Callable[[], Any]) -> str:
     return info.value.message
 
 
-def create(cp: ControlPlane, name: str = "sm", definition: str = DEFINITION, **kw: Any) -> str:
+def create(cp: Engine, name: str = "sm", definition: str = DEFINITION, **kw: Any) -> str:
     arn: str = cp.create_state_machine(name=name, definition=definition, roleArn=ROLE, **kw)[
         "stateMachineArn"
     ]
@@ -80,7 +81,7 @@ def alias_routes(*pairs: tuple[str, int]) -> list[dict[str, Any]]:
 # --- CreateStateMachine / DescribeStateMachine -------------------------------------------------
 
 
-def test_create_and_describe(cp: ControlPlane) -> None:
+def test_create_and_describe(cp: Engine) -> None:
     created = cp.create_state_machine(name="sm", definition=DEFINITION, roleArn=ROLE)
     assert created == {
         "stateMachineArn": f"{PREFIX}:stateMachine:sm",
@@ -102,18 +103,18 @@ def test_create_and_describe(cp: ControlPlane) -> None:
     assert described["creationDate"].tzinfo is UTC
 
 
-def test_create_express(cp: ControlPlane) -> None:
+def test_create_express(cp: Engine) -> None:
     arn = create(cp, type="EXPRESS")
     assert cp.describe_state_machine(stateMachineArn=arn)["type"] == "EXPRESS"
 
 
-def test_describe_metadata_only_hides_the_definition(cp: ControlPlane) -> None:
+def test_describe_metadata_only_hides_the_definition(cp: Engine) -> None:
     arn = create(cp)
     described = cp.describe_state_machine(stateMachineArn=arn, includedData="METADATA_ONLY")
     assert described["definition"] == "{}"
 
 
-def test_name_with_a_dot_is_valid(cp: ControlPlane) -> None:
+def test_name_with_a_dot_is_valid(cp: Engine) -> None:
     assert create(cp, name="state.machine_1").endswith(":stateMachine:state.machine_1")
 
 
@@ -122,12 +123,12 @@ def test_name_with_a_dot_is_valid(cp: ControlPlane) -> None:
              "sm\\x", "sm^x", "sm|x", "sm~x", "sm`x", "sm$x", "sm&x", "sm,x", "sm;x", "sm:x",
              "sm/x", "\x00sm", "sm\x1f", "sm\x7f"],
 )  # fmt: skip
-def test_create_refuses_invalid_names(cp: ControlPlane, name: str) -> None:
+def test_create_refuses_invalid_names(cp: Engine, name: str) -> None:
     message = raises("InvalidName", lambda: create(cp, name=name))
     assert message == f"Invalid Name: '{name}'"
 
 
-def test_create_checks_the_model_constraints_all_at_once(cp: ControlPlane) -> None:
+def test_create_checks_the_model_constraints_all_at_once(cp: Engine) -> None:
     long_name = "A" * 81
     message = raises(
         "ValidationException",
@@ -153,14 +154,14 @@ def test_create_checks_the_model_constraints_all_at_once(cp: ControlPlane) -> No
     )
 
 
-def test_create_refuses_a_wrongly_typed_member(cp: ControlPlane) -> None:
+def test_create_refuses_a_wrongly_typed_member(cp: Engine) -> None:
     raises(
         "SerializationException",
         lambda: cp.create_state_machine(name="sm", definition={"a": 1}, roleArn=ROLE),  # type: ignore[arg-type]
     )
 
 
-def test_create_refuses_an_invalid_definition(cp: ControlPlane) -> None:
+def test_create_refuses_an_invalid_definition(cp: Engine) -> None:
     message = raises(
         "InvalidDefinition", lambda: create(cp, definition=json.dumps({"StartAt": "A"}))
     )
@@ -170,7 +171,7 @@ def test_create_refuses_an_invalid_definition(cp: ControlPlane) -> None:
     )
 
 
-def test_invalid_definition_lists_every_problem(cp: ControlPlane) -> None:
+def test_invalid_definition_lists_every_problem(cp: Engine) -> None:
     definition = {
         "StartAt": "pass1",
         "States": {
@@ -186,7 +187,7 @@ def test_invalid_definition_lists_every_problem(cp: ControlPlane) -> None:
     )
 
 
-def test_invalid_json_definition(cp: ControlPlane) -> None:
+def test_invalid_json_definition(cp: Engine) -> None:
     message = raises("InvalidDefinition", lambda: create(cp, definition="not a definition"))
     assert message == (
         "Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: Unrecognized token "
@@ -216,15 +217,13 @@ def test_invalid_json_definition(cp: ControlPlane) -> None:
         ),
     ],
 )  # fmt: skip
-def test_express_refuses_what_aws_refuses(
-    cp: ControlPlane, state: dict[str, Any], expected: str
-) -> None:
+def test_express_refuses_what_aws_refuses(cp: Engine, state: dict[str, Any], expected: str) -> None:
     definition = json.dumps({"StartAt": "S", "States": {"S": state}})
     message = raises("InvalidDefinition", lambda: create(cp, definition=definition, type="EXPRESS"))
     assert message == f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {expected}'"
 
 
-def test_warnings_do_not_stop_a_definition(cp: ControlPlane) -> None:
+def test_warnings_do_not_stop_a_definition(cp: Engine) -> None:
     definition = {
         "StartAt": "A",
         "States": {"A": {"Type": "Pass", "Parameters": {"a": "$.x"}, "End": True}},
@@ -232,14 +231,14 @@ def test_warnings_do_not_stop_a_definition(cp: ControlPlane) -> None:
     create(cp, definition=json.dumps(definition))
 
 
-def test_create_refuses_a_role_that_is_no_arn(cp: ControlPlane) -> None:
+def test_create_refuses_a_role_that_is_no_arn(cp: Engine) -> None:
     message = raises(
         "InvalidArn", lambda: cp.create_state_machine(name="a", definition=DEFINITION, roleArn="r")
     )
     assert message == "Invalid Arn: 'Invalid ARN prefix: r'"
 
 
-def test_create_again_is_idempotent(cp: ControlPlane, clock: VirtualClock) -> None:
+def test_create_again_is_idempotent(cp: Engine, clock: VirtualClock) -> None:
     first = cp.create_state_machine(name="sm", definition=DEFINITION, roleArn=ROLE)
     clock.advance(60)
     # A different role (or tags) does not make a different request, as AWS documents.
@@ -263,14 +262,14 @@ def test_create_again_is_idempotent(cp: ControlPlane, clock: VirtualClock) -> No
         {"publish": True},
     ],
 )
-def test_create_again_differently_is_a_clash(cp: ControlPlane, change: dict[str, Any]) -> None:
+def test_create_again_differently_is_a_clash(cp: Engine, change: dict[str, Any]) -> None:
     arn = create(cp)
     request: dict[str, Any] = {"name": "sm", "definition": DEFINITION, "roleArn": ROLE, **change}
     message = raises("StateMachineAlreadyExists", lambda: cp.create_state_machine(**request))
     assert message == f"State Machine Already Exists: '{arn}'"
 
 
-def test_create_with_publish(cp: ControlPlane) -> None:
+def test_create_with_publish(cp: Engine) -> None:
     created = cp.create_state_machine(
         name="sm", definition=DEFINITION, roleArn=ROLE, publish=True, versionDescription="Hi!"
     )
@@ -294,18 +293,18 @@ def test_create_with_publish(cp: ControlPlane) -> None:
     )
 
 
-def test_version_description_needs_publish(cp: ControlPlane) -> None:
+def test_version_description_needs_publish(cp: Engine) -> None:
     message = raises("ValidationException", lambda: create(cp, versionDescription="HelloWorld!"))
     assert message == "Version description can only be set when publish is true"
 
 
-def test_create_with_tags(cp: ControlPlane) -> None:
+def test_create_with_tags(cp: Engine) -> None:
     tags = [{"key": "key1", "value": "value1"}, {"key": "key2", "value": "value2"}]
     arn = create(cp, tags=tags)
     assert cp.list_tags_for_resource(resourceArn=arn) == {"tags": tags}
 
 
-def test_create_with_too_many_tags(cp: ControlPlane) -> None:
+def test_create_with_too_many_tags(cp: Engine) -> None:
     tags = [{"key": f"k{i}", "value": "v"} for i in range(51)]
     raises("TooManyTags", lambda: create(cp, tags=tags))
 
@@ -315,7 +314,7 @@ def test_create_with_too_many_tags(cp: ControlPlane) -> None:
 
 @pytest.mark.parametrize("level", ["ALL", "ERROR", "FATAL", "OFF"])
 @pytest.mark.parametrize("include", [False, True])
-def test_logging_configuration(cp: ControlPlane, level: str, include: bool) -> None:
+def test_logging_configuration(cp: Engine, level: str, include: bool) -> None:
     logging = {
         "level": level,
         "includeExecutionData": include,
@@ -333,7 +332,7 @@ def test_logging_configuration(cp: ControlPlane, level: str, include: bool) -> N
     ],
 )
 def test_incomplete_logging_configuration(
-    cp: ControlPlane, given: dict[str, Any], described: dict[str, Any]
+    cp: Engine, given: dict[str, Any], described: dict[str, Any]
 ) -> None:
     arn = create(cp, loggingConfiguration=given)
     assert cp.describe_state_machine(stateMachineArn=arn)["loggingConfiguration"] == described
@@ -354,14 +353,14 @@ def test_incomplete_logging_configuration(
         },
     ],
 )
-def test_invalid_logging_configuration(cp: ControlPlane, logging: dict[str, Any]) -> None:
+def test_invalid_logging_configuration(cp: Engine, logging: dict[str, Any]) -> None:
     message = raises(
         "InvalidLoggingConfiguration", lambda: create(cp, loggingConfiguration=logging)
     )
     assert message == "Invalid Logging Configuration: Must specify exactly one Log Destination."
 
 
-def test_logging_destination_must_be_a_log_group(cp: ControlPlane) -> None:
+def test_logging_destination_must_be_a_log_group(cp: Engine) -> None:
     logging = {
         "level": "ALL",
         "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": "my-group"}}],
@@ -372,7 +371,7 @@ def test_logging_destination_must_be_a_log_group(cp: ControlPlane) -> None:
     assert message == "Invalid Logging Configuration: Log Destination not found."
 
 
-def test_logging_level_must_be_known(cp: ControlPlane) -> None:
+def test_logging_level_must_be_known(cp: Engine) -> None:
     message = raises("ValidationException", lambda: create(cp, loggingConfiguration={"level": "x"}))
     assert message == (
         "1 validation error detected: Value 'x' at 'loggingConfiguration.level' failed to "
@@ -380,7 +379,7 @@ def test_logging_level_must_be_known(cp: ControlPlane) -> None:
     )
 
 
-def test_tracing_and_encryption(cp: ControlPlane) -> None:
+def test_tracing_and_encryption(cp: Engine) -> None:
     encryption = {"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": "alias/k"}
     arn = create(cp, tracingConfiguration={"enabled": True}, encryptionConfiguration=encryption)
     described = cp.describe_state_machine(stateMachineArn=arn)
@@ -399,7 +398,7 @@ def test_tracing_and_encryption(cp: ControlPlane) -> None:
 # --- DescribeStateMachine errors -------------------------------------------------------------
 
 
-def test_describe_errors(cp: ControlPlane) -> None:
+def test_describe_errors(cp: Engine) -> None:
     arn = create(cp)
     message = raises(
         "InvalidArn", lambda: cp.describe_state_machine(stateMachineArn="not_a_valid_arn")
@@ -425,7 +424,7 @@ def test_describe_errors(cp: ControlPlane) -> None:
     raises("InvalidArn", lambda: cp.describe_state_machine(stateMachineArn=f"{arn}:1:2"))
 
 
-def test_describe_lists_variable_references(cp: ControlPlane) -> None:
+def test_describe_lists_variable_references(cp: Engine) -> None:
     definition = {
         "StartAt": "Setup",
         "States": {
@@ -448,9 +447,7 @@ def test_describe_lists_variable_references(cp: ControlPlane) -> None:
 # --- UpdateStateMachine ----------------------------------------------------------------------
 
 
-def test_update_gives_a_new_revision_only_for_a_change(
-    cp: ControlPlane, clock: VirtualClock
-) -> None:
+def test_update_gives_a_new_revision_only_for_a_change(cp: Engine, clock: VirtualClock) -> None:
     arn = create(cp)
     clock.advance(10)
     first = cp.update_state_machine(stateMachineArn=arn, roleArn=f"{ROLE}-1")
@@ -468,7 +465,7 @@ def test_update_gives_a_new_revision_only_for_a_change(
     assert cp.describe_state_machine(stateMachineArn=arn)["definition"] == variant("R2")
 
 
-def test_update_logging_configuration(cp: ControlPlane) -> None:
+def test_update_logging_configuration(cp: Engine) -> None:
     logging = {
         "level": "ALL",
         "includeExecutionData": True,
@@ -494,7 +491,7 @@ def test_update_logging_configuration(cp: ControlPlane) -> None:
     assert message == "Invalid Logging Configuration: Must specify exactly one Log Destination."
 
 
-def test_update_needs_something_to_change(cp: ControlPlane) -> None:
+def test_update_needs_something_to_change(cp: Engine) -> None:
     arn = create(cp)
     message = raises(
         "MissingRequiredParameter", lambda: cp.update_state_machine(stateMachineArn=arn)
@@ -505,7 +502,7 @@ def test_update_needs_something_to_change(cp: ControlPlane) -> None:
     )
 
 
-def test_update_of_a_version_arn_is_refused(cp: ControlPlane) -> None:
+def test_update_of_a_version_arn_is_refused(cp: Engine) -> None:
     arn = create(cp, publish=True)
     cp.update_state_machine(stateMachineArn=arn, definition=variant("R1"), publish=True)
     for publish in (False, True):
@@ -518,7 +515,7 @@ def test_update_of_a_version_arn_is_refused(cp: ControlPlane) -> None:
         assert message == f"State Machine Does Not Exist: '{arn}:2'"
 
 
-def test_update_errors(cp: ControlPlane) -> None:
+def test_update_errors(cp: Engine) -> None:
     arn = create(cp)
     missing = f"{PREFIX}:stateMachine:nope"
     raises(
@@ -538,7 +535,7 @@ def test_update_errors(cp: ControlPlane) -> None:
     raises("InvalidArn", lambda: cp.update_state_machine(stateMachineArn=arn, roleArn="role"))
 
 
-def test_update_checks_the_definition_for_the_machine_type(cp: ControlPlane) -> None:
+def test_update_checks_the_definition_for_the_machine_type(cp: Engine) -> None:
     arn = create(cp, type="EXPRESS")
     definition = {
         "StartAt": "S",
@@ -550,7 +547,7 @@ def test_update_checks_the_definition_for_the_machine_type(cp: ControlPlane) -> 
     )
 
 
-def test_update_with_publish(cp: ControlPlane) -> None:
+def test_update_with_publish(cp: Engine) -> None:
     arn = create(cp)
     first = cp.update_state_machine(stateMachineArn=arn, definition=variant("R1"), publish=True)
     assert first["stateMachineVersionArn"] == f"{arn}:1"
@@ -569,7 +566,7 @@ def test_update_with_publish(cp: ControlPlane) -> None:
 
 @pytest.mark.parametrize("publish_on_creation", [False, True])
 def test_update_without_change_publishes_the_same_version(
-    cp: ControlPlane, publish_on_creation: bool
+    cp: Engine, publish_on_creation: bool
 ) -> None:
     arn = create(cp, publish=publish_on_creation)
     for _ in range(2):
@@ -581,7 +578,7 @@ def test_update_without_change_publishes_the_same_version(
 # --- DeleteStateMachine ----------------------------------------------------------------------
 
 
-def test_delete(cp: ControlPlane) -> None:
+def test_delete(cp: Engine) -> None:
     arn = create(cp, publish=True, tags=[{"key": "k", "value": "v"}])
     cp.create_state_machine_alias(name="PROD", routingConfiguration=alias_routes((f"{arn}:1", 100)))
     assert cp.delete_state_machine(stateMachineArn=arn) == {}
@@ -597,7 +594,7 @@ def test_delete(cp: ControlPlane) -> None:
     assert cp.list_tags_for_resource(resourceArn=arn) == {"tags": []}
 
 
-def test_delete_nonexistent_and_invalid(cp: ControlPlane) -> None:
+def test_delete_nonexistent_and_invalid(cp: Engine) -> None:
     assert cp.delete_state_machine(stateMachineArn=f"{PREFIX}:stateMachine:nope") == {}
     raises("InvalidArn", lambda: cp.delete_state_machine(stateMachineArn="nope"))
     arn = create(cp, publish=True)
@@ -619,7 +616,7 @@ def _running_execution(store: Store, machine_arn: str) -> ExecutionRecord:
     return record
 
 
-def test_delete_waits_for_running_executions(cp: ControlPlane, store: Store) -> None:
+def test_delete_waits_for_running_executions(cp: Engine, store: Store) -> None:
     arn = create(cp)
     execution = _running_execution(store, arn)
     cp.delete_state_machine(stateMachineArn=arn)
@@ -642,7 +639,7 @@ def test_delete_waits_for_running_executions(cp: ControlPlane, store: Store) -> 
 # --- ListStateMachines -----------------------------------------------------------------------
 
 
-def test_list_state_machines_by_name_in_pages(cp: ControlPlane) -> None:
+def test_list_state_machines_by_name_in_pages(cp: Engine) -> None:
     names = [f"statemachine_{i}" for i in range(13)]
     for name in names:
         create(cp, name)
@@ -673,7 +670,7 @@ def test_list_state_machines_by_name_in_pages(cp: ControlPlane) -> None:
     assert "nextToken" not in everything
 
 
-def test_list_state_machines_errors(cp: ControlPlane) -> None:
+def test_list_state_machines_errors(cp: Engine) -> None:
     message = raises("ValidationException", lambda: cp.list_state_machines(maxResults=1001))
     assert message == (
         "1 validation error detected: Value '1001' at 'maxResults' failed to satisfy "
@@ -690,7 +687,7 @@ def test_list_state_machines_errors(cp: ControlPlane) -> None:
     raises("ValidationException", lambda: cp.list_state_machines(maxResults=-1))
 
 
-def test_a_token_of_another_listing_is_invalid(cp: ControlPlane) -> None:
+def test_a_token_of_another_listing_is_invalid(cp: Engine) -> None:
     for name in ("a", "b"):
         create(cp, name)
         cp.create_activity(name=name)
@@ -705,7 +702,7 @@ def test_a_token_of_another_listing_is_invalid(cp: ControlPlane) -> None:
 # --- versions --------------------------------------------------------------------------------
 
 
-def test_publish_versions_of_revisions(cp: ControlPlane) -> None:
+def test_publish_versions_of_revisions(cp: Engine) -> None:
     arn = create(cp)
     r1 = cp.update_state_machine(stateMachineArn=arn, definition=variant("R1"))["revisionId"]
     v1 = cp.publish_state_machine_version(stateMachineArn=arn)
@@ -732,7 +729,7 @@ def test_publish_versions_of_revisions(cp: ControlPlane) -> None:
     assert v3["stateMachineVersionArn"] == f"{arn}:3"
 
 
-def test_publish_is_idempotent(cp: ControlPlane) -> None:
+def test_publish_is_idempotent(cp: Engine) -> None:
     arn = create(cp)
     first = cp.publish_state_machine_version(stateMachineArn=arn)
     again = cp.publish_state_machine_version(stateMachineArn=arn, revisionId="INITIAL")
@@ -747,7 +744,7 @@ def test_publish_is_idempotent(cp: ControlPlane) -> None:
     assert len(cp.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]) == 1
 
 
-def test_version_numbers_are_never_reused(cp: ControlPlane) -> None:
+def test_version_numbers_are_never_reused(cp: Engine) -> None:
     arn = create(cp, publish=True)
     cp.update_state_machine(stateMachineArn=arn, definition=variant("R2"), publish=True)
     cp.delete_state_machine_version(stateMachineVersionArn=f"{arn}:2")
@@ -757,7 +754,7 @@ def test_version_numbers_are_never_reused(cp: ControlPlane) -> None:
     assert cp.list_tags_for_resource(resourceArn=arn) == {"tags": []}
 
 
-def test_publish_errors(cp: ControlPlane) -> None:
+def test_publish_errors(cp: Engine) -> None:
     missing = f"{PREFIX}:stateMachine:nope"
     message = raises(
         "StateMachineDoesNotExist",
@@ -775,7 +772,7 @@ def test_publish_errors(cp: ControlPlane) -> None:
     )
 
 
-def test_version_quota(cp: ControlPlane, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_version_quota(cp: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(control_base, "MAX_VERSIONS", 2)
     arn = create(cp, publish=True)
     cp.update_state_machine(stateMachineArn=arn, definition=variant("2"), publish=True)
@@ -786,7 +783,7 @@ def test_version_quota(cp: ControlPlane, monkeypatch: pytest.MonkeyPatch) -> Non
     assert "(2)" in message
 
 
-def test_list_versions_in_pages(cp: ControlPlane) -> None:
+def test_list_versions_in_pages(cp: Engine) -> None:
     arn = create(cp)
     for n in range(1, 14):
         cp.update_state_machine(stateMachineArn=arn, definition=variant(f"R{n}"), publish=True)
@@ -818,7 +815,7 @@ def test_list_versions_in_pages(cp: ControlPlane) -> None:
     assert missing == {"stateMachineVersions": []}
 
 
-def test_delete_version(cp: ControlPlane) -> None:
+def test_delete_version(cp: Engine) -> None:
     arn = create(cp, publish=True)
     assert cp.delete_state_machine_version(stateMachineVersionArn=f"{arn}:1") == {}
     assert cp.list_state_machine_versions(stateMachineArn=arn) == {"stateMachineVersions": []}
@@ -826,7 +823,7 @@ def test_delete_version(cp: ControlPlane) -> None:
     raises("InvalidArn", lambda: cp.delete_state_machine_version(stateMachineVersionArn=arn))
 
 
-def test_a_version_an_alias_uses_cannot_be_deleted(cp: ControlPlane) -> None:
+def test_a_version_an_alias_uses_cannot_be_deleted(cp: Engine) -> None:
     arn = create(cp, publish=True)
     cp.create_state_machine_alias(name="PROD", routingConfiguration=alias_routes((f"{arn}:1", 100)))
     message = raises(
@@ -847,7 +844,7 @@ def test_a_version_an_alias_uses_cannot_be_deleted(cp: ControlPlane) -> None:
 # --- aliases ---------------------------------------------------------------------------------
 
 
-def test_alias_lifecycle(cp: ControlPlane, clock: VirtualClock) -> None:
+def test_alias_lifecycle(cp: Engine, clock: VirtualClock) -> None:
     arn = create(cp, publish=True)
     cp.update_state_machine(stateMachineArn=arn, definition=variant("v2"), publish=True)
     assert cp.list_state_machine_aliases(stateMachineArn=arn) == {"stateMachineAliases": []}
@@ -889,7 +886,7 @@ def test_alias_lifecycle(cp: ControlPlane, clock: VirtualClock) -> None:
     )
 
 
-def test_create_alias_is_idempotent(cp: ControlPlane, clock: VirtualClock) -> None:
+def test_create_alias_is_idempotent(cp: Engine, clock: VirtualClock) -> None:
     arn = create(cp, publish=True)
     cp.update_state_machine(stateMachineArn=arn, definition=variant("v1"), publish=True)
     routes = alias_routes((f"{arn}:1", 100))
@@ -920,7 +917,7 @@ def test_create_alias_is_idempotent(cp: ControlPlane, clock: VirtualClock) -> No
     assert message == expected
 
 
-def test_alias_routing_must_name_versions(cp: ControlPlane) -> None:
+def test_alias_routing_must_name_versions(cp: Engine) -> None:
     arn = create(cp, publish=True)
     message = raises(
         "ValidationException",
@@ -933,7 +930,7 @@ def test_alias_routing_must_name_versions(cp: ControlPlane) -> None:
     )
 
 
-def test_alias_routing_errors(cp: ControlPlane) -> None:
+def test_alias_routing_errors(cp: Engine) -> None:
     arn = create(cp, publish=True)
     for n in (2, 3):
         cp.update_state_machine(stateMachineArn=arn, definition=variant(f"{n}"), publish=True)
@@ -984,7 +981,7 @@ def test_alias_routing_errors(cp: ControlPlane) -> None:
         ("ALIAS@", "pattern"),
     ],
 )
-def test_alias_names(cp: ControlPlane, name: str, constraint: str) -> None:
+def test_alias_names(cp: Engine, name: str, constraint: str) -> None:
     arn = create(cp, publish=True)
     message = raises(
         "ValidationException",
@@ -1003,7 +1000,7 @@ def test_alias_names(cp: ControlPlane, name: str, constraint: str) -> None:
     )
 
 
-def test_list_aliases_in_pages(cp: ControlPlane, clock: VirtualClock) -> None:
+def test_list_aliases_in_pages(cp: Engine, clock: VirtualClock) -> None:
     arn = create(cp, publish=True)
     for n in (1, 2, 3):
         cp.create_state_machine_alias(
@@ -1034,7 +1031,7 @@ def test_list_aliases_in_pages(cp: ControlPlane, clock: VirtualClock) -> None:
     )
 
 
-def test_list_aliases_of_a_version(cp: ControlPlane) -> None:
+def test_list_aliases_of_a_version(cp: Engine) -> None:
     arn = create(cp, publish=True)
     cp.update_state_machine(stateMachineArn=arn, definition=variant("2"), publish=True)
     cp.create_state_machine_alias(name="one", routingConfiguration=alias_routes((f"{arn}:1", 100)))
@@ -1049,7 +1046,7 @@ def test_list_aliases_of_a_version(cp: ControlPlane) -> None:
     raises("ResourceNotFound", lambda: cp.list_state_machine_aliases(stateMachineArn=f"{arn}:7"))
 
 
-def test_alias_errors(cp: ControlPlane, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_alias_errors(cp: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     arn = create(cp, publish=True)
     raises("InvalidArn", lambda: cp.describe_state_machine_alias(stateMachineAliasArn=f"{arn}:1"))
     raises("InvalidArn", lambda: cp.delete_state_machine_alias(stateMachineAliasArn="nope"))
@@ -1081,7 +1078,7 @@ class FixedDraw(random.Random):
         return self.value
 
 
-def test_resolve_target(cp: ControlPlane) -> None:
+def test_resolve_target(cp: Engine) -> None:
     arn = create(cp, publish=True)
     revision = cp.update_state_machine(stateMachineArn=arn, definition=variant("2"), publish=True)[
         "revisionId"
@@ -1111,7 +1108,7 @@ def test_resolve_target(cp: ControlPlane) -> None:
     assert picks == {f"{arn}:1", f"{arn}:2"}
 
 
-def test_resolve_target_errors(cp: ControlPlane) -> None:
+def test_resolve_target_errors(cp: Engine) -> None:
     arn = create(cp)
     for missing in (f"{PREFIX}:stateMachine:nope", f"{arn}:4", f"{arn}:NOPE"):
         message = raises("StateMachineDoesNotExist", lambda m=missing: cp.resolve_target(m))  # type: ignore[misc]
@@ -1125,7 +1122,7 @@ def test_resolve_target_errors(cp: ControlPlane) -> None:
 
 
 @pytest.mark.parametrize("name", ["Activity1", "activity-name_123", "activity.name.v2", "a" * 80])
-def test_activity_lifecycle(cp: ControlPlane, clock: VirtualClock, name: str) -> None:
+def test_activity_lifecycle(cp: Engine, clock: VirtualClock, name: str) -> None:
     created = cp.create_activity(name=name)
     arn = f"{PREFIX}:activity:{name}"
     assert created == {
@@ -1154,11 +1151,11 @@ def test_activity_lifecycle(cp: ControlPlane, clock: VirtualClock, name: str) ->
              "activity;name", "activity:name", "activity/name", "\x00activity", "activity\x1f",
              "activity\x7f"],
 )  # fmt: skip
-def test_activity_invalid_names(cp: ControlPlane, name: str) -> None:
+def test_activity_invalid_names(cp: Engine, name: str) -> None:
     assert raises("InvalidName", lambda: cp.create_activity(name=name)) == f"Invalid Name: '{name}'"
 
 
-def test_activity_errors(cp: ControlPlane) -> None:
+def test_activity_errors(cp: Engine) -> None:
     message = raises("InvalidArn", lambda: cp.describe_activity(activityArn="no_an_activity_arn"))
     assert message == "Invalid Arn: 'Invalid ARN prefix: no_an_activity_arn'"
     message = raises(
@@ -1168,7 +1165,7 @@ def test_activity_errors(cp: ControlPlane) -> None:
     raises("ValidationException", lambda: cp.create_activity(name="a" * 81))
 
 
-def test_list_activities(cp: ControlPlane) -> None:
+def test_list_activities(cp: Engine) -> None:
     for n in (2, 0, 1):
         cp.create_activity(name=f"activity_name_{n}", tags=[{"key": "n", "value": str(n)}])
     listed = cp.list_activities()
@@ -1201,7 +1198,7 @@ def test_list_activities(cp: ControlPlane) -> None:
     ],
 )
 def test_tag_state_machine(
-    cp: ControlPlane, tags: list[dict[str, str]], listed: list[dict[str, str]]
+    cp: Engine, tags: list[dict[str, str]], listed: list[dict[str, str]]
 ) -> None:
     arn = create(cp)
     assert cp.tag_resource(resourceArn=arn, tags=tags) == {}
@@ -1213,14 +1210,14 @@ def test_tag_state_machine(
     [([], [{"key": "key1", "value": "value1"}]), (["key1"], []), (["key1", "key1"], []),
      (["key1", "key2"], [])],
 )  # fmt: skip
-def test_untag_state_machine(cp: ControlPlane, keys: list[str], left: list[dict[str, str]]) -> None:
+def test_untag_state_machine(cp: Engine, keys: list[str], left: list[dict[str, str]]) -> None:
     arn = create(cp)
     cp.tag_resource(resourceArn=arn, tags=[{"key": "key1", "value": "value1"}])
     assert cp.untag_resource(resourceArn=arn, tagKeys=keys) == {}
     assert cp.list_tags_for_resource(resourceArn=arn) == {"tags": left}
 
 
-def test_tag_errors(cp: ControlPlane) -> None:
+def test_tag_errors(cp: Engine) -> None:
     arn = create(cp, publish=True)
     message = raises(
         "ResourceNotFound",
@@ -1307,7 +1304,7 @@ def _diagnostic(code: str, message: str, location: str | None = None) -> dict[st
 )
 @pytest.mark.parametrize("machine_type", ["STANDARD", "EXPRESS"])
 def test_validate_definition(
-    cp: ControlPlane, definition: str, diagnostics: list[dict[str, str]], machine_type: str
+    cp: Engine, definition: str, diagnostics: list[dict[str, str]], machine_type: str
 ) -> None:
     answer = cp.validate_state_machine_definition(definition=definition, type=machine_type)
     assert answer == {
@@ -1317,7 +1314,7 @@ def test_validate_definition(
     }
 
 
-def test_validate_definition_for_express(cp: ControlPlane) -> None:
+def test_validate_definition_for_express(cp: Engine) -> None:
     definition = {
         "StartAt": "SendMessageWithWait",
         "States": {
@@ -1341,7 +1338,7 @@ def test_validate_definition_for_express(cp: ControlPlane) -> None:
     ]
 
 
-def test_validate_definition_severity_and_truncation(cp: ControlPlane) -> None:
+def test_validate_definition_severity_and_truncation(cp: Engine) -> None:
     definition = json.dumps(
         {
             "StartAt": "A",
@@ -1372,20 +1369,7 @@ def test_validate_definition_severity_and_truncation(cp: ControlPlane) -> None:
     )
 
 
-# --- the Engine shares the control plane's attributes ----------------------------------------
-
-
-def test_control_plane_methods_do_not_shadow_the_execution_side() -> None:
-    from stepfn.service.executions import Executions
-
-    ours = {name for name in vars(ControlPlane) if not name.startswith("__")}
-    for base in ControlPlane.__mro__[1:]:
-        ours |= {name for name in vars(base) if not name.startswith("__")}
-    theirs = {name for name in vars(Executions) if not name.startswith("__")}
-    assert not (ours & theirs)
-
-
-def test_a_version_with_no_weight_gets_no_execution(cp: ControlPlane) -> None:
+def test_a_version_with_no_weight_gets_no_execution(cp: Engine) -> None:
     arn = create(cp, publish=True)
     cp.update_state_machine(stateMachineArn=arn, definition=variant("2"), publish=True)
     routes = alias_routes((f"{arn}:1", 0), (f"{arn}:2", 100))

@@ -13,9 +13,9 @@ Every request goes the same way:
 3. the body must be a JSON object, else ``SerializationException``;
 4. the members are checked against the model (``validate.py``): nothing reaches the
    Engine that AWS would refuse before acting, so bad input never half-writes anything;
-5. the Engine method of the same name in snake case is called with the members as
-   keyword arguments: the Engine takes and returns boto3's shapes, so this layer only
-   translates (timestamps go out as epoch seconds, as AWS sends them).
+5. the Engine's operation table (``engine.operations``) names the method, which is
+   called with the members as keyword arguments: the Engine takes and returns boto3's
+   shapes, so this layer only translates (timestamps go out as epoch seconds, as AWS sends them).
 
 An operation the Engine does not have answers ``UnsupportedOperation`` (status 400, so
 SDKs do not retry it), naming the missing feature; ``docs/api.md`` lists them.
@@ -127,7 +127,8 @@ class Api:
     """Dispatches AWS JSON 1.0 requests to an Engine.
 
     Args:
-        engine: the Engine (any object with the operations as snake-case methods).
+        engine: the Engine (any object with an ``operations`` table: operation name ->
+            method, and ``ids`` and ``logs``).
         model: the service model; botocore's or the bundled one by default.
         auth: checks each request's credentials; None accepts any.
         request_id: makes the ``x-amzn-RequestId`` of each answer.
@@ -153,10 +154,12 @@ class Api:
         # CloudWatch Logs, on the same endpoint, when the engine keeps logs.
         logs = getattr(engine, "logs", None)
         self.logs = LogsApi(logs) if logs is not None else None
+        # The Engine's explicit operation table: operation name -> the method answering it.
+        table: Mapping[str, Callable[..., Any]] = engine.operations
         for operation in self.model.operations:
-            method = getattr(engine, method_name(operation), None)
-            self._methods[operation] = method if callable(method) else None
-            if callable(method):
+            method = table.get(operation)
+            self._methods[operation] = method
+            if method is not None:
                 self._accepted[operation] = _parameters(method)
 
     def supported(self) -> list[str]:

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from stepfn.arns import ACTIVITY, region_and_account, resource_name, split
 from stepfn.clock import Clock, IdSource
-from stepfn.definition.model import JSONPATH, Machine, build
-from stepfn.definition.parse import parse_definition
+from stepfn.definition.model import JSONPATH
+from stepfn.durable.map_redrive import with_children
+from stepfn.durable.models import ModelCache
 from stepfn.interp.commands import (
     CancelTask,
     CancelTimer,
@@ -44,7 +44,6 @@ from stepfn.interp.context import ExecutionInfo
 from stepfn.interp.events import EXECUTION_ENDS, Event, TextMemo, to_json_text
 from stepfn.interp.machine import Interpreter
 from stepfn.interp.runstate import RunState, run_state_from_json, run_state_to_json
-from stepfn.service.map_redrive import with_children
 from stepfn.store.base import (
     ChildStep,
     ExecutionRecord,
@@ -55,7 +54,7 @@ from stepfn.store.base import (
     TaskRecord,
     TimerRecord,
 )
-from stepfn.tasks.base import Registry, TaskRequest
+from stepfn.tasks.base import Registry, TaskOutcome, TaskRequest
 
 if TYPE_CHECKING:  # log_delivery reads to_stored from here
     from stepfn.logs.delivery import LogDelivery
@@ -73,8 +72,8 @@ def task_kind(resource: str, activity: bool) -> str:
 
 def is_activity(resource: str) -> bool:
     """Whether a Task's resource is an activity ARN."""
-    parts = resource.split(":")
-    return len(parts) >= 7 and parts[2] == "states" and parts[5] == "activity"
+    parts = split(resource)
+    return len(parts) >= 7 and parts[2] == "states" and parts[5] == ACTIVITY
 
 
 def to_stored(event: Event, texts: TextMemo | None = None) -> StoredEvent:
@@ -91,19 +90,19 @@ def to_stored(event: Event, texts: TextMemo | None = None) -> StoredEvent:
 def execution_info_of(record: ExecutionRecord, input: Any = None) -> ExecutionInfo:
     """The context-object facts of a stored execution (``input``: its input, already
     parsed, to save parsing ``record.input`` again)."""
-    parts = record.state_machine_arn.split(":")
+    region, account = region_and_account(record.state_machine_arn)
     return ExecutionInfo(
         execution_arn=record.arn,
         name=record.name,
         state_machine_arn=record.state_machine_arn,
-        state_machine_name=parts[-1],
+        state_machine_name=resource_name(record.state_machine_arn),
         role_arn=record.role_arn,
         start_time=record.start_date,
         input=json.loads(record.input) if input is None else input,
         redrive_count=record.redrive_count,
         state_machine_type=record.type,
-        region=parts[3] if len(parts) > 3 else "us-east-1",
-        account=parts[4] if len(parts) > 4 else "123456789012",
+        region=region,
+        account=account,
         version_arn=record.version_arn,
         alias_arn=record.alias_arn,
     )
@@ -131,29 +130,6 @@ class _Prepared:
     record: ExecutionRecord  # as read for the step: what its log events are filed under
 
 
-class ModelCache:
-    """Built models by definition text: executions of one state machine share one."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._models: OrderedDict[str, Machine] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, definition: str) -> Machine:
-        """The model of a (validated) definition."""
-        with self._lock:
-            model = self._models.get(definition)
-            if model is not None:
-                self._models.move_to_end(definition)
-                return model
-        model = build(parse_definition(definition))
-        with self._lock:
-            self._models[definition] = model
-            while len(self._models) > self._size:
-                self._models.popitem(last=False)
-        return model
-
-
 class Worker:
     """Steps executions and dispatches their tasks."""
 
@@ -165,19 +141,19 @@ class Worker:
         ids: IdSource,
         *,
         on_runnable: Callable[[str], None],
-        task_threads: int = 8,
+        models: ModelCache | None = None,
+        logs: LogDelivery | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.registry = registry
         self.ids = ids
-        self.models = ModelCache()
+        self.models = models if models is not None else ModelCache()
         self.on_runnable = on_runnable
-        self._pool = ThreadPoolExecutor(max_workers=task_threads, thread_name_prefix="stepfn-task")
         self._in_flight = 0
         self._in_flight_lock = threading.Condition()
-        # Set by the engine: writes the committed events of executions that log them.
-        self.logs: LogDelivery | None = None
+        # Writes the committed events of executions that log them.
+        self.logs = logs
         # (parent definition, item processor key) -> a child execution's definition.
         self._child_definitions: dict[tuple[str, str], str] = {}
 
@@ -458,12 +434,30 @@ class Worker:
     # --- tasks ------------------------------------------------------------------------------------
 
     def dispatch(self, task: TaskRecord, info: ExecutionInfo) -> None:
-        """Run a task on the task pool; its outcome goes to the execution's inbox."""
+        """Start a task through its adapter; its outcome goes to the execution's inbox.
+
+        Nothing waits here: an asynchronous adapter reports through ``done`` when it ends,
+        a blocking one runs on the registry's bounded pool.
+        """
+        if task.kind == "callback" and self.registry.find(task.resource) is None:
+            # Nothing here delivers the message; the token still works for
+            # SendTaskSuccess/Failure from outside, which is what completes it.
+            return
         with self._in_flight_lock:
             self._in_flight += 1
-        self._pool.submit(self._run_task, task, info)
+        reported = threading.Event()
 
-    def _run_task(self, task: TaskRecord, info: ExecutionInfo) -> None:
+        def done(outcome: TaskOutcome) -> None:
+            if reported.is_set():
+                return  # an adapter that answers twice: the first answer stands
+            reported.set()
+            try:
+                self._answer(task, outcome)
+            finally:
+                with self._in_flight_lock:
+                    self._in_flight -= 1
+                    self._in_flight_lock.notify_all()
+
         try:
             request = TaskRequest(
                 token=task.token,
@@ -475,38 +469,29 @@ class Worker:
                 heartbeat_seconds=task.heartbeat_seconds,
                 attempt=task.attempt,
             )
-            if task.kind == "callback" and self.registry.find(task.resource) is None:
-                # Nothing here delivers the message; the token still works for
-                # SendTaskSuccess/Failure from outside, which is what completes it.
-                return
-            outcome = self.registry.invoke(request)
-            if task.kind == "callback" and outcome.succeeded:
-                return  # the callback's answer comes through SendTask*, not the call
-            if outcome.succeeded:
-                stimulus = {"type": "TaskSucceeded", "token": task.token, "output": outcome.output}
-            else:
-                stimulus = {
-                    "type": "TaskFailed",
-                    "token": task.token,
-                    "error": outcome.error,
-                    "cause": outcome.cause,
-                }
-            self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
-            self.store.mark_task(task.token, "done")
-            self.on_runnable(task.execution_arn)
-        except Exception as exc:  # an adapter's own bug must not kill the pool thread
+            self.registry.start(request, done)
+        except Exception as exc:  # an adapter's own bug fails the task, not the worker
+            done(TaskOutcome.failure("States.TaskFailed", f"{type(exc).__name__}: {exc}"))
+
+    def _answer(self, task: TaskRecord, outcome: TaskOutcome) -> None:
+        """Put a task's outcome in its execution's inbox and mark the task done."""
+        if task.kind == "callback" and outcome.succeeded:
+            return  # the callback's answer comes through SendTask*, not the call
+        if outcome.succeeded:
+            stimulus = {"type": "TaskSucceeded", "token": task.token, "output": outcome.output}
+        else:
             stimulus = {
                 "type": "TaskFailed",
                 "token": task.token,
-                "error": "States.TaskFailed",
-                "cause": f"{type(exc).__name__}: {exc}",
+                "error": outcome.error,
+                "cause": outcome.cause,
             }
+        try:
             self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
-            self.on_runnable(task.execution_arn)
-        finally:
-            with self._in_flight_lock:
-                self._in_flight -= 1
-                self._in_flight_lock.notify_all()
+            self.store.mark_task(task.token, "done")
+        except Exception:  # the store is closing or failing: recovery dispatches it again
+            return
+        self.on_runnable(task.execution_arn)
 
     def in_flight(self) -> int:
         """Tasks running now."""
@@ -534,5 +519,5 @@ class Worker:
         return count
 
     def close(self) -> None:
-        """Stop the task pool (running tasks finish)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the task adapters (running tasks finish)."""
+        self.registry.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from stepfn.arns import ArnBuilder
 from stepfn.definition.model import MapState
 from stepfn.interp.commands import StartChildExecution
 from stepfn.interp.context import ExecutionInfo, child_execution_info
@@ -45,8 +46,9 @@ def start(
     batch = fan.items[index]
     # A batch is one child execution of several items; DescribeMapRun counts both.
     items = batch.get("Items") if state.item_batcher and isinstance(batch, dict) else None
-    prefix = f"arn:aws:states:{info.region}:{info.account}"
-    arn = f"{prefix}:execution:{info.state_machine_name}/{label}:{name}"
+    arn = ArnBuilder(info.region, info.account).execution(
+        f"{info.state_machine_name}/{label}", name
+    )
     interp.run.children[arn] = ChildExecution(arn, name, child.id, input, interp.now, label)
     child.execution = arn
     child.last_event_id = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from stepfn.arns import EXECUTION, EXPRESS, ArnBuilder
 from stepfn.clock import iso8601
 
 DEFAULT_REGION = "us-east-1"
@@ -47,14 +48,15 @@ def execution_info(
     role_arn: str | None = None,
 ) -> ExecutionInfo:
     """ARNs as AWS forms them for a state machine and one of its executions."""
-    kind = "express" if state_machine_type == "EXPRESS" else "execution"
-    sm_arn = f"arn:aws:states:{region}:{account}:stateMachine:{state_machine_name}"
+    arns = ArnBuilder(region, account)
+    # stepfn.run's Express executions keep the plain ``express:<machine>:<name>`` form.
+    kind = EXPRESS if state_machine_type == "EXPRESS" else EXECUTION
     return ExecutionInfo(
-        execution_arn=f"arn:aws:states:{region}:{account}:{kind}:{state_machine_name}:{name}",
+        execution_arn=f"{arns.prefix}:{kind}:{state_machine_name}:{name}",
         name=name,
-        state_machine_arn=sm_arn,
+        state_machine_arn=arns.state_machine(state_machine_name),
         state_machine_name=state_machine_name,
-        role_arn=role_arn or f"arn:aws:iam::{account}:role/stepfn-execution-role",
+        role_arn=role_arn or arns.role("stepfn-execution-role"),
         start_time=start_time,
         input=input,
         state_machine_type=state_machine_type,

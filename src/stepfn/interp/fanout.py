@@ -18,6 +18,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from stepfn import errors
+from stepfn.arns import ArnBuilder
 from stepfn.definition.model import MapState, ParallelState, State
 from stepfn.errors import StateError
 from stepfn.interp import children, flow
@@ -179,10 +180,7 @@ def _map_run_arn(interp: Interpreter, thread: Thread, state: MapState) -> str:
     # Inside a child execution, the child's own state machine and name.
     info = interp.info_of(thread)
     label = state.label or state.name
-    return (
-        f"arn:aws:states:{info.region}:{info.account}:mapRun:"
-        f"{info.state_machine_name}/{label}:{info.name}"
-    )
+    return ArnBuilder(info.region, info.account).map_run(info.state_machine_name, label, info.name)
 
 
 def _batch(state: MapState, items: list[Any]) -> list[Any]:

@@ -23,6 +23,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+from stepfn.arns import ArnBuilder
 from stepfn.clock import Clock
 from stepfn.errors import ServiceError
 from stepfn.logs.checks import (
@@ -91,7 +92,7 @@ class CloudWatchLogs:
 
     def group_arn(self, name: str) -> str:
         """A log group's ARN, without the ``:*`` that DescribeLogGroups' ``arn`` adds."""
-        return f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
+        return ArnBuilder(self.region, self.account).log_group(name)
 
     def _now(self) -> int:
         return timestamp_ms(self.clock.now())

@@ -12,6 +12,7 @@ from typing import Any
 
 from stepfn.arns import ACTIVITY, STATE_MACHINE, parse_arn, parse_state_machine_arn
 from stepfn.errors import ServiceError
+from stepfn.service.context import ServiceContext
 from stepfn.service.control_base import (
     VERSION_COUNTER_TAG,
     ControlBase,
@@ -35,8 +36,14 @@ from stepfn.validation import (
 )
 
 
-class ActivitiesAndTags(ControlBase):
-    """The activity and tagging operations of the control plane."""
+class Activities:
+    """The activity and tagging operations (tags of state machines as well)."""
+
+    def __init__(self, ctx: ServiceContext, machines: ControlBase) -> None:
+        self.store = ctx.store
+        self.clock = ctx.clock
+        self.arns = ctx.arns
+        self.machines = machines
 
     # --- activities ----------------------------------------------------------------------
 
@@ -116,7 +123,7 @@ class ActivitiesAndTags(ControlBase):
                 for a in chosen
             ]
         }
-        return self._optional(out, "nextToken", token)
+        return ControlBase._optional(out, "nextToken", token)
 
     def _activity_arn(self, arn: Any) -> str:
         c = Constraints()
@@ -184,7 +191,7 @@ class ActivitiesAndTags(ControlBase):
                 raise not_found
             return arn
         ref = parse_state_machine_arn(arn)
-        if ref.kind != "state_machine" or self._state_machine_record(ref.base) is None:
+        if ref.kind != "state_machine" or self.machines._state_machine_record(ref.base) is None:
             raise not_found
         return ref.base
 

@@ -1,11 +1,9 @@
 """What the control plane's operations share: lookups with AWS's errors, deletion,
 definition checks and version publishing.
 
-``ControlPlane`` (``state_machines.py``) is assembled from this base, the versions-and-aliases
-operations (``aliases.py``) and the activity and tagging ones (``activities.py``);
-``Engine`` mixes it in beside the execution operations, so
-the attributes here (``store``, ``clock``, ``ids``, ``region``, ``account``) are the
-Engine's own.
+``StateMachines`` (``state_machines.py``) is this base with the versions-and-aliases
+operations (``aliases.py``): one service, in two modules. The activities and tags
+service (``activities.py``) calls it for the state machines it tags.
 
 Deleting a state machine that still has running executions leaves it ``DELETING``, as
 AWS does; it is removed by the first lookup that finds none of them running any more.
@@ -18,12 +16,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from stepfn.arns import ArnBuilder, StateMachineArn
-from stepfn.clock import Clock, IdSource
+from stepfn.arns import StateMachineArn
 from stepfn.definition.parse import parse_definition
 from stepfn.definition.validate import is_error, validate
 from stepfn.errors import DefinitionError, Problem, ServiceError
-from stepfn.store.base import Conflict, StateMachineRecord, Store, VersionRecord
+from stepfn.service.context import ServiceContext
+from stepfn.store.base import Conflict, StateMachineRecord, VersionRecord
 from stepfn.validation import MAX_TAGS, invalid_definition
 
 TARGET_TTL = 1.0  # seconds a cached StartExecution target stays fresh
@@ -82,21 +80,13 @@ def quota_exceeded(message: str) -> ServiceError:
 class ControlBase:
     """The shared state and helpers of the control plane."""
 
-    def __init__(
-        self,
-        store: Store,
-        clock: Clock,
-        *,
-        region: str = "us-east-1",
-        account: str = "123456789012",
-        ids: IdSource | None = None,
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.region = region
-        self.account = account
-        self.ids = ids if ids is not None else IdSource()
-        self.arns = ArnBuilder(region, account)
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.store = ctx.store
+        self.clock = ctx.clock
+        self.region = ctx.region
+        self.account = ctx.account
+        self.ids = ctx.ids
+        self.arns = ctx.arns
         # What StartExecution runs, by state machine or version ARN: (expiry, target).
         # Reading the machine for every start cost more than the rest of the start. A
         # change made here clears it at once; one made by another process on the same

@@ -1,10 +1,27 @@
-"""The Engine: the one door to the service, for the API, the CLI and the console.
+"""The Engine: the one door to the service, for the API, the CLI, the console and deploy.
+
+The Engine is composed of services, each given what it needs explicitly
+(``ServiceContext`` and the other services it calls):
+
+* ``state_machines``: state machines, versions and aliases (``state_machines.py``);
+* ``activities``: activities and the tags of every taggable resource;
+* ``executions``: start (Standard and Express), describe, list, history, stop, redrive;
+* ``tokens``: SendTask*, GetActivityTask;
+* ``map_runs``: list, describe and update map runs;
+* ``test_states``: TestState;
+* ``logs``: the CloudWatch Logs operations over the log groups executions write to.
+
+``operations`` is the explicit table the API dispatches on: operation name -> the method
+that answers it. The same methods are the Engine's own attributes, named as boto3 names
+them, for Python callers.
 
 ``Engine.open("stepfn.db")`` opens (or creates) a store and starts the engine's loop in
 a background thread: it steps runnable executions through the worker, and fires due
 timers as the scheduler. With a virtual clock there is no thread: the caller drives the
 engine with ``run_until_idle()``, which jumps the clock from timer to timer, so a
-one-year Wait completes at once.
+one-year Wait completes at once. ``Engine.open(url, read_only=True)`` starts no loop,
+recovers nothing and refuses to run executions: for tools that read a store, or write
+definitions into it, while a server may own it.
 
 On opening, the engine recovers what a crash interrupted: every execution with stimuli
 waiting in its inbox is runnable again, and every task that was dispatched but never
@@ -15,26 +32,37 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from stepfn.clock import Clock, IdSource
-from stepfn.durable.worker import ModelCache, Worker
+from stepfn.durable.express import ExpressRunner
+from stepfn.durable.worker import Worker
+from stepfn.errors import ServiceError
 from stepfn.logs.delivery import LogDelivery
+from stepfn.logs.events import log_group_name
 from stepfn.logs.service import CloudWatchLogs
+from stepfn.service.activities import Activities
+from stepfn.service.context import ServiceContext
 from stepfn.service.executions import Executions
-from stepfn.service.state_machines import ControlPlane
+from stepfn.service.mapruns import MapRuns
+from stepfn.service.state_machines import StateMachines
+from stepfn.service.tokens import TaskTokens
 from stepfn.store import open_store
-from stepfn.store.base import Store
+from stepfn.store.base import Store, StoreError
 from stepfn.tasks.base import Registry
 from stepfn.tasks.lambda_local import Handler, LocalLambda
 from stepfn.teststate.service import TestState
 
+__all__ = ["Engine", "Operation", "StoreError", "log_group_name"]
+
 BATCH = 128  # executions stepped per transaction
 POLL_SECONDS = 0.25  # how often an idle engine looks for other processes' stimuli
 
+Operation = Callable[..., dict[str, Any]]
 
-class Engine(ControlPlane, Executions, TestState):
+
+class Engine:
     """Step Functions, durable: state machines, executions, activities, timers."""
 
     def __init__(
@@ -48,34 +76,143 @@ class Engine(ControlPlane, Executions, TestState):
         region: str = "us-east-1",
         account: str = "123456789012",
         background: bool | None = None,
+        read_only: bool = False,
     ) -> None:
         clock = clock if clock is not None else Clock()
-        ControlPlane.__init__(self, store, clock, region=region, account=account)
+        self.ctx = ServiceContext(
+            store, clock, ids if ids is not None else IdSource(), region=region, account=account
+        )
         self.store = store
         self.clock = clock
+        self.ids = self.ctx.ids
         self.region = region
         self.account = account
-        self.ids = ids if ids is not None else IdSource()
+        self.read_only = read_only
         self.registry = (
             registry
             if registry is not None
             else Registry([LocalLambda(functions or {}, clock=clock)])
         )
-        self.models = ModelCache()
         self._ready: OrderedDict[str, None] = OrderedDict()
         self._signal = threading.Condition()
         self._activity_signal = threading.Condition()
-        self._express: dict[str, dict[str, Any]] = {}
         self._stopping = False
-        self.worker = Worker(store, clock, self.registry, self.ids, on_runnable=self.wake)
         # Executions' logging configurations deliver to log groups that ``logs`` serves.
         self.log_delivery = LogDelivery(store, clock)
-        self.worker.logs = self.log_delivery
+        self.worker = Worker(
+            store,
+            clock,
+            self.registry,
+            self.ids,
+            on_runnable=self.wake,
+            models=self.ctx.models,
+            logs=self.log_delivery,
+        )
+        self.express = ExpressRunner(
+            self.ctx.models, self.ids, clock, self.registry, self.log_delivery
+        )
+
+        # --- the services --------------------------------------------------------------------
+        self.state_machines = StateMachines(self.ctx)
+        self.activities = Activities(self.ctx, self.state_machines)
+        self.tokens = TaskTokens(self.ctx, self.wake, self._activity_signal)
+        self.map_runs = MapRuns(self.ctx)
+        self.executions = Executions(
+            self.ctx, self.state_machines, self.map_runs, self.worker, self.express, self.wake
+        )
+        self.test_states = TestState(self.ctx, self.registry)
         self.logs = CloudWatchLogs(store, clock, region=region, account=account)
+
+        # --- boto3-named operations, for Python callers ---------------------------------------
+        machines, activities, executions = self.state_machines, self.activities, self.executions
+        self.create_state_machine = machines.create_state_machine
+        self.describe_state_machine = machines.describe_state_machine
+        self.update_state_machine = machines.update_state_machine
+        self.delete_state_machine = machines.delete_state_machine
+        self.list_state_machines = machines.list_state_machines
+        self.validate_state_machine_definition = machines.validate_state_machine_definition
+        self.publish_state_machine_version = machines.publish_state_machine_version
+        self.list_state_machine_versions = machines.list_state_machine_versions
+        self.delete_state_machine_version = machines.delete_state_machine_version
+        self.create_state_machine_alias = machines.create_state_machine_alias
+        self.describe_state_machine_alias = machines.describe_state_machine_alias
+        self.update_state_machine_alias = machines.update_state_machine_alias
+        self.delete_state_machine_alias = machines.delete_state_machine_alias
+        self.list_state_machine_aliases = machines.list_state_machine_aliases
+        self.resolve_target = machines.resolve_target
+        self.create_activity = activities.create_activity
+        self.describe_activity = activities.describe_activity
+        self.delete_activity = activities.delete_activity
+        self.list_activities = activities.list_activities
+        self.tag_resource = activities.tag_resource
+        self.untag_resource = activities.untag_resource
+        self.list_tags_for_resource = activities.list_tags_for_resource
+        self.start_execution = self._running(executions.start_execution)
+        self.start_sync_execution = self._running(executions.start_sync_execution)
+        self.describe_execution = executions.describe_execution
+        self.execution_description = executions.execution_description
+        self.describe_state_machine_for_execution = executions.describe_state_machine_for_execution
+        self.list_executions = executions.list_executions
+        self.get_execution_history = executions.get_execution_history
+        self.stop_execution = self._running(executions.stop_execution)
+        self.redrive_execution = self._running(executions.redrive_execution)
+        self.send_task_success = self.tokens.send_task_success
+        self.send_task_failure = self.tokens.send_task_failure
+        self.send_task_heartbeat = self.tokens.send_task_heartbeat
+        self.get_activity_task = self.tokens.get_activity_task
+        self.stop_polling = self.tokens.stop_polling
+        self.list_map_runs = self.map_runs.list_map_runs
+        self.describe_map_run = self.map_runs.describe_map_run
+        self.update_map_run = self.map_runs.update_map_run
+        self.test_state = self.test_states.test_state
+
+        # The API's dispatch table: every Step Functions operation and what answers it.
+        self.operations: dict[str, Operation] = {
+            "CreateStateMachine": self.create_state_machine,
+            "DescribeStateMachine": self.describe_state_machine,
+            "UpdateStateMachine": self.update_state_machine,
+            "DeleteStateMachine": self.delete_state_machine,
+            "ListStateMachines": self.list_state_machines,
+            "ValidateStateMachineDefinition": self.validate_state_machine_definition,
+            "PublishStateMachineVersion": self.publish_state_machine_version,
+            "ListStateMachineVersions": self.list_state_machine_versions,
+            "DeleteStateMachineVersion": self.delete_state_machine_version,
+            "CreateStateMachineAlias": self.create_state_machine_alias,
+            "DescribeStateMachineAlias": self.describe_state_machine_alias,
+            "UpdateStateMachineAlias": self.update_state_machine_alias,
+            "DeleteStateMachineAlias": self.delete_state_machine_alias,
+            "ListStateMachineAliases": self.list_state_machine_aliases,
+            "CreateActivity": self.create_activity,
+            "DescribeActivity": self.describe_activity,
+            "DeleteActivity": self.delete_activity,
+            "ListActivities": self.list_activities,
+            "TagResource": self.tag_resource,
+            "UntagResource": self.untag_resource,
+            "ListTagsForResource": self.list_tags_for_resource,
+            "StartExecution": self.start_execution,
+            "StartSyncExecution": self.start_sync_execution,
+            "DescribeExecution": self.describe_execution,
+            "DescribeStateMachineForExecution": self.describe_state_machine_for_execution,
+            "ListExecutions": self.list_executions,
+            "GetExecutionHistory": self.get_execution_history,
+            "StopExecution": self.stop_execution,
+            "RedriveExecution": self.redrive_execution,
+            "SendTaskSuccess": self.send_task_success,
+            "SendTaskFailure": self.send_task_failure,
+            "SendTaskHeartbeat": self.send_task_heartbeat,
+            "GetActivityTask": self.get_activity_task,
+            "ListMapRuns": self.list_map_runs,
+            "DescribeMapRun": self.describe_map_run,
+            "UpdateMapRun": self.update_map_run,
+            "TestState": self.test_state,
+        }
+
+        self._thread: threading.Thread | None = None
+        if read_only:
+            return
         self._recover()
         if background is None:
             background = not clock.virtual
-        self._thread: threading.Thread | None = None
         if background:
             self._thread = threading.Thread(target=self._loop, name="stepfn-engine", daemon=True)
             self._thread.start()
@@ -83,8 +220,23 @@ class Engine(ControlPlane, Executions, TestState):
     @classmethod
     def open(cls, url: str = "stepfn.db", **options: Any) -> Engine:
         """An engine on the store at ``url``: a SQLite file path, ``:memory:``, or
-        ``memory://`` (see ``stepfn.store.open_store``)."""
+        ``memory://`` (see ``stepfn.store.open_store``). ``read_only=True`` starts no
+        loop and recovers nothing (see the module's docstring)."""
         return cls(open_store(url), **options)
+
+    def _running(self, operation: Operation) -> Operation:
+        """``operation``, refused on a read-only engine: nothing would run it."""
+        if not self.read_only:
+            return operation
+
+        def refuse(**_: Any) -> dict[str, Any]:
+            raise ServiceError(
+                "UnsupportedOperation",
+                "This engine was opened read-only: it runs no executions. "
+                "Use a running `stepfn server` for that.",
+            )
+
+        return refuse
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -181,6 +333,7 @@ class Engine(ControlPlane, Executions, TestState):
             self._signal.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.express.close()
         self.worker.close()
         self.store.close()
 

@@ -27,17 +27,16 @@ or redriven on its own.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from stepfn.arns import EXECUTION, EXPRESS, parse_arn, parse_state_machine_arn
-from stepfn.clock import Clock, IdSource
-from stepfn.durable.local import EXPRESS_TIME_LIMIT, Driver, Execution
-from stepfn.durable.worker import ModelCache, Worker, execution_info_of
+from stepfn.arns import EXECUTION, EXPRESS, parse_arn, parse_state_machine_arn, resource_name
+from stepfn.durable.express import ExpressRunner
+from stepfn.durable.map_redrive import map_run_to_redrive
+from stepfn.durable.worker import Worker
 from stepfn.errors import ServiceError
 from stepfn.interp.events import render_event
-from stepfn.logs.delivery import LogDelivery
+from stepfn.service.context import ServiceContext
 from stepfn.service.execution_checks import (
     INCLUDED_DATA,
     MAX_ARN,
@@ -60,11 +59,9 @@ from stepfn.service.execution_checks import (
     parse_input,
     when,
 )
-from stepfn.service.map_redrive import map_run_to_redrive
 from stepfn.service.mapruns import MAX_LONG_ARN, FeatureMissing, MapRuns
-from stepfn.service.tokens import TaskCallbacks
-from stepfn.store.base import Conflict, ExecutionRecord, StepCommit, Store
-from stepfn.tasks.base import Registry
+from stepfn.service.state_machines import StateMachines
+from stepfn.store.base import Conflict, ExecutionRecord, StepCommit
 from stepfn.validation import Constraints
 
 REDRIVE_TOKENS = 10
@@ -82,23 +79,28 @@ __all__ = [
 ]
 
 
-class Executions(TaskCallbacks, MapRuns):
-    """Execution operations; mixed into ``Engine`` beside the control plane."""
+class Executions:
+    """Execution operations: start (Standard and Express), read, stop and redrive."""
 
-    store: Store
-    clock: Clock
-    ids: IdSource
-    registry: Registry
-    worker: Worker
-    models: ModelCache
-    log_delivery: LogDelivery
-    wake: Callable[[str], None]
-    region: str
-    account: str
-    _express: dict[str, dict[str, Any]]
-    _activity_signal: threading.Condition
-    # The control plane provides it: what a state machine, version or alias ARN runs.
-    resolve_target: Callable[..., Any]
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        machines: StateMachines,
+        map_runs: MapRuns,
+        worker: Worker,
+        express: ExpressRunner,
+        wake: Callable[[str], None],
+    ) -> None:
+        self.store = ctx.store
+        self.clock = ctx.clock
+        self.ids = ctx.ids
+        self.models = ctx.models
+        self.arns = ctx.arns
+        self.machines = machines
+        self.map_runs = map_runs
+        self.worker = worker
+        self.express = express
+        self.wake = wake
 
     # --- starting ------------------------------------------------------------------------------
 
@@ -111,23 +113,18 @@ class Executions(TaskCallbacks, MapRuns):
     ) -> dict[str, Any]:
         """StartExecution: a Standard execution is stored and queued; an Express one runs."""
         self._check_start(stateMachineArn, input, traceHeader)
-        target = self.resolve_target(stateMachineArn)
+        target = self.machines.resolve_target(stateMachineArn)
         name = name if name is not None else self.ids.uuid()
         check_name(name)
         value = parse_input(input)
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        sm_name = target.state_machine_arn.split(":")[-1]
+        sm_name = resource_name(target.state_machine_arn)
         now = self.clock.now()
         if target.type == "EXPRESS":
             arn = self._express_arn(sm_name, name)
-            threading.Thread(
-                target=self._run_express,
-                args=(target, arn, name, value, now),
-                daemon=True,
-                name="stepfn-express",
-            ).start()
+            self.express.submit(target, self._express_record(target, arn, name, value, now), value)
             return {"executionArn": arn, "startDate": when(now)}
-        arn = f"arn:aws:states:{self.region}:{self.account}:execution:{sm_name}:{name}"
+        arn = self.arns.execution(sm_name, name)
         record = ExecutionRecord(
             arn=arn,
             state_machine_arn=target.state_machine_arn,
@@ -168,8 +165,7 @@ class Executions(TaskCallbacks, MapRuns):
 
     def _express_arn(self, sm_name: str, name: str) -> str:
         # Express execution ARNs carry a unique suffix: names may repeat.
-        prefix = f"arn:aws:states:{self.region}:{self.account}:express"
-        return f"{prefix}:{sm_name}:{name}:{self.ids.uuid()}"
+        return self.arns.express_execution(sm_name, name, self.ids.uuid())
 
     def _same_start(self, existing: ExecutionRecord, input_text: str) -> dict[str, Any]:
         # AWS's idempotency: the same name and input while it runs is the same call.
@@ -177,8 +173,8 @@ class Executions(TaskCallbacks, MapRuns):
             return {"executionArn": existing.arn, "startDate": when(existing.start_date)}
         raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{existing.arn}'")
 
-    def _run_express(self, target: Any, arn: str, name: str, value: Any, now: float) -> Execution:
-        record = ExecutionRecord(
+    def _express_record(self, target: Any, arn: str, name: str, value: Any, now: float) -> Any:
+        return ExecutionRecord(
             arn=arn,
             state_machine_arn=target.state_machine_arn,
             name=name,
@@ -189,22 +185,6 @@ class Executions(TaskCallbacks, MapRuns):
             definition=target.definition,
             role_arn=target.role_arn,
         )
-        driver = Driver(
-            self.models.get(target.definition),
-            execution_info_of(record),
-            self.ids,
-            self.clock,
-            self.registry,
-            time_limit=EXPRESS_TIME_LIMIT,
-        )
-        execution = driver.run()
-        self.log_delivery.express(target, record, execution.events)
-        self._express[arn] = {
-            "execution": execution,
-            "stateMachineArn": target.state_machine_arn,
-            "input": record.input,
-        }
-        return execution
 
     def start_sync_execution(
         self,
@@ -219,7 +199,7 @@ class Executions(TaskCallbacks, MapRuns):
         c = Constraints()
         c.enum(includedData, "includedData", INCLUDED_DATA)
         c.check()
-        target = self.resolve_target(stateMachineArn)
+        target = self.machines.resolve_target(stateMachineArn)
         if target.type != "EXPRESS":
             raise ServiceError(
                 "StateMachineTypeNotSupported",
@@ -228,10 +208,12 @@ class Executions(TaskCallbacks, MapRuns):
         name = name if name is not None else self.ids.uuid()
         check_name(name)
         value = parse_input(input)
-        sm_name = target.state_machine_arn.split(":")[-1]
+        sm_name = resource_name(target.state_machine_arn)
         now = self.clock.now()
         arn = self._express_arn(sm_name, name)
-        execution = self._run_express(target, arn, name, value, now)
+        execution = self.express.run(
+            target, self._express_record(target, arn, name, value, now), value
+        )
         status = execution.status
         data = includedData != "METADATA_ONLY"
         response: dict[str, Any] = {
@@ -351,7 +333,7 @@ class Executions(TaskCallbacks, MapRuns):
         machine = self.store.get_state_machine(machine_arn)
         out: dict[str, Any] = {
             "stateMachineArn": record.state_machine_arn,
-            "name": record.state_machine_arn.split(":")[-1],
+            "name": resource_name(record.state_machine_arn),
             "definition": record.definition,
             "roleArn": record.role_arn,
             "updateDate": when(
@@ -398,7 +380,7 @@ class Executions(TaskCallbacks, MapRuns):
         version_arn = alias_arn = None
         machine_arn = stateMachineArn
         if stateMachineArn is not None:
-            target = self.resolve_target(stateMachineArn)  # checks that it exists
+            target = self.machines.resolve_target(stateMachineArn)  # checks that it exists
             if target.type == "EXPRESS":
                 # Express executions keep no record to list (a recorded answer of AWS).
                 raise ServiceError(
@@ -416,7 +398,7 @@ class Executions(TaskCallbacks, MapRuns):
         if mapRunArn is not None:
             # InvalidArn or ResourceNotFound, as AWS answers; a Map that ran more than
             # once lists the children of its newest run, which DescribeMapRun describes.
-            map_run_event_id = self._map_run(mapRunArn)[1].started.id
+            map_run_event_id = self.map_runs._map_run(mapRunArn)[1].started.id
         # One more than the page: whether there is a next page, without counting them all.
         records = self.store.list_executions(
             machine_arn,

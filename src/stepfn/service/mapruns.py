@@ -34,18 +34,18 @@ Known limits (documented in docs/api.md):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from stepfn.arns import EXECUTION, MAP_RUN, invalid_arn, parse_arn
+from stepfn.arns import EXECUTION, MAP_RUN, ArnBuilder, invalid_arn, parse_arn
 from stepfn.definition.model import Machine, MapState, ParallelState
+from stepfn.durable.map_run_events import MapRun, map_runs_of
 from stepfn.errors import ServiceError
 from stepfn.interp.runstate import FanOut, run_state_from_json
-from stepfn.store.base import ExecutionRecord, Store, StoredEvent
+from stepfn.service.context import ServiceContext
+from stepfn.store.base import ExecutionRecord
 from stepfn.validation import Constraints, check_page, page
 
-_ENDS = {"MapRunSucceeded": "SUCCEEDED", "MapRunFailed": "FAILED", "MapRunAborted": "ABORTED"}
 MAX_LONG_ARN = 2000
 MAX_ARN = 256
 
@@ -75,74 +75,6 @@ def not_found(arn: str) -> ServiceError:
     return ServiceError("ResourceNotFound", f"Resource not found: '{arn}'")
 
 
-@dataclass
-class MapRun:
-    """One map run as the history shows it."""
-
-    arn: str
-    execution_arn: str
-    started: StoredEvent
-    length: int  # items (or batches) the Map had
-    ended: StoredEvent | None = None
-    # Its latest MapRunRedriven, if it was redriven (with its parent).
-    redriven: StoredEvent | None = None
-
-    @property
-    def redrive_count(self) -> int:
-        """How many times the map run was redriven (its latest ``MapRunRedriven``)."""
-        if self.redriven is None:
-            return 0
-        return int((self.redriven.details or {}).get("redriveCount", 0))
-
-    @property
-    def last_start(self) -> StoredEvent:
-        """The event its Map's thread went on from when the map run (re)started: the
-        thread's last one while the map run runs, its items' events going elsewhere."""
-        return self.redriven or self.started
-
-    @property
-    def status(self) -> str:
-        """RUNNING, or how its latest (re)start ended."""
-        return _ENDS[self.ended.type] if self.ended is not None else "RUNNING"
-
-
-def map_runs_of(events: Iterable[StoredEvent], execution_arn: str) -> list[MapRun]:
-    """The map runs of an execution's history, in the order they started.
-
-    A ``MapRun{Succeeded,Failed,Aborted}`` event names no ARN: it belongs to the map run
-    found by following ``previousEventId`` back to a ``MapRunStarted`` or
-    ``MapRunRedriven`` (the Map's thread records nothing in between, its items' events
-    going to their own histories). A ``MapRunRedriven`` reopens the newest map run of
-    its ARN: a redriven parent goes on with its map run.
-    """
-    by_id: dict[int, StoredEvent] = {}
-    runs: dict[int, MapRun] = {}
-    # MapRunStarted or MapRunRedriven id -> the map run it (re)started
-    starts: dict[int, MapRun] = {}
-    for event in events:
-        by_id[event.id] = event
-        if event.type == "MapRunStarted":
-            details = event.details or {}
-            before = by_id.get(event.previous_event_id)
-            length = (before.details or {}).get("length", 0) if before is not None else 0
-            run = MapRun(str(details.get("mapRunArn", "")), execution_arn, event, length)
-            runs[event.id] = starts[event.id] = run
-        elif event.type == "MapRunRedriven":
-            arn = (event.details or {}).get("mapRunArn")
-            found = [run for run in runs.values() if run.arn == arn]
-            if found:
-                found[-1].redriven, found[-1].ended = event, None
-                starts[event.id] = found[-1]
-        elif event.type in _ENDS:
-            cursor: StoredEvent | None = event
-            while cursor is not None and cursor.type not in ("MapRunStarted", "MapRunRedriven"):
-                cursor = by_id.get(cursor.previous_event_id)
-            owner = starts.get(cursor.id) if cursor is not None else None
-            if owner is not None and owner.ended is None:
-                owner.ended = event
-    return list(runs.values())
-
-
 def _map_states(machine: Machine) -> Iterable[MapState]:
     for state in machine.states.values():
         if isinstance(state, MapState):
@@ -155,10 +87,11 @@ def _map_states(machine: Machine) -> Iterable[MapState]:
 
 
 class MapRuns:
-    """Map run operations; mixed into the Engine through ``Executions``."""
+    """Map run operations: list, describe and update the map runs of executions."""
 
-    store: Store
-    models: Any  # the worker's ModelCache: definition text -> Machine
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.store = ctx.store
+        self.models = ctx.models
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -170,8 +103,8 @@ class MapRuns:
         machine, slash, label = machine_and_label.rpartition("/")
         if not (sep and slash and machine and label and execution_name):
             raise invalid_arn(f"Resource name not valid: {arn}")
-        prefix = f"arn:{parsed.partition}:states:{parsed.region}:{parsed.account}"
-        record = self.store.get_execution(f"{prefix}:{EXECUTION}:{machine}:{execution_name}")
+        arns = ArnBuilder(parsed.region, parsed.account, parsed.partition)
+        record = self.store.get_execution(arns.execution(machine, execution_name))
         if record is None:
             raise not_found(arn)
         return record

@@ -1,4 +1,4 @@
-"""The control plane of the Engine: state machines, versions, aliases, activities, tags.
+"""The state machines service of the Engine: state machines, versions and aliases.
 
 Each public method is named as boto3's Step Functions client method, takes boto3's
 keyword arguments (``stateMachineArn=``, ``roleArn=``, ...) and returns boto3's response
@@ -26,7 +26,6 @@ from stepfn.arns import (
 from stepfn.definition.validate import is_error
 from stepfn.definition.varrefs import variable_references
 from stepfn.errors import ServiceError
-from stepfn.service.activities import ActivitiesAndTags
 from stepfn.service.aliases import VersionsAndAliases
 from stepfn.service.control_base import (
     VERSION_COUNTER_TAG,
@@ -60,7 +59,7 @@ from stepfn.validation import (
     page,
 )
 
-__all__ = ["ControlPlane", "Target"]
+__all__ = ["StateMachines", "Target"]
 
 _DEFINITION_DIAGNOSTICS = 100
 
@@ -81,8 +80,8 @@ class Target:
     tracing_configuration: dict[str, Any] = field(default_factory=dict)
 
 
-class ControlPlane(ActivitiesAndTags, VersionsAndAliases):
-    """The control-plane operations of Step Functions over a ``Store``."""
+class StateMachines(VersionsAndAliases):
+    """State machines, their versions and aliases, over a ``Store``."""
 
     # --- state machines ------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from stepfn.arns import ACTIVITY, parse_arn
-from stepfn.clock import Clock
 from stepfn.errors import ServiceError
+from stepfn.service.context import ServiceContext
 from stepfn.service.execution_checks import (
     MAX_INPUT_BYTES,
     arn_member,
@@ -24,18 +24,23 @@ from stepfn.service.execution_checks import (
     refuse_constant,
     task_token,
 )
-from stepfn.store.base import Store
 from stepfn.validation import Constraints
 
 
-class TaskCallbacks:
-    """Operations that answer tasks by token; mixed into ``Engine`` through
-    ``Executions``."""
+class TaskTokens:
+    """Operations that answer tasks by token, and the activity workers' long poll."""
 
-    store: Store
-    clock: Clock
-    wake: Callable[[str], None]
-    _activity_signal: threading.Condition
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        wake: Callable[[str], None],
+        activity_signal: threading.Condition,
+    ) -> None:
+        self.store = ctx.store
+        self.clock = ctx.clock
+        self.wake = wake
+        self._activity_signal = activity_signal
+        self._polls_stopped = False
 
     def _task(self, token: str) -> Any:
         c = Constraints()
@@ -116,13 +121,13 @@ class TaskCallbacks:
                     )
                     return {"taskToken": task.token, "input": task.payload}
                 remaining = deadline - self.clock.now()
-                if remaining <= 0 or self.clock.virtual or vars(self).get("_polls_stopped"):
+                if remaining <= 0 or self.clock.virtual or self._polls_stopped:
                     return {}
                 self._activity_signal.wait(min(remaining, 1.0))
 
     def stop_polling(self) -> None:
         """End the long polls in progress (GetActivityTask answers "no task" at once):
         a server that stops lets its requests finish without waiting a minute."""
-        vars(self)["_polls_stopped"] = True
+        self._polls_stopped = True
         with self._activity_signal:
             self._activity_signal.notify_all()

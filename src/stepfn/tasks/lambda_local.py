@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stepfn.arns import ArnBuilder
 from stepfn.clock import Clock
 from stepfn.tasks.base import TaskOutcome, TaskRequest
 
@@ -119,7 +120,7 @@ class LocalLambda:
                 f"{name}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
                 f"ResourceNotFoundException; Request ID: {request_id}; Proxy: null)",
             )
-        arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+        arn = ArnBuilder(self.region, self.account).lambda_function(name)
         timeout = request.timeout_seconds or DEFAULT_TIMEOUT_SECONDS
         context = LambdaContext(
             function_name=name,

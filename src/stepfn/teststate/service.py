@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stepfn import errors
-from stepfn.clock import Clock, IdSource, iso8601
+from stepfn.clock import iso8601
 from stepfn.definition.model import (
     FailState,
     MapState,
@@ -66,6 +66,7 @@ from stepfn.interp.fanout import TOLERANCE_EXCEEDED_CAUSE
 from stepfn.interp.machine import Interpreter, StepResult
 from stepfn.interp.retry import backoff_delay, find_retrier, matches
 from stepfn.interp.runstate import FanOut, RunState, Thread
+from stepfn.service.context import ServiceContext
 from stepfn.tasks.base import Registry, TaskOutcome, TaskRequest
 from stepfn.teststate.checks import (
     READER_VARIABLE,
@@ -137,15 +138,16 @@ _LOCATION = re.compile(
 
 
 class TestState:
-    """The TestState operation; mixed into ``Engine``."""
+    """The TestState operation."""
 
     __test__ = False  # not a pytest test class, whatever its name
 
-    clock: Clock
-    ids: IdSource
-    registry: Registry
-    region: str
-    account: str
+    def __init__(self, ctx: ServiceContext, registry: Registry) -> None:
+        self.clock = ctx.clock
+        self.ids = ctx.ids
+        self.region = ctx.region
+        self.account = ctx.account
+        self.registry = registry
 
     def test_state(
         self,

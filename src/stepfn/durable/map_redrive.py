@@ -23,9 +23,9 @@ import json
 from dataclasses import replace
 
 from stepfn.definition.model import Machine, MapState
+from stepfn.durable.map_run_events import map_runs_of
 from stepfn.interp.commands import Redrive, RedrivenChild
 from stepfn.interp.runstate import run_state_from_json
-from stepfn.service.mapruns import map_runs_of
 from stepfn.store.base import ExecutionRecord, Store
 
 
