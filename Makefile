@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test docs conformance bench
+.PHONY: demo test test-unit docs conformance bench
 
 # The virtual environment is made once; its interpreter stands for it.
 $(BIN)/python:
@@ -18,6 +18,11 @@ test: $(BIN)/python
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
 	$(BIN)/pytest
+
+# The unit tier alone: in-process tests, under a minute (tests/conftest.py gives the tiers).
+test-unit: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/pytest -m unit -q
 
 # Rewrite docs/cli.md from the commands' --help (a test fails when it is stale).
 docs: $(BIN)/python
