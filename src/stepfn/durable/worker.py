@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -130,6 +131,19 @@ class _Prepared:
     record: ExecutionRecord  # as read for the step: what its log events are filed under
 
 
+# How long a step may run before it yields (its execution goes on in a later step, so
+# that other executions, and the request that started it, are not held up).
+STEP_BUDGET = 0.1  # seconds per batch of steps on the worker
+START_BUDGET = 0.05  # seconds StartExecution spends running the first states
+
+
+def budget(seconds: float) -> Callable[[], bool]:
+    """A check that says when ``seconds`` have passed (real time, whatever the clock:
+    it bounds the work, not the execution's time)."""
+    deadline = time.monotonic() + seconds
+    return lambda: time.monotonic() > deadline
+
+
 class Worker:
     """Steps executions and dispatches their tasks."""
 
@@ -161,7 +175,8 @@ class Worker:
 
     def process(self, arns: Sequence[str]) -> int:
         """Apply the waiting stimuli of these executions; returns transitions committed."""
-        prepared = [p for p in (self._prepare(arn) for arn in dict.fromkeys(arns)) if p]
+        over = budget(STEP_BUDGET)
+        prepared = [p for p in (self._prepare(arn, over) for arn in dict.fromkeys(arns)) if p]
         if not prepared:
             return 0
         refused = set(self.store.commit_steps([p.commit for p in prepared]))
@@ -193,6 +208,7 @@ class Worker:
         ``record.input``, when the caller has it."""
         info = execution_info_of(record, input)
         interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
+        interpreter.yield_check = budget(START_BUDGET)
         run = RunState()
         texts = TextMemo()
         texts.remember(info.input, record.input)  # ExecutionStarted's input, as stored
@@ -214,7 +230,7 @@ class Worker:
             if task.kind in ("invoke", "callback"):
                 self.dispatch(task, info)
 
-    def _prepare(self, arn: str) -> _Prepared | None:
+    def _prepare(self, arn: str, over: Callable[[], bool] | None = None) -> _Prepared | None:
         record = self.store.get_execution(arn)
         messages = self.store.inbox(arn)
         if record is None or not messages:
@@ -241,6 +257,7 @@ class Worker:
             )
         info = execution_info_of(record)
         interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
+        interpreter.yield_check = over
         run = run_state_from_json(record.run_state)
         now = self.clock.now()
         # Each stimulus is applied at the time it happened (a timer at its due time), in

@@ -24,6 +24,7 @@ execution's own; a ``StartChildExecution`` command announces it to the driver (s
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,8 @@ HISTORY_LIMIT_CAUSE = "The execution reached the maximum number of history event
 # quota long before; this ends Express executions and child executions, whose loops
 # would otherwise hold the engine forever. Our own limit and wording.
 STEP_TRANSITIONS = 1_000_000
+# How often (in states entered) a step asks whether it should yield.
+YIELD_EVERY = 32
 STEP_LIMIT_CAUSE = (
     "The execution entered 1000000 states without waiting for a task, a timer or a "
     "callback: stepfn ends it as an endless loop."
@@ -138,6 +141,10 @@ class Interpreter:
             MAX_HISTORY_EVENTS if info.state_machine_type == "STANDARD" else float("inf")
         )
         self._transitions = 0  # states entered in this step (see STEP_TRANSITIONS)
+        # Asked every YIELD_EVERY states: True when the step has used its budget and
+        # should yield (the driver's choice; the interpreter reads no clock itself).
+        self.yield_check: Callable[[], bool] | None = None
+        self._yielded = False
         # The execution's time limit: the machine's TimeoutSeconds, or a service limit
         # (Express executions end after 5 minutes), whichever is sooner.
         limits = [t for t in (machine.timeout_seconds, time_limit) if t]
@@ -195,10 +202,11 @@ class Interpreter:
         self.commands = []
         self.child_events = []
         self._transitions = 0
+        self._yielded = False
         if isinstance(stimulus, Redrive):
             self._redrive(stimulus)
             self._drain()
-            return StepResult(self.events, self.commands, self.child_events)
+            return self._result()
         if run.status != "RUNNING":
             return StepResult([], [])
         if isinstance(stimulus, Start):
@@ -217,7 +225,28 @@ class Interpreter:
         elif isinstance(stimulus, Stop):
             self._stop(stimulus)
         self._drain()
+        return self._result()
+
+    def _result(self) -> StepResult:
+        # States entered without waiting add up across the steps that yielded.
+        self.run.busy = self.run.busy + self._transitions if self._yielded else 0
         return StepResult(self.events, self.commands, self.child_events)
+
+    def _yield(self, thread: Thread, state_name: str, data: Any) -> None:
+        """End the step early: ``thread`` enters ``state_name`` in a later step, as do
+        the threads still ready (``_drain`` moves them), after a timer due now."""
+        if not self._yielded:
+            self._yielded = True
+            self.new_timer(self.run.threads[""], self.now, "resume")
+        self.run.pending.append([thread.id, state_name, data])
+
+    def _resume(self) -> None:
+        """Enter the states a yielded step left pending, in the order they were ready."""
+        pending, self.run.pending = self.run.pending, []
+        for thread_id, state_name, data in pending:
+            thread = self.run.threads.get(thread_id)
+            if thread is not None and not thread.done:
+                self.enqueue(thread, state_name, data)
 
     # --- events and bookkeeping ----------------------------------------------------------
 
@@ -325,6 +354,9 @@ class Interpreter:
             thread, state_name, data = ready.popleft()
             if thread.done:
                 continue
+            if self._yielded:
+                self.run.pending.append([thread.id, state_name, data])
+                continue
             self._run_thread(thread, state_name, data)
         ready.clear()
 
@@ -336,10 +368,20 @@ class Interpreter:
             thread.announce = None
             self.emit(thread, type_, details)
         while state_name is not None and not thread.done:
-            if self.run.next_event_id > self.max_events or self._transitions > STEP_TRANSITIONS:
+            transitions = self._transitions
+            if self.run.next_event_id > self.max_events or (
+                transitions + self.run.busy > STEP_TRANSITIONS
+            ):
                 self._endless()
                 return
-            self._transitions += 1
+            if (
+                self.yield_check is not None
+                and transitions % YIELD_EVERY == YIELD_EVERY - 1
+                and self.yield_check()
+            ):
+                self._yield(thread, state_name, data)
+                return
+            self._transitions = transitions + 1
             state = machine.states[state_name]
             thread.state = state_name
             thread.state_input = data
@@ -499,6 +541,7 @@ class Interpreter:
                 self.abort_thread(thread)
         self.run.tokens.clear()
         self.run.timers.clear()
+        self.run.pending.clear()
         self._ready.clear()
 
     # --- errors -------------------------------------------------------------------------------
@@ -623,6 +666,9 @@ class Interpreter:
             return
         purpose = thread.timers.pop(timer_id, None)
         if purpose is None:
+            return
+        if purpose == "resume":
+            self._resume()
             return
         if purpose == "execution-timeout":
             run = self.run

@@ -127,6 +127,12 @@ class RunState:
     # The time of the latest step: stimuli are applied at their own time, but never
     # before it, so an execution's history never goes back in time.
     last_time: float = 0.0
+    # A step that ran out of its budget yields: the states it had still to enter, as
+    # [thread id, state name, input], wait here for its "resume" timer (due at once).
+    pending: list[list[Any]] = field(default_factory=list)
+    # States entered since the execution last waited for a task, a timer or a callback,
+    # across the steps it yielded in (see the interpreter's STEP_TRANSITIONS).
+    busy: int = 0
 
 
 def run_state_to_dict(run: RunState) -> dict[str, Any]:
@@ -156,6 +162,8 @@ def run_state_to_dict(run: RunState) -> dict[str, Any]:
             }
             for c in run.children.values()
         ],
+        "pending": run.pending,
+        "busy": run.busy,
     }
 
 
@@ -172,6 +180,8 @@ def run_state_from_dict(data: dict[str, Any]) -> RunState:
         last_time=data.get("last_time", 0.0),
         tokens=dict(data["tokens"]),
         timers=dict(data["timers"]),
+        pending=list(data.get("pending", ())),
+        busy=data.get("busy", 0),
     )
     for item in data["threads"]:
         thread = _thread_from_dict(item)

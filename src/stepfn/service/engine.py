@@ -31,12 +31,12 @@ answered is dispatched again.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from stepfn.clock import Clock, IdSource
 from stepfn.durable.express import ExpressRunner
+from stepfn.durable.loop import Loop
 from stepfn.durable.worker import Worker
 from stepfn.errors import ServiceError
 from stepfn.logs.delivery import LogDelivery
@@ -56,8 +56,6 @@ from stepfn.teststate.service import TestState
 
 __all__ = ["Engine", "Operation", "StoreError", "log_group_name"]
 
-BATCH = 128  # executions stepped per transaction
-POLL_SECONDS = 0.25  # how often an idle engine looks for other processes' stimuli
 
 Operation = Callable[..., dict[str, Any]]
 
@@ -93,10 +91,7 @@ class Engine:
             if registry is not None
             else Registry([LocalLambda(functions or {}, clock=clock)])
         )
-        self._ready: OrderedDict[str, None] = OrderedDict()
-        self._signal = threading.Condition()
         self._activity_signal = threading.Condition()
-        self._stopping = False
         # Executions' logging configurations deliver to log groups that ``logs`` serves.
         self.log_delivery = LogDelivery(store, clock)
         self.worker = Worker(
@@ -108,6 +103,7 @@ class Engine:
             models=self.ctx.models,
             logs=self.log_delivery,
         )
+        self.loop = Loop(store, clock, self.worker, on_stepped=self._notify_pollers)
         self.express = ExpressRunner(
             self.ctx.models, self.ids, clock, self.registry, self.log_delivery
         )
@@ -207,15 +203,13 @@ class Engine:
             "TestState": self.test_state,
         }
 
-        self._thread: threading.Thread | None = None
         if read_only:
             return
-        self._recover()
+        self.loop.recover()
         if background is None:
             background = not clock.virtual
         if background:
-            self._thread = threading.Thread(target=self._loop, name="stepfn-engine", daemon=True)
-            self._thread.start()
+            self.loop.start()
 
     @classmethod
     def open(cls, url: str = "stepfn.db", **options: Any) -> Engine:
@@ -238,101 +232,28 @@ class Engine:
 
         return refuse
 
-    # --- the loop ---------------------------------------------------------------------------
+    # --- the loop (durable/loop.py) -------------------------------------------------------
 
     def wake(self, execution_arn: str) -> None:
         """Mark an execution runnable (it has stimuli waiting)."""
-        with self._signal:
-            self._ready[execution_arn] = None
-            self._signal.notify()
-
-    def _take(self, limit: int = BATCH) -> list[str]:
-        with self._signal:
-            arns: list[str] = []
-            while self._ready and len(arns) < limit:
-                arn, _ = self._ready.popitem(last=False)
-                arns.append(arn)
-            return arns
-
-    def _recover(self) -> None:
-        for arn in self.store.executions_with_inbox():
-            self._ready[arn] = None
-        self.worker.recover()
+        self.loop.wake(execution_arn)
 
     def _step_ready(self) -> int:
-        arns = self._take()
-        if not arns:
-            return 0
-        transitions = self.worker.process(arns)
+        return self.loop.step_ready()
+
+    def _notify_pollers(self) -> None:
+        # A step may have queued activity tasks: long polls look again.
         with self._activity_signal:
             self._activity_signal.notify_all()
-        return transitions or len(arns)
-
-    def _fire_timers(self) -> int:
-        fired = self.store.fire_due_timers(self.clock.now())
-        for arn in fired:
-            self.wake(arn)
-        return len(fired)
-
-    def _poll_inbox(self) -> int:
-        """Pick up stimuli that another process wrote (a second server on the same
-        store, a CLI): the in-memory ready set only knows this process's writes."""
-        arns = self.store.executions_with_inbox(BATCH * 8)
-        for arn in arns:
-            self.wake(arn)
-        return len(arns)
-
-    def _loop(self) -> None:
-        last_poll = 0.0
-        while not self._stopping:
-            try:
-                busy = self._step_ready()
-                busy += self._fire_timers()
-                if not busy and self.clock.now() - last_poll >= POLL_SECONDS:
-                    last_poll = self.clock.now()
-                    busy += self._poll_inbox()
-            except Exception:  # a failed transaction is retried on the next round
-                busy = 0
-                if self._stopping:
-                    return
-            if busy:
-                continue
-            due = self.store.next_timer_due()
-            wait = 0.2 if due is None else max(0.0, min(0.2, due - self.clock.now()))
-            with self._signal:
-                if not self._ready and not self._stopping:
-                    self._signal.wait(wait)
 
     def run_until_idle(self, max_rounds: int = 1_000_000) -> None:
         """Drive the engine in this thread until nothing is left to do now, moving a
         virtual clock forward to each next timer. For tests and one-shot runs."""
-        for _ in range(max_rounds):
-            # Timers first: with a virtual clock a task may have moved time past a timer
-            # that must act before the task's answer (its timeout, say).
-            fired = self._fire_timers()
-            if self._step_ready() or fired:
-                continue
-            if self.worker.in_flight():
-                self.worker.wait_idle(1.0)
-                continue
-            with self._signal:
-                if self._ready:
-                    continue
-            if self.clock.virtual:
-                due = self.store.next_timer_due()
-                if due is None:
-                    return
-                self.clock.sleep_until(due)
-                continue
-            return
+        self.loop.run_until_idle(max_rounds)
 
     def close(self) -> None:
         """Stop the loop, let running tasks finish, and close the store."""
-        self._stopping = True
-        with self._signal:
-            self._signal.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self.loop.stop()
         self.express.close()
         self.worker.close()
         self.store.close()

@@ -1,0 +1,208 @@
+"""The engine's loop: which executions step when, the scheduler of timers, recovery.
+
+Executions with stimuli waiting are *ready*. Several stepper threads take ready
+executions in batches and step them through the worker; one scheduler thread fires due
+timers and picks up stimuli other processes wrote. The two are apart so that a long step
+(a heavy state, a big Map) never delays a timer, and steppers are several so that one
+long step never holds the others: each step also has a budget (``worker.STEP_BUDGET``)
+after which its execution yields and waits its turn again.
+
+An execution is stepped by one thread at a time: one woken while it is being stepped is
+ready again once that step ends.
+
+With a virtual clock there are no threads: ``run_until_idle`` drives everything in the
+caller's thread, moving the clock from timer to timer.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+from stepfn.clock import Clock
+from stepfn.durable.worker import Worker
+from stepfn.store.base import Store
+
+BATCH = 128  # executions stepped per transaction
+POLL_SECONDS = 0.25  # how often an idle scheduler looks for other processes' stimuli
+TICK_SECONDS = 0.2  # the longest a scheduler sleeps without looking at the timers
+
+
+def stepper_count() -> int:
+    """Stepper threads: one per core, at least two, so one long step holds no one."""
+    return max(2, os.cpu_count() or 1)
+
+
+class Loop:
+    """Steps ready executions and fires timers, in threads or in the caller's."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        worker: Worker,
+        *,
+        on_stepped: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.worker = worker
+        self.on_stepped = on_stepped
+        self._ready: OrderedDict[str, None] = OrderedDict()
+        self._stepping: set[str] = set()
+        self._again: set[str] = set()  # woken while being stepped
+        self._signal = threading.Condition()  # steppers wait on it for ready executions
+        self._tick = threading.Condition()  # the scheduler waits on it for new timers
+        self._stopping = False
+        self._threads: list[threading.Thread] = []
+
+    # --- what is ready -------------------------------------------------------------------
+
+    def wake(self, execution_arn: str) -> None:
+        """Mark an execution runnable (it has stimuli waiting)."""
+        with self._signal:
+            if execution_arn in self._stepping:
+                self._again.add(execution_arn)
+                return
+            self._ready[execution_arn] = None
+            self._signal.notify()
+
+    def _take(self, limit: int = BATCH) -> list[str]:
+        with self._signal:
+            arns: list[str] = []
+            while self._ready and len(arns) < limit:
+                arn, _ = self._ready.popitem(last=False)
+                arns.append(arn)
+            self._stepping.update(arns)
+            return arns
+
+    def _done(self, arns: list[str]) -> None:
+        with self._signal:
+            self._stepping.difference_update(arns)
+            for arn in arns:
+                if arn in self._again:
+                    self._again.discard(arn)
+                    self._ready[arn] = None
+            if self._ready:
+                self._signal.notify()
+        # The batch may have started timers due now (a yield's resume, a retry at 0 s).
+        with self._tick:
+            self._tick.notify()
+
+    def recover(self) -> None:
+        """After a restart: what has stimuli waiting is ready; tasks that were dispatched
+        and never answered are dispatched again."""
+        for arn in self.store.executions_with_inbox():
+            self.wake(arn)
+        self.worker.recover()
+
+    # --- one round -----------------------------------------------------------------------
+
+    def step_ready(self) -> int:
+        """Step one batch of ready executions; how much work that was (0: none ready)."""
+        arns = self._take()
+        if not arns:
+            return 0
+        try:
+            transitions = self.worker.process(arns)
+        finally:
+            self._done(arns)
+        self.on_stepped()
+        return transitions or len(arns)
+
+    def fire_timers(self) -> int:
+        """Turn due timers into stimuli; how many fired."""
+        fired = self.store.fire_due_timers(self.clock.now())
+        for arn in fired:
+            self.wake(arn)
+        return len(fired)
+
+    def poll_inbox(self) -> int:
+        """Pick up stimuli that another process wrote (a second server on the same
+        store, a CLI): the in-memory ready set only knows this process's writes."""
+        arns = self.store.executions_with_inbox(BATCH * 8)
+        for arn in arns:
+            self.wake(arn)
+        return len(arns)
+
+    # --- in threads ----------------------------------------------------------------------
+
+    def start(self, steppers: int | None = None) -> None:
+        """Start the scheduler thread and the stepper threads."""
+        self._threads = [threading.Thread(target=self._schedule, name="stepfn-scheduler")]
+        for n in range(steppers or stepper_count()):
+            self._threads.append(threading.Thread(target=self._step, name=f"stepfn-step-{n}"))
+        for thread in self._threads:
+            thread.daemon = True
+            thread.start()
+
+    def _step(self) -> None:
+        while not self._stopping:
+            try:
+                if self.step_ready():
+                    continue
+            except Exception:  # a failed transaction is retried on the next round
+                if self._stopping:
+                    return
+            with self._signal:
+                if not self._ready and not self._stopping:
+                    self._signal.wait(TICK_SECONDS)
+
+    def _schedule(self) -> None:
+        last_poll = 0.0
+        while not self._stopping:
+            try:
+                busy = self.fire_timers()
+                if not busy and self.clock.now() - last_poll >= POLL_SECONDS:
+                    last_poll = self.clock.now()
+                    busy += self.poll_inbox()
+                due = self.store.next_timer_due()
+            except Exception:  # the store is busy or closing: look again shortly
+                busy, due = 0, None
+                if self._stopping:
+                    return
+            if busy:
+                continue
+            wait = (
+                TICK_SECONDS if due is None else max(0.0, min(TICK_SECONDS, due - self.clock.now()))
+            )
+            with self._signal:
+                if not self._stopping:
+                    self._signal.wait(wait)
+
+    def stop(self) -> None:
+        """Stop the threads (a step in progress ends first)."""
+        self._stopping = True
+        with self._signal:
+            self._signal.notify_all()
+        with self._tick:
+            self._tick.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    # --- in the caller's thread ----------------------------------------------------------
+
+    def run_until_idle(self, max_rounds: int = 1_000_000) -> None:
+        """Drive the engine in this thread until nothing is left to do now, moving a
+        virtual clock forward to each next timer. For tests and one-shot runs."""
+        for _ in range(max_rounds):
+            # Timers first: with a virtual clock a task may have moved time past a timer
+            # that must act before the task's answer (its timeout, say).
+            fired = self.fire_timers()
+            if self.step_ready() or fired:
+                continue
+            if self.worker.in_flight():
+                self.worker.wait_idle(1.0)
+                continue
+            with self._signal:
+                if self._ready:
+                    continue
+            if self.clock.virtual:
+                due = self.store.next_timer_due()
+                if due is None:
+                    return
+                self.clock.sleep_until(due)
+                continue
+            return
