@@ -93,7 +93,7 @@ def stepfn_imports(path: Path) -> set[str]:
             parts = name.split(".")
             if parts[0] != "stepfn":
                 continue
-            if len(parts) == 1 or not (SRC / parts[1]).exists() and parts[1] not in ALLOWED:
+            if len(parts) == 1 or (not (SRC / parts[1]).exists() and parts[1] not in ALLOWED):
                 found.add("python_api")  # ``import stepfn``, ``from stepfn import run``
             elif parts[1:3] == ["service", "engine"]:
                 found.add("facade")
