@@ -137,6 +137,9 @@ STEP_BUDGET = 0.1  # seconds per batch of steps on the worker
 START_BUDGET = 0.05  # seconds StartExecution spends running the first states
 
 
+MAX_BUDGET_DOUBLINGS = 6  # a step that keeps yielding gets up to 64x the budget
+
+
 def budget(seconds: float) -> Callable[[], bool]:
     """A check that says when ``seconds`` have passed (real time, whatever the clock:
     it bounds the work, not the execution's time)."""
@@ -175,8 +178,7 @@ class Worker:
 
     def process(self, arns: Sequence[str]) -> int:
         """Apply the waiting stimuli of these executions; returns transitions committed."""
-        over = budget(STEP_BUDGET)
-        prepared = [p for p in (self._prepare(arn, over) for arn in dict.fromkeys(arns)) if p]
+        prepared = [p for p in (self._prepare(arn) for arn in dict.fromkeys(arns)) if p]
         if not prepared:
             return 0
         refused = set(self.store.commit_steps([p.commit for p in prepared]))
@@ -230,7 +232,7 @@ class Worker:
             if task.kind in ("invoke", "callback"):
                 self.dispatch(task, info)
 
-    def _prepare(self, arn: str, over: Callable[[], bool] | None = None) -> _Prepared | None:
+    def _prepare(self, arn: str) -> _Prepared | None:
         record = self.store.get_execution(arn)
         messages = self.store.inbox(arn)
         if record is None or not messages:
@@ -257,8 +259,10 @@ class Worker:
             )
         info = execution_info_of(record)
         interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
-        interpreter.yield_check = over
         run = run_state_from_json(record.run_state)
+        # Each yield of a long step costs a read and a write of its whole run state: the
+        # budget doubles with each yield in a row, so that cost stays a small share.
+        interpreter.yield_check = budget(STEP_BUDGET * 2 ** min(run.yields, MAX_BUDGET_DOUBLINGS))
         now = self.clock.now()
         # Each stimulus is applied at the time it happened (a timer at its due time), in
         # that order: a timeout due before a slow task's answer wins, as on AWS.

@@ -229,7 +229,11 @@ class Interpreter:
 
     def _result(self) -> StepResult:
         # States entered without waiting add up across the steps that yielded.
-        self.run.busy = self.run.busy + self._transitions if self._yielded else 0
+        run = self.run
+        if self._yielded:
+            run.busy, run.yields = run.busy + self._transitions, run.yields + 1
+        elif not run.pending:  # a step that yielded before and still has states to enter
+            run.busy, run.yields = 0, 0
         return StepResult(self.events, self.commands, self.child_events)
 
     def _yield(self, thread: Thread, state_name: str, data: Any) -> None:

@@ -133,6 +133,9 @@ class RunState:
     # States entered since the execution last waited for a task, a timer or a callback,
     # across the steps it yielded in (see the interpreter's STEP_TRANSITIONS).
     busy: int = 0
+    # Steps in a row that yielded: the driver grows the budget with it, since every step
+    # reads and writes the whole run state (a big Map's is big).
+    yields: int = 0
 
 
 def run_state_to_dict(run: RunState) -> dict[str, Any]:
@@ -164,6 +167,7 @@ def run_state_to_dict(run: RunState) -> dict[str, Any]:
         ],
         "pending": run.pending,
         "busy": run.busy,
+        "yields": run.yields,
     }
 
 
@@ -182,6 +186,7 @@ def run_state_from_dict(data: dict[str, Any]) -> RunState:
         timers=dict(data["timers"]),
         pending=list(data.get("pending", ())),
         busy=data.get("busy", 0),
+        yields=data.get("yields", 0),
     )
     for item in data["threads"]:
         thread = _thread_from_dict(item)
