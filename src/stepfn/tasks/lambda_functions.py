@@ -7,9 +7,9 @@ built by ``lambda_local``'s helpers, but the handler runs in a warm worker of a
 thread waits on a call in flight.
 
 A Task's ``TimeoutSeconds`` becomes the invocation's deadline: when it passes first the
-worker is killed and the task fails with ``States.Timeout`` after exactly that long, so
-the driver's own timeout timer (due at the same time, scheduled earlier) wins and records
-``TaskTimedOut``.
+worker is killed and the task fails with ``States.Timeout``, reported as lasting a hair
+longer than the timeout, so that a driver's own timeout timer (due at the timeout) comes
+first and records ``TaskTimedOut`` as AWS does.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from stepfn.functions.pool import DEADLINE_EXCEEDED, FunctionRuntime
 from stepfn.functions.results import InvocationResult
 from stepfn.tasks.base import NOT_CANCELLABLE, Cancel, Completion, TaskOutcome, TaskRequest
 from stepfn.tasks.lambda_local import INVOKE, function_name, not_found, success, task_target
+
+_AFTER_TIMEOUT = 0.001  # seconds past a Task's timeout that a deadline outcome claims
 
 # (function name, qualifier or None) -> the configuration to run, or None if there is none.
 Lookup = Callable[[str, str | None], FunctionConfig | None]
@@ -114,7 +116,8 @@ class LambdaFunctions:
         rid = result.request_id
         if result.service_error is not None:
             if result.service_error == DEADLINE_EXCEEDED:
-                return TaskOutcome.failure("States.Timeout", "", duration=timeout or 0.0)
+                late = (timeout or 0.0) + _AFTER_TIMEOUT
+                return TaskOutcome.failure("States.Timeout", "", duration=late)
             return TaskOutcome.failure(
                 f"Lambda.{result.service_error}",
                 f"{result.service_message} (Service: AWSLambda; Status Code: "
