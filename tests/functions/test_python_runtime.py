@@ -352,3 +352,17 @@ def test_close_ends_calls_in_flight(code: Path) -> None:
     assert [r.service_error for r in seen] == ["ServiceException"]
     after = call(rt, fn(code, "app.echo"))
     assert after.service_error == "ServiceException"
+
+
+def test_idle_workers_are_reaped(code: Path) -> None:
+    with FunctionRuntime(idle_seconds=0.2) as rt:
+        config = fn(code, "app.pid")
+        pid = body(call(rt, config))
+        assert isinstance(pid, int)
+        for _ in range(600):  # the reaper runs every idle_seconds / 2; allow a slow machine
+            if not rt.workers(config):
+                break
+            time.sleep(0.05)
+        assert rt.workers(config) == []
+        later = body(call(rt, config))
+        assert later != pid

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 DEFAULT_POOL_SIZE = 4
 DEFAULT_IDLE_SECONDS = 300.0
 DEADLINE_EXCEEDED = "DeadlineExceeded"
+TIMER_TICK = 0.01  # seconds: how late a timeout may fire, at most
 
 Done = Callable[[InvocationResult], None]
 
@@ -517,7 +518,9 @@ class FunctionRuntime:
                     wait = self._next_reap - now
                     if timers:
                         wait = min(wait, timers[0][0] - now)
-                    self._wake.wait(max(0.0, wait))
+                    # Deadlines are kept to the timer's tick: a wake-up per finished call
+                    # (whose entry is stale by then) would cost more than the calls.
+                    self._wake.wait(max(TIMER_TICK, wait))
                     continue
             for worker in reap:
                 worker.stop()

@@ -11,14 +11,14 @@ over its stdin and stdout:
 * response: ``STATUS BODY_LEN LOG_LEN MAX_MEMORY_MB\\n`` then the body (the handler's
   JSON result, or an error document if STATUS is 1) and the invocation's log.
 
-The file imports nothing of stepfn, so a cold start costs only the interpreter and the
-handler's own imports. What the handler prints goes into its invocation's log; the
-protocol keeps private copies of the pipes so a stray write to fd 1 cannot corrupt it.
+The file imports nothing of stepfn (and what it needs only on errors, lazily), so a cold
+start costs little more than the interpreter and the handler's own imports. What the
+handler prints goes into its invocation's log; the protocol keeps private copies of the
+pipes so a stray write to fd 1 cannot corrupt it.
 """
 
 from __future__ import annotations
 
-import decimal
 import importlib
 import io
 import json
@@ -26,7 +26,6 @@ import os
 import resource
 import sys
 import time
-import traceback
 from typing import Any
 
 
@@ -80,7 +79,8 @@ class _Capture(io.TextIOBase):
 class _Encoder(json.JSONEncoder):
     # AWS's runtime serialises Decimal (as boto3's DynamoDB types give them) as numbers.
     def default(self, o: Any) -> Any:
-        if isinstance(o, decimal.Decimal):
+        decimal = sys.modules.get("decimal")  # a Decimal exists only if decimal was imported
+        if decimal is not None and isinstance(o, decimal.Decimal):
             return int(o) if o == o.to_integral_value() else float(o)
         return super().default(o)
 
@@ -103,6 +103,8 @@ def error_document(
 
 def exception_document(exc: BaseException, request_id: str, skip: int = 1) -> bytes:
     """The error document of an exception the handler raised (our frames left out)."""
+    import traceback
+
     frames = traceback.extract_tb(exc.__traceback__)[skip:]
     return error_document(str(exc), type(exc).__name__, request_id, traceback.format_list(frames))
 
