@@ -1,7 +1,8 @@
 """The dependency rule of DESIGN.md, checked by walking the imports.
 
 ``lang`` (the expression languages) imports nothing of stepfn but ``errors`` and
-``clock``; ``definition`` adds ``lang``; ``interp`` adds ``definition``. Only ``store``
+``clock``; ``definition`` adds ``lang``; ``interp`` adds ``definition``; ``functions``
+(the Lambda runtimes) imports nothing else of stepfn, and ``tasks`` may use it. Only ``store``
 may hold SQL, and the thin layers (``api``, ``console``, ``cli``) do not reach past the
 runtime into the interpreter.
 """
@@ -19,7 +20,10 @@ ALLOWED = {
     "lang": {"errors", "clock", "lang"},
     "definition": {"errors", "clock", "lang", "definition"},
     "interp": {"errors", "clock", "lang", "definition", "interp"},
-    "tasks": {"errors", "clock", "lang", "definition", "interp", "tasks"},
+    # The function runtimes are a leaf (processes and pipes, nothing of the engine) that
+    # the task adapters build on.
+    "functions": {"functions"},
+    "tasks": {"errors", "clock", "lang", "definition", "interp", "tasks", "functions"},
 }
 
 

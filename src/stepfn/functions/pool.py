@@ -183,7 +183,7 @@ class FunctionRuntime:
                 and its worker is replaced. The function's own timeout applies anyway.
             invoked_arn: the ARN the caller named (with its qualifier), for the context.
         """
-        if not payload or payload == b"null" or payload.strip() in (b"", b"null"):
+        if len(payload) < 16 and payload.strip() in (b"", b"null"):
             payload = b"{}"
         arn = invoked_arn or config.arn(self.region, self.account)
         spawn = False
