@@ -50,7 +50,10 @@ HANDLERS = {
             sys.stdout.flush()
             os._exit(1)
 
+        import logging
+
         def chatty(event, context):
+            logging.getLogger("app").warning("careful %s", event["n"])
             print("to stdout", event["n"])
             print("to stderr", file=sys.stderr)
             return "ok"
@@ -224,6 +227,11 @@ def test_the_log_has_lambdas_lines_and_the_handlers_output(
     assert lines[0] == "START RequestId: req-a Version: $LATEST"
     assert "init output" in lines
     assert "to stdout 1" in lines and "to stderr" in lines
+    warning = next(line for line in lines if line.startswith("[WARNING]"))
+    level, stamp, rid, message = warning.split("\t")
+    assert level == "[WARNING]"
+    assert (rid, message) == ("req-a", "careful 1")
+    assert stamp.endswith("Z") and stamp[4] == "-" and stamp[10] == "T"
     assert lines[-2] == "END RequestId: req-a"
     assert lines[-1].startswith("REPORT RequestId: req-a\tDuration: ")
     assert "\tInit Duration: " in lines[-1]

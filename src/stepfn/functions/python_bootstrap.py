@@ -76,6 +76,42 @@ class _Capture(io.TextIOBase):
         return text.encode("utf-8", "replace")
 
 
+class _Logs:
+    """AWS's root log handler (``[LEVEL]\tTIMESTAMP\tREQUEST_ID\tMESSAGE``), installed once
+    the function's code has imported ``logging``: code that never logs does not pay for
+    importing it at a cold start."""
+
+    def __init__(self, capture: _Capture) -> None:
+        self.capture = capture
+        self.request_id = ""
+        self.installed = False
+
+    def install_if_used(self) -> None:
+        if self.installed or "logging" not in sys.modules:
+            return
+        import logging  # already imported by the function's code: no cost
+
+        self.installed = True
+        logs = self
+
+        class LambdaLogHandler(logging.Handler):
+            def emit(self, record: Any) -> None:
+                try:
+                    message = record.getMessage()
+                    if record.exc_info:
+                        message += "\n" + logging.Formatter().formatException(record.exc_info)
+                    when = time.gmtime(record.created)
+                    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", when)
+                    stamp += f".{int(record.msecs):03d}Z"
+                    logs.capture.write(
+                        f"[{record.levelname}]\t{stamp}\t{logs.request_id}\t{message}\n"
+                    )
+                except Exception:
+                    self.handleError(record)
+
+        logging.getLogger().addHandler(LambdaLogHandler())
+
+
 class _Encoder(json.JSONEncoder):
     # AWS's runtime serialises Decimal (as boto3's DynamoDB types give them) as numbers.
     def default(self, o: Any) -> Any:
@@ -161,6 +197,7 @@ def main() -> None:
     os.dup2(2, 1)
     capture = _Capture()
     sys.stdout = sys.stderr = capture
+    logs = _Logs(capture)
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     # The script's own folder would shadow modules of the function's code: replace it.
     sys.path[0] = task_root
@@ -174,6 +211,7 @@ def main() -> None:
     except Exception as exc:  # the module raised while it was imported
         _send_init(responses, 1, exception_document(exc, "", skip=0))
         return
+    logs.install_if_used()
     _send_init(responses, 0, b"")
 
     readline, read, dumps = requests.readline, requests.read, _ENCODER.encode
@@ -183,7 +221,8 @@ def main() -> None:
             return
         request_id, invoked_arn, remaining, size = header.split()
         payload = read(int(size))
-        rid = request_id.decode()
+        rid = logs.request_id = request_id.decode()
+        logs.install_if_used()
         context = LambdaContext(rid, invoked_arn.decode(), int(remaining))
         status = 0
         try:
