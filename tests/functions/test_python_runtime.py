@@ -138,7 +138,7 @@ def test_context_and_environment(runtime: FunctionRuntime, code: Path) -> None:
         "remaining": context["remaining"],
     }
     assert 0 < context["remaining"] <= 7000
-    assert "/[$LATEST]" in stream
+    assert "/[$LATEST]" in stream and result.log_stream == stream
     assert env == {
         "AWS_LAMBDA_FUNCTION_NAME": "pyfn",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",

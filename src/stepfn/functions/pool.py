@@ -170,7 +170,9 @@ class FunctionRuntime:
         deadline: float | None = None,
         invoked_arn: str | None = None,
     ) -> InvocationHandle:
-        """Start one invocation; ``done(result)`` is called once, from another thread.
+        """Start one invocation; ``done(result)`` is called once: from a worker's reader
+        thread or the timer thread, or before ``invoke`` returns when the call is refused
+        at once (reserved concurrency, a closed runtime).
 
         Args:
             config: the function version to run.
@@ -427,6 +429,7 @@ class FunctionRuntime:
             max_memory_mb=frame.memory_mb,
             memory_size=config.memory_size,
             output=frame.log,
+            log_stream=worker.stream,
         )
         if frame.status:
             result.function_error = UNHANDLED
@@ -474,6 +477,7 @@ class FunctionRuntime:
             memory_size=config.memory_size,
             function_error=UNHANDLED,
             report_status="error",
+            log_stream=worker.stream,
         )
         if worker.init_error is not None:
             result.payload = worker.init_error
@@ -565,6 +569,7 @@ class FunctionRuntime:
             duration_ms=(time.monotonic() - call.started) * 1000,
             memory_size=config.memory_size,
             report_status="timeout",
+            log_stream=call.worker.stream if call.worker is not None else "",
         )
         result.notes.append(f"{stamp}Z {call.request_id} Task timed out after {seconds} seconds\n")
         return result

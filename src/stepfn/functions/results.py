@@ -36,6 +36,11 @@ class InvocationResult:
         duration_ms: how long the handler ran.
         init_ms: the init phase's duration when this invocation started a worker.
         max_memory_mb: the worker's peak resident memory.
+        memory_size: the function's configured memory (the REPORT line shows it).
+        output: what the handler printed during the call (``log`` wraps it in Lambda's
+            START/END/REPORT lines).
+        log_stream: the worker's log stream (``YYYY/MM/DD/[VERSION]HEX``), under the log
+            group ``/aws/lambda/NAME``.
     """
 
     request_id: str
@@ -51,6 +56,7 @@ class InvocationResult:
     max_memory_mb: int = 0
     memory_size: int = 128
     output: bytes = b""
+    log_stream: str = ""
     notes: list[str] = field(default_factory=list)
     report_status: str | None = None
 
