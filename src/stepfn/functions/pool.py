@@ -20,6 +20,7 @@ import heapq
 import itertools
 import json
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -155,6 +156,10 @@ class FunctionRuntime:
         self._timers: list[tuple[float, int, _Call]] = []
         self._sequence = itertools.count()
         self._timer_thread: threading.Thread | None = None
+        # Workers start on one thread of their own: a fork and exec (or node's version
+        # check) never holds up a caller of ``invoke`` or a reader thread.
+        self._spawns: queue.SimpleQueue[_Pool | None] = queue.SimpleQueue()
+        self._spawner: threading.Thread | None = None
         self._closed = False
         self._next_reap = time.monotonic() + idle_seconds
 
@@ -233,7 +238,7 @@ class FunctionRuntime:
         if worker is not None:
             worker.send(call.request_id, call.invoked_arn, _millis(config), call.payload)
         elif spawn:
-            self._spawn(pool)
+            self._request_spawn(pool)
         return InvocationHandle(self, call)
 
     def workers(self, config: FunctionConfig) -> list[int]:
@@ -261,6 +266,10 @@ class FunctionRuntime:
                 pool.idle.clear()
             self._timers.clear()
             self._wake.notify_all()
+        self._spawns.put(None)
+        spawner = self._spawner
+        if spawner is not None and spawner is not threading.current_thread():
+            spawner.join(30)
         for worker in workers:
             worker.stop()
         for worker in workers:
@@ -321,6 +330,25 @@ class FunctionRuntime:
         elif earliest is None or due < earliest:
             self._wake.notify()
 
+    def _request_spawn(self, pool: _Pool) -> None:
+        with self._lock:
+            if self._spawner is None:
+                self._spawner = threading.Thread(
+                    target=self._run_spawns, name="stepfn-fn-spawner", daemon=True
+                )
+                self._spawner.start()
+        self._spawns.put(pool)
+
+    def _run_spawns(self) -> None:
+        while True:
+            pool = self._spawns.get()
+            if pool is None:
+                return
+            try:
+                self._spawn(pool)
+            except Exception:  # keep serving the other pools
+                log.exception("starting a worker of %s failed", pool.config.name)
+
     def _spawn(self, pool: _Pool) -> None:
         """Start a worker for the pool (without the lock) and give it the next queued call."""
         try:
@@ -337,19 +365,23 @@ class FunctionRuntime:
         send: _Call | None = None
         with self._lock:
             pool.spawning -= 1
-            if self._closed:
-                worker.stop()
-                return
-            pool.workers.append(worker)
-            while pool.queue:
-                call = pool.queue.popleft()
-                if call.state == _QUEUED:
-                    self._assign(call, worker)
-                    send = call
-                    break
-            if send is None:
-                worker.last_used = time.monotonic()
-                pool.idle.append(worker)
+            closed = self._closed
+            if not closed:
+                pool.workers.append(worker)
+                while pool.queue:
+                    call = pool.queue.popleft()
+                    if call.state == _QUEUED:
+                        self._assign(call, worker)
+                        send = call
+                        break
+                if send is None:
+                    worker.last_used = time.monotonic()
+                    pool.idle.append(worker)
+        if closed:
+            worker.stop()
+            worker.start()  # its reader reaps the process and closes the pipes
+            worker.join(5)
+            return
         worker.start()
         if send is not None:
             worker.send(send.request_id, send.invoked_arn, _millis(send.config), send.payload)
@@ -466,7 +498,7 @@ class FunctionRuntime:
         if call is not None:
             _deliver(call, self._exit_result(call, worker))
         if spawn_for is not None:
-            self._spawn(spawn_for)
+            self._request_spawn(spawn_for)
 
     def _exit_result(self, call: _Call, worker: Worker) -> InvocationResult:
         config = call.config
