@@ -165,6 +165,29 @@ def concurrent_runs(config: FunctionConfig, executions: int, callers: int, pool_
         return per_thread * callers / (time.perf_counter() - started)
 
 
+def concurrent_local_runs(executions: int, callers: int) -> float:
+    """The same executions with the handler called in-process (``LocalLambda``): the
+    driver's own cost, for comparison."""
+    resource = "arn:aws:lambda:us-east-1:123456789012:function:local"
+    machine = load_machine(
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "End": True}}}
+    )
+    functions = {"local": lambda event, context: event}
+    per_thread = executions // callers
+
+    def loop() -> None:
+        for _ in range(per_thread):
+            run(machine, PAYLOAD, functions=functions)
+
+    threads = [threading.Thread(target=loop) for _ in range(callers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return per_thread * callers / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=3000)
@@ -189,6 +212,11 @@ def main() -> None:
             "node": FunctionConfig("benchnode", "nodejs20.x", "index.handler", str(root / "node")),
         }
         in_process = direct(payload, 20000)
+        local = concurrent_local_runs(args.calls, args.concurrency)
+        print(
+            f"in-process handler (LocalLambda): {args.concurrency} threads: {local:,.0f} "
+            "one-Task executions/s (the driver's own ceiling)"
+        )
         for label, config in configs.items():
             if args.only and label != args.only:
                 continue
