@@ -63,6 +63,10 @@ COMMONJS = {
         });
 
         exports.hang = () => new Promise(() => {});
+        exports.plain = (event, context) => 5;
+        exports.legacy = (event, context) => {
+          setTimeout(() => context.succeed({ late: true }), 20);
+        };
         exports.exit = async () => { process.exit(2); };
         exports.pid = async (event) => {
           if (event.hang) await new Promise(() => {});
@@ -129,6 +133,14 @@ def test_es_modules(runtime: FunctionRuntime, commonjs: Path, tmp_path: Path) ->
     assert "\treq-esm\tINFO\tesm log" in result.log
     broken = call(runtime, node_fn(package, "index.broken"))
     assert broken.error_type == "TypeError"
+
+
+def test_plain_functions_end_when_their_event_loop_is_empty(
+    runtime: FunctionRuntime, commonjs: Path
+) -> None:
+    # AWS ignores a non-promise return value: the answer is null, or what succeed() gives.
+    assert call(runtime, node_fn(commonjs, "index.plain")).payload == b"null"
+    assert body(call(runtime, node_fn(commonjs, "index.legacy"))) == {"late": True}
 
 
 def test_a_thrown_error_is_nodes_error_document(runtime: FunctionRuntime, commonjs: Path) -> None:

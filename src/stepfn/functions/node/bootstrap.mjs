@@ -239,10 +239,27 @@ function invoke(requestId, invokedArn, remainingMs, payload) {
       (error) => finish(error ?? new Error("Promise rejected with " + String(error))),
     );
   } else if (handler.length < 3) {
-    // A plain function that takes no callback: AWS ends it when its event loop is
-    // empty, with a null result; ours never empties, so end it once the tick is done.
-    setImmediate(() => finish(null, null));
+    // A plain function that takes no callback: AWS ends it with a null result when its
+    // event loop is empty (unless context.succeed/done ends it first). Ours always holds
+    // the stdin pipe, so "empty" is: no more active resources than between invocations.
+    whenLoopIdle(() => finish(null, null));
   }
+}
+
+let idleResources = null; // what the loop holds between invocations (the stdin pipe)
+
+function activeResources() {
+  return typeof process.getActiveResourcesInfo === "function"
+    ? process.getActiveResourcesInfo().length
+    : 0;
+}
+
+function whenLoopIdle(callback) {
+  const check = () => {
+    if (activeResources() <= idleResources) callback();
+    else setTimeout(check, 1);
+  };
+  setImmediate(check);
 }
 
 process.on("uncaughtException", (error) => {
@@ -318,6 +335,7 @@ async function main() {
   }
   frame("I 0 0\n");
   process.stdin.on("data", (chunk) => {
+    if (idleResources === null) idleResources = activeResources();
     chunks.push(chunk);
     buffered += chunk.length;
     parse();
