@@ -92,34 +92,15 @@ class LocalLambda:
 
     def invoke(self, request: TaskRequest) -> TaskOutcome:
         """Call the handler and shape its result or error as AWS does."""
-        integration = not request.resource.startswith("arn:aws:lambda:") and (
-            request.resource == INVOKE or request.resource.startswith(INVOKE + ".")
-        )
-        if integration:
-            params = request.payload if isinstance(request.payload, dict) else {}
-            reference = params.get("FunctionName")
-            if not isinstance(reference, str):
-                return TaskOutcome.failure(
-                    "States.Runtime", "The lambda:invoke task needs a FunctionName parameter."
-                )
-            event = params.get("Payload")
-            if isinstance(event, str):
-                # Lambda receives a string Payload as the raw bytes of the request body.
-                with contextlib.suppress(json.JSONDecodeError):
-                    event = json.loads(event)
-        else:
-            reference = request.resource
-            event = request.payload
+        resolved = task_target(request)
+        if isinstance(resolved, TaskOutcome):
+            return resolved
+        integration, reference, event = resolved
         name, _qualifier = function_name(reference)
         handler = self.functions.get(name)
         request_id = _request_id(request)
         if handler is None:
-            return TaskOutcome.failure(
-                "Lambda.ResourceNotFoundException",
-                f"Function not found: arn:aws:lambda:{self.region}:{self.account}:function:"
-                f"{name}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
-                f"ResourceNotFoundException; Request ID: {request_id}; Proxy: null)",
-            )
+            return not_found(name, self.region, self.account, request_id)
         arn = ArnBuilder(self.region, self.account).lambda_function(name)
         timeout = request.timeout_seconds or DEFAULT_TIMEOUT_SECONDS
         context = LambdaContext(
@@ -140,16 +121,62 @@ class LocalLambda:
             result, size = _result_value(raw)
         except ValueError as exc:
             return TaskOutcome.failure("Lambda.Unknown", str(exc))
-        if size > MAX_PAYLOAD_BYTES:
-            return TaskOutcome.failure(
-                "States.DataLimitExceeded",
-                f"The state/task '{'lambda' if integration else arn}' returned a "
-                "result with a size exceeding the maximum number of bytes service limit.",
-            )
-        if integration:
-            stamp = email.utils.formatdate(self.clock.now(), usegmt=True)
-            return TaskOutcome.success(invoke_response(result, size, request_id, stamp))
-        return TaskOutcome.success(result)
+        return success(result, size, request_id, integration, arn, self.clock)
+
+
+def task_target(request: TaskRequest) -> tuple[bool, str, Any] | TaskOutcome:
+    """What a Lambda task calls: (is the ``lambda:invoke`` integration, the function
+    reference, the event), or the failure of a ``lambda:invoke`` with no FunctionName."""
+    integration = not request.resource.startswith("arn:aws:lambda:") and (
+        request.resource == INVOKE or request.resource.startswith(INVOKE + ".")
+    )
+    if not integration:
+        return False, request.resource, request.payload
+    params = request.payload if isinstance(request.payload, dict) else {}
+    reference = params.get("FunctionName")
+    if not isinstance(reference, str):
+        return TaskOutcome.failure(
+            "States.Runtime", "The lambda:invoke task needs a FunctionName parameter."
+        )
+    event = params.get("Payload")
+    if isinstance(event, str):
+        # Lambda receives a string Payload as the raw bytes of the request body.
+        with contextlib.suppress(json.JSONDecodeError):
+            event = json.loads(event)
+    return True, reference, event
+
+
+def not_found(name: str, region: str, account: str, request_id: str) -> TaskOutcome:
+    """The failure of a task whose function does not exist, as Step Functions shows it."""
+    return TaskOutcome.failure(
+        "Lambda.ResourceNotFoundException",
+        f"Function not found: arn:aws:lambda:{region}:{account}:function:"
+        f"{name}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
+        f"ResourceNotFoundException; Request ID: {request_id}; Proxy: null)",
+    )
+
+
+def success(
+    result: Any,
+    size: int,
+    request_id: str,
+    integration: bool,
+    arn: str,
+    clock: Clock,
+    version: str = "$LATEST",
+) -> TaskOutcome:
+    """A function's result as the task's output: the Invoke response for ``lambda:invoke``,
+    the bare result for a function ARN; past 256 KiB, ``States.DataLimitExceeded``."""
+    if size > MAX_PAYLOAD_BYTES:
+        return TaskOutcome.failure(
+            "States.DataLimitExceeded",
+            f"The state/task '{'lambda' if integration else arn}' returned a "
+            "result with a size exceeding the maximum number of bytes service limit.",
+        )
+    if integration:
+        stamp = email.utils.formatdate(clock.now(), usegmt=True)
+        return TaskOutcome.success(invoke_response(result, size, request_id, stamp, version))
+    return TaskOutcome.success(result)
 
 
 def _request_id(request: TaskRequest) -> str:
@@ -196,7 +223,9 @@ def error_document(exc: BaseException, request_id: str, compact: bool = False) -
     return json.dumps(document)
 
 
-def invoke_response(payload: Any, size: int, request_id: str, date: str) -> dict[str, Any]:
+def invoke_response(
+    payload: Any, size: int, request_id: str, date: str, version: str = "$LATEST"
+) -> dict[str, Any]:
     """The result of ``lambda:invoke``: Lambda's Invoke response as Step Functions shows it."""
     trace = request_id.replace("-", "")
     headers = {
@@ -204,13 +233,13 @@ def invoke_response(payload: Any, size: int, request_id: str, date: str) -> dict
         "Content-Length": str(size),
         "Content-Type": "application/json",
         "Date": date,
-        "X-Amz-Executed-Version": "$LATEST",
+        "X-Amz-Executed-Version": version,
         "x-amzn-Remapped-Content-Length": "0",
         "x-amzn-RequestId": request_id,
         "X-Amzn-Trace-Id": f"Root=1-{trace[:8]}-{trace[8:]}",
     }
     return {
-        "ExecutedVersion": "$LATEST",
+        "ExecutedVersion": version,
         "Payload": payload,
         "SdkHttpMetadata": {
             "AllHttpHeaders": {k: [v] for k, v in headers.items()},
