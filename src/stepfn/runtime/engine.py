@@ -48,6 +48,7 @@ class Engine(ControlPlane, Executions, TestState):
         region: str = "us-east-1",
         account: str = "123456789012",
         background: bool | None = None,
+        mock_config: Any = None,
     ) -> None:
         clock = clock if clock is not None else Clock()
         ControlPlane.__init__(self, store, clock, region=region, account=account)
@@ -61,6 +62,16 @@ class Engine(ControlPlane, Executions, TestState):
             if registry is not None
             else Registry([LocalLambda(functions or {}, clock=clock)])
         )
+        # Executions started on ``stateMachineArn#TestCase`` run that test case of the
+        # Step Functions Local mock file (a path or a ``stepfn.testing.MockConfig``).
+        self.mocks: Any = None
+        if mock_config is not None:
+            from stepfn.testing.mock_adapter import MockTasks
+            from stepfn.testing.mock_config import MockConfig, load_mock_config
+
+            config = mock_config if isinstance(mock_config, MockConfig) else None
+            self.mocks = MockTasks(config or load_mock_config(mock_config))
+            self.registry = self.mocks.wrap(self.registry)
         self.models = ModelCache()
         self._ready: OrderedDict[str, None] = OrderedDict()
         self._signal = threading.Condition()
@@ -68,6 +79,7 @@ class Engine(ControlPlane, Executions, TestState):
         self._express: dict[str, dict[str, Any]] = {}
         self._stopping = False
         self.worker = Worker(store, clock, self.registry, self.ids, on_runnable=self.wake)
+        self.worker.mocks = self.mocks
         # Executions' logging configurations deliver to log groups that ``logs`` serves.
         self.log_delivery = LogDelivery(store, clock)
         self.worker.logs = self.log_delivery

@@ -97,6 +97,8 @@ class Executions(TaskCallbacks, MapRuns):
     account: str
     _express: dict[str, dict[str, Any]]
     _activity_signal: threading.Condition
+    # The engine's mocked tasks (``stepfn.testing.MockTasks``), with a mock file.
+    mocks: Any
     # The control plane provides it: what a state machine, version or alias ARN runs.
     resolve_target: Callable[..., Any]
 
@@ -109,7 +111,10 @@ class Executions(TaskCallbacks, MapRuns):
         input: str | None = None,
         traceHeader: str | None = None,
     ) -> dict[str, Any]:
-        """StartExecution: a Standard execution is stored and queued; an Express one runs."""
+        """StartExecution: a Standard execution is stored and queued; an Express one runs.
+
+        ``stateMachineArn#TestCase`` runs a test case of the engine's mock file."""
+        stateMachineArn, test_case = self._test_case(stateMachineArn)
         self._check_start(stateMachineArn, input, traceHeader)
         target = self.resolve_target(stateMachineArn)
         name = name if name is not None else self.ids.uuid()
@@ -120,6 +125,7 @@ class Executions(TaskCallbacks, MapRuns):
         now = self.clock.now()
         if target.type == "EXPRESS":
             arn = self._express_arn(sm_name, name)
+            self._bind_test_case(arn, target, test_case)
             threading.Thread(
                 target=self._run_express,
                 args=(target, arn, name, value, now),
@@ -143,6 +149,7 @@ class Executions(TaskCallbacks, MapRuns):
             trace_header=traceHeader,
             state_machine_revision_id=target.revision_id,
         )
+        self._bind_test_case(arn, target, test_case)
         try:
             # No read first: a name used before is rare, and the insert's conflict tells.
             self.worker.start(record, value)
@@ -152,6 +159,29 @@ class Executions(TaskCallbacks, MapRuns):
                 raise
             return self._same_start(existing, text)
         return {"executionArn": arn, "startDate": when(now)}
+
+    def _test_case(self, arn: Any) -> tuple[Any, str | None]:
+        """``(stateMachineArn, TestCase)`` of ``stateMachineArn#TestCase``."""
+        if not isinstance(arn, str) or "#" not in arn:
+            return arn, None
+        base, _, case = arn.partition("#")
+        if self.mocks is None:
+            raise ServiceError(
+                "StateMachineDoesNotExist",
+                f"State Machine Does Not Exist: '{arn}' (a test case needs a mock "
+                "configuration: --mock-config or $SFN_MOCK_CONFIG)",
+            )
+        return base, case
+
+    def _bind_test_case(self, execution_arn: str, target: Any, test_case: str | None) -> None:
+        if test_case is None:
+            return
+        from stepfn.testing.mock_config import MockConfigError
+
+        try:
+            self.mocks.bind(execution_arn, target.name, test_case, target.definition)
+        except MockConfigError as exc:
+            raise ServiceError("ValidationException", "; ".join(exc.problems)) from None
 
     @staticmethod
     def _check_start(state_machine_arn: Any, input: Any, trace_header: Any) -> None:
@@ -215,6 +245,7 @@ class Executions(TaskCallbacks, MapRuns):
         includedData: str | None = None,
     ) -> dict[str, Any]:
         """StartSyncExecution: run an Express execution and return how it ended."""
+        stateMachineArn, test_case = self._test_case(stateMachineArn)
         self._check_start(stateMachineArn, input, traceHeader)
         c = Constraints()
         c.enum(includedData, "includedData", INCLUDED_DATA)
@@ -231,6 +262,7 @@ class Executions(TaskCallbacks, MapRuns):
         sm_name = target.state_machine_arn.split(":")[-1]
         now = self.clock.now()
         arn = self._express_arn(sm_name, name)
+        self._bind_test_case(arn, target, test_case)
         execution = self._run_express(target, arn, name, value, now)
         status = execution.status
         data = includedData != "METADATA_ONLY"

@@ -178,6 +178,8 @@ class Worker:
         self._in_flight_lock = threading.Condition()
         # Set by the engine: writes the committed events of executions that log them.
         self.logs: LogDelivery | None = None
+        # Set by the engine with a mock file: answers the mocked tasks of test cases.
+        self.mocks: Any = None
         # (parent definition, item processor key) -> a child execution's definition.
         self._child_definitions: dict[tuple[str, str], str] = {}
 
@@ -337,6 +339,10 @@ class Worker:
             elif isinstance(command, InvokeTask):
                 activity = is_activity(command.resource)
                 kind = task_kind(command.resource, activity)
+                if self.mocks is not None and self.mocks.covers(arn, command.state_name):
+                    # A mocked activity or callback is answered like a call: its mocked
+                    # response is the task's result, no worker or SendTask* involved.
+                    activity, kind = False, "invoke"
                 tasks.append(
                     TaskRecord(
                         token=command.token,
