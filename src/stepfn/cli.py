@@ -317,6 +317,21 @@ def run(
     type=float,
     help="On SIGTERM or Ctrl-C, seconds to let requests in progress finish.",
 )
+@click.option(
+    "--wait-time-scale",
+    type=float,
+    envvar="WAIT_TIME_SCALE",
+    metavar="SCALE",
+    help="Let Waits, Retry intervals, timeouts and heartbeats take SCALE x their time "
+    "(0: at once; histories still show the full times). Default: $WAIT_TIME_SCALE, else 1.",
+)
+@click.option(
+    "--mock-config",
+    metavar="FILE",
+    help="A Step Functions Local mock file (MockConfigFile.json): StartExecution on "
+    "stateMachineArn#TestCase runs that test case. Default: $SFN_MOCK_CONFIG, else "
+    "$LOCALSTACK_SFN_MOCK_CONFIG.",
+)
 def server(
     db: str,
     host: str,
@@ -325,6 +340,8 @@ def server(
     auth: str,
     credentials: str | None,
     drain_timeout: float,
+    wait_time_scale: float | None,
+    mock_config: str | None,
 ) -> None:
     """Serve the Step Functions API, with durable executions, timers and workers.
 
@@ -353,8 +370,9 @@ def server(
     elif credentials:
         raise click.BadParameter("only with --auth sigv4", param_hint="'--credentials'")
     handlers = dict(_load_function(spec) for spec in functions)
+    options = _testing_options(wait_time_scale, mock_config)
     try:
-        engine = Engine.open(db, functions=handlers)
+        engine = Engine.open(db, functions=handlers, **options)
     except StoreError as exc:
         raise click.ClickException(f"cannot open the store {db!r}: {exc}") from None
     try:
@@ -391,6 +409,27 @@ def server(
         http.server_close()
         engine.close()
         click.echo("stepfn server stopped", err=True)
+
+
+def _testing_options(scale: float | None, mock_config: str | None) -> dict[str, Any]:
+    """The Engine options of ``server --wait-time-scale`` and ``--mock-config`` (each
+    checked here, so a bad one stops the server before it listens)."""
+    from stepfn.clock import ScaledClock
+    from stepfn.testing.mock_config import MockConfigError, load_mock_config, mock_config_from_env
+
+    options: dict[str, Any] = {}
+    if scale is not None and scale != 1:
+        try:
+            options["clock"] = ScaledClock(scale)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--wait-time-scale'") from None
+    try:
+        config = load_mock_config(mock_config) if mock_config else mock_config_from_env()
+    except MockConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if config is not None:
+        options["mock_config"] = config
+    return options
 
 
 def _log_line(message: str) -> str:
