@@ -332,6 +332,12 @@ def run(
     "stateMachineArn#TestCase runs that test case. Default: $SFN_MOCK_CONFIG, else "
     "$LOCALSTACK_SFN_MOCK_CONFIG.",
 )
+@click.option(
+    "--status-events",
+    metavar="URL|FILE",
+    help="Send each execution status change as EventBridge's 'Step Functions Execution "
+    "Status Change' event: POSTed to an http(s) URL, or appended to a JSON-lines FILE.",
+)
 def server(
     db: str,
     host: str,
@@ -342,6 +348,7 @@ def server(
     drain_timeout: float,
     wait_time_scale: float | None,
     mock_config: str | None,
+    status_events: str | None,
 ) -> None:
     """Serve the Step Functions API, with durable executions, timers and workers.
 
@@ -370,7 +377,7 @@ def server(
     elif credentials:
         raise click.BadParameter("only with --auth sigv4", param_hint="'--credentials'")
     handlers = dict(_load_function(spec) for spec in functions)
-    options = _testing_options(wait_time_scale, mock_config)
+    options = _testing_options(wait_time_scale, mock_config, status_events)
     try:
         engine = Engine.open(db, functions=handlers, **options)
     except StoreError as exc:
@@ -411,9 +418,12 @@ def server(
         click.echo("stepfn server stopped", err=True)
 
 
-def _testing_options(scale: float | None, mock_config: str | None) -> dict[str, Any]:
-    """The Engine options of ``server --wait-time-scale`` and ``--mock-config`` (each
-    checked here, so a bad one stops the server before it listens)."""
+def _testing_options(
+    scale: float | None, mock_config: str | None, status_events: str | None
+) -> dict[str, Any]:
+    """The Engine options of ``server --wait-time-scale``, ``--mock-config`` and
+    ``--status-events`` (each checked here, so a bad one stops the server before it
+    listens)."""
     from stepfn.clock import ScaledClock
     from stepfn.testing.mock_config import MockConfigError, load_mock_config, mock_config_from_env
 
@@ -429,6 +439,13 @@ def _testing_options(scale: float | None, mock_config: str | None) -> dict[str, 
         raise click.ClickException(str(exc)) from None
     if config is not None:
         options["mock_config"] = config
+    if status_events:
+        from stepfn.testing.status_events import StatusEvents
+
+        try:
+            options["status_events"] = StatusEvents(status_events)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--status-events'") from None
     return options
 
 

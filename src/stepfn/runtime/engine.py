@@ -49,6 +49,7 @@ class Engine(ControlPlane, Executions, TestState):
         account: str = "123456789012",
         background: bool | None = None,
         mock_config: Any = None,
+        status_events: Any = None,
     ) -> None:
         clock = clock if clock is not None else Clock()
         ControlPlane.__init__(self, store, clock, region=region, account=account)
@@ -80,6 +81,9 @@ class Engine(ControlPlane, Executions, TestState):
         self._stopping = False
         self.worker = Worker(store, clock, self.registry, self.ids, on_runnable=self.wake)
         self.worker.mocks = self.mocks
+        # ``stepfn.testing.StatusEvents``: EventBridge-shaped status-change events.
+        self.status_events = status_events
+        self.worker.status_events = status_events
         # Executions' logging configurations deliver to log groups that ``logs`` serves.
         self.log_delivery = LogDelivery(store, clock)
         self.worker.logs = self.log_delivery
@@ -200,6 +204,8 @@ class Engine(ControlPlane, Executions, TestState):
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.worker.close()
+        if self.status_events is not None:
+            self.status_events.close()
         self.store.close()
 
     def __enter__(self) -> Engine:

@@ -3,7 +3,8 @@ state machines.
 
 * ``stepfn_server``: a real ``stepfn server`` process on a free port, with a fresh store
   in the test's temporary directory and instant time (``--wait-time-scale 0``). It has
-  ``.endpoint_url`` and ``.client()``, a boto3 Step Functions client for it. Its Lambda
+  ``.endpoint_url`` and ``.client()``, a boto3 Step Functions client for it, and
+  ``.wait_for_end(execution_arn)`` (from its status-change events). Its Lambda
   functions and mock file come from the test's marker::
 
       @pytest.mark.stepfn_server(functions={"charge": "billing:handler"},
@@ -23,6 +24,7 @@ The helpers ``states_entered``, ``state_input`` and ``state_output``
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import socket
 import subprocess
@@ -68,6 +70,8 @@ class StepfnServer:
             str(self.port),
             "--wait-time-scale",
             repr(float(wait_time_scale)),
+            "--status-events",
+            str(directory / "status-events.jsonl"),
             *extra_args,
         ]
         for name, handler in (functions or {}).items():
@@ -134,6 +138,31 @@ class StepfnServer:
         }
         settings.update(options)
         return boto3.client(service, **settings)
+
+    def status_events(self) -> list[dict[str, Any]]:
+        """The execution status-change events the server sent so far (EventBridge's
+        "Step Functions Execution Status Change" shape), oldest first."""
+        path = self.directory / "status-events.jsonl"
+        if not path.exists():
+            return []
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.endswith("}")]
+
+    def wait_for_end(self, execution_arn: str, timeout: float = 60.0) -> dict[str, Any]:
+        """The detail of the status event that ended ``execution_arn``, waiting for it.
+
+        Raises:
+            TimeoutError: it did not end within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.status_events():
+                detail: dict[str, Any] = event["detail"]
+                if detail["executionArn"] == execution_arn and detail["status"] != "RUNNING":
+                    return detail
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} did not end within {timeout:g} s")
+            time.sleep(0.01)
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL if it does not stop in 10 s)."""
