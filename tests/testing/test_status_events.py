@@ -110,6 +110,27 @@ def test_status_changes_are_posted_to_a_webhook(webhook: tuple[str, list[Any]]) 
     )
 
 
+def test_a_redrive_sends_running_again(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    events = StatusEvents(str(path))
+    with Engine.open("memory://", clock=VirtualClock(), status_events=events) as engine:
+        sm = engine.create_state_machine(name="m", definition=WAITS, roleArn=ROLE)
+        arn = engine.start_execution(stateMachineArn=sm["stateMachineArn"], input="{}")[
+            "executionArn"
+        ]
+        engine.run_until_idle()
+        engine.redrive_execution(executionArn=arn)
+        engine.run_until_idle()
+        assert events.flush(10)
+    details = [json.loads(line)["detail"] for line in path.read_text().splitlines()]
+    assert [(d["status"], d["redriveCount"]) for d in details] == [
+        ("RUNNING", 0),
+        ("FAILED", 0),
+        ("RUNNING", 1),
+        ("FAILED", 1),
+    ]
+
+
 def test_a_file_in_a_missing_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no directory"):
         StatusEvents(str(tmp_path / "absent" / "events.jsonl"))

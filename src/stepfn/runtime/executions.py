@@ -26,6 +26,7 @@ or redriven on its own.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Callable
@@ -603,6 +604,17 @@ class Executions(TaskCallbacks, MapRuns):
                     "ExecutionNotRedrivable",
                     "Execution changed while it was being redriven; try again",
                 )
+            if self.worker.status_events is not None:
+                running = dataclasses.replace(
+                    record,
+                    status="RUNNING",
+                    output=None,
+                    error=None,
+                    cause=None,
+                    stop_date=None,
+                    redrive_count=count,
+                )
+                self.worker.status_events.changed(running, now)
             if clientToken is not None:
                 used = tokens.setdefault(executionArn, [])
                 used.append((clientToken, now))
