@@ -326,6 +326,15 @@ def run(
     "(0: at once; histories still show the full times). Default: $WAIT_TIME_SCALE, else 1.",
 )
 @click.option(
+    "--clock",
+    "clock_kind",
+    type=click.Choice(["real", "virtual"]),
+    default="real",
+    show_default=True,
+    help="virtual: time stands still until a test moves it with POST /_stepfn/clock "
+    '{"advanceSeconds": N}; timers then due fire.',
+)
+@click.option(
     "--mock-config",
     metavar="FILE",
     help="A Step Functions Local mock file (MockConfigFile.json): StartExecution on "
@@ -347,6 +356,7 @@ def server(
     credentials: str | None,
     drain_timeout: float,
     wait_time_scale: float | None,
+    clock_kind: str,
     mock_config: str | None,
     status_events: str | None,
 ) -> None:
@@ -378,6 +388,15 @@ def server(
         raise click.BadParameter("only with --auth sigv4", param_hint="'--credentials'")
     handlers = dict(_load_function(spec) for spec in functions)
     options = _testing_options(wait_time_scale, mock_config, status_events)
+    if clock_kind == "virtual":
+        from stepfn.clock import ManualClock
+
+        if "clock" in options:
+            raise click.BadParameter(
+                "a virtual clock moves only when told; leave out --wait-time-scale",
+                param_hint="'--clock'",
+            )
+        options["clock"] = ManualClock()
     try:
         engine = Engine.open(db, functions=handlers, **options)
     except StoreError as exc:

@@ -140,3 +140,35 @@ class ScaledClock(Clock):
             if wait <= 0:
                 return
             time.sleep(wait)
+
+
+class ManualClock(Clock):
+    """A clock that stands still until told to move (``advance``), for a server whose
+    tests move time themselves (``stepfn server --clock virtual``).
+
+    Unlike ``VirtualClock`` it does not jump to the next timer by itself: the engine
+    runs in the background as with real time, and a timer fires once the clock has been
+    advanced past it. It starts at the real time of its creation unless told otherwise.
+    """
+
+    virtual = False
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else start
+        self._moved = threading.Condition()
+
+    def now(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> float:
+        """Move time forward by ``seconds`` (0 or more); the new time."""
+        if not seconds >= 0:
+            raise ValueError(f"time only moves forward: cannot advance by {seconds}")
+        with self._moved:
+            self._now += seconds
+            self._moved.notify_all()
+            return self._now
+
+    def sleep_until(self, when: float) -> None:
+        with self._moved:
+            self._moved.wait_for(lambda: self._now >= when)

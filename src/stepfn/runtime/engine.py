@@ -110,6 +110,11 @@ class Engine(ControlPlane, Executions, TestState):
             self._ready[execution_arn] = None
             self._signal.notify()
 
+    def wake_loop(self) -> None:
+        """Let the loop look again at once (the clock moved: timers may be due)."""
+        with self._signal:
+            self._signal.notify()
+
     def _take(self, limit: int = BATCH) -> list[str]:
         with self._signal:
             arns: list[str] = []

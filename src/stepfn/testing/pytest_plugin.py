@@ -13,7 +13,8 @@ state machines.
 
   (a function may also be given as a module-level callable).
 * ``stepfn_server_factory``: starts servers with other options in one test
-  (``stepfn_server_factory(functions=..., mock_config=..., wait_time_scale=...)``).
+  (``stepfn_server_factory(functions=..., mock_config=..., wait_time_scale=...)``;
+  ``clock="virtual"``: time stands still until ``server.advance(seconds)``).
 * ``stepfn_engine``: an in-process ``Engine`` on a virtual clock (drive it with
   ``run_until_idle()``), with the marker's functions (callables) and mock file.
 
@@ -52,6 +53,7 @@ class StepfnServer:
         functions: Mapping[str, Any] | None = None,
         mock_config: str | os.PathLike[str] | None = None,
         wait_time_scale: float = 0.0,
+        clock: str = "real",
         extra_args: tuple[str, ...] = (),
     ) -> None:
         self.directory = directory
@@ -68,8 +70,11 @@ class StepfnServer:
             "127.0.0.1",
             "--port",
             str(self.port),
-            "--wait-time-scale",
-            repr(float(wait_time_scale)),
+            *(
+                ("--clock", "virtual")
+                if clock == "virtual"
+                else ("--wait-time-scale", repr(float(wait_time_scale)))
+            ),
             "--status-events",
             str(directory / "status-events.jsonl"),
             *extra_args,
@@ -138,6 +143,19 @@ class StepfnServer:
         }
         settings.update(options)
         return boto3.client(service, **settings)
+
+    def advance(self, seconds: float) -> float:
+        """Move the time of a ``clock="virtual"`` server forward; the new time (epoch
+        seconds). Timers that came due fire."""
+        request = urllib.request.Request(
+            self.endpoint_url + "/_stepfn/clock",
+            data=json.dumps({"advanceSeconds": seconds}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            now: float = json.loads(response.read())["epoch"]
+            return now
 
     def status_events(self) -> list[dict[str, Any]]:
         """The execution status-change events the server sent so far (EventBridge's
