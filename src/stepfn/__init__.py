@@ -41,6 +41,8 @@ def run(
     functions: Mapping[str, Handler] | None = None,
     state_machine_type: str = "STANDARD",
     clock: Clock | None = None,
+    mock_config: Any = None,
+    test_case: str | None = None,
 ) -> Execution:
     """Run a state machine to its end, in this process, and return the execution.
 
@@ -56,12 +58,20 @@ def run(
         clock: the clock that times Waits, retries and timeouts. By default a virtual
             clock: waits end at once and the history shows simulated times. Pass
             ``stepfn.Clock()`` for real time.
+        mock_config: a Step Functions Local mock configuration (``MockConfigFile.json``):
+            its path or a loaded ``stepfn.testing.MockConfig``; None with a
+            ``test_case`` reads the file ``$SFN_MOCK_CONFIG`` names.
+        test_case: the test case to run, ``"StateMachine#TestCase"`` or just the test
+            case's name when one state machine of the file has it: the states it names
+            get their mocked responses instead of real calls.
 
     Returns:
         The ``Execution``: ``status``, ``output``, ``error``, ``cause``, ``history``.
 
     Raises:
         DefinitionError: the definition is not valid; ``problems`` lists every problem.
+        stepfn.testing.MockConfigError: the mock configuration or the test case is not
+            valid, with every problem and where it is.
     """
     from stepfn.durable.local import run as run_local
 
@@ -72,6 +82,8 @@ def run(
         functions=functions,
         state_machine_type=state_machine_type,
         clock=clock,
+        mock_config=mock_config,
+        test_case=test_case,
     )
 
 

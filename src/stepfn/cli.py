@@ -317,6 +317,36 @@ def run(
     type=float,
     help="On SIGTERM or Ctrl-C, seconds to let requests in progress finish.",
 )
+@click.option(
+    "--wait-time-scale",
+    type=float,
+    envvar="WAIT_TIME_SCALE",
+    metavar="SCALE",
+    help="Let Waits, Retry intervals, timeouts and heartbeats take SCALE x their time "
+    "(0: at once; histories still show the full times). Default: $WAIT_TIME_SCALE, else 1.",
+)
+@click.option(
+    "--clock",
+    "clock_kind",
+    type=click.Choice(["real", "virtual"]),
+    default="real",
+    show_default=True,
+    help="virtual: time stands still until a test moves it with POST /_stepfn/clock "
+    '{"advanceSeconds": N}; timers then due fire.',
+)
+@click.option(
+    "--mock-config",
+    metavar="FILE",
+    help="A Step Functions Local mock file (MockConfigFile.json): StartExecution on "
+    "stateMachineArn#TestCase runs that test case. Default: $SFN_MOCK_CONFIG, else "
+    "$LOCALSTACK_SFN_MOCK_CONFIG.",
+)
+@click.option(
+    "--status-events",
+    metavar="URL|FILE",
+    help="Send each execution status change as EventBridge's 'Step Functions Execution "
+    "Status Change' event: POSTed to an http(s) URL, or appended to a JSON-lines FILE.",
+)
 def server(
     db: str,
     host: str,
@@ -325,6 +355,10 @@ def server(
     auth: str,
     credentials: str | None,
     drain_timeout: float,
+    wait_time_scale: float | None,
+    clock_kind: str,
+    mock_config: str | None,
+    status_events: str | None,
 ) -> None:
     """Serve the Step Functions API, with durable executions, timers and workers.
 
@@ -352,8 +386,18 @@ def server(
     elif credentials:
         raise click.BadParameter("only with --auth sigv4", param_hint="'--credentials'")
     handlers = dict(_load_function(spec) for spec in functions)
+    options = _testing_options(wait_time_scale, mock_config, status_events)
+    if clock_kind == "virtual":
+        from stepfn.clock import ManualClock
+
+        if "clock" in options:
+            raise click.BadParameter(
+                "a virtual clock moves only when told; leave out --wait-time-scale",
+                param_hint="'--clock'",
+            )
+        options["clock"] = ManualClock()
     try:
-        engine = Engine.open(db, functions=handlers)
+        engine = Engine.open(db, functions=handlers, **options)
     except StoreError as exc:
         raise click.ClickException(f"cannot open the store {db!r}: {exc}") from None
     try:
@@ -390,6 +434,37 @@ def server(
         http.server_close()
         engine.close()
         click.echo("stepfn server stopped", err=True)
+
+
+def _testing_options(
+    scale: float | None, mock_config: str | None, status_events: str | None
+) -> dict[str, Any]:
+    """The Engine options of ``server --wait-time-scale``, ``--mock-config`` and
+    ``--status-events`` (each checked here, so a bad one stops the server before it
+    listens)."""
+    from stepfn.clock import ScaledClock
+    from stepfn.service.engine import MockConfigError, load_mock_config, mock_config_from_env
+
+    options: dict[str, Any] = {}
+    if scale is not None and scale != 1:
+        try:
+            options["clock"] = ScaledClock(scale)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--wait-time-scale'") from None
+    try:
+        config = load_mock_config(mock_config) if mock_config else mock_config_from_env()
+    except MockConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if config is not None:
+        options["mock_config"] = config
+    if status_events:
+        from stepfn.testing.status_events import StatusEvents
+
+        try:
+            options["status_events"] = StatusEvents(status_events)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--status-events'") from None
+    return options
 
 
 def _log_line(message: str) -> str:

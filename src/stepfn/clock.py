@@ -87,3 +87,88 @@ def iso8601(ts: float) -> str:
     """AWS's text form of a timestamp in JSON payloads: ``2024-01-01T00:00:00.000Z``."""
     dt = datetime.fromtimestamp(ts, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+class ScaledClock(Clock):
+    """Real time in which waiting for a timer takes ``scale`` times as long.
+
+    Step Functions Local's ``WAIT_TIME_SCALE``: with 0.1 a one-hour Wait takes six real
+    minutes, with 0 it ends at once. Time still reads as if it had passed at scale 1:
+    when the engine has nothing to do but wait for its next timer (due at ``d`` seconds
+    from now), it waits ``d * scale`` real seconds, then the clock *jumps* to the due
+    time (``skip_towards``). So Waits, Retry intervals, timeouts and heartbeats are all
+    shortened, and history timestamps show the simulated seconds (an hour for the hour),
+    while work in progress (a task running) takes its real time.
+    """
+
+    virtual = False
+
+    def __init__(self, scale: float) -> None:
+        if not scale >= 0:  # also refuses NaN
+            raise ValueError(f"the wait time scale must be 0 or more, not {scale}")
+        self.scale = float(scale)
+        self._offset = 0.0  # simulated minus real seconds: what the jumps skipped
+        self._target: tuple[float, float] | None = None  # (due, real deadline)
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return time.time() + self._offset
+
+    def skip_towards(self, due: float) -> float:
+        """The caller has nothing to do before ``due`` (simulated time): the real seconds
+        to wait before asking again. Once ``(due - now) * scale`` real seconds have passed
+        since the first ask for this ``due``, the clock jumps to ``due`` and 0 is returned.
+        """
+        with self._lock:
+            real = time.time()
+            now = real + self._offset
+            if due <= now:
+                self._target = None
+                return 0.0
+            if self._target is None or self._target[0] != due:
+                self._target = (due, real + (due - now) * self.scale)
+            deadline = self._target[1]
+            if real >= deadline:
+                self._offset = due - real
+                self._target = None
+                return 0.0
+            return deadline - real
+
+    def sleep_until(self, when: float) -> None:
+        while True:
+            wait = self.skip_towards(when)
+            if wait <= 0:
+                return
+            time.sleep(wait)
+
+
+class ManualClock(Clock):
+    """A clock that stands still until told to move (``advance``), for a server whose
+    tests move time themselves (``stepfn server --clock virtual``).
+
+    Unlike ``VirtualClock`` it does not jump to the next timer by itself: the engine
+    runs in the background as with real time, and a timer fires once the clock has been
+    advanced past it. It starts at the real time of its creation unless told otherwise.
+    """
+
+    virtual = False
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else start
+        self._moved = threading.Condition()
+
+    def now(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> float:
+        """Move time forward by ``seconds`` (0 or more); the new time."""
+        if not seconds >= 0:
+            raise ValueError(f"time only moves forward: cannot advance by {seconds}")
+        with self._moved:
+            self._now += seconds
+            self._moved.notify_all()
+            return self._now
+
+    def sleep_until(self, when: float) -> None:
+        with self._moved:
+            self._moved.wait_for(lambda: self._now >= when)

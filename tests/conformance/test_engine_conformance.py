@@ -58,6 +58,7 @@ from stepfn.service.engine import Engine
 from .cases import Case, _time_limit, cases_dir, execution_name, load_cases, missing_message
 from .compare import actual_key, compare_case, compare_history
 from .lambdas import functions_for
+from .mocks import TARGET, mock_config_for
 
 # The names stepfn.run gives an execution's state machine and role (interp.context).
 STATE_MACHINE_NAME = "stepfn"
@@ -123,6 +124,8 @@ def through_run(case: Case) -> Result:
         functions=functions_for(data.get("lambda_sources") or {}, clock),
         state_machine_type=state_machine_type(case),
         clock=clock,
+        mock_config=mock_config_for(case),
+        test_case=TARGET if mock_config_for(case) is not None else None,
     )
     history = None if state_machine_type(case) == "EXPRESS" else execution.history
     return Result(execution.status, execution.output, execution.error, execution.cause, history)
@@ -185,8 +188,10 @@ def _through(case: Case, calls_for: Callable[[Engine], Any]) -> Result:
     # None is "no input" for both runs (which then start with {}).
     text = None if given is None else json.dumps(given, ensure_ascii=False)
     kind = state_machine_type(case)
-    engine = Engine.open("memory://", clock=clock, functions=functions)
+    mocks = mock_config_for(case)
+    engine = Engine.open("memory://", clock=clock, functions=functions, mock_config=mocks)
     api = calls_for(engine)
+    case_suffix = "" if mocks is None else "#" + TARGET.partition("#")[2]
     # boto3 leaves out members that are None; the Engine takes them as not given.
     optional = {} if text is None else {"input": text}
     try:
@@ -198,12 +203,12 @@ def _through(case: Case, calls_for: Callable[[Engine], Any]) -> Result:
         )["stateMachineArn"]
         if kind == "EXPRESS":
             ended = api.start_sync_execution(
-                stateMachineArn=machine, name=execution_name(case), **optional
+                stateMachineArn=machine + case_suffix, name=execution_name(case), **optional
             )
             history = None
         else:
             arn = api.start_execution(
-                stateMachineArn=machine, name=execution_name(case), **optional
+                stateMachineArn=machine + case_suffix, name=execution_name(case), **optional
             )["executionArn"]
             engine.run_until_idle()
             ended = api.describe_execution(executionArn=arn)

@@ -92,6 +92,9 @@ def error_document(code: str, message: str, **fields: Any) -> dict[str, Any]:
     return {"__type": code, "message": message, **fields}
 
 
+CLOCK_PATH = "/_stepfn/clock"  # the admin call of stepfn.api.admin
+
+
 @dataclass
 class Request:
     """One HTTP request as the application sees it."""
@@ -174,6 +177,11 @@ class Api:
 
     def handle(self, request: Request) -> Response:
         """Answer one HTTP request."""
+        if request.target.split("?", 1)[0].rstrip("/") == CLOCK_PATH:
+            from stepfn.api.admin import clock_call
+
+            status, document = clock_call(self.engine, request.method, request.body)
+            return Response(status, document)
         if request.method == "GET":
             return self._get(request)
         if request.method != "POST":

@@ -118,6 +118,8 @@ def run(
     registry: Registry | None = None,
     ids: IdSource | None = None,
     state_machine_name: str = "stepfn",
+    mock_config: Any = None,
+    test_case: str | None = None,
 ) -> Execution:
     """Run an execution to its end and return it. See ``stepfn.run``."""
     machine = definition if isinstance(definition, Machine) else load_machine(definition)
@@ -125,6 +127,12 @@ def run(
     ids = ids if ids is not None else IdSource()
     if registry is None:
         registry = Registry([LocalLambda(functions or {}, clock=clock)])
+    mocks = None
+    if mock_config is not None or test_case is not None:
+        from stepfn.tasks.mock_adapter import mock_tasks_for_run
+
+        mocks, state_machine_name, test_case = mock_tasks_for_run(mock_config, test_case)
+        registry = mocks.wrap(registry)
     name = name or ids.uuid()
     time_limit = EXPRESS_TIME_LIMIT if state_machine_type == "EXPRESS" else None
     info = execution_info(
@@ -134,6 +142,8 @@ def run(
         state_machine_name=state_machine_name,
         state_machine_type=state_machine_type,
     )
+    if mocks is not None and test_case is not None:
+        mocks.bind(info.execution_arn, state_machine_name, test_case, dict(machine.raw))
     return Driver(machine, info, ids, clock, registry, time_limit=time_limit).run()
 
 

@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-from stepfn.clock import Clock
+from stepfn.clock import Clock, ScaledClock
 from stepfn.durable.worker import Worker
 from stepfn.store.base import Store
 
@@ -127,6 +127,13 @@ class Loop:
             self.wake(arn)
         return len(arns)
 
+    def wake_up(self) -> None:
+        """Let the scheduler and the steppers look again at once."""
+        with self._signal:
+            self._signal.notify_all()
+        with self._tick:
+            self._tick.notify_all()
+
     # --- in threads ----------------------------------------------------------------------
 
     def start(self, steppers: int | None = None) -> None:
@@ -165,12 +172,18 @@ class Loop:
                     return
             if busy:
                 continue
-            wait = (
-                TICK_SECONDS if due is None else max(0.0, min(TICK_SECONDS, due - self.clock.now()))
-            )
-            with self._signal:
+            wait = TICK_SECONDS
+            if due is not None and isinstance(self.clock, ScaledClock):
+                if not (self.worker.in_flight() or self._ready or self._stepping):
+                    # Idle until a timer: a scaled clock shortens the wait, then jumps.
+                    wait = min(TICK_SECONDS, self.clock.skip_towards(due))
+                else:
+                    wait = max(0.0, min(TICK_SECONDS, due - self.clock.now()))
+            elif due is not None:
+                wait = max(0.0, min(TICK_SECONDS, due - self.clock.now()))
+            with self._tick:
                 if not self._stopping:
-                    self._signal.wait(wait)
+                    self._tick.wait(wait)
 
     def stop(self) -> None:
         """Stop the threads (a step in progress ends first)."""

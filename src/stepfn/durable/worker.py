@@ -16,6 +16,7 @@ children it started, their history events, and the ends of those that ended.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -171,6 +172,10 @@ class Worker:
         self._in_flight_lock = threading.Condition()
         # Writes the committed events of executions that log them.
         self.logs = logs
+        # Set by the engine with a mock file: answers the mocked tasks of test cases.
+        self.mocks: Any = None
+        # Set by the engine: told each committed status change (``testing.StatusEvents``).
+        self.status_events: Any = None
         # (parent definition, item processor key) -> a child execution's definition.
         self._child_definitions: dict[tuple[str, str], str] = {}
 
@@ -190,6 +195,8 @@ class Worker:
                 self.on_runnable(item.commit.execution_arn)
                 continue
             transitions += sum(1 for e in item.commit.events if e.type.endswith("StateEntered"))
+            if self.status_events is not None and item.commit.status != item.record.status:
+                self._status_changed(item.record, item.commit)
             if self.logs is not None:
                 logged += self.logs.committed(item.record, item.commit.events)
             for task in item.invokes:
@@ -225,12 +232,35 @@ class Worker:
         self.store.create_execution(
             record, step.events, step.timers, tasks=step.tasks, children=step.children
         )
+        if self.status_events is not None:
+            self._status_started(record)
         if self.logs is not None:
             # Before its tasks can answer: the start's log events come first.
             self.logs.write(self.logs.committed(record, step.events))
         for task in step.tasks:
             if task.kind in ("invoke", "callback"):
                 self.dispatch(task, info)
+
+    def _status_started(self, record: ExecutionRecord) -> None:
+        """Status events of a new execution: RUNNING, then its end if it ended at once."""
+        now = self.clock.now()
+        running = dataclasses.replace(
+            record, status="RUNNING", output=None, error=None, cause=None, stop_date=None
+        )
+        self.status_events.changed(running, record.start_date)
+        if record.status != "RUNNING":
+            self.status_events.changed(record, now)
+
+    def _status_changed(self, record: ExecutionRecord, commit: StepCommit) -> None:
+        changed = dataclasses.replace(
+            record,
+            status=commit.status,
+            output=commit.output,
+            error=commit.error,
+            cause=commit.cause,
+            stop_date=commit.stop_date,
+        )
+        self.status_events.changed(changed, commit.stop_date or self.clock.now())
 
     def _prepare(self, arn: str) -> _Prepared | None:
         record = self.store.get_execution(arn)
@@ -334,6 +364,10 @@ class Worker:
             elif isinstance(command, InvokeTask):
                 activity = is_activity(command.resource)
                 kind = task_kind(command.resource, activity)
+                if self.mocks is not None and self.mocks.covers(arn, command.state_name):
+                    # A mocked activity or callback is answered like a call: its mocked
+                    # response is the task's result, no worker or SendTask* involved.
+                    activity, kind = False, "invoke"
                 tasks.append(
                     TaskRecord(
                         token=command.token,

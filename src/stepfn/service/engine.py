@@ -52,9 +52,24 @@ from stepfn.store import open_store
 from stepfn.store.base import Store, StoreError
 from stepfn.tasks.base import Registry
 from stepfn.tasks.lambda_local import Handler, LocalLambda
+from stepfn.tasks.mock_adapter import MockTasks
+from stepfn.tasks.mock_config import (
+    MockConfig,
+    MockConfigError,
+    load_mock_config,
+    mock_config_from_env,
+)
 from stepfn.teststate.service import TestState
 
-__all__ = ["Engine", "Operation", "StoreError", "log_group_name"]
+__all__ = [
+    "Engine",
+    "MockConfigError",
+    "Operation",
+    "StoreError",
+    "load_mock_config",
+    "log_group_name",
+    "mock_config_from_env",
+]
 
 
 Operation = Callable[..., dict[str, Any]]
@@ -75,6 +90,8 @@ class Engine:
         account: str = "123456789012",
         background: bool | None = None,
         read_only: bool = False,
+        mock_config: Any = None,
+        status_events: Any = None,
     ) -> None:
         clock = clock if clock is not None else Clock()
         self.ctx = ServiceContext(
@@ -91,6 +108,15 @@ class Engine:
             if registry is not None
             else Registry([LocalLambda(functions or {}, clock=clock)])
         )
+        # Executions started on ``stateMachineArn#TestCase`` run that test case of the
+        # Step Functions Local mock file (a path or a ``stepfn.testing.MockConfig``).
+        self.mocks: Any = None
+        if mock_config is not None:
+            config = mock_config if isinstance(mock_config, MockConfig) else None
+            self.mocks = MockTasks(config or load_mock_config(mock_config))
+            self.registry = self.mocks.wrap(self.registry)
+        # ``stepfn.testing.StatusEvents``: EventBridge-shaped status-change events.
+        self.status_events = status_events
         self._activity_signal = threading.Condition()
         # Executions' logging configurations deliver to log groups that ``logs`` serves.
         self.log_delivery = LogDelivery(store, clock)
@@ -103,6 +129,8 @@ class Engine:
             models=self.ctx.models,
             logs=self.log_delivery,
         )
+        self.worker.mocks = self.mocks
+        self.worker.status_events = status_events
         self.loop = Loop(store, clock, self.worker, on_stepped=self._notify_pollers)
         self.express = ExpressRunner(
             self.ctx.models, self.ids, clock, self.registry, self.log_delivery
@@ -114,7 +142,13 @@ class Engine:
         self.tokens = TaskTokens(self.ctx, self.wake, self._activity_signal)
         self.map_runs = MapRuns(self.ctx)
         self.executions = Executions(
-            self.ctx, self.state_machines, self.map_runs, self.worker, self.express, self.wake
+            self.ctx,
+            self.state_machines,
+            self.map_runs,
+            self.worker,
+            self.express,
+            self.wake,
+            mocks=self.mocks,
         )
         self.test_states = TestState(self.ctx, self.registry)
         self.logs = CloudWatchLogs(store, clock, region=region, account=account)
@@ -238,6 +272,10 @@ class Engine:
         """Mark an execution runnable (it has stimuli waiting)."""
         self.loop.wake(execution_arn)
 
+    def wake_loop(self) -> None:
+        """Let the loop look again at once (the clock moved: timers may be due)."""
+        self.loop.wake_up()
+
     def _step_ready(self) -> int:
         return self.loop.step_ready()
 
@@ -256,6 +294,8 @@ class Engine:
         self.loop.stop()
         self.express.close()
         self.worker.close()
+        if self.status_events is not None:
+            self.status_events.close()
         self.store.close()
 
     def __enter__(self) -> Engine:

@@ -26,6 +26,7 @@ or redriven on its own.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -90,6 +91,7 @@ class Executions:
         worker: Worker,
         express: ExpressRunner,
         wake: Callable[[str], None],
+        mocks: Any = None,
     ) -> None:
         self.store = ctx.store
         self.clock = ctx.clock
@@ -101,6 +103,8 @@ class Executions:
         self.worker = worker
         self.express = express
         self.wake = wake
+        # The engine's mocked tasks (``stepfn.testing.MockTasks``), with a mock file.
+        self.mocks = mocks
 
     # --- starting ------------------------------------------------------------------------------
 
@@ -111,7 +115,10 @@ class Executions:
         input: str | None = None,
         traceHeader: str | None = None,
     ) -> dict[str, Any]:
-        """StartExecution: a Standard execution is stored and queued; an Express one runs."""
+        """StartExecution: a Standard execution is stored and queued; an Express one runs.
+
+        ``stateMachineArn#TestCase`` runs a test case of the engine's mock file."""
+        stateMachineArn, test_case = self._test_case(stateMachineArn)
         self._check_start(stateMachineArn, input, traceHeader)
         target = self.machines.resolve_target(stateMachineArn)
         name = name if name is not None else self.ids.uuid()
@@ -122,6 +129,7 @@ class Executions:
         now = self.clock.now()
         if target.type == "EXPRESS":
             arn = self._express_arn(sm_name, name)
+            self._bind_test_case(arn, target, test_case)
             self.express.submit(target, self._express_record(target, arn, name, value, now), value)
             return {"executionArn": arn, "startDate": when(now)}
         arn = self.arns.execution(sm_name, name)
@@ -140,6 +148,7 @@ class Executions:
             trace_header=traceHeader,
             state_machine_revision_id=target.revision_id,
         )
+        self._bind_test_case(arn, target, test_case)
         try:
             # No read first: a name used before is rare, and the insert's conflict tells.
             self.worker.start(record, value)
@@ -149,6 +158,29 @@ class Executions:
                 raise
             return self._same_start(existing, text)
         return {"executionArn": arn, "startDate": when(now)}
+
+    def _test_case(self, arn: Any) -> tuple[Any, str | None]:
+        """``(stateMachineArn, TestCase)`` of ``stateMachineArn#TestCase``."""
+        if not isinstance(arn, str) or "#" not in arn:
+            return arn, None
+        base, _, case = arn.partition("#")
+        if self.mocks is None:
+            raise ServiceError(
+                "StateMachineDoesNotExist",
+                f"State Machine Does Not Exist: '{arn}' (a test case needs a mock "
+                "configuration: --mock-config or $SFN_MOCK_CONFIG)",
+            )
+        return base, case
+
+    def _bind_test_case(self, execution_arn: str, target: Any, test_case: str | None) -> None:
+        if test_case is None:
+            return
+        from stepfn.tasks.mock_config import MockConfigError
+
+        try:
+            self.mocks.bind(execution_arn, target.name, test_case, target.definition)
+        except MockConfigError as exc:
+            raise ServiceError("ValidationException", "; ".join(exc.problems)) from None
 
     @staticmethod
     def _check_start(state_machine_arn: Any, input: Any, trace_header: Any) -> None:
@@ -195,6 +227,7 @@ class Executions:
         includedData: str | None = None,
     ) -> dict[str, Any]:
         """StartSyncExecution: run an Express execution and return how it ended."""
+        stateMachineArn, test_case = self._test_case(stateMachineArn)
         self._check_start(stateMachineArn, input, traceHeader)
         c = Constraints()
         c.enum(includedData, "includedData", INCLUDED_DATA)
@@ -211,6 +244,7 @@ class Executions:
         sm_name = resource_name(target.state_machine_arn)
         now = self.clock.now()
         arn = self._express_arn(sm_name, name)
+        self._bind_test_case(arn, target, test_case)
         execution = self.express.run(
             target, self._express_record(target, arn, name, value, now), value
         )
@@ -553,6 +587,17 @@ class Executions:
                     "ExecutionNotRedrivable",
                     "Execution changed while it was being redriven; try again",
                 )
+            if self.worker.status_events is not None:
+                running = dataclasses.replace(
+                    record,
+                    status="RUNNING",
+                    output=None,
+                    error=None,
+                    cause=None,
+                    stop_date=None,
+                    redrive_count=count,
+                )
+                self.worker.status_events.changed(running, now)
             if clientToken is not None:
                 used = tokens.setdefault(executionArn, [])
                 used.append((clientToken, now))

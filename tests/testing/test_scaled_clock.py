@@ -1,0 +1,89 @@
+"""Time control: a scaled clock shortens waits for timers; histories keep AWS's times."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+
+import pytest
+
+from stepfn.clock import ScaledClock
+from stepfn.service.engine import Engine
+from stepfn.testing import parse_mock_config
+
+ROLE = "arn:aws:iam::123456789012:role/test"
+
+
+def test_scale_zero_jumps_to_the_due_time() -> None:
+    clock = ScaledClock(0)
+    due = clock.now() + 3600
+    assert clock.skip_towards(due) == 0.0
+    assert clock.now() >= due
+    assert clock.now() < due + 60  # it jumped there, not beyond
+
+
+def test_a_scale_shortens_the_wait_and_then_jumps() -> None:
+    clock = ScaledClock(0.001)
+    due = clock.now() + 1000
+    wait = clock.skip_towards(due)
+    assert 0 < wait <= 1.0  # a thousandth of the simulated 1000 s
+    assert clock.now() < due
+    clock.sleep_until(due)
+    assert clock.now() >= due
+
+
+def test_a_negative_scale_is_refused() -> None:
+    with pytest.raises(ValueError, match="0 or more"):
+        ScaledClock(-1)
+
+
+MOCKS = parse_mock_config(
+    {
+        "StateMachines": {"Slow": {"TestCases": {"Flaky": {"Call": "ThirdTime"}}}},
+        "MockedResponses": {
+            "ThirdTime": {
+                "0-1": {"Throw": {"Error": "Busy", "Cause": "later"}},
+                "2": {"Return": {"ok": True}},
+            }
+        },
+    }
+)
+SLOW = {
+    "StartAt": "Hour",
+    "States": {
+        "Hour": {"Type": "Wait", "Seconds": 3600, "Next": "Call"},
+        "Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Retry": [{"ErrorEquals": ["Busy"], "IntervalSeconds": 600, "MaxAttempts": 3}],
+            "End": True,
+        },
+    },
+}
+
+
+@pytest.mark.integration
+def test_an_hour_wait_with_ten_minute_retries_ends_at_once_at_scale_zero() -> None:
+    with Engine.open("memory://", clock=ScaledClock(0), mock_config=MOCKS) as engine:
+        sm = engine.create_state_machine(name="Slow", definition=json.dumps(SLOW), roleArn=ROLE)
+        arn = engine.start_execution(stateMachineArn=sm["stateMachineArn"] + "#Flaky")[
+            "executionArn"
+        ]
+        # A generous bound so a loaded machine cannot fail it; bench/ measures the time.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            described = engine.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.01)
+        assert described["status"] == "SUCCEEDED", described
+        events = engine.get_execution_history(executionArn=arn)["events"]
+    # The history reads as if the hour and the retries' 600 s and 1200 s had passed.
+    start, end = events[0]["timestamp"], events[-1]["timestamp"]
+    assert (end - start).total_seconds() >= 3600 + 600 + 1200
+    scheduled = [e["timestamp"] for e in events if e["type"] == "TaskScheduled"]
+    assert [round((b - a).total_seconds()) for a, b in itertools.pairwise(scheduled)] == [
+        600,
+        1200,
+    ]
