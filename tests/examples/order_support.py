@@ -74,8 +74,14 @@ def python_handler(name: str) -> Any:
 
 def run_node(name: str, event: Any) -> Any:
     """Run ``functions/NAME/index.js``'s handler once in a new ``node`` process."""
+    return run_node_file(FUNCTIONS / name / "index.js", event)
+
+
+def run_node_file(path: Path, event: Any) -> Any:
+    """Run the ``handler`` export of the Node file ``path`` once in a new ``node`` process."""
+    name = path.parent.name
     done = subprocess.run(
-        ["node", str(HARNESS), str(FUNCTIONS / name / "index.js")],
+        ["node", str(HARNESS), str(path)],
         input=json.dumps(event),
         capture_output=True,
         text=True,
@@ -98,7 +104,7 @@ def call(name: str, event: Any) -> Any:
     return python_handler(name)(json.loads(json.dumps(event)), None)
 
 
-def node_as_python(name: str) -> Any:
+def node_as_python(name: str, path: Path | None = None) -> Any:
     """A Python ``handler(event, context)`` for ``stepfn.run`` that runs the Node handler.
 
     A Node error is raised as an exception whose class is named after the error, since
@@ -107,7 +113,7 @@ def node_as_python(name: str) -> Any:
 
     def handler(event: Any, context: Any) -> Any:
         try:
-            return run_node(name, event)
+            return run_node_file(path or FUNCTIONS / name / "index.js", event)
         except NodeFunctionError as exc:
             raise type(exc.error_type, (Exception,), {})(str(exc)) from None
 
