@@ -56,7 +56,19 @@ def ensure_node_modules() -> None:
         npm = shutil.which("npm")
         if npm is None:
             raise RuntimeError("npm is not on PATH: the Node functions need it to install")
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=FUNCTIONS, check=True)
+        env = dict(os.environ)
+        node = shutil.which("node")
+        if "npm_config_nodedir" not in env and node is not None:
+            # node-gyp would fetch Node's headers from the internet; a system Node has them
+            # beside it (PREFIX/include/node), and npm's own config, if set, still wins.
+            prefix = Path(node).resolve().parents[1]
+            if (prefix / "include" / "node" / "node.h").exists():
+                configured = subprocess.run(
+                    [npm, "config", "get", "nodedir"], capture_output=True, text=True, check=False
+                ).stdout.strip()
+                if configured in ("", "undefined", "null"):
+                    env["npm_config_nodedir"] = str(prefix)
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=FUNCTIONS, env=env, check=True)
 
 
 def python_handler(name: str) -> Any:

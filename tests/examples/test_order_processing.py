@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import mailbox
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -472,3 +473,51 @@ def test_a_mail_server_that_stays_down_is_handled(
     assert len(query(data_dir, "SELECT * FROM payments")) == 1
     [row] = query(data_dir, "SELECT state, error FROM error_log")
     assert tuple(row) == ("NotifyCustomer", "MailServerUnavailable")
+
+
+def test_concurrent_orders_for_the_last_item_reserve_it_once(data_dir: Path) -> None:
+    one = [{"item_id": "item4", "quantity": 1}]
+
+    def attempt(n: int) -> str:
+        try:
+            call("validate_order", example(order_id=f"race-{n}", items=one, amount=199))
+        except NodeFunctionError as exc:
+            return exc.error_type
+        return "reserved"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = sorted(pool.map(attempt, range(6)))
+    assert outcomes == ["OutOfStockError"] * 5 + ["reserved"]
+    assert stock(data_dir, "item4") == 0
+    assert len(query(data_dir, "SELECT * FROM orders")) == 1
+
+
+def test_a_mail_server_down_for_a_while_is_retried_then_delivered(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = SmtpServer()
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(server.port))
+    functions = all_functions()
+    notify = functions["notify_customer"]
+    failures: list[str] = []
+
+    def notify_while_the_server_comes_back(event: Any, context: Any) -> Any:
+        try:
+            return notify(event, context)
+        except Exception as exc:
+            failures.append(type(exc).__name__)
+            if len(failures) == 2:
+                server.start()  # back after two refused attempts
+            raise
+
+    functions["notify_customer"] = notify_while_the_server_comes_back
+    try:
+        execution = stepfn.run(DEFINITION, example(), functions=functions)
+        assert execution.status == "SUCCEEDED", execution.cause
+        assert failures == ["MailServerUnavailable", "MailServerUnavailable"]
+        [message] = server.inbox.to("customer@example.com")
+        assert message["Message-ID"] == execution.output["email_message_id"]
+    finally:
+        if failures[1:]:
+            server.stop()
