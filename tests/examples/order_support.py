@@ -1,142 +1,31 @@
-"""Driving the Order Processing System's functions from tests: Python handlers imported and
-called, Node handlers run by a real ``node`` process, and a real SMTP server (aiosmtpd)."""
+"""Test helpers for the Order Processing System: its functions (from ``run_local``), a real
+SMTP server (aiosmtpd), and reads of its database."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import shutil
 import socket
 import sqlite3
-import subprocess
 import sys
-import threading
 import uuid
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-APP = REPO / "examples" / "order_processing"
-FUNCTIONS = APP / "functions"
-HARNESS = Path(__file__).with_name("node_harness.js")
-NODE_FUNCTIONS = {"validate_order", "process_payment"}
-PYTHON_FUNCTIONS = {
-    "prepare_shipment",
-    "notify_customer",
-    "notify_support",
-    "log_error",
-    "release_stock",
-}
-
+APP = Path(__file__).resolve().parents[2] / "examples" / "order_processing"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
 
-_modules: dict[str, ModuleType] = {}
-_install_lock = threading.Lock()
+from run_local import (  # noqa: E402
+    NodeFunctionError,
+    all_functions,
+    call,
+    ensure_node_modules,
+    node_as_python,
+)
 
-
-class NodeFunctionError(Exception):
-    """A Node handler threw: ``error_type`` is the error's name, as Lambda reports it."""
-
-    def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.error_type = error_type
-
-
-def ensure_node_modules() -> None:
-    """``npm ci`` in the functions folder when its dependencies are not installed yet."""
-    with _install_lock:
-        if (FUNCTIONS / "node_modules" / "better-sqlite3" / "build" / "Release").is_dir():
-            return
-        npm = shutil.which("npm")
-        if npm is None:
-            raise RuntimeError("npm is not on PATH: the Node functions need it to install")
-        env = dict(os.environ)
-        node = shutil.which("node")
-        if "npm_config_nodedir" not in env and node is not None:
-            # node-gyp would fetch Node's headers from the internet; a system Node has them
-            # beside it (PREFIX/include/node), and npm's own config, if set, still wins.
-            prefix = Path(node).resolve().parents[1]
-            if (prefix / "include" / "node" / "node.h").exists():
-                configured = subprocess.run(
-                    [npm, "config", "get", "nodedir"], capture_output=True, text=True, check=False
-                ).stdout.strip()
-                if configured in ("", "undefined", "null"):
-                    env["npm_config_nodedir"] = str(prefix)
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=FUNCTIONS, env=env, check=True)
-
-
-def python_handler(name: str) -> Any:
-    """The ``handler`` of ``functions/NAME/handler.py``, imported once under its own name."""
-    module = _modules.get(name)
-    if module is None:
-        path = FUNCTIONS / name / "handler.py"
-        spec = importlib.util.spec_from_file_location(f"orders_function_{name}", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _modules[name] = module
-    return module.handler
-
-
-def run_node(name: str, event: Any) -> Any:
-    """Run ``functions/NAME/index.js``'s handler once in a new ``node`` process."""
-    return run_node_file(FUNCTIONS / name / "index.js", event)
-
-
-def run_node_file(path: Path, event: Any) -> Any:
-    """Run the ``handler`` export of the Node file ``path`` once in a new ``node`` process."""
-    name = path.parent.name
-    done = subprocess.run(
-        ["node", str(HARNESS), str(path)],
-        input=json.dumps(event),
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-        check=False,
-    )
-    if done.returncode != 0 or not done.stdout.strip():
-        raise RuntimeError(f"node {name} exited {done.returncode}: {done.stderr}")
-    reply = json.loads(done.stdout.strip().splitlines()[-1])
-    if "errorType" in reply:
-        raise NodeFunctionError(reply["errorType"], reply["errorMessage"])
-    return reply["result"]
-
-
-def call(name: str, event: Any) -> Any:
-    """Call function NAME (Node or Python) with ``event``."""
-    if name in NODE_FUNCTIONS:
-        return run_node(name, event)
-    return python_handler(name)(json.loads(json.dumps(event)), None)
-
-
-def node_as_python(name: str, path: Path | None = None) -> Any:
-    """A Python ``handler(event, context)`` for ``stepfn.run`` that runs the Node handler.
-
-    A Node error is raised as an exception whose class is named after the error, since
-    ``stepfn.run`` names a Python handler's failure after its exception's class.
-    """
-
-    def handler(event: Any, context: Any) -> Any:
-        try:
-            return run_node_file(path or FUNCTIONS / name / "index.js", event)
-        except NodeFunctionError as exc:
-            raise type(exc.error_type, (Exception,), {})(str(exc)) from None
-
-    return handler
-
-
-def all_functions() -> dict[str, Any]:
-    """Every function of the app, by the name its Lambda ARN ends with."""
-    functions = {name: node_as_python(name) for name in NODE_FUNCTIONS}
-    functions.update({name: python_handler(name) for name in PYTHON_FUNCTIONS})
-    return functions
+__all__ = ["NodeFunctionError", "all_functions", "call", "ensure_node_modules", "node_as_python"]
 
 
 def free_port() -> int:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import copy
 import json
 import mailbox
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -521,3 +524,21 @@ def test_a_mail_server_down_for_a_while_is_retried_then_delivered(
     finally:
         if failures[1:]:
             server.stop()
+
+
+def test_run_local_runs_the_example_order_and_shows_the_email(data_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(APP / "run_local.py")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("SUCCEEDED: arn:aws:states:")
+    assert '"order_id": "12345"' in done.stdout
+    assert "Subject: Your order 12345 is confirmed" in done.stdout
+    assert str(data_dir / "orders.sqlite3") in done.stdout
+    [payment] = query(data_dir, "SELECT order_id FROM payments")
+    assert payment[0] == "12345"

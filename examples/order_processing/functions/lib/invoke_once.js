@@ -1,5 +1,5 @@
 'use strict';
-// Runs one Node Lambda handler once, as the Lambda Node runtime would: `node node_harness.js
+// Runs one Node Lambda handler once, as the Lambda Node runtime would: `node invoke_once.js
 // HANDLER_FILE [EXPORT]`, the event as JSON on stdin. Prints one JSON line: {"result": ...}
 // or {"errorType": ..., "errorMessage": ...} (the error's name, as Lambda reports it).
 
