@@ -1,0 +1,70 @@
+'use strict';
+// The orders database from Node: the same SQLite file and schema.sql as the Python functions
+// (orders_app/), in WAL mode with a busy timeout, because several function processes write
+// to it at once. Writes go through `write(fn)`: one BEGIN IMMEDIATE transaction.
+
+const fs = require('fs');
+const path = require('path');
+const Database = require('better-sqlite3');
+const { DatabaseBusy } = require('./errors');
+
+const BUSY_TIMEOUT_MS = 10000;
+// The application's folder, not the working directory: every function process must find
+// the same default database wherever the runtime starts it.
+const APP_DIR = path.resolve(__dirname, '..', '..');
+const SCHEMA = path.join(APP_DIR, 'orders_app', 'schema.sql');
+
+const open = new Map();
+
+function dbPath() {
+  const dataDir = path.resolve(process.env.ORDERS_DATA_DIR || path.join(APP_DIR, '.orders-data'));
+  return process.env.ORDERS_DB ? path.resolve(process.env.ORDERS_DB) : path.join(dataDir, 'orders.sqlite3');
+}
+
+function busyAsError(fn) {
+  try {
+    return fn();
+  } catch (err) {
+    if (err && (err.code === 'SQLITE_BUSY' || err.code === 'SQLITE_LOCKED')) {
+      throw new DatabaseBusy(`The orders database is busy: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+/** The connection to the database named by the environment (created with its schema). */
+function connect() {
+  const file = dbPath();
+  const kept = open.get(file);
+  if (kept && fs.existsSync(file)) return kept;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  busyAsError(() => {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.exec(fs.readFileSync(SCHEMA, 'utf8'));
+  });
+  open.set(file, db);
+  return db;
+}
+
+/** Run fn(db) in one write transaction that holds the write lock from its start. */
+function write(fn) {
+  const db = connect();
+  return busyAsError(() => db.transaction(() => fn(db)).immediate());
+}
+
+/** The current UTC time as ISO 8601 with milliseconds (the Python functions write the same). */
+function now() {
+  return new Date().toISOString();
+}
+
+/** Cents as a dollar amount for people: 10050 -> "100.50". */
+function dollars(cents) {
+  const sign = cents < 0 ? '-' : '';
+  const abs = Math.abs(cents);
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+module.exports = { connect, write, now, dollars, dbPath };
