@@ -48,19 +48,33 @@ def state_visits(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 if visit["name"] == name:
                     open_.remove(visit)
                     visit["output"] = info.get("output")
-                    visit["status"] = "caught" if "error" in visit else "succeeded"
+                    caught = visit.pop("failedInside", False)
+                    visit["status"] = "caught" if caught else "succeeded"
                     if "assignedVariables" in info:
                         visit["assignedVariables"] = info["assignedVariables"]
                     break
         elif kind.endswith(FAILURE_SUFFIXES) and open_:
+            target = open_[-1]
+            fan_out = next((t for t in ("Parallel", "Map") if kind.startswith(t + "State")), None)
+            if fan_out is not None:
+                # A failed Parallel or Map: what it left running failed with it.
+                heads = [v for v in open_ if v["type"] == fan_out]
+                if heads:
+                    target = heads[-1]
+                    for visit in open_[open_.index(target) + 1 :]:
+                        visit["status"] = "failed"
+                    del open_[open_.index(target) + 1 :]
+            target["failedInside"] = True
             if "error" in info or "cause" in info:
-                open_[-1]["error"] = info.get("error")
-                open_[-1]["cause"] = info.get("cause")
+                target["error"] = info.get("error")
+                target["cause"] = info.get("cause")
             if kind.startswith("Execution"):
                 for visit in open_:
                     visit["status"] = "failed"
                     visit.setdefault("error", info.get("error"))
                     visit.setdefault("cause", info.get("cause"))
+        elif kind.endswith(("Scheduled", "Started")) and open_:
+            open_[-1].pop("failedInside", None)  # a retry: the failure was not caught
         elif kind in ("ExecutionAborted", "ExecutionTimedOut"):
             for visit in open_:
                 visit["status"] = "failed"
