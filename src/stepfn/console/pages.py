@@ -18,9 +18,11 @@ from stepfn.console.history import annotate, map_iterations, state_visits
 from stepfn.console.outcome import OutcomeTracker
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
-# Executions by status are counted up to this many per status (then shown as "100+"):
-# the Engine has no count operation, and a list page must not read every execution.
-COUNT_CAP = 100
+# Executions by status are counted up to this many per status (then shown as "50+"):
+# the Engine has no count operation, and a list page must not read every execution
+# (each counted one is a row read: 6 statuses x 50 x a page of machines bounds it).
+COUNT_CAP = 50
+MACHINES_PAGE = 20
 PAGE_SIZE = 25
 HISTORY_PAGE = 100
 HISTORY_READ = 1000  # events read per Engine call when the whole history is needed
@@ -97,7 +99,7 @@ def counts(engine: Engine, machine_arn: str) -> dict[str, str]:
 
 def machines_page(engine: Engine, next_token: str | None) -> dict[str, Any]:
     """The state machines, by name, a page at a time, with executions by status."""
-    page = engine.list_state_machines(maxResults=PAGE_SIZE, nextToken=next_token)
+    page = engine.list_state_machines(maxResults=MACHINES_PAGE, nextToken=next_token)
     rows = []
     for item in page["stateMachines"]:
         row = dict(item)

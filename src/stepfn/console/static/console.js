@@ -7,6 +7,7 @@
   const SVG = "http://www.w3.org/2000/svg";
   const TERMINAL = { Start: true, End: true };
   const FAN_OUT = { Parallel: true, Map: true };
+  const FAN_OUT_GROUP = { parallel: true, map: true };
 
   function el(name, attrs, parent) {
     const node = document.createElementNS(SVG, name);
@@ -79,6 +80,8 @@
       if (!box || !box.width) continue;
       const item = el("g", { class: "group " + group.kind }, svg);
       el("rect", { x: box.x - box.width / 2, y: box.y - box.height / 2, width: box.width, height: box.height, rx: 6 }, item);
+      // A Parallel's or Map's own node names it: only branches and processors get a label.
+      if (FAN_OUT_GROUP[group.kind]) continue;
       const text = el("text", { x: box.x - box.width / 2 + 8, y: box.y - box.height / 2 + 14 }, item);
       text.textContent = shorten(group.label, 60);
     }
