@@ -3,6 +3,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
+from stepfn.console import feed as feed_module
 from stepfn.console.feed import ChangeFeed
 
 from .machines import create, failing, history, run, virtual_engine
@@ -41,3 +44,14 @@ def test_without_publishing_new_events_are_read_through_the_engine() -> None:
         feed = ChangeFeed(engine, poll_seconds=0.01)
         got = asyncio.run(feed.subscribe(arn, 2))
     assert [e["id"] for e in got] == [e["id"] for e in events[2:]]
+
+
+def test_only_the_most_recently_published_executions_are_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(feed_module, "KEEP_EXECUTIONS", 2)
+    feed = ChangeFeed(poll_seconds=0.01)
+    for name in ("a", "b", "c"):
+        feed.publish(name, [event(1)])
+    assert asyncio.run(feed.subscribe("a", 0)) == []  # forgotten, and no engine to read
+    assert [e["id"] for e in asyncio.run(feed.subscribe("c", 0))] == [1]

@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
 KEEP = 1000  # published events kept per execution for subscribers that fall behind
+KEEP_EXECUTIONS = 1000  # executions whose events are kept, the least recently published go
 POLL_SECONDS = 0.5
 
 
@@ -34,7 +35,7 @@ class ChangeFeed:
         self.engine = engine
         self.poll_seconds = poll_seconds
         self._lock = threading.Lock()
-        self._events: dict[str, deque[dict[str, Any]]] = {}
+        self._events: OrderedDict[str, deque[dict[str, Any]]] = OrderedDict()
         self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
 
     def publish(self, execution_arn: str, events: list[dict[str, Any]]) -> None:
@@ -45,6 +46,9 @@ class ChangeFeed:
         with self._lock:
             kept = self._events.setdefault(execution_arn, deque(maxlen=KEEP))
             kept.extend(events)
+            self._events.move_to_end(execution_arn)
+            while len(self._events) > KEEP_EXECUTIONS:
+                self._events.popitem(last=False)
             waiters = list(self._waiters.get(execution_arn, ()))
         for loop, event in waiters:
             loop.call_soon_threadsafe(event.set)
