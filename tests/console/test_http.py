@@ -275,3 +275,35 @@ def test_event_stream_sends_outcomes_until_the_execution_stops(served: Served) -
     }
     ids = [e["id"] for m in messages for e in m["events"]]
     assert ids == sorted(ids) and len(ids) == len(set(ids))
+
+
+def test_distributed_map_runs_and_their_children_have_pages(served: Served) -> None:
+    distributed = {
+        "StartAt": "Fan",
+        "States": {
+            "Fan": {
+                "Type": "Map",
+                "ItemsPath": "$.xs",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "One",
+                    "States": {"One": {"Type": "Pass", "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+    arn = execute(served, machine(served, "dist", distributed), {"xs": [1, 2, 3]})
+    with served.client() as client:
+        viewer = client.get(path("executions", arn, "/iterations?format=json")).json()
+        [run] = viewer["mapRuns"]
+        child = run["executions"][0]["executionArn"]
+        assert "/" in child  # a child's ARN holds its Map's label
+        page = client.get(path("executions", child) + "?format=json").json()
+        html = client.get(path("executions", child)).text
+        events = client.get(path("executions", child, "/history?format=json"))
+    assert run["mapRun"]["status"] == "SUCCEEDED" and len(run["executions"]) == 3
+    assert page["parentExecutionArn"] == arn
+    assert page["states"]["One"]["outcome"] == "succeeded"
+    assert "Parent" in html
+    assert events.status_code == 200 and events.json()["events"][0]["type"] == "ExecutionStarted"
