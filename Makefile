@@ -15,6 +15,8 @@ demo: $(BIN)/python
 
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# Debian's chromium for the console's browser tests (they skip, saying so, without it).
+	bash scripts/ensure_chromium.sh || echo "chromium could not be installed: browser tests skip"
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
 	$(BIN)/pytest

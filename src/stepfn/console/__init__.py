@@ -1,1 +1,11 @@
+"""The web console: pages with JSON twins, the definition graph, live event streams.
 
+``console_app(engine, token=...)`` is the Starlette application to mount under
+``/console``; ``console_routes`` gives that mount with ``/`` redirecting to it;
+``ChangeFeed`` is what the engine publishes committed events to.
+"""
+
+from stepfn.console.app import console_app, console_routes
+from stepfn.console.feed import ChangeFeed
+
+__all__ = ["ChangeFeed", "console_app", "console_routes"]
