@@ -7,6 +7,7 @@ redrive, so what the redrive goes on with comes from the stored run state."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +28,9 @@ BROKEN: set[Any] = set()  # the events "work" fails on
 def work(event: Any, context: Any) -> Any:
     CALLS[json.dumps(event)] += 1
     if event in BROKEN:
+        # Tasks run concurrently: fail last, so that the branches meant to succeed have
+        # answered before this failure ends their Parallel (or they would be aborted).
+        time.sleep(0.5)
         raise RuntimeError(f"{event} is broken")
     return event * 10
 
