@@ -27,6 +27,11 @@ class Conflict(StoreError):
     against a run state that another writer has moved on since it was read."""
 
 
+class StoreDamaged(StoreError):
+    """The database is damaged (a file that is not a database, or malformed pages): the
+    store refuses writes from then on, and ``Store.health()`` says why."""
+
+
 # --- records -------------------------------------------------------------------------------
 
 
@@ -562,6 +567,16 @@ class Store(abc.ABC):
             limit: at most this many events (from the first in the order asked).
             reverse: newest first.
         """
+
+    def health(self) -> str | None:
+        """None while the store is usable; otherwise why it is not (it found itself
+        damaged), for a server's health check to report."""
+        return None
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the store is usable (``health()`` is None)."""
+        return self.health() is None
 
     @abc.abstractmethod
     def close(self) -> None:
