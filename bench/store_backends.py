@@ -195,7 +195,7 @@ def postgres_url(folder: Path) -> Iterator[str | None]:
         print(f"postgresql: skipped ({pg.MISSING})")
         yield None
         return
-    with pg.PostgresServer(folder / "pg") as server:
+    with pg.PostgresServer(durable=True) as server:
         yield server.url("postgres")
 
 

@@ -8,6 +8,7 @@ would make differ from a fresh ``CREATE TABLE`` with the same meaning.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -179,3 +180,67 @@ def test_statements_split_where_sqlite_says_they_end() -> None:
     assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
     with pytest.raises(ValueError, match="incomplete"):
         sqlfile.split_statements("CREATE TABLE t (a)")
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_postgres_migrations_give_sqlites_tables_and_columns(pg_url: str) -> None:
+    import psycopg
+
+    from stepfn.store.postgres import PostgresStore
+
+    first = PostgresStore(f"{pg_url}?schema=migrations_a")
+    assert first.applied_migrations == [m.version for m in sqlfile.migrations("postgres")]
+    first.close()
+    again = PostgresStore(f"{pg_url}?schema=migrations_a")
+    assert again.applied_migrations == []
+    again.close()
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'migrations_a' AND table_name != 'schema_migrations'"
+        ).fetchall()
+    postgres: dict[str, set[str]] = {}
+    for table, column in rows:
+        postgres.setdefault(table, set()).add(column)
+    with sqlite3.connect(":memory:", isolation_level=None) as lite:
+        migrate(lite)
+        tables = [
+            name
+            for (name,) in lite.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations'"
+            )
+        ]
+        sqlite_columns = {
+            table: {row[1] for row in lite.execute(f"PRAGMA table_info({table})")}
+            for table in tables
+        }
+    # PostgreSQL's tables add a rowid column where SQLite has an implicit one.
+    assert {t: c - {"rowid"} for t, c in postgres.items()} == sqlite_columns
+
+
+@pytest.mark.integration
+def test_every_named_query_prepares_on_postgres(pg_url: str) -> None:
+    import psycopg
+
+    from stepfn.store.postgres import PostgresStore
+
+    PostgresStore(f"{pg_url}?schema=migrations_b").close()
+    queries = sqlfile.queries("postgres")
+    fragments = " ".join(sql for name, sql in queries.items() if name.startswith("log_filter_"))
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("SET search_path TO migrations_b")
+        for name, sql in queries.items():
+            if name.startswith("log_filter_") or name == "create_schema_migrations":
+                continue
+            sql = sql.replace("{filters}", " " + fragments if name.startswith("log_events") else "")
+            text = PostgresStore.translate(sql).rstrip().rstrip(";")
+            # PREPARE parses and plans the statement without running it; the
+            # placeholders become $n parameters of unknown type.
+            numbers = itertools.count(1)
+            numbered = re.sub(r"%\(\w+\)s|%s", lambda _, n=numbers: f"${next(n)}", text)
+            conn.execute(f"PREPARE q AS {numbered}".replace("%%", "%"))
+            conn.execute("DEALLOCATE q")
