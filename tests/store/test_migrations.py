@@ -141,11 +141,13 @@ def test_every_named_query_compiles_against_the_schema(conn: sqlite3.Connection)
     migrate(conn)
     queries = sqlfile.queries()
     # Condition fragments are tried inside the queries they go into, all at once.
-    fragments = " ".join(sql for name, sql in queries.items() if name.startswith("log_filter_"))
+    fragments = "".join(
+        sqlfile.fragment(sql) for name, sql in queries.items() if name.startswith("log_filter_")
+    )
     for name, sql in queries.items():
         if name.startswith("log_filter_"):
             continue
-        sql = sql.replace("{filters}", " " + fragments if name.startswith("log_events") else "")
+        sql = sql.replace("{filters}", fragments if name.startswith("log_events") else "")
         names = set(re.findall(r"(?<!:):([a-z_]+)", sql))
         params: Any = dict.fromkeys(names) if names else (None,) * sql.count("?")
         # EXPLAIN prepares the statement (every table and column must exist) without
@@ -230,13 +232,15 @@ def test_every_named_query_prepares_on_postgres(pg_url: str) -> None:
 
     PostgresStore(f"{pg_url}?schema=migrations_b").close()
     queries = sqlfile.queries("postgres")
-    fragments = " ".join(sql for name, sql in queries.items() if name.startswith("log_filter_"))
+    fragments = "".join(
+        sqlfile.fragment(sql) for name, sql in queries.items() if name.startswith("log_filter_")
+    )
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("SET search_path TO migrations_b")
         for name, sql in queries.items():
             if name.startswith("log_filter_") or name == "create_schema_migrations":
                 continue
-            sql = sql.replace("{filters}", " " + fragments if name.startswith("log_events") else "")
+            sql = sql.replace("{filters}", fragments if name.startswith("log_events") else "")
             text = PostgresStore.translate(sql).rstrip().rstrip(";")
             # PREPARE parses and plans the statement without running it; the
             # placeholders become $n parameters of unknown type.

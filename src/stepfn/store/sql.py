@@ -31,7 +31,7 @@ from stepfn.store.common import (
     timer_fired,
     to_json,
 )
-from stepfn.store.sql_logs import SqlLogs
+from stepfn.store.sql_leases import SqlLeases
 from stepfn.store.sql_rows import (
     NewExecution,
     child_rows,
@@ -46,7 +46,7 @@ from stepfn.store.sql_rows import (
 _PAST_LAST_ID = 2**63 - 1
 
 
-class SqlStore(SqlLogs):
+class SqlStore(SqlLeases):
     """The store in a SQL database; a dialect subclass connects it."""
 
     def __init__(self) -> None:
@@ -336,8 +336,9 @@ class SqlStore(SqlLogs):
         with self._write() as conn:
             for commit, (event_rows, inbox_rows, changed) in prepared:
                 arn = commit.execution_arn
+                leased = commit.lease_owner is not None
                 cursor = conn.execute(
-                    q["commit_execution"],
+                    q["commit_execution_leased" if leased else "commit_execution"],
                     {
                         "execution_arn": arn,
                         "expected_next_event_id": commit.expected_next_event_id,
@@ -351,6 +352,7 @@ class SqlStore(SqlLogs):
                         "redrive": 0 if commit.redrive_count is None else 1,
                         "redrive_count": commit.redrive_count,
                         "redrive_date": commit.redrive_date,
+                        **({"lease_owner": commit.lease_owner} if leased else {}),
                     },
                 )
                 if cursor.rowcount != 1:

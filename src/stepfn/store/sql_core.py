@@ -117,7 +117,7 @@ class SqlCore(Store):
 
     def _fragment(self, name: str) -> str:
         """A condition fragment of the query files (untranslated, for ``_fill``)."""
-        return " " + sqlfile.queries(self.dialect)[name].strip()
+        return sqlfile.fragment(sqlfile.queries(self.dialect)[name])
 
     def _one(self, query: str, params: dict[str, Any], table: str) -> dict[str, Any] | None:
         with self._read() as conn:

@@ -102,6 +102,13 @@ def queries(dialect: str = "sqlite") -> dict[str, str]:
     return {**common, **own}
 
 
+def fragment(sql: str) -> str:
+    """A condition fragment of the query files as it goes inside a line of a query:
+    without its comment lines (which would swallow the rest of that line), on one line."""
+    kept = [line.strip() for line in sql.splitlines() if not line.strip().startswith("--")]
+    return " " + " ".join(line for line in kept if line)
+
+
 @dataclass(frozen=True)
 class Migration:
     """One numbered migration file."""

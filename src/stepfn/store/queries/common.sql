@@ -423,3 +423,46 @@ LIMIT :limit;
 
 -- name: log_filter_before
  AND (timestamp, id) < (:before_timestamp, :before_id)
+
+-- leases ----------------------------------------------------------------------------------------
+-- A server holds what it claimed until lease_expires; renewing moves that on, and once it
+-- has passed another server may take the work over (claim_executions, claim_tasks).
+
+-- name: renew_execution_leases
+UPDATE executions SET lease_expires = :expires WHERE lease_owner = :owner;
+
+-- name: renew_task_leases
+UPDATE tasks SET lease_expires = :expires WHERE lease_owner = :owner AND status = 'dispatched';
+
+-- name: release_execution
+UPDATE executions SET lease_owner = NULL, lease_expires = NULL
+WHERE arn = :arn AND lease_owner = :owner;
+
+-- name: release_owner_executions
+UPDATE executions SET lease_owner = NULL, lease_expires = NULL WHERE lease_owner = :owner;
+
+-- name: execution_lease
+SELECT lease_owner, lease_expires FROM executions WHERE arn = :arn;
+
+-- name: complete_task
+-- The task's mark, in the transaction that queues its result: a result is delivered
+-- once, and a task answered twice (a retry, a second server) changes nothing.
+UPDATE tasks SET status = 'done', lease_owner = NULL, lease_expires = NULL
+WHERE token = :token AND status != 'done'
+RETURNING execution_arn;
+
+-- name: commit_execution_leased
+-- commit_execution for a server that holds the execution's lease: refused as well when
+-- another server has taken the execution over.
+UPDATE executions SET
+    next_event_id = :next_event_id,
+    run_state = :run_state,
+    status = :status,
+    output = CASE WHEN :redrive = 0 THEN coalesce(:output, output) END,
+    error = CASE WHEN :redrive = 0 THEN coalesce(:error, error) END,
+    cause = CASE WHEN :redrive = 0 THEN coalesce(:cause, cause) END,
+    stop_date = CASE WHEN :redrive = 0 THEN coalesce(:stop_date, stop_date) END,
+    redrive_count = coalesce(:redrive_count, redrive_count),
+    redrive_date = CASE WHEN :redrive = 0 THEN redrive_date ELSE :redrive_date END
+WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id
+    AND lease_owner = :lease_owner;

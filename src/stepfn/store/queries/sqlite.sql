@@ -67,3 +67,34 @@ ON CONFLICT (log_group_name, name) DO UPDATE SET
 
 -- name: log_filter_terms
  AND NOT EXISTS (SELECT 1 FROM json_each(:terms) WHERE instr(message, value) = 0)
+
+-- name: claim_executions
+-- Executions with waiting stimuli that nobody holds (or whose lease ran out), oldest
+-- stimulus first, now held by :owner until :expires.
+-- SQLite has one writer: nobody claims meanwhile.
+UPDATE executions SET lease_owner = :owner, lease_expires = :expires
+WHERE arn IN (
+    SELECT e.arn FROM executions e
+    WHERE e.arn IN (SELECT execution_arn FROM inbox)
+        AND (e.lease_owner IS NULL OR e.lease_expires < :now)
+    ORDER BY (SELECT min(i.id) FROM inbox i WHERE i.execution_arn = e.arn)
+    LIMIT :limit
+) AND (lease_owner IS NULL OR lease_expires < :now)
+RETURNING arn;
+
+-- name: claim_tasks
+-- Invoke tasks to run: scheduled ones, and dispatched ones whose lease ran out (their
+-- server died: taken over, run again at least once as AWS does), oldest first.
+-- SQLite has one writer: nobody claims meanwhile.
+UPDATE tasks SET status = 'dispatched', lease_owner = :owner, lease_expires = :expires
+WHERE token IN (
+    SELECT token FROM tasks
+    WHERE kind = 'invoke' AND (
+        status = 'scheduled'
+        OR (status = 'dispatched' AND lease_expires IS NOT NULL AND lease_expires < :now)
+    )
+    ORDER BY created, rowid
+    LIMIT :limit
+) AND (status = 'scheduled' OR (status = 'dispatched' AND lease_expires < :now))
+RETURNING token, execution_arn, resource, payload, state_name, kind, status, created,
+    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt;
