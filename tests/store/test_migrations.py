@@ -8,6 +8,7 @@ would make differ from a fresh ``CREATE TABLE`` with the same meaning.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -127,7 +128,7 @@ def test_a_failing_migration_leaves_the_database_as_it_was(
     conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken = sqlfile.Migration(1, "broken", "CREATE TABLE kept (a);\nCREATE TABLE kept (b);\n")
-    monkeypatch.setattr(sqlfile, "migrations", lambda: (broken,))
+    monkeypatch.setattr(sqlfile, "migrations", lambda dialect="sqlite": (broken,))
     with pytest.raises(sqlite3.OperationalError):
         migrate(conn)
     assert not conn.in_transaction
@@ -138,8 +139,15 @@ def test_a_failing_migration_leaves_the_database_as_it_was(
 
 def test_every_named_query_compiles_against_the_schema(conn: sqlite3.Connection) -> None:
     migrate(conn)
-    for name, sql in sqlfile.queries().items():
-        sql = sql.replace("{filters}", "")
+    queries = sqlfile.queries()
+    # Condition fragments are tried inside the queries they go into, all at once.
+    fragments = "".join(
+        sqlfile.fragment(sql) for name, sql in queries.items() if name.startswith("log_filter_")
+    )
+    for name, sql in queries.items():
+        if name.startswith("log_filter_"):
+            continue
+        sql = sql.replace("{filters}", fragments if name.startswith("log_events") else "")
         names = set(re.findall(r"(?<!:):([a-z_]+)", sql))
         params: Any = dict.fromkeys(names) if names else (None,) * sql.count("?")
         # EXPLAIN prepares the statement (every table and column must exist) without
@@ -174,3 +182,69 @@ def test_statements_split_where_sqlite_says_they_end() -> None:
     assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
     with pytest.raises(ValueError, match="incomplete"):
         sqlfile.split_statements("CREATE TABLE t (a)")
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_postgres_migrations_give_sqlites_tables_and_columns(pg_url: str) -> None:
+    import psycopg
+
+    from stepfn.store.postgres import PostgresStore
+
+    first = PostgresStore(f"{pg_url}?schema=migrations_a")
+    assert first.applied_migrations == [m.version for m in sqlfile.migrations("postgres")]
+    first.close()
+    again = PostgresStore(f"{pg_url}?schema=migrations_a")
+    assert again.applied_migrations == []
+    again.close()
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'migrations_a' AND table_name != 'schema_migrations'"
+        ).fetchall()
+    postgres: dict[str, set[str]] = {}
+    for table, column in rows:
+        postgres.setdefault(table, set()).add(column)
+    with sqlite3.connect(":memory:", isolation_level=None) as lite:
+        migrate(lite)
+        tables = [
+            name
+            for (name,) in lite.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations'"
+            )
+        ]
+        sqlite_columns = {
+            table: {row[1] for row in lite.execute(f"PRAGMA table_info({table})")}
+            for table in tables
+        }
+    # PostgreSQL's tables add a rowid column where SQLite has an implicit one.
+    assert {t: c - {"rowid"} for t, c in postgres.items()} == sqlite_columns
+
+
+@pytest.mark.integration
+def test_every_named_query_prepares_on_postgres(pg_url: str) -> None:
+    import psycopg
+
+    from stepfn.store.postgres import PostgresStore
+
+    PostgresStore(f"{pg_url}?schema=migrations_b").close()
+    queries = sqlfile.queries("postgres")
+    fragments = "".join(
+        sqlfile.fragment(sql) for name, sql in queries.items() if name.startswith("log_filter_")
+    )
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("SET search_path TO migrations_b")
+        for name, sql in queries.items():
+            if name.startswith("log_filter_") or name == "create_schema_migrations":
+                continue
+            sql = sql.replace("{filters}", fragments if name.startswith("log_events") else "")
+            text = PostgresStore.translate(sql).rstrip().rstrip(";")
+            # PREPARE parses and plans the statement without running it; the
+            # placeholders become $n parameters of unknown type.
+            numbers = itertools.count(1)
+            numbered = re.sub(r"%\(\w+\)s|%s", lambda _, n=numbers: f"${next(n)}", text)
+            conn.execute(f"PREPARE q AS {numbered}".replace("%%", "%"))
+            conn.execute("DEALLOCATE q")

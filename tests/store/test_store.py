@@ -791,8 +791,10 @@ def test_open_store_on_a_file(tmp_path: Path, url_of: Callable[[Path], str]) -> 
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("postgresql://user@host/db", "PostgreSQL"),
-        ("postgres://host/db", "PostgreSQL"),
+        # Port 1 on loopback: nothing listens there.
+        ("postgresql://user@127.0.0.1:1/db", "cannot connect to PostgreSQL"),
+        ("postgres://127.0.0.1:1/db", "cannot connect to PostgreSQL"),
+        ("postgresql://127.0.0.1:1/db?schema=Bad-Name", "lower-case identifier"),
         ("mysql://host/db", "no store for 'mysql'"),
         ("sqlite:relative.db", "three slashes"),
         ("sqlite://relative.db", "three slashes"),

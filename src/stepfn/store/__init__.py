@@ -18,6 +18,7 @@ from stepfn.store.base import (
     StateMachineRecord,
     StepCommit,
     Store,
+    StoreDamaged,
     StoredEvent,
     StoreError,
     TaskRecord,
@@ -39,6 +40,7 @@ __all__ = [
     "StateMachineRecord",
     "StepCommit",
     "Store",
+    "StoreDamaged",
     "StoreError",
     "StoredEvent",
     "TaskRecord",
@@ -53,11 +55,13 @@ _SQLITE_PREFIX = "sqlite://"
 def open_store(url: str) -> Store:
     """Open the store a URL names.
 
-    - ``memory://``: a ``MemoryStore`` (nothing is kept after the process ends);
+    - ``memory://``: a ``MemoryStore``, SQLite in memory (nothing is kept after the
+      store is closed);
     - ``:memory:``, ``sqlite://`` or ``sqlite:///:memory:``: a SQLite database in memory;
     - ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or a plain file
       path: a SQLite database file, created when missing;
-    - ``postgresql://...``: not yet; ``StoreError`` says so.
+    - ``postgresql://...`` (or ``postgres://``): a ``PostgresStore`` (needs the
+      ``postgres`` extra); ``?schema=name`` keeps it in a schema of its own.
 
     Raises:
         StoreError: for a URL scheme stepfn has no store for, or a file it cannot open.
@@ -76,12 +80,12 @@ def open_store(url: str) -> Store:
     scheme, sep, _ = url.partition("://")
     if sep:
         if scheme in ("postgresql", "postgres"):
-            raise StoreError(
-                "PostgreSQL stores arrive in a later release of stepfn; "
-                "use a SQLite file (a path, or sqlite:///path) for now"
-            )
+            from stepfn.store.postgres import PostgresStore
+
+            return PostgresStore(url)
         raise StoreError(
-            f"no store for {scheme!r} URLs: use a file path, sqlite:///path or memory://"
+            f"no store for {scheme!r} URLs: use a file path, sqlite:///path, memory:// "
+            "or postgresql://..."
         )
     if url == ":memory:":
         return SqliteStore(":memory:")

@@ -27,6 +27,11 @@ class Conflict(StoreError):
     against a run state that another writer has moved on since it was read."""
 
 
+class StoreDamaged(StoreError):
+    """The database is damaged (a file that is not a database, or malformed pages): the
+    store refuses writes from then on, and ``Store.health()`` says why."""
+
+
 # --- records -------------------------------------------------------------------------------
 
 
@@ -234,6 +239,9 @@ class StepCommit:
     redrive_date: float | None = None
     # Child executions (distributed Map items) this step started, moved on or ended.
     children: list[ChildStep] = field(default_factory=list)
+    # The server committing, when it stepped the execution under a lease
+    # (Store.claim_executions): the commit is refused unless it still holds it.
+    lease_owner: str | None = None
 
 
 @dataclass
@@ -562,6 +570,60 @@ class Store(abc.ABC):
             limit: at most this many events (from the first in the order asked).
             reverse: newest first.
         """
+
+    # leases: several servers on one database -------------------------------------------------
+
+    @abc.abstractmethod
+    def claim_executions(
+        self, owner: str, now: float, lease_seconds: float, limit: int = 100
+    ) -> list[str]:
+        """Take executions that have waiting stimuli and that nobody holds (or whose
+        lease expired), oldest stimulus first: each is held by ``owner`` until ``now +
+        lease_seconds``. Returns their ARNs. What ``owner`` holds already is not given
+        again (``renew_leases`` keeps it)."""
+
+    @abc.abstractmethod
+    def claim_tasks(
+        self, owner: str, now: float, lease_seconds: float, limit: int = 100
+    ) -> list[TaskRecord]:
+        """Take ``invoke`` tasks to run: the scheduled ones and the dispatched ones whose
+        lease expired (their server died), oldest first, now ``dispatched`` and held by
+        ``owner`` until ``now + lease_seconds``."""
+
+    @abc.abstractmethod
+    def renew_leases(self, owner: str, now: float, lease_seconds: float) -> tuple[int, int]:
+        """Move on every lease ``owner`` holds to ``now + lease_seconds``; returns how
+        many (executions, tasks) it still held."""
+
+    @abc.abstractmethod
+    def release_execution(self, arn: str, owner: str) -> bool:
+        """Give an execution's lease up (nothing when ``owner`` does not hold it);
+        whether it did hold it."""
+
+    @abc.abstractmethod
+    def release_leases(self, owner: str) -> int:
+        """Give up every execution lease ``owner`` holds (a clean shutdown), so that
+        other servers take them at once; returns how many."""
+
+    @abc.abstractmethod
+    def execution_lease(self, arn: str) -> tuple[str, float] | None:
+        """Who holds an execution and until when, or None."""
+
+    @abc.abstractmethod
+    def complete_task(self, token: str, stimulus: dict[str, Any], now: float) -> int | None:
+        """A task's result: the task marked ``done`` and ``stimulus`` queued for its
+        execution, in one transaction. Returns the message id, or None (nothing
+        changed) when the task was done already or does not exist."""
+
+    def health(self) -> str | None:
+        """None while the store is usable; otherwise why it is not (it found itself
+        damaged), for a server's health check to report."""
+        return None
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the store is usable (``health()`` is None)."""
+        return self.health() is None
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -3,13 +3,17 @@
 SQL is kept out of the Python so that it can be read, diffed and tried in a SQL shell as
 it is. Two kinds of file are read here:
 
-- ``queries.sql``: named queries, each a block that starts with a ``-- name: <name>``
-  line and runs up to the next such line::
+- ``queries/common.sql``, ``queries/<dialect>.sql``: named queries, each a block that
+  starts with a ``-- name: <name>`` line and runs up to the next such line::
 
       -- name: get_activity
       SELECT arn, name, creation_date FROM activities WHERE arn = :arn;
 
-- ``migrations/NNNN_<what>.sql``: the numbered schema migrations, applied in order.
+  ``common.sql`` holds what SQLite and PostgreSQL share; a dialect file only the
+  queries whose text differs, and every dialect file names the same ones.
+
+- ``migrations/<dialect>/NNNN_<what>.sql``: the numbered schema migrations of a dialect,
+  applied in order.
 
 Files are read once per process and cached: the store looks its statements up by name on
 every call, and the same text object each time lets sqlite3 reuse its prepared statement.
@@ -61,11 +65,48 @@ def parse_named_queries(text: str) -> dict[str, str]:
     return queries
 
 
+DIALECTS = ("sqlite", "postgres")
+
+
+def _check_dialect(dialect: str) -> None:
+    if dialect not in DIALECTS:
+        raise ValueError(f"no SQL dialect {dialect!r}: one of {', '.join(DIALECTS)}")
+
+
+def _read(*parts: str) -> str:
+    entry = resources.files(_PACKAGE)
+    for part in parts:
+        entry = entry.joinpath(part)
+    return entry.read_text(encoding="utf-8")
+
+
 @functools.cache
-def queries() -> dict[str, str]:
-    """The named queries of ``queries.sql``."""
-    text = resources.files(_PACKAGE).joinpath("queries.sql").read_text(encoding="utf-8")
-    return parse_named_queries(text)
+def dialect_queries(dialect: str) -> dict[str, str]:
+    """The named queries of one dialect's own file (``queries/<dialect>.sql``)."""
+    _check_dialect(dialect)
+    return parse_named_queries(_read("queries", f"{dialect}.sql"))
+
+
+@functools.cache
+def queries(dialect: str = "sqlite") -> dict[str, str]:
+    """Every named query of a dialect: the shared ones and its own.
+
+    A name in both the shared file and the dialect's is an error: one of the two texts
+    would be dead, and which one is read would be a matter of order.
+    """
+    common = parse_named_queries(_read("queries", "common.sql"))
+    own = dialect_queries(dialect)
+    both = sorted(set(common) & set(own))
+    if both:
+        raise ValueError(f"queries in both common.sql and {dialect}.sql: {', '.join(both)}")
+    return {**common, **own}
+
+
+def fragment(sql: str) -> str:
+    """A condition fragment of the query files as it goes inside a line of a query:
+    without its comment lines (which would swallow the rest of that line), on one line."""
+    kept = [line.strip() for line in sql.splitlines() if not line.strip().startswith("--")]
+    return " " + " ".join(line for line in kept if line)
 
 
 @dataclass(frozen=True)
@@ -82,13 +123,14 @@ class Migration:
 
 
 @functools.cache
-def migrations() -> tuple[Migration, ...]:
-    """The migrations of ``migrations/``, in version order.
+def migrations(dialect: str = "sqlite") -> tuple[Migration, ...]:
+    """The migrations of ``migrations/<dialect>/``, in version order.
 
     Versions must run 1, 2, 3, ... without gaps or repeats: a gap usually means a file
     was misnamed, and a database migrated past it could never be brought in step.
     """
-    folder = resources.files(_PACKAGE).joinpath("migrations")
+    _check_dialect(dialect)
+    folder = resources.files(_PACKAGE).joinpath("migrations").joinpath(dialect)
     found: list[Migration] = []
     for entry in folder.iterdir():
         match = _MIGRATION_FILE.match(entry.name)
@@ -106,8 +148,9 @@ def migrations() -> tuple[Migration, ...]:
 
 @functools.cache
 def schema_sql() -> str:
-    """The text of ``schema.sql``: the schema as all migrations together leave it."""
-    return resources.files(_PACKAGE).joinpath("schema.sql").read_text(encoding="utf-8")
+    """The text of ``migrations/sqlite_schema.sql``: the SQLite schema as all its
+    migrations together leave it."""
+    return _read("migrations", "sqlite_schema.sql")
 
 
 def split_statements(script: str) -> list[str]:

@@ -1,8 +1,22 @@
--- The SQLite store's queries, by name (see sqlfile.py). Parameters are named after the
+-- The queries both SQL stores share, by name (see sqlfile.py); those whose text differs
+-- between SQLite and PostgreSQL are in sqlite.sql and postgres.sql, under the same names.
+-- Parameters are named after the
 -- record fields they bind, so a record's fields can be passed as they are.
 --
--- Ties in an ordering are broken by rowid, which is insertion order: two rows created in
+-- Ties in an ordering are broken by rowid, which is insertion order (PostgreSQL's tables
+-- have an identity column of that name): two rows created in
 -- the same clock tick still list in the order they were written.
+
+-- migrations (schema_migrations is created by each dialect's create_schema_migrations) --
+
+-- name: applied_migrations
+SELECT version FROM schema_migrations;
+
+-- name: migration_applied
+SELECT 1 FROM schema_migrations WHERE version = ?;
+
+-- name: record_migration
+INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?);
 
 -- state machines ------------------------------------------------------------------------
 
@@ -17,7 +31,9 @@ INSERT INTO state_machines (
 );
 
 -- name: get_state_machine
-SELECT * FROM state_machines WHERE arn = :arn;
+SELECT arn, name, definition, role_arn, type, creation_date, update_date, status, description,
+    revision_id, logging_configuration, tracing_configuration, encryption_configuration, label
+FROM state_machines WHERE arn = :arn;
 
 -- name: update_state_machine
 UPDATE state_machines SET
@@ -30,7 +46,9 @@ UPDATE state_machines SET
 WHERE arn = :arn;
 
 -- name: list_state_machines
-SELECT * FROM state_machines ORDER BY creation_date, rowid;
+SELECT arn, name, definition, role_arn, type, creation_date, update_date, status, description,
+    revision_id, logging_configuration, tracing_configuration, encryption_configuration, label
+FROM state_machines ORDER BY creation_date, rowid;
 
 -- name: delete_state_machine_tags
 DELETE FROM tags
@@ -59,10 +77,14 @@ INSERT INTO versions (
 );
 
 -- name: get_version
-SELECT * FROM versions WHERE arn = :arn;
+SELECT arn, state_machine_arn, version, definition, role_arn, type, creation_date, description,
+    revision_id, logging_configuration, tracing_configuration
+FROM versions WHERE arn = :arn;
 
 -- name: list_versions
-SELECT * FROM versions WHERE state_machine_arn = :state_machine_arn ORDER BY version DESC;
+SELECT arn, state_machine_arn, version, definition, role_arn, type, creation_date, description,
+    revision_id, logging_configuration, tracing_configuration
+FROM versions WHERE state_machine_arn = :state_machine_arn ORDER BY version DESC;
 
 -- name: delete_version
 DELETE FROM versions WHERE arn = :arn;
@@ -79,7 +101,8 @@ INSERT INTO aliases (
 );
 
 -- name: get_alias
-SELECT * FROM aliases WHERE arn = :arn;
+SELECT arn, state_machine_arn, name, routing_configuration, creation_date, update_date, description
+FROM aliases WHERE arn = :arn;
 
 -- name: update_alias
 UPDATE aliases SET
@@ -92,7 +115,8 @@ WHERE arn = :arn;
 DELETE FROM aliases WHERE arn = :arn;
 
 -- name: list_aliases
-SELECT * FROM aliases
+SELECT arn, state_machine_arn, name, routing_configuration, creation_date, update_date, description
+FROM aliases
 WHERE state_machine_arn = :state_machine_arn
 ORDER BY creation_date, rowid;
 
@@ -102,13 +126,13 @@ ORDER BY creation_date, rowid;
 INSERT INTO activities (arn, name, creation_date) VALUES (:arn, :name, :creation_date);
 
 -- name: get_activity
-SELECT * FROM activities WHERE arn = :arn;
+SELECT arn, name, creation_date FROM activities WHERE arn = :arn;
 
 -- name: delete_activity
 DELETE FROM activities WHERE arn = :arn;
 
 -- name: list_activities
-SELECT * FROM activities ORDER BY creation_date, rowid;
+SELECT arn, name, creation_date FROM activities ORDER BY creation_date, rowid;
 
 -- name: get_tags
 SELECT key, value FROM tags WHERE resource_arn = :resource_arn ORDER BY key;
@@ -139,13 +163,21 @@ INSERT INTO executions (
 );
 
 -- name: get_execution
-SELECT * FROM executions WHERE arn = :arn;
+SELECT arn, state_machine_arn, name, type, status, input, start_date, definition, role_arn,
+    version_arn, alias_arn, output, error, cause, stop_date, run_state, next_event_id,
+    redrive_count, redrive_date, trace_header, map_run_arn, state_machine_revision_id,
+    item_count, map_run_event_id, item_index
+FROM executions WHERE arn = :arn;
 
 -- name: list_executions
 -- The filters placeholder becomes one "AND <column> = :<column>" per filter given (the
--- columns come from a fixed list in sqlite.py), rather than "(:x IS NULL OR x = :x)"
+-- columns come from a fixed list in sql.py), rather than "(:x IS NULL OR x = :x)"
 -- terms, which would keep SQLite from using the indexes on state machine and status.
-SELECT * FROM executions
+SELECT arn, state_machine_arn, name, type, status, input, start_date, definition, role_arn,
+    version_arn, alias_arn, output, error, cause, stop_date, run_state, next_event_id,
+    redrive_count, redrive_date, trace_header, map_run_arn, state_machine_revision_id,
+    item_count, map_run_event_id, item_index
+FROM executions
 WHERE 1 = 1 {filters}
 ORDER BY start_date DESC, rowid DESC
 LIMIT :limit OFFSET :offset;
@@ -165,17 +197,17 @@ WHERE arn = :arn;
 -- name: commit_execution
 -- The optimistic lock of a step: it matches no row once another writer has moved
 -- next_event_id on. A step that does not finish the execution leaves its result alone;
--- a redrive (a redrive count given) clears it.
+-- a redrive (:redrive = 1, with a redrive count) clears it.
 UPDATE executions SET
     next_event_id = :next_event_id,
     run_state = :run_state,
     status = :status,
-    output = CASE WHEN :redrive_count IS NULL THEN coalesce(:output, output) END,
-    error = CASE WHEN :redrive_count IS NULL THEN coalesce(:error, error) END,
-    cause = CASE WHEN :redrive_count IS NULL THEN coalesce(:cause, cause) END,
-    stop_date = CASE WHEN :redrive_count IS NULL THEN coalesce(:stop_date, stop_date) END,
+    output = CASE WHEN :redrive = 0 THEN coalesce(:output, output) END,
+    error = CASE WHEN :redrive = 0 THEN coalesce(:error, error) END,
+    cause = CASE WHEN :redrive = 0 THEN coalesce(:cause, cause) END,
+    stop_date = CASE WHEN :redrive = 0 THEN coalesce(:stop_date, stop_date) END,
     redrive_count = coalesce(:redrive_count, redrive_count),
-    redrive_date = CASE WHEN :redrive_count IS NULL THEN redrive_date ELSE :redrive_date END
+    redrive_date = CASE WHEN :redrive = 0 THEN redrive_date ELSE :redrive_date END
 WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id;
 
 -- name: end_child_execution
@@ -224,6 +256,10 @@ SELECT count(*) FROM events WHERE execution_arn = :execution_arn;
 -- name: insert_inbox
 INSERT INTO inbox (execution_arn, stimulus, created) VALUES (?, ?, ?);
 
+-- name: add_inbox
+INSERT INTO inbox (execution_arn, stimulus, created) VALUES (:execution_arn, :stimulus, :created)
+RETURNING id;
+
 -- name: delete_inbox
 DELETE FROM inbox WHERE id = ? AND execution_arn = ?;
 
@@ -247,14 +283,6 @@ ON CONFLICT (execution_arn, timer_id) DO UPDATE SET due = excluded.due;
 -- name: delete_timer
 DELETE FROM timers WHERE execution_arn = ? AND timer_id = ?;
 
--- name: due_timers
--- Ties in due time are broken by execution and timer id, so that every store fires
--- timers in the same order whatever order they were written in.
-SELECT execution_arn, timer_id, due FROM timers
-WHERE due <= :now
-ORDER BY due, execution_arn, timer_id
-LIMIT :limit;
-
 -- name: next_timer_due
 SELECT min(due) FROM timers;
 
@@ -273,28 +301,21 @@ INSERT INTO tasks (
 UPDATE tasks SET status = 'done' WHERE token = ?;
 
 -- name: get_task
-SELECT * FROM tasks WHERE token = :token;
+SELECT token, execution_arn, resource, payload, state_name, kind, status, created,
+    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt
+FROM tasks WHERE token = :token;
 
 -- name: tasks_with_status
-SELECT * FROM tasks
-WHERE status = :status AND (:kind IS NULL OR kind = :kind)
+SELECT token, execution_arn, resource, payload, state_name, kind, status, created,
+    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt
+FROM tasks
+WHERE status = :status AND (CAST(:kind AS TEXT) IS NULL OR kind = :kind)
 ORDER BY created, rowid;
 
 -- name: mark_task
 -- A worker name given replaces the stored one; None keeps it.
 UPDATE tasks SET status = :status, worker_name = coalesce(:worker_name, worker_name)
 WHERE token = :token;
-
--- name: claim_activity_task
--- One statement, so that two pollers can never both take the same task.
-UPDATE tasks SET status = 'dispatched', worker_name = :worker_name
-WHERE token = (
-    SELECT token FROM tasks
-    WHERE activity_arn = :activity_arn AND status = 'scheduled'
-    ORDER BY created, rowid
-    LIMIT 1
-)
-RETURNING *;
 
 -- log groups, streams and events (CloudWatch Logs) --------------------------------------------
 
@@ -320,7 +341,7 @@ SELECT g.name, g.creation_time, g.retention_in_days, g.kms_key_id, g.log_group_c
     coalesce((SELECT sum(s.stored_bytes) FROM log_streams s WHERE s.log_group_name = g.name), 0)
         AS stored_bytes
 FROM log_groups g
-WHERE :prefix IS NULL OR substr(g.name, 1, length(:prefix)) = :prefix
+WHERE CAST(:prefix AS TEXT) IS NULL OR substr(g.name, 1, length(CAST(:prefix AS TEXT))) = :prefix
 ORDER BY g.name;
 
 -- name: get_log_group
@@ -349,9 +370,12 @@ INSERT INTO log_streams (
 );
 
 -- name: list_log_streams
-SELECT * FROM log_streams
+SELECT log_group_name, name, creation_time, first_event_timestamp, last_event_timestamp,
+    last_ingestion_time, stored_bytes
+FROM log_streams
 WHERE log_group_name = :log_group_name
-    AND (:prefix IS NULL OR substr(name, 1, length(:prefix)) = :prefix)
+    AND (CAST(:prefix AS TEXT) IS NULL
+        OR substr(name, 1, length(CAST(:prefix AS TEXT))) = :prefix)
 ORDER BY name;
 
 -- name: delete_log_stream_events
@@ -360,36 +384,13 @@ DELETE FROM log_events WHERE log_group_name = :log_group_name AND log_stream_nam
 -- name: delete_log_stream
 DELETE FROM log_streams WHERE log_group_name = :log_group_name AND name = :name;
 
--- name: add_to_log_stream
--- A stream gets its events' statistics, and is created by its first events.
-INSERT INTO log_streams (
-    log_group_name, name, creation_time, first_event_timestamp, last_event_timestamp,
-    last_ingestion_time, stored_bytes
-) VALUES (
-    :log_group_name, :name, :ingestion_time, :first_event_timestamp, :last_event_timestamp,
-    :ingestion_time, :stored_bytes
-)
-ON CONFLICT (log_group_name, name) DO UPDATE SET
-    first_event_timestamp = min(
-        coalesce(first_event_timestamp, excluded.first_event_timestamp),
-        excluded.first_event_timestamp
-    ),
-    last_event_timestamp = max(
-        coalesce(last_event_timestamp, excluded.last_event_timestamp),
-        excluded.last_event_timestamp
-    ),
-    last_ingestion_time = max(
-        coalesce(last_ingestion_time, excluded.last_ingestion_time),
-        excluded.last_ingestion_time
-    ),
-    stored_bytes = stored_bytes + excluded.stored_bytes;
-
 -- name: insert_log_event
 INSERT INTO log_events (log_group_name, log_stream_name, timestamp, ingestion_time, message)
 VALUES (?, ?, ?, ?, ?);
 
 -- name: log_events_forward
--- {filters} is replaced by the store with fixed conditions on the named parameters.
+-- The filters placeholder is replaced by the store with fixed conditions (the
+-- log_filter_* fragments) on the named parameters.
 SELECT id, log_group_name, log_stream_name, timestamp, message, ingestion_time
 FROM log_events
 WHERE log_group_name = :log_group_name{filters}
@@ -402,3 +403,66 @@ FROM log_events
 WHERE log_group_name = :log_group_name{filters}
 ORDER BY timestamp DESC, id DESC
 LIMIT :limit;
+
+-- The conditions log_events adds for the arguments given, beside log_filter_streams and
+-- log_filter_terms of the dialect files (fragments, not statements, without comments:
+-- they are put inside a line). Row values compare (timestamp, id) positions as
+-- pagination tokens name them.
+
+-- name: log_filter_stream_prefix
+ AND substr(log_stream_name, 1, length(CAST(:stream_prefix AS TEXT))) = :stream_prefix
+
+-- name: log_filter_start
+ AND timestamp >= :start
+
+-- name: log_filter_end
+ AND timestamp < :end
+
+-- name: log_filter_after
+ AND (timestamp, id) > (:after_timestamp, :after_id)
+
+-- name: log_filter_before
+ AND (timestamp, id) < (:before_timestamp, :before_id)
+
+-- leases ----------------------------------------------------------------------------------------
+-- A server holds what it claimed until lease_expires; renewing moves that on, and once it
+-- has passed another server may take the work over (claim_executions, claim_tasks).
+
+-- name: renew_execution_leases
+UPDATE executions SET lease_expires = :expires WHERE lease_owner = :owner;
+
+-- name: renew_task_leases
+UPDATE tasks SET lease_expires = :expires WHERE lease_owner = :owner AND status = 'dispatched';
+
+-- name: release_execution
+UPDATE executions SET lease_owner = NULL, lease_expires = NULL
+WHERE arn = :arn AND lease_owner = :owner;
+
+-- name: release_owner_executions
+UPDATE executions SET lease_owner = NULL, lease_expires = NULL WHERE lease_owner = :owner;
+
+-- name: execution_lease
+SELECT lease_owner, lease_expires FROM executions WHERE arn = :arn;
+
+-- name: complete_task
+-- The task's mark, in the transaction that queues its result: a result is delivered
+-- once, and a task answered twice (a retry, a second server) changes nothing.
+UPDATE tasks SET status = 'done', lease_owner = NULL, lease_expires = NULL
+WHERE token = :token AND status != 'done'
+RETURNING execution_arn;
+
+-- name: commit_execution_leased
+-- commit_execution for a server that holds the execution's lease: refused as well when
+-- another server has taken the execution over.
+UPDATE executions SET
+    next_event_id = :next_event_id,
+    run_state = :run_state,
+    status = :status,
+    output = CASE WHEN :redrive = 0 THEN coalesce(:output, output) END,
+    error = CASE WHEN :redrive = 0 THEN coalesce(:error, error) END,
+    cause = CASE WHEN :redrive = 0 THEN coalesce(:cause, cause) END,
+    stop_date = CASE WHEN :redrive = 0 THEN coalesce(:stop_date, stop_date) END,
+    redrive_count = coalesce(:redrive_count, redrive_count),
+    redrive_date = CASE WHEN :redrive = 0 THEN redrive_date ELSE :redrive_date END
+WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id
+    AND lease_owner = :lease_owner;

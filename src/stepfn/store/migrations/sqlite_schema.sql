@@ -89,7 +89,10 @@ CREATE TABLE executions (
     item_count INTEGER,
     map_run_event_id INTEGER,
     -- ... and the index of their item (or batch) in their Map.
-    item_index INTEGER
+    item_index INTEGER,
+    -- The server stepping it, and until when (see 0006_leases).
+    lease_owner TEXT,
+    lease_expires REAL
 );
 
 CREATE INDEX executions_by_state_machine ON executions (state_machine_arn, start_date);
@@ -145,11 +148,14 @@ CREATE TABLE tasks (
     worker_name TEXT,
     timeout_seconds REAL,
     heartbeat_seconds REAL,
-    attempt INTEGER NOT NULL
+    attempt INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_expires REAL
 );
 
 CREATE INDEX tasks_by_activity ON tasks (activity_arn, status, created);
 CREATE INDEX tasks_by_status ON tasks (status);
+CREATE INDEX tasks_by_lease ON tasks (lease_expires) WHERE lease_expires IS NOT NULL;
 
 -- CloudWatch Logs: times in milliseconds since the epoch.
 CREATE TABLE log_groups (

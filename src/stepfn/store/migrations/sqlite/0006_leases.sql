@@ -1,0 +1,13 @@
+-- 0006: leases. A server claims an execution (to step it) or an invoke task (to run it)
+-- for a while: lease_owner names the server, lease_expires (seconds since the epoch)
+-- when another may take it over. NULL: nobody holds it.
+ALTER TABLE executions ADD COLUMN lease_owner TEXT;
+
+ALTER TABLE executions ADD COLUMN lease_expires REAL;
+
+ALTER TABLE tasks ADD COLUMN lease_owner TEXT;
+
+ALTER TABLE tasks ADD COLUMN lease_expires REAL;
+
+-- Taking over: the dispatched tasks whose lease ran out, found without a scan.
+CREATE INDEX tasks_by_lease ON tasks (lease_expires) WHERE lease_expires IS NOT NULL;

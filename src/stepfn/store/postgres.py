@@ -1,0 +1,169 @@
+"""The PostgreSQL store: several stepfn servers on one database.
+
+psycopg 3 with its connection pool (the ``postgres`` extra: ``pip install
+'stepfn[postgres]'``). Connections are in autocommit mode and every write is an explicit
+``BEGIN ... COMMIT``, exactly as on SQLite, so that ``SqlStore`` drives both alike. A
+URL's ``schema`` query parameter (``postgresql://host/db?schema=name``) keeps the store in
+that schema, created when missing (tests give each store one of its own).
+
+The schema comes from ``migrations/postgres/``; the statements are those of
+``queries/common.sql`` and ``queries/postgres.sql``, their ``:name`` and ``?``
+parameters turned into psycopg's ``%(name)s`` and ``%s`` once, when the store opens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from stepfn.store.base import Conflict, StoreError
+from stepfn.store.sql import SqlStore
+from stepfn.store.sql_core import migrate
+
+# A quoted string (left alone), a comment (dropped: psycopg would read placeholders in
+# it), a named parameter, a positional one, or a percent sign (doubled: psycopg reads %
+# as the start of a placeholder).
+_TOKENS = re.compile(r"'(?:[^']|'')*'|--[^\n]*|(?<!:):([A-Za-z_][A-Za-z0-9_]*)|\?|%")
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _placeholder(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if text.startswith("'"):
+        return text
+    if text.startswith("--"):
+        return ""
+    if match.group(1) is not None:
+        return f"%({match.group(1)})s"
+    return "%s" if text == "?" else "%%"
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """A store URL as a libpq connection URL and the schema it names (or None).
+
+    Raises:
+        StoreError: for a schema name that is not a plain lower-case identifier.
+    """
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((value for key, value in query if key == "schema"), None)
+    if schema is not None and not _SCHEMA_NAME.match(schema):
+        raise StoreError(
+            f"the schema of a PostgreSQL URL is a lower-case identifier, not {schema!r}"
+        )
+    rest = urlencode([(key, value) for key, value in query if key != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schema
+
+
+class PostgresStore(SqlStore):
+    """The store in a PostgreSQL database.
+
+    Args:
+        url: ``postgresql://user:password@host:port/database`` (libpq's URL), with an
+            optional ``schema`` query parameter.
+        min_size: connections the pool keeps open.
+        max_size: connections the pool opens at most.
+        timeout: seconds to wait for the server (and for a free connection).
+    """
+
+    dialect: ClassVar[str] = "postgres"
+    begin_write: ClassVar[str] = "BEGIN"
+    no_limit: ClassVar[int | None] = None
+
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 10.0
+    ) -> None:
+        try:
+            import psycopg
+            import psycopg_pool
+        except ImportError as exc:
+            raise StoreError(
+                "PostgreSQL stores need psycopg: pip install 'stepfn[postgres]'"
+            ) from exc
+        super().__init__()
+        self._psycopg = psycopg
+        conninfo, self.schema = split_url(url)
+        self.url = url
+        schema = self.schema
+
+        def configure(conn: Any) -> None:
+            if schema is not None:
+                name = psycopg.sql.Identifier(schema)
+                conn.execute(psycopg.sql.SQL("SET search_path TO {}").format(name))
+
+        try:
+            # One connection first: a server that is not there fails here at once, where
+            # the pool would retry until its timeout.
+            with psycopg.connect(
+                conninfo, autocommit=True, connect_timeout=max(1, round(timeout))
+            ) as conn:
+                if schema is not None:
+                    conn.execute(
+                        psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                            psycopg.sql.Identifier(schema)
+                        )
+                    )
+            self._pool = psycopg_pool.ConnectionPool(
+                conninfo,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=timeout,
+                kwargs={"autocommit": True},
+                configure=configure,
+                open=False,
+            )
+            self._pool.open(wait=True, timeout=timeout)
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {_safe(conninfo)}: {exc}") from exc
+        try:
+            with self._pool.connection() as conn:
+                self.applied_migrations = migrate(conn, PostgresStore)
+        except psycopg.Error as exc:
+            self._pool.close()
+            raise (self._store_error(exc) or StoreError(str(exc))) from exc
+        except BaseException:
+            self._pool.close()
+            raise
+
+    @classmethod
+    def translate(cls, sql: str) -> str:
+        """A query of the files with psycopg's placeholders."""
+        return _TOKENS.sub(_placeholder, sql)
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Any]:
+        with self._pool.connection() as conn:
+            yield conn
+
+    def _many(self, conn: Any, sql: str, params: Sequence[Any]) -> None:
+        with conn.cursor() as cursor:
+            cursor.executemany(sql, params)
+
+    def _store_error(self, exc: BaseException) -> StoreError | None:
+        errors = self._psycopg.errors
+        if isinstance(exc, errors.ForeignKeyViolation):
+            return StoreError(f"a write refers to a record that does not exist ({exc})")
+        if isinstance(exc, self._psycopg.IntegrityError):
+            return Conflict(f"a write collides with a stored record ({exc})")
+        if isinstance(exc, self._psycopg.Error):
+            return StoreError(f"PostgreSQL: {exc}")
+        return None
+
+    def _is_integrity_error(self, exc: BaseException) -> bool:
+        return isinstance(exc, self._psycopg.IntegrityError)
+
+    def close(self) -> None:
+        """Close the pool's connections."""
+        self._pool.close()
+
+
+def _safe(conninfo: str) -> str:
+    """A connection URL without its password, for messages."""
+    parts = urlsplit(conninfo)
+    if parts.password is None:
+        return conninfo
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,499 @@
+"""The SQL store: the ``Store`` interface written once for SQLite and PostgreSQL.
+
+The queries are those of ``queries/common.sql`` and the dialect's file, by name; a
+dialect (``sqlite.SqliteStore``, ``postgres.PostgresStore``) provides connections and
+maps its driver's errors (see ``sql_core``). Every method is one transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from stepfn.store.base import (
+    ActivityRecord,
+    AliasRecord,
+    ChildStep,
+    ExecutionRecord,
+    InboxMessage,
+    StateMachineRecord,
+    StepCommit,
+    StoredEvent,
+    TaskRecord,
+    TimerRecord,
+    VersionRecord,
+)
+from stepfn.store.common import (
+    EXECUTION_FILTERS,
+    from_json,
+    from_json_or_none,
+    timer_fired,
+    to_json,
+)
+from stepfn.store.sql_leases import SqlLeases
+from stepfn.store.sql_rows import (
+    NewExecution,
+    child_rows,
+    commit_rows,
+    event_row,
+    params,
+    rows,
+)
+
+# Every event id is below this, which stands for "after the newest" when a reverse read
+# starts from the end.
+_PAST_LAST_ID = 2**63 - 1
+
+
+class SqlStore(SqlLeases):
+    """The store in a SQL database; a dialect subclass connects it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # The group commit of new executions (see create_execution).
+        self._queue_lock = threading.Lock()
+        self._group_lock = threading.Lock()
+        self._new_executions: list[NewExecution] = []
+
+    # state machines, versions, aliases ----------------------------------------------------
+
+    def insert_state_machine(self, record: StateMachineRecord) -> None:
+        """Add a state machine; ``Conflict`` when its ARN exists."""
+        with self._write() as conn:
+            conn.execute(self._q["insert_state_machine"], params(record, "state_machines"))
+
+    def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        """The state machine with this (unqualified) ARN."""
+        row = self._one("get_state_machine", {"arn": arn}, "state_machines")
+        return None if row is None else StateMachineRecord(**row)
+
+    def update_state_machine(self, record: StateMachineRecord) -> None:
+        """Replace a stored state machine; ``StoreError`` when there is none."""
+        self._update("update_state_machine", params(record, "state_machines"), "state machine")
+
+    def delete_state_machine(self, arn: str) -> None:
+        """Remove a state machine with its versions, aliases and tags (not executions)."""
+        with self._write() as conn:
+            # Tags first, while the subqueries can still find the versions and aliases.
+            for query in (
+                "delete_state_machine_tags",
+                "delete_state_machine_aliases",
+                "delete_state_machine_versions",
+                "delete_state_machine",
+            ):
+                conn.execute(self._q[query], {"arn": arn})
+
+    def list_state_machines(self) -> list[StateMachineRecord]:
+        """All state machines, oldest first."""
+        found = self._all("list_state_machines", {}, "state_machines")
+        return [StateMachineRecord(**row) for row in found]
+
+    def insert_version(self, record: VersionRecord) -> None:
+        """Add a version; ``Conflict`` when its ARN (or its number) exists."""
+        with self._write() as conn:
+            conn.execute(self._q["insert_version"], params(record, "versions"))
+
+    def get_version(self, arn: str) -> VersionRecord | None:
+        """The version with this ARN."""
+        row = self._one("get_version", {"arn": arn}, "versions")
+        return None if row is None else VersionRecord(**row)
+
+    def list_versions(self, state_machine_arn: str) -> list[VersionRecord]:
+        """A state machine's versions, newest first."""
+        found = self._all("list_versions", {"state_machine_arn": state_machine_arn}, "versions")
+        return [VersionRecord(**row) for row in found]
+
+    def delete_version(self, arn: str) -> None:
+        """Remove a version and its tags."""
+        with self._write() as conn:
+            conn.execute(self._q["delete_tags"], {"resource_arn": arn})
+            conn.execute(self._q["delete_version"], {"arn": arn})
+
+    def insert_alias(self, record: AliasRecord) -> None:
+        """Add an alias; ``Conflict`` when its ARN exists."""
+        with self._write() as conn:
+            conn.execute(self._q["insert_alias"], params(record, "aliases"))
+
+    def get_alias(self, arn: str) -> AliasRecord | None:
+        """The alias with this ARN."""
+        row = self._one("get_alias", {"arn": arn}, "aliases")
+        return None if row is None else AliasRecord(**row)
+
+    def update_alias(self, record: AliasRecord) -> None:
+        """Replace a stored alias; ``StoreError`` when there is none."""
+        self._update("update_alias", params(record, "aliases"), "alias")
+
+    def delete_alias(self, arn: str) -> None:
+        """Remove an alias and its tags."""
+        with self._write() as conn:
+            conn.execute(self._q["delete_tags"], {"resource_arn": arn})
+            conn.execute(self._q["delete_alias"], {"arn": arn})
+
+    def list_aliases(self, state_machine_arn: str) -> list[AliasRecord]:
+        """A state machine's aliases, oldest first."""
+        found = self._all("list_aliases", {"state_machine_arn": state_machine_arn}, "aliases")
+        return [AliasRecord(**row) for row in found]
+
+    # activities and tags ------------------------------------------------------------------
+
+    def insert_activity(self, record: ActivityRecord) -> None:
+        """Add an activity; ``Conflict`` when its ARN exists."""
+        with self._write() as conn:
+            conn.execute(self._q["insert_activity"], params(record, "activities"))
+
+    def get_activity(self, arn: str) -> ActivityRecord | None:
+        """The activity with this ARN."""
+        row = self._one("get_activity", {"arn": arn}, "activities")
+        return None if row is None else ActivityRecord(**row)
+
+    def delete_activity(self, arn: str) -> None:
+        """Remove an activity and its tags."""
+        with self._write() as conn:
+            conn.execute(self._q["delete_tags"], {"resource_arn": arn})
+            conn.execute(self._q["delete_activity"], {"arn": arn})
+
+    def list_activities(self) -> list[ActivityRecord]:
+        """All activities, oldest first."""
+        return [ActivityRecord(**row) for row in self._all("list_activities", {}, "activities")]
+
+    def get_tags(self, resource_arn: str) -> dict[str, str]:
+        """A resource's tags, by key."""
+        with self._read() as conn:
+            found = conn.execute(self._q["get_tags"], {"resource_arn": resource_arn}).fetchall()
+        return dict(found)
+
+    def set_tags(self, resource_arn: str, tags: dict[str, str]) -> None:
+        """Add or overwrite tags of a resource."""
+        rows_ = [{"resource_arn": resource_arn, "key": k, "value": v} for k, v in tags.items()]
+        if not rows_:
+            return
+        with self._write() as conn:
+            self._many(conn, self._q["set_tag"], rows_)
+
+    def remove_tags(self, resource_arn: str, keys: Iterable[str]) -> None:
+        """Remove tags of a resource (missing keys are ignored)."""
+        rows_ = [{"resource_arn": resource_arn, "key": key} for key in keys]
+        if not rows_:
+            return
+        with self._write() as conn:
+            self._many(conn, self._q["remove_tag"], rows_)
+
+    # executions ---------------------------------------------------------------------------
+
+    def create_execution(
+        self,
+        record: ExecutionRecord,
+        events: Sequence[StoredEvent],
+        timers: Sequence[TimerRecord] = (),
+        inbox: Sequence[dict[str, Any]] = (),
+        tasks: Sequence[TaskRecord] = (),
+        children: Sequence[ChildStep] = (),
+    ) -> None:
+        """Add an execution with its first events, timers, tasks and inbox stimuli, and
+        the child executions its first step started, in one transaction; ``Conflict``
+        when its ARN (or a child's), an event id or a task token exists. The stimuli
+        are queued as created at the execution's start date."""
+        arn = record.arn
+        event_rows = [event_row(arn, event) for event in events]
+        # A new execution's first step starts children; it redrives none.
+        new_children, ended, _ = child_rows(children, event_rows)
+        item = NewExecution(
+            params(record, "executions"),
+            event_rows,
+            [(arn, timer.timer_id, timer.due) for timer in timers],
+            [(arn, to_json(stimulus), record.start_date) for stimulus in inbox],
+            [vars(task) for task in tasks],
+            new_children,
+            ended,
+        )
+        # Group commit: the item joins the queue; whichever thread then holds the group
+        # lock commits every queued item in one transaction. Concurrent StartExecution
+        # calls thus share one COMMIT, the larger part of a start's cost.
+        with self._queue_lock:
+            self._new_executions.append(item)
+        with self._group_lock:
+            if not item.done:
+                with self._queue_lock:
+                    batch, self._new_executions = self._new_executions, []
+                self._insert_executions(batch)
+        if item.error is not None:
+            raise item.error
+
+    def _insert_executions(self, batch: list[NewExecution]) -> None:
+        """Insert queued executions in one transaction, each under a savepoint: one
+        that collides fails alone."""
+        q = self._q
+        try:
+            with self._write() as conn:
+                for item in batch:
+                    conn.execute("SAVEPOINT new_execution")
+                    try:
+                        conn.execute(q["insert_execution"], item.execution)
+                        if item.children:
+                            self._many(conn, q["insert_execution"], item.children)
+                        if item.ended:
+                            self._many(conn, q["end_child_execution"], item.ended)
+                        if item.events:
+                            self._many(conn, q["insert_event"], item.events)
+                        if item.timers:
+                            self._many(conn, q["upsert_timer"], item.timers)
+                        if item.inbox:
+                            self._many(conn, q["insert_inbox"], item.inbox)
+                        if item.tasks:
+                            self._many(conn, q["insert_task"], item.tasks)
+                    except Exception as exc:
+                        if not self._is_integrity_error(exc):
+                            raise
+                        conn.execute("ROLLBACK TO SAVEPOINT new_execution")
+                        item.error = self._store_error(exc)
+                    conn.execute("RELEASE SAVEPOINT new_execution")
+        except BaseException as exc:
+            for item in batch:
+                item.error = item.error or exc
+        finally:
+            for item in batch:
+                item.done = True
+
+    def get_execution(self, arn: str) -> ExecutionRecord | None:
+        """The execution with this ARN."""
+        row = self._one("get_execution", {"arn": arn}, "executions")
+        return None if row is None else ExecutionRecord(**row)
+
+    def list_executions(
+        self,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
+        map_run_arn: str | None = None,
+        *,
+        map_run_event_id: int | None = None,
+        redriven: bool | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ExecutionRecord]:
+        """Executions matching every given filter, newest first (by start date; the
+        later written first among equal dates), paged by ``limit``/``offset``."""
+        given = dict(
+            zip(
+                EXECUTION_FILTERS,
+                (state_machine_arn, status, version_arn, alias_arn, map_run_arn, map_run_event_id),
+                strict=True,
+            )
+        )
+        values: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+        # Column names come from the fixed EXECUTION_FILTERS, never from the caller.
+        filters = "".join(f" AND {name} = :{name}" for name in values)
+        if redriven is not None:
+            filters += " AND redrive_count > 0" if redriven else " AND redrive_count = 0"
+        values["limit"] = self.no_limit if limit is None else limit
+        values["offset"] = offset
+        with self._read() as conn:
+            found = rows(conn.execute(self._filled("list_executions", filters), values))
+        return [ExecutionRecord(**row) for row in found]
+
+    def count_map_run_children(
+        self, map_run_arn: str, map_run_event_id: int
+    ) -> dict[str, tuple[int, int]]:
+        """The child executions of one run of a map run, by status: (executions, items)."""
+        values = {"map_run_arn": map_run_arn, "map_run_event_id": map_run_event_id}
+        with self._read() as conn:
+            found = conn.execute(self._q["count_map_run_children"], values).fetchall()
+        return {status: (int(count), int(items)) for status, count, items in found}
+
+    def update_execution(self, record: ExecutionRecord) -> None:
+        """Replace a stored execution's row; ``StoreError`` when there is none."""
+        self._update("update_execution", params(record, "executions"), "execution")
+
+    def commit_steps(self, commits: Sequence[StepCommit]) -> list[str]:
+        """Commit steps of (possibly many) executions in one transaction.
+
+        Returns the ARNs of the commits refused because their ``expected_next_event_id``
+        no longer matched, or whose execution does not exist (those change nothing); the
+        others are committed. ``Conflict`` when an accepted commit repeats an event id or
+        a task token, with nothing committed.
+        """
+        # The engine's hot path. JSON is encoded before taking a connection; inside, one
+        # UPDATE per commit checks its optimistic lock, and each kind of row then goes in
+        # with one executemany for the whole batch.
+        if not commits:
+            return []
+        prepared = [(commit, commit_rows(commit)) for commit in commits]
+        q = self._q
+        refused: list[str] = []
+        events: list[tuple[Any, ...]] = []
+        consumed: list[tuple[int, str]] = []
+        inbox: list[tuple[str, str, float]] = []
+        tasks: list[dict[str, Any]] = []
+        finished: list[tuple[str]] = []
+        children: list[dict[str, Any]] = []
+        ended: list[tuple[Any, ...]] = []
+        redriven: list[tuple[Any, ...]] = []
+        # (execution, timer id) -> due, or None when cancelled: the last word of the batch,
+        # so a timer set by one commit and cancelled by a later one ends up cancelled.
+        timers: dict[tuple[str, str], float | None] = {}
+        with self._write() as conn:
+            for commit, (event_rows, inbox_rows, changed) in prepared:
+                arn = commit.execution_arn
+                leased = commit.lease_owner is not None
+                cursor = conn.execute(
+                    q["commit_execution_leased" if leased else "commit_execution"],
+                    {
+                        "execution_arn": arn,
+                        "expected_next_event_id": commit.expected_next_event_id,
+                        "next_event_id": commit.next_event_id,
+                        "run_state": commit.run_state,
+                        "status": commit.status,
+                        "output": commit.output,
+                        "error": commit.error,
+                        "cause": commit.cause,
+                        "stop_date": commit.stop_date,
+                        "redrive": 0 if commit.redrive_count is None else 1,
+                        "redrive_count": commit.redrive_count,
+                        "redrive_date": commit.redrive_date,
+                        **({"lease_owner": commit.lease_owner} if leased else {}),
+                    },
+                )
+                if cursor.rowcount != 1:
+                    refused.append(arn)
+                    continue
+                events += event_rows
+                inbox += inbox_rows
+                consumed += [(message_id, arn) for message_id in commit.consumed_inbox_ids]
+                for timer_id in commit.cancelled_timer_ids:
+                    timers[(arn, timer_id)] = None
+                for timer in commit.new_timers:
+                    timers[(arn, timer.timer_id)] = timer.due
+                tasks += [vars(task) for task in commit.new_tasks]
+                finished += [(token,) for token in commit.finished_task_tokens]
+                if changed is not None:
+                    children += changed[0]
+                    ended += changed[1]
+                    redriven += changed[2]
+            # Child executions before their events, which refer to them.
+            for query, batch in (
+                ("insert_execution", children),
+                ("end_child_execution", ended),
+                ("redrive_child_execution", redriven),
+                ("insert_event", events),
+                ("delete_inbox", consumed),
+                ("insert_inbox", inbox),
+                ("delete_timer", [k for k, due in timers.items() if due is None]),
+                ("upsert_timer", [(*k, due) for k, due in timers.items() if due is not None]),
+                ("insert_task", tasks),
+                ("finish_task", finished),
+            ):
+                if batch:
+                    self._many(conn, q[query], batch)
+        return refused
+
+    def get_events(
+        self, execution_arn: str, after_id: int = 0, limit: int | None = None, reverse: bool = False
+    ) -> list[StoredEvent]:
+        """History events in id order (or reverse), starting after ``after_id`` (in
+        reverse: before it, when it is not 0)."""
+        values: dict[str, Any] = {
+            "execution_arn": execution_arn,
+            "limit": self.no_limit if limit is None else limit,
+        }
+        if reverse:
+            values["before_id"] = after_id or _PAST_LAST_ID
+        else:
+            values["after_id"] = after_id
+        query = self._q["events_reverse" if reverse else "events_forward"]
+        with self._read() as conn:
+            found = conn.execute(query, values).fetchall()
+        return [
+            StoredEvent(id_, previous, timestamp, type_, from_json_or_none(details))
+            for id_, previous, timestamp, type_, details in found
+        ]
+
+    def count_events(self, execution_arn: str) -> int:
+        """How many history events an execution has."""
+        with self._read() as conn:
+            (count,) = conn.execute(
+                self._q["count_events"], {"execution_arn": execution_arn}
+            ).fetchone()
+        return int(count)
+
+    # inbox, timers, tasks -----------------------------------------------------------------
+
+    def add_inbox(self, execution_arn: str, stimulus: dict[str, Any], now: float) -> int:
+        """Queue a stimulus for an execution; returns its message id. ``StoreError`` when
+        the execution does not exist."""
+        values = {"execution_arn": execution_arn, "stimulus": to_json(stimulus), "created": now}
+        with self._write() as conn:
+            # Fetched before COMMIT: a RETURNING statement still stepping would keep
+            # SQLite's transaction from committing.
+            (message_id,) = conn.execute(self._q["add_inbox"], values).fetchone()
+        return int(message_id)
+
+    def inbox(self, execution_arn: str) -> list[InboxMessage]:
+        """An execution's waiting stimuli, oldest first."""
+        with self._read() as conn:
+            found = conn.execute(self._q["list_inbox"], {"execution_arn": execution_arn})
+            found = found.fetchall()
+        return [
+            InboxMessage(message_id, arn, from_json(stimulus), created)
+            for message_id, arn, stimulus, created in found
+        ]
+
+    def executions_with_inbox(self, limit: int = 1000) -> list[str]:
+        """ARNs of executions that have waiting stimuli, oldest message first."""
+        with self._read() as conn:
+            found = conn.execute(self._q["executions_with_inbox"], {"limit": limit}).fetchall()
+        return [arn for (arn,) in found]
+
+    def fire_due_timers(self, now: float, limit: int = 1000) -> list[str]:
+        """Move timers due at ``now`` into their executions' inboxes as
+        ``{"type": "TimerFired", "timer_id": ...}`` (created at their due time: that is
+        when they happened, which orders them before later answers in the inbox),
+        earliest due first, in one transaction; returns the ARNs that got one.
+
+        The timers are taken by one ``DELETE ... RETURNING``: a timer fires once even
+        with several servers firing on one database."""
+        q = self._q
+        with self._write() as conn:
+            due = conn.execute(q["fire_timers"], {"now": now, "limit": limit}).fetchall()
+            # RETURNING gives no order: the inbox gets them earliest due first.
+            due.sort(key=lambda row: (row[2], row[0], row[1]))
+            if due:
+                self._many(
+                    conn,
+                    q["insert_inbox"],
+                    [(arn, to_json(timer_fired(tid)), when) for arn, tid, when in due],
+                )
+        return list(dict.fromkeys(arn for arn, _, _ in due))
+
+    def next_timer_due(self) -> float | None:
+        """The earliest due time of any timer."""
+        with self._read() as conn:
+            (due,) = conn.execute(self._q["next_timer_due"]).fetchone()
+        return None if due is None else float(due)
+
+    def get_task(self, token: str) -> TaskRecord | None:
+        """The task with this token."""
+        row = self._one("get_task", {"token": token}, "tasks")
+        return None if row is None else TaskRecord(**row)
+
+    def tasks_with_status(self, status: str, kind: str | None = None) -> list[TaskRecord]:
+        """Tasks in a status (and of a kind), oldest first."""
+        found = self._all("tasks_with_status", {"status": status, "kind": kind}, "tasks")
+        return [TaskRecord(**row) for row in found]
+
+    def mark_task(self, token: str, status: str, worker_name: str | None = None) -> None:
+        """Move a task to a status (and, when given, to a worker); ``StoreError`` when
+        there is no such task."""
+        self._update(
+            "mark_task", {"token": token, "status": status, "worker_name": worker_name}, "task"
+        )
+
+    def claim_activity_task(self, activity_arn: str, worker_name: str | None) -> TaskRecord | None:
+        """Atomically take the oldest ``scheduled`` task of an activity (now
+        ``dispatched``), or None."""
+        values = {"activity_arn": activity_arn, "worker_name": worker_name}
+        with self._write() as conn:
+            # All rows fetched before COMMIT (see add_inbox).
+            found = rows(conn.execute(self._q["claim_activity_task"], values))
+        return TaskRecord(**found[0]) if found else None

@@ -1,0 +1,81 @@
+"""Leased work, for several servers on one database (see ``Store.claim_executions``).
+
+A server claims what it works on with an owner name and a lease expiry, renews its
+leases while it works, and gives them up when done; what a dead server held is taken
+over once its leases expire. On PostgreSQL the claims skip the rows another server is
+claiming at that moment (``FOR UPDATE SKIP LOCKED``); SQLite has one writer at a time.
+Timers need no lease: ``fire_due_timers`` takes them with one ``DELETE ... RETURNING``
+in the transaction that queues their stimuli, so each fires once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stepfn.store.base import TaskRecord
+from stepfn.store.common import to_json
+from stepfn.store.sql_logs import SqlLogs
+from stepfn.store.sql_rows import rows
+
+
+class SqlLeases(SqlLogs):
+    """Claims, renewals and releases, in SQL (see ``Store`` for each method)."""
+
+    def claim_executions(
+        self, owner: str, now: float, lease_seconds: float, limit: int = 100
+    ) -> list[str]:
+        """Take runnable executions for ``owner`` until ``now + lease_seconds``."""
+        values = {"owner": owner, "now": now, "expires": now + lease_seconds, "limit": limit}
+        with self._write() as conn:
+            # Fetched before COMMIT (see SqlStore.add_inbox).
+            found = conn.execute(self._q["claim_executions"], values).fetchall()
+        return [arn for (arn,) in found]
+
+    def claim_tasks(
+        self, owner: str, now: float, lease_seconds: float, limit: int = 100
+    ) -> list[TaskRecord]:
+        """Take invoke tasks to run (new ones and those of dead servers)."""
+        values = {"owner": owner, "now": now, "expires": now + lease_seconds, "limit": limit}
+        with self._write() as conn:
+            found = rows(conn.execute(self._q["claim_tasks"], values))
+        tasks = [TaskRecord(**row) for row in found]
+        tasks.sort(key=lambda task: task.created)
+        return tasks
+
+    def renew_leases(self, owner: str, now: float, lease_seconds: float) -> tuple[int, int]:
+        """Move every lease of ``owner`` on; (executions, tasks) it still held."""
+        values = {"owner": owner, "expires": now + lease_seconds}
+        with self._write() as conn:
+            executions = conn.execute(self._q["renew_execution_leases"], values).rowcount
+            tasks = conn.execute(self._q["renew_task_leases"], values).rowcount
+        return int(executions), int(tasks)
+
+    def release_execution(self, arn: str, owner: str) -> bool:
+        """Give an execution's lease up; whether ``owner`` held it."""
+        with self._write() as conn:
+            count = conn.execute(self._q["release_execution"], {"arn": arn, "owner": owner})
+            return bool(count.rowcount == 1)
+
+    def release_leases(self, owner: str) -> int:
+        """Give up every execution lease of ``owner``; how many."""
+        with self._write() as conn:
+            return int(conn.execute(self._q["release_owner_executions"], {"owner": owner}).rowcount)
+
+    def execution_lease(self, arn: str) -> tuple[str, float] | None:
+        """Who holds an execution and until when, or None."""
+        with self._read() as conn:
+            found = conn.execute(self._q["execution_lease"], {"arn": arn}).fetchone()
+        if found is None or found[0] is None:
+            return None
+        return str(found[0]), float(found[1])
+
+    def complete_task(self, token: str, stimulus: dict[str, Any], now: float) -> int | None:
+        """Mark a task done and queue its result, in one transaction."""
+        q = self._q
+        with self._write() as conn:
+            found = conn.execute(q["complete_task"], {"token": token}).fetchall()
+            if not found:
+                return None
+            values = {"execution_arn": found[0][0], "stimulus": to_json(stimulus), "created": now}
+            (message_id,) = conn.execute(q["add_inbox"], values).fetchone()
+        return int(message_id)
