@@ -62,6 +62,7 @@ def run(
 
     Raises:
         DefinitionError: the definition is not valid; ``problems`` lists every problem.
+        ValueError: the input nests deeper than ``stepfn.lang.nesting.MAX_NESTING_DEPTH``.
     """
     from stepfn.runtime.local import run as run_local
 
