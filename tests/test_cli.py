@@ -383,3 +383,96 @@ def test_logs_refuses_a_missing_store_or_group(tmp_path: Path) -> None:
         invoke("logs", "--db", path, "other"),
         "log group 'other': The specified log group does not exist.",
     )
+
+
+# --- what reaches the terminal, and bad option values ----------------------------------------
+
+ESCAPE = "\x1b[2J\x07"  # clear the screen, ring the bell
+
+
+def test_run_history_escapes_control_characters(tmp_path: Path) -> None:
+    name = f"Step{ESCAPE}\x9b"
+    path = write(
+        tmp_path,
+        "m.json",
+        machine(
+            (name, {"Type": "Pass", "Result": f"out{ESCAPE}", "Next": "F"}),
+            ("F", {"Type": "Fail", "Error": f"E{ESCAPE}", "Cause": f"line one\nline{ESCAPE}"}),
+        ),
+    )
+    result = invoke("run", path, "--history")
+    assert result.exit_code == 1
+    for stream in (result.stdout, result.stderr):
+        assert not any(char in stream for char in "\x1b\x07\x9b"), stream
+    assert "Step\\x1b[2J\\x07\\x9b" in result.stderr  # the state name, in the table
+    assert '"out\\u001b[2J\\u0007"' in result.stderr  # its output, as JSON, in the detail
+    assert "error: E\\x1b[2J\\x07" in result.stderr
+    assert "cause: line one\nline\\x1b[2J\\x07" in result.stderr  # a cause keeps its lines
+
+
+def test_run_output_json_escapes_c1_controls_and_stays_json(tmp_path: Path) -> None:
+    path = write(tmp_path, "m.json", machine(("A", {"Type": "Pass", "End": True})))
+    value = {"k\x9b": f"v{ESCAPE}\x7f\x85"}
+    for flag in ([], ["--history-json"]):
+        result = invoke("run", path, "--input", json.dumps(value, ensure_ascii=False), *flag)
+        assert result.exit_code == 0, result.output
+        assert not any(char in result.stdout for char in "\x1b\x07\x9b\x7f\x85")
+        document = json.loads(result.stdout)
+        assert (document if not flag else document["output"]) == value
+
+
+def test_validate_escapes_control_characters(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.json", machine((f"A{ESCAPE}", {"Type": "Pass", "Next": "B"})))
+    result = invoke("validate", path)
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output and "A\\x1b[2J\\x07" in result.output
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_run_input_nested_too_deep(depth: int) -> None:
+    deep = "[" * depth + "]" * depth
+    assert_clean_error(
+        invoke("run", str(EXAMPLE), "--input", deep),
+        "--input is not valid input: Document nesting depth exceeds the maximum allowed",
+    )
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_run_definition_nested_too_deep(tmp_path: Path, depth: int) -> None:
+    result_value = "[" * depth + "]" * depth
+    text = '{"StartAt":"A","States":{"A":{"Type":"Pass","End":true,"Result":' + result_value
+    path = write(tmp_path, "deep.json", text + "}}}")
+    assert_clean_error(invoke("run", path), "Document nesting depth exceeds the maximum allowed")
+    result = invoke("validate", path)
+    assert result.exit_code == 1 and "nesting depth" in result.output
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536", "eighty", "80.5"])
+def test_server_port_out_of_range_is_a_clean_error(port: str) -> None:
+    result = invoke("server", "--db", "memory://", "--port", port)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--port'" in result.stderr
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "soon"])
+def test_server_bad_drain_timeout_is_a_clean_error(value: str) -> None:
+    result = invoke("server", "--db", "memory://", "--drain-timeout", value)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--drain-timeout'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("where", "fragment"),
+    [
+        ("missing/dir/x.db", "unable to open database file"),
+        ("a-directory", "unable to open database file"),
+        ("not-a-db.db", "is not a SQLite database"),
+    ],
+)
+def test_server_bad_store_path_is_a_clean_error(tmp_path: Path, where: str, fragment: str) -> None:
+    (tmp_path / "a-directory").mkdir()
+    (tmp_path / "not-a-db.db").write_text("this is not SQLite " * 20)
+    result = invoke("server", "--db", str(tmp_path / where), "--port", "0")
+    assert_clean_error(result, "cannot open the store")
+    assert fragment in result.stderr

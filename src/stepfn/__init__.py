@@ -72,6 +72,7 @@ def run(
         DefinitionError: the definition is not valid; ``problems`` lists every problem.
         stepfn.testing.MockConfigError: the mock configuration or the test case is not
             valid, with every problem and where it is.
+        ValueError: the input nests deeper than ``stepfn.lang.nesting.MAX_NESTING_DEPTH``.
     """
     from stepfn.durable.local import run as run_local
 

@@ -9,7 +9,9 @@ through the public API only (``stepfn.run``, ``stepfn.validate``).
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import json
+import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -19,10 +21,26 @@ from typing import Any
 import click
 
 from stepfn.errors import DefinitionError, Problem
+from stepfn.lang.nesting import depth_problem, text_too_deep
 
 # Columns of the ``--history`` table are cut to keep one event per line.
 _DETAIL_WIDTH = 70
+# Control characters (C0, DEL, C1) as Python writes them, so that a state name or a cause
+# holding ``\x1b[2J`` is shown, not obeyed, by the terminal.
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+# In free text (an error's cause) line breaks and tabs are text; in a table cell they are not.
+_CONTROLS_BUT_LINES = {code: text for code, text in _CONTROLS.items() if chr(code) not in "\n\t"}
 _HISTORY_COLUMNS = ("ID", "ELAPSED", "TYPE", "STATE", "DETAIL")
+
+
+def printable(text: str, *, keep_lines: bool = False) -> str:
+    """``text`` with its control characters escaped (``\\x1b``), safe to print to a terminal.
+
+    Args:
+        text: what a user wrote (a state name, an error's cause, an output).
+        keep_lines: leave newlines and tabs as they are.
+    """
+    return text.translate(_CONTROLS_BUT_LINES if keep_lines else _CONTROLS)
 
 
 def _read_text(path: str, what: str) -> str:
@@ -63,6 +81,8 @@ def _parse_input(value: str | None) -> Any:
     if value.startswith("@"):
         source = value[1:] or "-"
         text = _read_text(source, "input file")
+    if text_too_deep(text):
+        raise click.ClickException(f"{source} is not valid input: {depth_problem()}")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -140,9 +160,8 @@ def format_history(events: Sequence[Mapping[str, Any]]) -> str:
         at = _seconds(event.get("timestamp"))
         elapsed = f"{at - start:.3f}s" if at is not None and start is not None else ""
         name = _event_details(event).get("name", "")
-        rows.append(
-            [str(event.get("id", "")), elapsed, str(event.get("type")), str(name), _summary(event)]
-        )
+        cells = [str(event.get("id", "")), elapsed, str(event.get("type")), str(name)]
+        rows.append([printable(cell) for cell in [*cells, _summary(event)]])
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HISTORY_COLUMNS))]
     lines = []
     for row in rows:
@@ -150,6 +169,15 @@ def format_history(events: Sequence[Mapping[str, Any]]) -> str:
         cells += [c.ljust(w) for c, w in zip(row[2:], widths[2:], strict=True)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def _terminal_json(text: str) -> str:
+    """JSON text with DEL and the C1 controls written as ``\\u`` escapes (JSON already
+    escapes C0): the same JSON value, but nothing a terminal would obey."""
+    return text.translate(_JSON_CONTROLS)
+
+
+_JSON_CONTROLS = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
 
 
 def _json_default(value: Any) -> Any:
@@ -183,9 +211,9 @@ def validate(files: tuple[str, ...]) -> None:
         if problems:
             failed = True
             for problem in problems:
-                click.echo(f"{path}: {_one_line(problem)}")
+                click.echo(printable(f"{path}: {_one_line(problem)}"))
         else:
-            click.echo(f"{path}: OK")
+            click.echo(printable(f"{path}: OK"))
     if failed:
         sys.exit(1)
 
@@ -257,7 +285,9 @@ def run(
         )
     except DefinitionError as exc:
         problems = "; ".join(_one_line(p) for p in exc.problems)
-        raise click.ClickException(f"{file}: invalid definition: {problems}") from None
+        raise click.ClickException(printable(f"{file}: invalid definition: {problems}")) from None
+    except ValueError as exc:  # an input stepfn.run refuses (nested too deep)
+        raise click.ClickException(printable(str(exc))) from None
 
     if history:
         click.echo(format_history(execution.history), err=True)
@@ -269,13 +299,14 @@ def run(
             "cause": execution.cause,
             "history": execution.history,
         }
-        click.echo(json.dumps(document, indent=2, default=_json_default, ensure_ascii=False))
+        text = json.dumps(document, indent=2, default=_json_default, ensure_ascii=False)
+        click.echo(_terminal_json(text))
     elif execution.status == "SUCCEEDED":
-        click.echo(json.dumps(execution.output, indent=2, ensure_ascii=False))
+        click.echo(_terminal_json(json.dumps(execution.output, indent=2, ensure_ascii=False)))
     if execution.status != "SUCCEEDED":
         click.echo(f"Execution {execution.status}", err=True)
-        click.echo(f"error: {execution.error}", err=True)
-        click.echo(f"cause: {execution.cause}", err=True)
+        click.echo(printable(f"error: {execution.error}", keep_lines=True), err=True)
+        click.echo(printable(f"cause: {execution.cause}", keep_lines=True), err=True)
         sys.exit(1)
 
 
@@ -287,7 +318,13 @@ def run(
     help="The store: a SQLite file path, or memory:// for a throwaway in-memory one.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8083, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8083,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
 @click.option(
     "--function",
     "functions",
@@ -314,7 +351,8 @@ def run(
     "--drain-timeout",
     default=30.0,
     show_default=True,
-    type=float,
+    type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _finite(value, param),
     help="On SIGTERM or Ctrl-C, seconds to let requests in progress finish.",
 )
 @click.option(
@@ -366,6 +404,8 @@ def server(
     Executions survive a restart: a server started again on the same --db goes on from
     the last commit. GET /health answers {"status": "ok"} (503 while stopping).
     SIGTERM stops gracefully: no new connections, requests in progress finish.
+    Listening beyond this machine (a --host other than loopback) with --auth none
+    prints a warning: anyone who reaches the port can run and read executions.
     """
     import os
     import signal
@@ -385,6 +425,13 @@ def server(
             raise click.ClickException(f"--auth sigv4: {exc}") from None
     elif credentials:
         raise click.BadParameter("only with --auth sigv4", param_hint="'--credentials'")
+    if auth == "none" and not _is_loopback(host):
+        click.echo(
+            f"warning: listening on {host or 'every address'} without authentication: anyone "
+            "who can reach this port can start executions and read their data "
+            "(use --auth sigv4, or --host 127.0.0.1)",
+            err=True,
+        )
     handlers = dict(_load_function(spec) for spec in functions)
     options = _testing_options(wait_time_scale, mock_config, status_events)
     if clock_kind == "virtual":
@@ -467,6 +514,23 @@ def _testing_options(
     return options
 
 
+def _finite(value: float, param: click.Parameter) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", param=param)
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` only listens on this machine (names other than localhost are not
+    resolved: they may well name an outside address)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _log_line(message: str) -> str:
     """A log event's message as one line of JSON: execution logs' JSON as it is (compact),
     any other text as a JSON string."""
@@ -511,7 +575,7 @@ def logs(log_group: str, db: str, stream: str | None, execution: str | None) -> 
         raise click.ClickException(f"cannot open the store {db!r}: {exc}") from None
     try:
         for event in engine.logs.execution_events(group, stream, execution):
-            click.echo(_log_line(event.message))
+            click.echo(_terminal_json(_log_line(event.message)))
     except ServiceError as exc:
         where = f"log group {group!r}" + (f", stream {stream!r}" if stream else "")
         raise click.ClickException(f"{where}: {exc.message}") from None

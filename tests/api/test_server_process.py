@@ -168,3 +168,45 @@ def test_drain_closes_idle_connections_and_refuses_new_ones(tmp_path: Path) -> N
             idle.getresponse()
     finally:
         idle.close()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("args", "warned"),
+    [
+        (["--port", "0", "--host", "0.0.0.0"], True),
+        (["--port", "0", "--host", "127.0.0.1"], False),
+        (["--port", "0", "--host", "localhost"], False),
+    ],
+)
+def test_listening_beyond_loopback_without_auth_warns(
+    tmp_path: Path, args: list[str], warned: bool
+) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stepfn", "server", "--db", str(tmp_path / "w.db"), *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        said = []
+        while not (said and said[-1].startswith("stepfn server on http://")):
+            line = process.stderr.readline()
+            assert line, said  # the server ended before it listened
+            said.append(line)
+        port = urlsplit(said[-1].split()[3]).port
+        # The process that printed the port is the one answering on it.
+        assert health(f"http://127.0.0.1:{port}")["status"] == "ok"
+        status, _ = stop(process)
+        assert status == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
+    warnings = [line for line in said if line.startswith("warning:")]
+    assert bool(warnings) is warned, said
+    if warned:
+        assert "without authentication" in warnings[0] and "0.0.0.0" in warnings[0]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from stepfn.definition.parse import parse_definition
+from stepfn.definition.parse import INVALID_JSON, parse_definition
 from stepfn.errors import DefinitionError, Problem
 
 SMALL = {"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}
@@ -150,3 +150,72 @@ def test_mapping_keys_must_be_strings() -> None:
 
 def test_other_types_are_refused() -> None:
     assert only_problem(42).message == "Definition must be a valid JSON object"
+
+
+# --- nesting ---------------------------------------------------------------------------------
+
+
+def parallel_text(depth: int) -> str:
+    """A Parallel in a Parallel ... ``depth`` times, as text (json.dumps would recurse)."""
+    opening = '{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":['
+    core = '{"StartAt":"S","States":{"S":{"Type":"Succeed"}}}'
+    return opening * depth + core + "]}}}" * depth
+
+
+def parallel_value(depth: int) -> dict[str, Any]:
+    machine: dict[str, Any] = {"StartAt": "S", "States": {"S": {"Type": "Succeed"}}}
+    for _ in range(depth):
+        state = {"Type": "Parallel", "Branches": [machine], "End": True}
+        machine = {"StartAt": "P", "States": {"P": state}}
+    return machine
+
+
+def parameters_value(depth: int) -> dict[str, Any]:
+    value: Any = {"x": 1}
+    for _ in range(depth):
+        value = {"a": value}
+    return {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": value, "End": True}}}
+
+
+def choice_value(depth: int) -> dict[str, Any]:
+    rule: dict[str, Any] = {"Variable": "$.x", "IsPresent": True}
+    for _ in range(depth):
+        rule = {"Not": rule}
+    rule["Next"] = "S"
+    choice = {"Type": "Choice", "Choices": [rule], "Default": "S"}
+    return {"StartAt": "C", "States": {"C": choice, "S": {"Type": "Succeed"}}}
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+@pytest.mark.parametrize(
+    "source",
+    [
+        lambda n: parallel_text(n),
+        lambda n: parallel_value(n),
+        lambda n: parameters_value(n),
+        lambda n: choice_value(n),
+        lambda n: (
+            '{"StartAt":"P","States":{"P":{"Type":"Pass","End":true,"Result":'
+            + "[" * n
+            + "]" * n
+            + "}}}"
+        ),
+        lambda n: "x: " + "[" * n + "]" * n,  # not JSON, so read as YAML
+    ],
+    ids=["parallel-text", "parallel", "parameters", "choice-not", "result-text", "yaml-flow"],
+)
+def test_a_definition_nested_too_deep_is_a_definition_error(source, depth):
+    problem = only_problem(source(depth))
+    assert problem.code == INVALID_JSON
+    assert problem.message == "Document nesting depth exceeds the maximum allowed (256 levels)"
+
+
+def test_a_deep_yaml_block_is_a_definition_error_not_a_recursion_error():
+    # Block style has no brackets to count; PyYAML's own recursion gives out first.
+    problem = only_problem("x:\n  " + "- " * 5_000 + "1\n")  # a list in a list in ...
+    assert problem.message == "Document nesting depth exceeds the maximum allowed (256 levels)"
+
+
+def test_a_definition_just_inside_the_limit_parses():
+    assert parse_definition(parameters_value(250))["States"]["P"]["Type"] == "Pass"
+    assert parse_definition(parallel_text(60))["StartAt"] == "P"

@@ -143,3 +143,45 @@ def test_express_executions_end_after_five_minutes() -> None:
     ended = [e["timestamp"].timestamp() for e in express.history]
     assert ended[-1] - ended[0] == 300
     assert stepfn.run(definition).status == "SUCCEEDED"
+
+
+def _deep(depth: int) -> Any:
+    value: Any = {"x": 1}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_a_definition_nested_too_deep_is_a_definition_error(depth: int) -> None:
+    machine: dict[str, Any] = {"StartAt": "S", "States": {"S": {"Type": "Succeed"}}}
+    for _ in range(depth // 4):  # each Parallel is four levels of JSON
+        state = {"Type": "Parallel", "Branches": [machine], "End": True}
+        machine = {"StartAt": "P", "States": {"P": state}}
+    with pytest.raises(stepfn.DefinitionError) as caught:
+        stepfn.run(machine)
+    assert "nesting depth exceeds the maximum allowed (256 levels)" in str(caught.value)
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_an_input_nested_too_deep_is_refused(depth: int) -> None:
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    with pytest.raises(ValueError, match=r"Invalid execution input: .*\(256 levels\)"):
+        stepfn.run(definition, _deep(depth))
+
+
+def test_an_input_at_the_limit_runs_through_deep_walks() -> None:
+    # JSONPath's deep scan, a payload template and a Choice all walk the whole input.
+    definition = {
+        "StartAt": "C",
+        "States": {
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$..x", "IsPresent": True, "Next": "P"}],
+            },
+            "P": {"Type": "Pass", "Parameters": {"found.$": "$..x", "all.$": "$"}, "End": True},
+        },
+    }
+    execution = stepfn.run(definition, _deep(256))
+    assert execution.status == "SUCCEEDED"
+    assert execution.output["found"] == [1]

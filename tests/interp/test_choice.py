@@ -135,6 +135,13 @@ def test_string_matches(pattern, value, expected):
     assert check({"Variable": "$.v", "StringMatches": pattern}, {"v": value}) is expected
 
 
+def test_string_matches_a_pathological_pattern_returns():
+    # "*a*a*a*b" over 100,000 "a" as a backtracking regex never ends (issue 11).
+    rule = {"Variable": "$.v", "StringMatches": "*a*a*a*a*a*a*a*b"}
+    assert check(rule, {"v": "a" * 100_000}) is False
+    assert check(rule, {"v": "a" * 100_000 + "b"}) is True
+
+
 # --- numbers ---------------------------------------------------------------------------------
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import stepfn
 from stepfn.clock import IdSource
 from stepfn.definition.model import build
@@ -119,3 +121,24 @@ def test_parallel_outputs_in_branch_order_and_catch() -> None:
     ex = stepfn.run(definition, {})
     assert ex.status == "SUCCEEDED"
     assert ex.output == {"p": ["a", "b"], "caught": {"Error": "E"}}
+
+
+@pytest.mark.parametrize(
+    ("field", "kind"),
+    [
+        ("MaxConcurrencyPath", "integer"),
+        ("ToleratedFailureCountPath", "integer"),
+        ("ToleratedFailurePercentagePath", "float"),
+    ],
+)
+@pytest.mark.parametrize(("value", "shown"), [("NoNumber", "NoNumber"), ({}, "{}"), ([1], "[1]")])
+def test_a_path_field_that_is_not_a_number_quotes_the_value_once(
+    field: str, kind: str, value: Any, shown: str
+) -> None:
+    definition = map_machine({"Type": "Pass", "End": True}, **{field: "$.n"}, ItemsPath="$.items")
+    ex = stepfn.run(definition, {"items": [1], "n": value})
+    assert (ex.status, ex.error) == ("FAILED", "States.Runtime")
+    assert ex.cause == (
+        "An error occurred while executing the state 'M' (entered at the event id #2). "
+        f'The {field} field refers to value "{shown}" which is not a valid {kind}: $.n'
+    )

@@ -274,6 +274,29 @@ def test_wait_in_the_past_does_not_block(seconds: int) -> None:
     assert result.commands == [] and run.status == "SUCCEEDED"
 
 
+@pytest.mark.parametrize("seconds", [-1, -5.0])
+def test_a_negative_seconds_path_fails_the_execution_as_aws_does(seconds: float) -> None:
+    definition = {
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}},
+    }
+    ex = stepfn.run(definition, {"s": seconds})
+    assert (ex.status, ex.error) == ("FAILED", "States.Runtime")
+    assert ex.cause == (
+        "An error occurred while executing the state 'W' (entered at the event id #2). "
+        f"The SecondsPath parameter references a negative value: $.s == {seconds}"
+    )
+
+
+@pytest.mark.parametrize("seconds", [0, 0.0])
+def test_a_zero_seconds_path_does_not_wait(seconds: float) -> None:
+    definition = {
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}},
+    }
+    assert stepfn.run(definition, {"s": seconds}).status == "SUCCEEDED"
+
+
 def test_redrive_runs_the_failed_state_again() -> None:
     from stepfn.interp.machine import Redrive
 

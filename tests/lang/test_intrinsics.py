@@ -364,3 +364,14 @@ def test_parsed_calls_survive_copying() -> None:
     call = parse_intrinsic(r"States.Format('\{{}\}', $.count)")
     for clone in (copy.deepcopy(call), pickle.loads(pickle.dumps(call))):
         assert evaluate(clone, resolve, IdSource(seed=1)) == "{3}"
+
+
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_string_to_json_of_text_nested_too_deep_fails_cleanly(depth: int) -> None:
+    # Python's reader would end in a RecursionError (an internal failure) here.
+    text = "[" * depth + "]" * depth
+    assert failure(f"States.StringToJson('{text}')") == "Invalid arguments in States.StringToJson"
+
+
+def test_string_to_json_at_the_nesting_limit() -> None:
+    assert run(f"States.StringToJson('{'[' * 256}{']' * 256}')") is not None

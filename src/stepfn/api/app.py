@@ -43,6 +43,7 @@ from stepfn.api.logs import LogsApi
 from stepfn.api.model import ServiceModel, load
 from stepfn.api.validate import Validator
 from stepfn.errors import ServiceError
+from stepfn.lang.nesting import depth_problem, text_too_deep
 
 log = logging.getLogger("stepfn.api")
 
@@ -295,7 +296,12 @@ class Api:
         if not body.strip():
             return {}
         try:
-            params = _DECODER.decode(body.decode("utf-8"))
+            text = body.decode("utf-8")
+            if text_too_deep(text):
+                raise ServiceError(
+                    "SerializationException", f"The request body is not JSON: {depth_problem()}"
+                )
+            params = _DECODER.decode(text)
         except UnicodeDecodeError:
             raise ServiceError(
                 "SerializationException", "The request body is not UTF-8 text"

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stepfn.errors import DefinitionError, Problem
+from stepfn.lang.nesting import depth_problem, text_too_deep, value_too_deep
 
 __all__ = ["INVALID_JSON", "INVALID_YAML", "NOT_AN_OBJECT", "parse_definition"]
 
@@ -56,6 +57,8 @@ def parse_definition(source: str | bytes | Mapping[str, Any], *, allow_yaml: boo
         {'StartAt': 'A', 'States': {'A': {'Type': 'Succeed'}}}
     """
     if isinstance(source, Mapping):
+        if value_too_deep(source):
+            raise DefinitionError(Problem("", depth_problem(), INVALID_JSON))
         return _as_object(_plain(source, "/"))
     if isinstance(source, bytes | bytearray):
         try:
@@ -74,6 +77,10 @@ def parse_definition(source: str | bytes | Mapping[str, Any], *, allow_yaml: boo
 def _parse_text(text: str, allow_yaml: bool) -> dict:
     if not text.strip():
         raise DefinitionError(Problem("", NOT_AN_OBJECT))
+    # Measured before reading: Python's reader, and every walk of the definition after it,
+    # recurse once per level (see stepfn.lang.nesting).
+    if text_too_deep(text):
+        raise DefinitionError(Problem("", depth_problem(), INVALID_JSON))
     try:
         value = json.loads(text, object_pairs_hook=_JsonObject, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
@@ -84,6 +91,8 @@ def _parse_text(text: str, allow_yaml: bool) -> dict:
         value = _parse_yaml(text, json_problem)
     except _NonFiniteNumber as exc:
         raise DefinitionError(Problem("", str(exc), INVALID_JSON)) from None
+    if value_too_deep(value):  # YAML's block style nests without brackets
+        raise DefinitionError(Problem("", depth_problem(), INVALID_JSON))
     duplicates = _duplicate_state_names(value, "")
     if duplicates:
         raise DefinitionError(duplicates)
@@ -205,6 +214,8 @@ def _parse_yaml(text: str, json_problem: Problem) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise DefinitionError(Problem(where, f"Invalid YAML: {problem}", INVALID_YAML)) from None
+    except RecursionError:  # PyYAML composes nodes by recursion; block style has no brackets
+        raise DefinitionError(Problem("", depth_problem(), INVALID_YAML)) from None
     if not isinstance(value, dict):
         # A lone word parses as a YAML string; AWS would call it bad JSON, and so do we.
         raise DefinitionError(json_problem)

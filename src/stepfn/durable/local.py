@@ -40,6 +40,7 @@ from stepfn.interp.machine import (
     TaskSucceeded,
     TimerFired,
 )
+from stepfn.lang.nesting import depth_problem, value_too_deep
 from stepfn.tasks.base import Registry, TaskRequest
 from stepfn.tasks.lambda_local import Handler, LocalLambda
 
@@ -103,7 +104,7 @@ def load_machine(definition: Any) -> Machine:
 def _cache_key(definition: Any) -> str | None:
     try:
         return json.dumps(definition, separators=(",", ":"))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return None  # not plain JSON: parse_definition will say what is wrong
 
 
@@ -127,6 +128,9 @@ def run(
     ids = ids if ids is not None else IdSource()
     if registry is None:
         registry = Registry([LocalLambda(functions or {}, clock=clock)])
+    if value_too_deep(input):
+        # As StartExecution refuses it: every walk of a value recurses once per level.
+        raise ValueError(f"Invalid execution input: {depth_problem()}")
     mocks = None
     if mock_config is not None or test_case is not None:
         from stepfn.tasks.mock_adapter import mock_tasks_for_run

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 from stepfn import errors
 from stepfn.errors import DefinitionError, Problem, StateError
 from stepfn.lang.jsonpath import JsonPath, JsonPathSyntaxError, PathNotFound, compile_path
+from stepfn.lang.wildcard import Wildcard, compile_wildcard
 
 __all__ = ["OPERATORS", "ChoiceRule", "compile_rule", "parse_timestamp"]
 
@@ -148,25 +149,13 @@ def _java_compare(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], b
 
 
 def _wildcard(pattern: Any) -> Any:
-    """StringMatches' pattern: ``*`` is any run of characters, ``\\*`` and ``\\\\`` are
-    a literal star and backslash."""
-    if not isinstance(pattern, str):
-        return _NOT
-    parts: list[str] = []
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\" and index + 1 < len(pattern):
-            parts.append(re.escape(pattern[index + 1]))
-            index += 2
-            continue
-        parts.append(".*" if char == "*" else re.escape(char))
-        index += 1
-    return re.compile("".join(parts), re.DOTALL)
+    """StringMatches' pattern (see ``stepfn.lang.wildcard``): ``*`` is any run of characters,
+    ``\\*`` and ``\\\\`` are a literal star and backslash."""
+    return compile_wildcard(pattern) if isinstance(pattern, str) else _NOT
 
 
-def _matches(value: str, pattern: re.Pattern[str]) -> bool:
-    return pattern.fullmatch(value) is not None
+def _matches(value: str, pattern: Wildcard) -> bool:
+    return pattern.matches(value)
 
 
 # --- the operators ---------------------------------------------------------------------------

@@ -233,6 +233,12 @@ def _numeric_text(value: Any) -> Any:
     return value
 
 
+def _quoted_text(value: Any) -> str:
+    """A value as AWS shows it between the quotes of a cause: a string as itself (so that
+    ``"NoNumber"`` is not quoted twice), anything else as JSON (``"{}"``)."""
+    return value if isinstance(value, str) else to_json_text(value)
+
+
 def _path_integer(
     value: Any, path: JsonPath | None, field: str, data: Any, scope: Any
 ) -> int | None:
@@ -246,7 +252,7 @@ def _path_integer(
     ):
         raise StateError(
             errors.RUNTIME,
-            f'The {field} field refers to value "{to_json_text(found)}" which is not a valid '
+            f'The {field} field refers to value "{_quoted_text(found)}" which is not a valid '
             f"integer: {path.text}",
         )
     return int(found)
@@ -263,7 +269,7 @@ def _path_float(
     if isinstance(found, bool) or not isinstance(found, int | float):
         raise StateError(
             errors.RUNTIME,
-            f'The {field} field refers to value "{to_json_text(found)}" which is not a valid '
+            f'The {field} field refers to value "{_quoted_text(found)}" which is not a valid '
             f"float: {path.text}",
         )
     return float(found)

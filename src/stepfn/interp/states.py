@@ -380,6 +380,11 @@ def wait_due(interp: Interpreter, thread: Thread, state: WaitState, raw: Any) ->
                 "The SecondsPath parameter cannot be parsed as a long value: "
                 f"{path.text} == {seconds}",
             )
+        if seconds < 0:
+            raise StateError(
+                errors.RUNTIME,
+                f"The SecondsPath parameter references a negative value: {path.text} == {seconds}",
+            )
         return interp.now + float(seconds)
     assert state.timestamp_path is not None
     path = state.timestamp_path

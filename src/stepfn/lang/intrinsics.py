@@ -52,6 +52,7 @@ from stepfn.lang.intrinsic_syntax import (
     parse_intrinsic,
     split_template,
 )
+from stepfn.lang.nesting import text_too_deep
 
 __all__ = [
     "FUNCTION_NAMES",
@@ -300,6 +301,9 @@ def _string_to_json(args: list[Any], ids: IdSourceLike) -> Any:
     if not text.strip():
         # AWS gives null for blank text rather than a parse error.
         return None
+    # Python's reader recurses once per level: refuse what would end in a RecursionError.
+    if text_too_deep(text):
+        raise _BadArguments
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except ValueError:

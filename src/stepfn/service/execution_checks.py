@@ -17,6 +17,7 @@ from typing import Any
 
 from stepfn.errors import ServiceError
 from stepfn.interp.machine import MAX_HISTORY_EVENTS
+from stepfn.lang.nesting import depth_problem, text_too_deep
 from stepfn.store.base import ExecutionRecord
 from stepfn.validation import Constraints, check_resource_name, validation_error
 
@@ -101,6 +102,10 @@ def parse_input(text: str | None) -> Any:
                 "Value at 'input' failed to satisfy constraint: Member must have length "
                 f"less than or equal to {MAX_INPUT_BYTES}"
             ]
+        )
+    if text_too_deep(text):
+        raise ServiceError(
+            "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{depth_problem()}'"
         )
     try:
         return json.loads(text, parse_constant=refuse_constant, parse_float=finite_float)

@@ -15,6 +15,7 @@ from typing import Any
 
 from stepfn.arns import ACTIVITY, parse_arn
 from stepfn.errors import ServiceError
+from stepfn.lang.nesting import depth_problem, text_too_deep
 from stepfn.service.context import ServiceContext
 from stepfn.service.execution_checks import (
     MAX_INPUT_BYTES,
@@ -64,6 +65,8 @@ class TaskTokens:
             c.string(output, "output", None, MAX_INPUT_BYTES, sensitive=True)
         c.check()
         task = self._task(taskToken)
+        if text_too_deep(output):
+            raise ServiceError("InvalidOutput", f"Invalid Output: '{depth_problem()}'")
         try:
             value = json.loads(output, parse_constant=refuse_constant, parse_float=finite_float)
         except (ValueError, RecursionError):
