@@ -20,7 +20,7 @@ import pytest
 
 from stepfn.api.server import MAX_BODY_BYTES
 
-from .helpers import client, wait_for
+from .helpers import ROLE, client, wait_for
 
 pytestmark = [
     pytest.mark.integration,
@@ -221,3 +221,39 @@ def health(address: tuple[str, int]) -> int:
     answer, _ = exchange(address, b"GET /health HTTP/1.1\r\nHost: s\r\nConnection: close\r\n\r\n")
     in_progress: int = json.loads(answer.split(b"\r\n\r\n", 1)[1])["requestsInProgress"]
     return in_progress
+
+
+def test_waiting_polls_get_the_tasks_scheduled_meanwhile(served: Any) -> None:
+    _, address = served
+    url = f"http://{address[0]}:{address[1]}"
+    sfn = client(url, read_timeout=120)
+    activity = sfn.create_activity(name="work")["activityArn"]
+    task = {"Type": "Task", "Resource": activity, "End": True}
+    definition = {"StartAt": "A", "States": {"A": task}}
+    arn = sfn.create_state_machine(
+        name="uses-work", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    answers: list[Any] = []
+    polls = [
+        threading.Thread(
+            target=lambda: answers.append(
+                client(url, read_timeout=120).get_activity_task(activityArn=activity)
+            )
+        )
+        for _ in range(2)
+    ]
+    for poll in polls:
+        poll.start()
+    # The polls wait before any task exists; then two executions schedule one each.
+    wait_for(lambda: health(address), lambda busy: busy == 2, seconds=60)
+    inputs = {json.dumps({"n": n}) for n in (1, 2)}
+    for text in inputs:
+        sfn.start_execution(stateMachineArn=arn, input=text)
+    wait_for(lambda: len(answers), lambda done: done == 2, seconds=60)
+    assert sorted(json.loads(answer["input"])["n"] for answer in answers) == [1, 2]
+    for answer in answers:
+        sfn.send_task_success(taskToken=answer["taskToken"], output="{}")
+    for poll in polls:
+        poll.join(timeout=100)
+    assert not any(poll.is_alive() for poll in polls)
+    assert len({answer["taskToken"] for answer in answers}) == 2
