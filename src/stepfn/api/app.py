@@ -3,7 +3,8 @@
 A request is ``POST /`` with ``X-Amz-Target: AWSStepFunctions.<Operation>`` and a JSON
 body of the operation's members; the answer is the operation's output as JSON, or an
 error ``{"__type": code, "message": text}`` (status 400 unless the service model says
-otherwise). This module is the application; ``server.py`` is the HTTP transport.
+otherwise). This module is the application; ``asgi.py`` and ``server.py`` are the HTTP
+transport.
 
 Every request goes the same way:
 
@@ -32,7 +33,8 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -120,6 +122,21 @@ class Response:
         return json.dumps(self.document, separators=(",", ":"), default=_json_default).encode()
 
 
+@dataclass
+class Call:
+    """A request that passed authentication and validation: what is left to run.
+
+    ``run`` blocks on the Engine; a transport runs it where blocking is allowed (a thread
+    pool). ``params`` are the validated members, for a transport that runs the operation
+    its own way (an asynchronous long poll of GetActivityTask).
+    """
+
+    operation: str
+    run: Callable[[], tuple[int, dict[str, Any]]]
+    params: dict[str, Any]
+    content_type: str = CONTENT_TYPE
+
+
 class Authenticator(Protocol):
     """Checks a request's credentials; raises ``ServiceError`` to refuse it."""
 
@@ -177,41 +194,68 @@ class Api:
     # --- HTTP -----------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        """Answer one HTTP request."""
+        """Answer one HTTP request (blocking: a long poll waits here)."""
         if request.target.split("?", 1)[0].rstrip("/") == CLOCK_PATH:
             from stepfn.api.admin import clock_call
 
             status, document = clock_call(self.engine, request.method, request.body)
             return Response(status, document)
+        if request.method != "POST":
+            return self.answer_other(request)
+        request_id = self.request_id()
+        with self.tracking():
+            prepared = self.prepare(request)
+            if isinstance(prepared, Call):
+                status, document = self.run(prepared)
+                content_type = prepared.content_type
+            else:
+                (status, document), content_type = prepared, CONTENT_TYPE
+        return Response(status, document, [("x-amzn-RequestId", request_id)], content_type)
+
+    def answer_other(self, request: Request) -> Response:
+        """A request that is not a POST: ``GET /health``, else 404 or 405."""
         if request.method == "GET":
             return self._get(request)
-        if request.method != "POST":
-            return Response(
-                405,
-                error_document(
-                    "MethodNotAllowed", f"The API takes POST requests, not {request.method}"
-                ),
-                [("Allow", "GET, POST")],
-            )
-        request_id = self.request_id()
+        return Response(
+            405,
+            error_document(
+                "MethodNotAllowed", f"The API takes POST requests, not {request.method}"
+            ),
+            [("Allow", "GET, POST")],
+        )
+
+    @contextmanager
+    def tracking(self) -> Iterator[None]:
+        """Count a POST request as in progress (``/health`` shows the count)."""
         with self._count_lock:
             self.in_progress += 1
+        try:
+            yield
+        finally:
+            with self._count_lock:
+                self.in_progress -= 1
+
+    def prepare(self, request: Request) -> Call | tuple[int, dict[str, Any]]:
+        """Steps 1-4 of a POST (no Engine call, no I/O): the ``Call`` to run, or the
+        (status, document) refusing the request."""
         target = request.headers.get("x-amz-target")
-        content_type = CONTENT_TYPE
         try:
             if self.auth is not None:
                 self.auth.check(request)
             if self.logs is not None and target and target.startswith(LOGS_TARGET_PREFIX):
-                content_type = LOGS_CONTENT_TYPE
-                status, document = self.call_logs(target, request.body)
-            else:
-                status, document = self.call(target, request.body)
-        except ServiceError as exc:  # refused by the authenticator
-            status, document = exc.status, self._error(exc)
-        finally:
-            with self._count_lock:
-                self.in_progress -= 1
-        return Response(status, document, [("x-amzn-RequestId", request_id)], content_type)
+                logs, operation = self.logs, target[len(LOGS_TARGET_PREFIX) :]
+                params = self._parse(request.body)
+                return Call(
+                    operation, lambda: logs.call(operation, params), params, LOGS_CONTENT_TYPE
+                )
+            return self._prepare(target, request.body)
+        except ServiceError as exc:
+            return exc.status, self._error(exc)
+
+    @staticmethod
+    def run(call: Call) -> tuple[int, dict[str, Any]]:
+        """Step 5: run a prepared call (it blocks on the Engine): (status, document)."""
+        return call.run()
 
     def _get(self, request: Request) -> Response:
         path = request.target.split("?", 1)[0].rstrip("/")
@@ -237,9 +281,10 @@ class Api:
     def call(self, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
         """Run one operation: (HTTP status, JSON document), errors included."""
         try:
-            return self._call(target, body)
+            prepared = self._prepare(target, body)
         except ServiceError as exc:
             return exc.status, self._error(exc)
+        return prepared.run() if isinstance(prepared, Call) else prepared
 
     def call_logs(self, target: str, body: bytes) -> tuple[int, dict[str, Any]]:
         """Run one CloudWatch Logs operation (``api/logs.py``): (status, document)."""
@@ -250,7 +295,7 @@ class Api:
             return exc.status, self._error(exc)
         return self.logs.call(target[len(LOGS_TARGET_PREFIX) :], params)
 
-    def _call(self, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
+    def _prepare(self, target: str | None, body: bytes) -> Call | tuple[int, dict[str, Any]]:
         if not target or not target.startswith(TARGET_PREFIX):
             return 400, error_document(
                 "UnknownOperationException",
@@ -277,10 +322,16 @@ class Api:
                 "ValidationException",
                 f"stepfn does not support the member '{member}' of {operation} yet",
             )
+        return Call(operation, lambda: self.invoke(operation, method, cleaned), cleaned)
+
+    def invoke(
+        self, operation: str, method: Callable[..., Any], params: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """Call an Engine method with validated members: (status, document)."""
         try:
-            result = method(**cleaned)
-        except ServiceError:
-            raise
+            result = method(**params)
+        except ServiceError as exc:
+            return exc.status, self._error(exc)
         except Exception:
             # A bug of ours, never the caller's input: logged with its traceback here,
             # answered without one.

@@ -191,6 +191,9 @@ class Engine:
         self.send_task_heartbeat = self.tokens.send_task_heartbeat
         self.get_activity_task = self.tokens.get_activity_task
         self.stop_polling = self.tokens.stop_polling
+        # For a server that long-polls asynchronously (api/asgi.py).
+        self.claim_activity_task = self.tokens.claim_activity_task
+        self.wait_activity_signal = self.tokens.wait_activity_signal
         self.list_map_runs = self.map_runs.list_map_runs
         self.describe_map_run = self.map_runs.describe_map_run
         self.update_map_run = self.map_runs.update_map_run
