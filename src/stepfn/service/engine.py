@@ -275,6 +275,11 @@ class Engine:
         """Mark an execution runnable (it has stimuli waiting)."""
         self.loop.wake(execution_arn)
 
+    def on_commit(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(execution_arn)`` after each committed step of an execution
+        (from the committing thread: it must be quick). The console's change feed."""
+        self.worker.on_commit.append(callback)
+
     def wake_loop(self) -> None:
         """Let the loop look again at once (the clock moved: timers may be due)."""
         self.loop.wake_up()
