@@ -41,6 +41,7 @@ def run(
     functions: Mapping[str, Handler] | None = None,
     state_machine_type: str = "STANDARD",
     clock: Clock | None = None,
+    routing: Any = None,
 ) -> Execution:
     """Run a state machine to its end, in this process, and return the execution.
 
@@ -56,6 +57,12 @@ def run(
         clock: the clock that times Waits, retries and timeouts. By default a virtual
             clock: waits end at once and the history shows simulated times. Pass
             ``stepfn.Clock()`` for real time.
+        routing: where Tasks calling AWS services or HTTP APIs go: a
+            ``stepfn.tasks.routing.Routing``, a dict (``{"routes": [{"resource":
+            "arn:aws:states:::sqs:*", "endpoint_url": "http://..."}]}``) or the path of a
+            JSON/YAML file holding one. Without it, calls go where
+            ``AWS_ENDPOINT_URL[_<SERVICE>]`` says, and Tasks nothing routes fail saying
+            how to route them.
 
     Returns:
         The ``Execution``: ``status``, ``output``, ``error``, ``cause``, ``history``.
@@ -72,6 +79,7 @@ def run(
         functions=functions,
         state_machine_type=state_machine_type,
         clock=clock,
+        routing=routing,
     )
 
 

@@ -41,7 +41,8 @@ from stepfn.interp.machine import (
     TimerFired,
 )
 from stepfn.tasks.base import Registry, TaskRequest
-from stepfn.tasks.lambda_local import Handler, LocalLambda
+from stepfn.tasks.lambda_local import Handler
+from stepfn.tasks.registry import RoutingConfig, default_registry
 
 # An Express execution runs at most five minutes, as on AWS.
 EXPRESS_TIME_LIMIT = 300.0
@@ -118,13 +119,14 @@ def run(
     registry: Registry | None = None,
     ids: IdSource | None = None,
     state_machine_name: str = "stepfn",
+    routing: RoutingConfig = None,
 ) -> Execution:
     """Run an execution to its end and return it. See ``stepfn.run``."""
     machine = definition if isinstance(definition, Machine) else load_machine(definition)
     clock = clock if clock is not None else VirtualClock()
     ids = ids if ids is not None else IdSource()
     if registry is None:
-        registry = Registry([LocalLambda(functions or {}, clock=clock)])
+        registry = default_registry(functions, routing, clock=clock)
     name = name or ids.uuid()
     time_limit = EXPRESS_TIME_LIMIT if state_machine_type == "EXPRESS" else None
     info = execution_info(

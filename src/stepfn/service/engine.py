@@ -27,7 +27,8 @@ from stepfn.service.state_machines import ControlPlane
 from stepfn.store import open_store
 from stepfn.store.base import Store
 from stepfn.tasks.base import Registry
-from stepfn.tasks.lambda_local import Handler, LocalLambda
+from stepfn.tasks.lambda_local import Handler
+from stepfn.tasks.registry import RoutingConfig, default_registry
 from stepfn.teststate.service import TestState
 
 BATCH = 128  # executions stepped per transaction
@@ -48,6 +49,7 @@ class Engine(ControlPlane, Executions, TestState):
         region: str = "us-east-1",
         account: str = "123456789012",
         background: bool | None = None,
+        routing: RoutingConfig = None,
     ) -> None:
         clock = clock if clock is not None else Clock()
         ControlPlane.__init__(self, store, clock, region=region, account=account)
@@ -57,9 +59,7 @@ class Engine(ControlPlane, Executions, TestState):
         self.account = account
         self.ids = ids if ids is not None else IdSource()
         self.registry = (
-            registry
-            if registry is not None
-            else Registry([LocalLambda(functions or {}, clock=clock)])
+            registry if registry is not None else default_registry(functions, routing, clock=clock)
         )
         self.models = ModelCache()
         self._ready: OrderedDict[str, None] = OrderedDict()
