@@ -28,7 +28,7 @@ import concurrent.futures
 import json
 import threading
 import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -49,14 +49,14 @@ class BadParameters(ValueError):
 
 
 class _LoopThread:
-    """One asyncio loop on a daemon thread, shared by the HTTP tasks of one adapter."""
+    """One asyncio loop on a daemon thread, shared by every HTTP task of the process
+    (a loop per run would be one more thread to stop for each ``stepfn.run``)."""
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
-        self.client: httpx.AsyncClient | None = None
 
-    def submit(self, coro: Awaitable[None]) -> concurrent.futures.Future[None]:
+    def submit(self, coro: Coroutine[Any, Any, None]) -> concurrent.futures.Future[None]:
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
@@ -64,17 +64,10 @@ class _LoopThread:
                     target=self._loop.run_forever, name="stepfn-http", daemon=True
                 ).start()
             loop = self._loop
-        return asyncio.run_coroutine_threadsafe(coro, loop)  # type: ignore[arg-type]
+        return asyncio.run_coroutine_threadsafe(coro, loop)
 
-    def close(self) -> None:
-        with self._lock:
-            loop, self._loop = self._loop, None
-        if loop is None:
-            return
-        client, self.client = self.client, None
-        if client is not None:
-            asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
+
+_LOOP = _LoopThread()
 
 
 class _Handle:
@@ -97,7 +90,6 @@ class _HttpAdapter:
     def __init__(self, routing: Routing | None, timeout: float) -> None:
         self.routing = routing if routing is not None else Routing()
         self.timeout = timeout
-        self._loop = _LoopThread()
 
     def handles(self, resource: str) -> bool:
         """Whether ``resource`` is this adapter's integration."""
@@ -105,7 +97,7 @@ class _HttpAdapter:
 
     def start(self, request: TaskRequest, done: Completion) -> Cancel:
         """Send the request; ``done`` gets the outcome when the response is in."""
-        return _Handle(self._loop.submit(self._run(request, done)))
+        return _Handle(_LOOP.submit(self._run(request, done)))
 
     async def _run(self, request: TaskRequest, done: Completion) -> None:
         try:
@@ -113,10 +105,9 @@ class _HttpAdapter:
         except BadParameters as exc:
             done(TaskOutcome.failure("States.Runtime", str(exc)))
             return
-        if self._loop.client is None:
-            self._loop.client = httpx.AsyncClient(timeout=self.timeout)
         try:
-            response = await self._loop.client.send(built)
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                response = await client.send(built)
         except httpx.TimeoutException:
             done(self.socket_error(f"The request to {built.url} timed out"))
             return
@@ -140,10 +131,6 @@ class _HttpAdapter:
 
     def socket_error(self, cause: str) -> TaskOutcome:
         return TaskOutcome.failure("States.Http.Socket", cause)
-
-    def close(self) -> None:
-        """Stop the loop thread and close the client."""
-        self._loop.close()
 
 
 def response_document(response: httpx.Response) -> dict[str, Any]:
@@ -226,7 +213,7 @@ class HttpTasks(_HttpAdapter):
         return httpx.Request(
             method.upper(),
             url,
-            params=urllib.parse.urlencode(query),
+            params=urllib.parse.urlencode(query) or None,
             headers=headers,
             content=content,
         )
@@ -388,7 +375,7 @@ class ApiGatewayTasks(_HttpAdapter):
         return httpx.Request(
             method.upper(),
             url,
-            params=urllib.parse.urlencode(query),
+            params=urllib.parse.urlencode(query) or None,
             headers=headers,
             content=content,
         )
