@@ -45,8 +45,8 @@ def sdk_error(service_id: str, exc: AwsCallError) -> TaskOutcome:
         f"{exc.message or 'null'} (Service: {prefix}, Status Code: {exc.status}, "
         f"Request ID: {exc.request_id or 'null'}"
     )
-    if exc.host_id:
-        cause += f", Extended Request ID: {exc.host_id}"
+    if exc.host_id or prefix == "S3":  # S3's errors always carry one (x-amz-id-2)
+        cause += f", Extended Request ID: {exc.host_id or 'null'}"
     return TaskOutcome.failure(f"{prefix}.{name}", cause + ")")
 
 
