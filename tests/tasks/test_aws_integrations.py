@@ -126,6 +126,15 @@ def test_s3_sdk_put_and_get_object(moto: MotoServer) -> None:
     )
     assert got.output["Body"] == "[1]"
     assert got.output["ContentLength"] == 3
+    text = stepfn.run(
+        task(
+            "arn:aws:states:::aws-sdk:s3:putObject", {"Bucket": "files", "Key": "t", "Body": "hi"}
+        ),
+        routing=routing(moto),
+    )
+    assert text.status == "SUCCEEDED", text.cause
+    stored = client(moto, "s3").get_object(Bucket="files", Key="t")["Body"].read()
+    assert stored == b'"hi"'  # a string body is stored as its JSON text, as on AWS
     assert got.output["LastModified"].endswith("Z")
     missing = stepfn.run(
         task("arn:aws:states:::aws-sdk:s3:listObjects", {"Bucket": "nope"}), routing=routing(moto)

@@ -254,7 +254,8 @@ class ParameterError(ValueError):
 
 def coerce(shape: Any, value: Any, where: str) -> Any:
     """``value`` (JSON) as botocore takes it for ``shape``: JSON values given for string
-    and blob members are sent as JSON text, as Step Functions sends them."""
+    members, and any value for a blob member, are sent as JSON text, as Step Functions
+    sends them."""
     kind = shape.type_name
     if kind == "structure":
         if not isinstance(value, dict):
@@ -277,8 +278,9 @@ def coerce(shape: Any, value: Any, where: str) -> Any:
     if kind == "string":
         return value if isinstance(value, str) else _json_text(value)
     if kind == "blob":
-        text = value if isinstance(value, str) else _json_text(value)
-        return text.encode("utf-8")
+        # Any JSON value, a string too, is sent as its JSON text: on AWS, putObject with
+        # "Body": "text data" stores "\"text data\"" (the recorded ETag shows it).
+        return _json_text(value).encode("utf-8")
     if kind in ("integer", "long"):
         if isinstance(value, float) and value.is_integer():
             return int(value)
