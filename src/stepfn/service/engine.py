@@ -51,7 +51,7 @@ from stepfn.service.tokens import TaskTokens
 from stepfn.store import open_store
 from stepfn.store.base import Store, StoreError
 from stepfn.tasks.base import Registry
-from stepfn.tasks.lambda_local import Handler, LocalLambda
+from stepfn.tasks.lambda_local import Handler
 from stepfn.tasks.mock_adapter import MockTasks
 from stepfn.tasks.mock_config import (
     MockConfig,
@@ -59,6 +59,7 @@ from stepfn.tasks.mock_config import (
     load_mock_config,
     mock_config_from_env,
 )
+from stepfn.tasks.registry import RoutingConfig, default_registry
 from stepfn.teststate.service import TestState
 
 __all__ = [
@@ -92,6 +93,7 @@ class Engine:
         read_only: bool = False,
         mock_config: Any = None,
         status_events: Any = None,
+        routing: RoutingConfig = None,
     ) -> None:
         clock = clock if clock is not None else Clock()
         self.ctx = ServiceContext(
@@ -104,9 +106,7 @@ class Engine:
         self.account = account
         self.read_only = read_only
         self.registry = (
-            registry
-            if registry is not None
-            else Registry([LocalLambda(functions or {}, clock=clock)])
+            registry if registry is not None else default_registry(functions, routing, clock=clock)
         )
         # Executions started on ``stateMachineArn#TestCase`` run that test case of the
         # Step Functions Local mock file (a path or a ``stepfn.testing.MockConfig``).
