@@ -46,6 +46,7 @@ from stepfn.api.model import ServiceModel, load
 from stepfn.api.validate import Validator
 from stepfn.errors import ServiceError
 from stepfn.lang.nesting import depth_problem, text_too_deep
+from stepfn.service.engine import StoreError
 
 log = logging.getLogger("stepfn.api")
 
@@ -263,6 +264,10 @@ class Api:
             busy = {"requestsInProgress": self.in_progress}
             if self.draining:
                 return Response(503, {"status": "draining", **busy})
+            health = getattr(self.engine, "health", None)
+            problem = health() if callable(health) else None
+            if problem:
+                return Response(503, {"status": "unhealthy", "reason": problem, **busy})
             return Response(200, {"status": "ok", **busy})
         return Response(
             404,
@@ -332,6 +337,11 @@ class Api:
             result = method(**params)
         except ServiceError as exc:
             return exc.status, self._error(exc)
+        except StoreError as exc:
+            # The store refused (it found itself damaged, say): the server is unwell, and
+            # says so here and on /health, rather than a 500 that SDKs retry blindly.
+            log.error("store error in %s: %s", operation, exc)
+            return 503, error_document("ServiceUnavailable", f"The store is unavailable: {exc}")
         except Exception:
             # A bug of ours, never the caller's input: logged with its traceback here,
             # answered without one.

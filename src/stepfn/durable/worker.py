@@ -549,8 +549,10 @@ class Worker:
                 "cause": outcome.cause,
             }
         try:
-            self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
-            self.store.mark_task(task.token, "done")
+            # The result and the task's mark in one transaction: None when the task was
+            # answered already (a timeout, or another server's run after a crash).
+            if self.store.complete_task(task.token, stimulus, self.clock.now()) is None:
+                return
         except Exception:  # the store is closing or failing: recovery dispatches it again
             return
         self.on_runnable(task.execution_arn)

@@ -275,6 +275,11 @@ class Engine:
         """Mark an execution runnable (it has stimuli waiting)."""
         self.loop.wake(execution_arn)
 
+    def health(self) -> str | None:
+        """None while the engine can serve; else why not (its store found itself
+        damaged), for ``/health``."""
+        return self.store.health()
+
     def on_commit(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(execution_arn)`` after each committed step of an execution
         (from the committing thread: it must be quick). The console's change feed."""
