@@ -226,7 +226,8 @@ def test_the_server_serves_the_console_on_the_same_port(tmp_path: Path) -> None:
             listed = json.loads(answer.read())
         assert arn in json.dumps(listed)
         # The same process answers both: its /health counts the requests it serves.
-        health = json.loads(urllib.request.urlopen(url + "/health", timeout=30).read())
+        with urllib.request.urlopen(url + "/health", timeout=30) as answer:
+            health = json.loads(answer.read())
         assert health["status"] == "ok"
         assert process.poll() is None
 
@@ -240,6 +241,7 @@ def test_with_sigv4_the_console_asks_for_the_access_keys(tmp_path: Path) -> None
     ):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(url + "/console/", timeout=30)
+        refused.value.close()
         assert refused.value.code == 401
         assert refused.value.headers["WWW-Authenticate"].startswith("Basic")
         import base64
@@ -256,4 +258,5 @@ def test_with_sigv4_the_console_asks_for_the_access_keys(tmp_path: Path) -> None
         )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)
+        refused.value.close()
         assert refused.value.code == 401
