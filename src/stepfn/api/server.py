@@ -4,7 +4,7 @@ Why uvicorn and h11: a well-kept server whose HTTP/1.1 framing is h11's, which i
 (a malformed chunk size, a chunk not followed by CRLF, a bad Content-Length or two
 Transfer-Encodings answer ``400`` and close the connection), on one event loop: idle
 connections and long polls hold no thread. h11 rather than httptools: pure Python, no
-compiler at install time, and it measured as fast here (``bench/http.py``).
+compiler at install time, and it measured as fast here (``bench/http_transport.py``).
 
 Limits: at most ``LIMIT_CONCURRENCY`` connections and requests at once (``503``
 beyond); a request head must arrive whole within ``HEAD_SECONDS`` of the connection or
@@ -247,7 +247,7 @@ class Server:
             self._serving = True
         # Each call needs the interpreter lock on two threads (the event loop, then a pool
         # thread): with the default 5 ms switch interval, a thread waiting for it while
-        # another computes waits that long. 1 ms: StartExecution ~1.3x (bench/http.py).
+        # another computes waits that long. 1 ms: StartExecution ~1.3x (bench/http_transport.py).
         switch = sys.getswitchinterval()
         sys.setswitchinterval(min(switch, SWITCH_SECONDS))
         try:

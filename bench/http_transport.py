@@ -1,6 +1,6 @@
 """The HTTP stack measured with ``wrk``: uvicorn + Starlette against the old transport.
 
-    python bench/http.py [--seconds 10] [--connections 16] [--threads 2] [--old-ref main~]
+    python bench/http_transport.py [--seconds 10] [--connections 16] [--threads 2] [--old-ref main~]
 
 Two servers run as their own processes, each on a fresh SQLite file (durable, as
 ``stepfn server`` is by default): the new one (``stepfn server``) and the hand-written
