@@ -662,9 +662,11 @@ class _Lambda:
             raise click.ClickException(f"{error.get('Code')}: {error.get('Message')}") from None
 
     def close(self) -> None:
-        """Close the engine, when one was opened."""
+        """Close the engine, or the client's connections."""
         if self.engine is not None:
             self.engine.close()
+        else:
+            self.client.close()
 
 
 def _target_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -765,9 +767,12 @@ def function_invoke(name: str, payload: str, qualifier: str | None, endpoint_url
     params: dict[str, Any] = {"FunctionName": name, "Payload": payload.encode()}
     if qualifier:
         params["Qualifier"] = qualifier
-    answer = target.call("invoke", **params)
-    body = answer["Payload"]
-    data = body if isinstance(body, bytes) else body.read()
+    try:
+        answer = target.call("invoke", **params)
+        body = answer["Payload"]
+        data = body if isinstance(body, bytes) else body.read()
+    finally:
+        target.close()
     click.echo(printable(data.decode("utf-8", "replace")))
     if answer.get("FunctionError"):
         raise SystemExit(1)

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -59,8 +60,10 @@ def lambda_client(url: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def lam(live: Live) -> Any:
-    return lambda_client(live.url)
+def lam(live: Live) -> Iterator[Any]:
+    lam = lambda_client(live.url)
+    yield lam
+    lam.close()
 
 
 def create(lam: Any, runtime: str = "python3.12") -> str:
@@ -199,6 +202,7 @@ def test_a_task_runs_a_registered_function(live: Live, lam: Any) -> None:
     )["stateMachineArn"]
     started = sfn.start_execution(stateMachineArn=machine, input="{}")
     done = finished(sfn, started["executionArn"])
+    sfn.close()
     assert done["status"] == "SUCCEEDED", done
     output = json.loads(done["output"])
     assert output == {"python": {"python": {"x": 1}, "fn": name}, "fn": name}
