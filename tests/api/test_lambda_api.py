@@ -238,3 +238,38 @@ def test_aws_cli(live: Live, lam: Any, tmp_path: Any) -> None:
     )  # fmt: skip
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(out.read_text())["python"] == {"c": 3}
+
+
+SLOW = """
+import time
+def handler(event, context):
+    time.sleep(60)
+    return {}
+"""
+
+
+def test_task_timeout_stops_a_slow_function(live: Live, lam: Any) -> None:
+    name = unique("slow")
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Handler="app.handler",
+        Role=ROLE,
+        Timeout=120,
+        Code={"ZipFile": zipped("app.py", SLOW)},
+    )
+    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    definition = {
+        "StartAt": "Call",
+        "States": {"Call": {"Type": "Task", "Resource": arn, "TimeoutSeconds": 1, "End": True}},
+    }
+    sfn = client(live.url)
+    machine = sfn.create_state_machine(
+        name=unique("sm"), definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    started = sfn.start_execution(stateMachineArn=machine, input="{}")
+    done = finished(sfn, started["executionArn"])
+    history = sfn.get_execution_history(executionArn=started["executionArn"])["events"]
+    sfn.close()
+    assert done["status"] == "FAILED" and done["error"] == "States.Timeout"
+    assert "LambdaFunctionTimedOut" in [e["type"] for e in history]
