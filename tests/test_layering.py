@@ -37,7 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "functions": LEAVES,
     "durable": PURE | {"store", "tasks"},
     "logs": PURE | {"store", "durable"},
-    "service": PURE | {"store", "tasks", "durable", "logs"},
+    "service": PURE | {"store", "tasks", "durable", "logs", "functions"},
     "teststate": PURE | {"tasks", "durable", "service"},
     "facade": PURE
     | {"store", "tasks", "durable", "logs", "service", "teststate", "functions", "testing"},

@@ -592,3 +592,187 @@ def logs(log_group: str, db: str, stream: str | None, execution: str | None) -> 
         raise click.ClickException(f"{where}: {exc.message}") from None
     finally:
         engine.close()
+
+
+# --- stepfn function: the Lambda API's clients -------------------------------------------
+
+_DEFAULT_HANDLERS = {"python": "lambda_function.lambda_handler", "nodejs": "index.handler"}
+
+
+def _zip_code(code: str) -> bytes:
+    """``--code``: a zip file's bytes, or a directory zipped in memory."""
+    import io
+    import zipfile
+
+    path = Path(code).expanduser()
+    if path.is_file():
+        return path.read_bytes()
+    if not path.is_dir():
+        raise click.BadParameter(
+            f"{code!r} is neither a directory nor a zip file", param_hint="--code"
+        )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(path.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(path).as_posix())
+    return buffer.getvalue()
+
+
+class _Lambda:
+    """The Lambda operations, over a stepfn endpoint (boto3) or a store (read-only Engine)."""
+
+    def __init__(self, endpoint_url: str | None, db: str | None) -> None:
+        self.engine: Any = None
+        if endpoint_url:
+            import boto3
+
+            self.client: Any = boto3.client(
+                "lambda",
+                endpoint_url=endpoint_url,
+                region_name="us-east-1",
+                aws_access_key_id="stepfn",
+                aws_secret_access_key="stepfn",
+            )
+            return
+        from stepfn.service.engine import Engine, StoreError
+
+        store = db or "stepfn.db"
+        if "://" not in store and store != ":memory:" and not Path(store).expanduser().exists():
+            raise click.ClickException(f"there is no store at {store!r}")
+        try:
+            # Read-only refuses executions only: the control plane writes to the store.
+            self.engine = Engine.open(store, read_only=True)
+        except StoreError as exc:
+            raise click.ClickException(f"cannot open the store {store!r}: {exc}") from None
+        self.client = self.engine.functions
+
+    def call(self, operation: str, **params: Any) -> Any:
+        """One operation; AWS errors become a one-line message."""
+        from botocore.exceptions import ClientError
+
+        from stepfn.errors import ServiceError
+
+        try:
+            return getattr(self.client, operation)(**params)
+        except ServiceError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise click.ClickException(f"{error.get('Code')}: {error.get('Message')}") from None
+
+    def close(self) -> None:
+        """Close the engine, or the client's connections."""
+        if self.engine is not None:
+            self.engine.close()
+        else:
+            self.client.close()
+
+
+def _target_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--db", help="Store to open (read-only Engine) when no --endpoint-url is given."
+    )(command)
+    return click.option(
+        "--endpoint-url", metavar="URL", help="A running stepfn server to call (boto3)."
+    )(command)
+
+
+@main.group()
+def function() -> None:
+    """Lambda functions: create, list, delete and invoke them (the Lambda API's clients)."""
+
+
+@function.command("create")
+@click.argument("name")
+@click.option("--code", required=True, metavar="DIR|ZIP", help="The code: a directory or a zip.")
+@click.option("--runtime", default="python3.12", show_default=True, help="Lambda runtime.")
+@click.option(
+    "--handler",
+    help="module.function (Python) or file.export (Node); default: Lambda's "
+    "lambda_function.lambda_handler or index.handler.",
+)
+@click.option("--timeout", type=click.IntRange(1, 900), default=3, show_default=True)
+@click.option("--env", "env", multiple=True, metavar="K=V", help="An environment variable.")
+@_target_options
+def function_create(
+    name: str,
+    code: str,
+    runtime: str,
+    handler: str | None,
+    timeout: int,
+    env: tuple[str, ...],
+    endpoint_url: str | None,
+    db: str | None,
+) -> None:
+    """Create the function NAME from a directory or zip; prints its configuration."""
+    variables = {}
+    for item in env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not K=V", param_hint="--env")
+        variables[key] = value
+    family = "nodejs" if runtime.startswith("nodejs") else "python"
+    target = _Lambda(endpoint_url, db)
+    try:
+        answer = target.call(
+            "create_function",
+            FunctionName=name,
+            Runtime=runtime,
+            Handler=handler or _DEFAULT_HANDLERS[family],
+            Role="arn:aws:iam::123456789012:role/stepfn",
+            Code={"ZipFile": _zip_code(code)},
+            Timeout=timeout,
+            Environment={"Variables": variables},
+        )
+    finally:
+        target.close()
+    answer.pop("ResponseMetadata", None)
+    click.echo(json.dumps(answer, indent=2, default=_json_default))
+
+
+@function.command("list")
+@_target_options
+def function_list(endpoint_url: str | None, db: str | None) -> None:
+    """Print each function's name, runtime and handler, one a line."""
+    target = _Lambda(endpoint_url, db)
+    try:
+        listed = target.call("list_functions")
+    finally:
+        target.close()
+    for config in listed["Functions"]:
+        click.echo(f"{config['FunctionName']}\t{config['Runtime']}\t{config['Handler']}")
+
+
+@function.command("delete")
+@click.argument("name")
+@_target_options
+def function_delete(name: str, endpoint_url: str | None, db: str | None) -> None:
+    """Delete the function NAME with its versions and aliases."""
+    target = _Lambda(endpoint_url, db)
+    try:
+        target.call("delete_function", FunctionName=name)
+    finally:
+        target.close()
+
+
+@function.command("invoke")
+@click.argument("name")
+@click.option("--payload", default="{}", show_default=True, metavar="JSON", help="The event.")
+@click.option("--qualifier", help="A version or alias.")
+@click.option("--endpoint-url", metavar="URL", required=True, help="A running stepfn server.")
+def function_invoke(name: str, payload: str, qualifier: str | None, endpoint_url: str) -> None:
+    """Invoke NAME on a server; prints the result (exit status 1 on a function error)."""
+    target = _Lambda(endpoint_url, None)
+    params: dict[str, Any] = {"FunctionName": name, "Payload": payload.encode()}
+    if qualifier:
+        params["Qualifier"] = qualifier
+    try:
+        answer = target.call("invoke", **params)
+        body = answer["Payload"]
+        data = body if isinstance(body, bytes) else body.read()
+    finally:
+        target.close()
+    click.echo(printable(data.decode("utf-8", "replace")))
+    if answer.get("FunctionError"):
+        raise SystemExit(1)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from stepfn.api.lambda_api import LambdaApi, is_lambda_path
 from stepfn.api.logs import CONTENT_TYPE as LOGS_CONTENT_TYPE
 from stepfn.api.logs import TARGET_PREFIX as LOGS_TARGET_PREFIX
 from stepfn.api.logs import LogsApi
@@ -117,9 +118,12 @@ class Response:
     document: dict[str, Any]
     headers: list[tuple[str, str]] = field(default_factory=list)
     content_type: str = CONTENT_TYPE
+    raw: bytes | None = None  # a body sent as it is (Lambda's REST answers), not ``document``
 
     def body(self) -> bytes:
         """The JSON body (ASCII-escaped, so any string the Engine returns can be sent)."""
+        if self.raw is not None:
+            return self.raw
         return json.dumps(self.document, separators=(",", ":"), default=_json_default).encode()
 
 
@@ -176,6 +180,9 @@ class Api:
         # CloudWatch Logs, on the same endpoint, when the engine keeps logs.
         logs = getattr(engine, "logs", None)
         self.logs = LogsApi(logs) if logs is not None else None
+        # Lambda (REST-JSON, routed by path), when the engine has functions.
+        functions = getattr(engine, "functions", None)
+        self.lambda_api = LambdaApi(functions, self.request_id) if functions is not None else None
         # The Engine's explicit operation table: operation name -> the method answering it.
         table: Mapping[str, Callable[..., Any]] = engine.operations
         for operation in self.model.operations:
@@ -201,6 +208,8 @@ class Api:
 
             status, document = clock_call(self.engine, request.method, request.body)
             return Response(status, document)
+        if self.lambda_api is not None and is_lambda_path(request.target):
+            return self.answer_lambda(request)
         if request.method != "POST":
             return self.answer_other(request)
         request_id = self.request_id()
@@ -212,6 +221,22 @@ class Api:
             else:
                 (status, document), content_type = prepared, CONTENT_TYPE
         return Response(status, document, [("x-amzn-RequestId", request_id)], content_type)
+
+    def answer_lambda(self, request: Request) -> Response:
+        """A Lambda REST-JSON request (``api/lambda_api.py``), authenticated as the rest."""
+        assert self.lambda_api is not None
+        with self.tracking():
+            if self.auth is not None:
+                try:
+                    self.auth.check(request)
+                except ServiceError as exc:
+                    document = {"Type": "User", "message": exc.message}
+                    headers = [("x-amzn-ErrorType", exc.code)]
+                    return Response(exc.status, document, headers, "application/json")
+            answer = self.lambda_api.handle(
+                request.method, request.target, dict(request.headers), request.body
+            )
+        return Response(answer.status, {}, answer.headers, answer.content_type, answer.body)
 
     def answer_other(self, request: Request) -> Response:
         """A request that is not a POST: ``GET /health``, else 404 or 405."""

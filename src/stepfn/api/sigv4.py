@@ -33,6 +33,7 @@ import configparser
 import hashlib
 import hmac
 import posixpath
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -45,6 +46,9 @@ from stepfn.errors import ServiceError
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "states"
+LAMBDA_SERVICE = "lambda"  # the Lambda REST-JSON API, routed by path (api/lambda_api.py)
+# Lambda's REST paths start with an API version date: /2015-03-31/functions...
+LAMBDA_PATH = re.compile(r"^/\d{4}-\d{2}-\d{2}/")
 LOGS_SERVICE = "logs"  # the signing name of CloudWatch Logs requests (api/logs.py)
 MAX_SKEW_SECONDS = 15 * 60
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -212,6 +216,8 @@ class SigV4:
         expected = SERVICE
         if headers.get("x-amz-target", "").startswith(LOGS_TARGET_PREFIX):
             expected = LOGS_SERVICE
+        elif "x-amz-target" not in headers and LAMBDA_PATH.match(request.target):
+            expected = LAMBDA_SERVICE
         if service != expected:
             raise _invalid(f"Credential should be scoped to correct service: '{expected}'. ")
         self._check_time(amz_date, date)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -56,7 +57,9 @@ from stepfn.store.base import (
     TaskRecord,
     TimerRecord,
 )
-from stepfn.tasks.base import Registry, TaskOutcome, TaskRequest
+from stepfn.tasks.base import Cancel, Registry, TaskOutcome, TaskRequest
+
+log = logging.getLogger("stepfn.durable.worker")
 
 if TYPE_CHECKING:  # log_delivery reads to_stored from here
     from stepfn.logs.delivery import LogDelivery
@@ -170,6 +173,9 @@ class Worker:
         self.on_runnable = on_runnable
         self._in_flight = 0
         self._in_flight_lock = threading.Condition()
+        # Tasks on their way, by token: a step that gives one up (its timeout fired, the
+        # execution stopped) cancels it through the handle the adapter returned.
+        self._running: dict[str, Cancel] = {}
         # Writes the committed events of executions that log them.
         self.logs = logs
         # Told the ARN of each execution whose step was just committed (the console's
@@ -204,6 +210,7 @@ class Worker:
                 self._status_changed(item.record, item.commit)
             if self.logs is not None:
                 logged += self.logs.committed(item.record, item.commit.events)
+            self._cancel_finished(item.commit.finished_task_tokens)
             for task in item.invokes:
                 self.dispatch(task, item.request_info)
         if logged and self.logs is not None:
@@ -517,6 +524,7 @@ class Worker:
                 self._answer(task, outcome)
             finally:
                 with self._in_flight_lock:
+                    self._running.pop(task.token, None)
                     self._in_flight -= 1
                     self._in_flight_lock.notify_all()
 
@@ -531,9 +539,24 @@ class Worker:
                 heartbeat_seconds=task.heartbeat_seconds,
                 attempt=task.attempt,
             )
-            self.registry.start(request, done)
+            handle = self.registry.start(request, done)
+            with self._in_flight_lock:
+                if not reported.is_set():
+                    self._running[task.token] = handle
         except Exception as exc:  # an adapter's own bug fails the task, not the worker
             done(TaskOutcome.failure("States.TaskFailed", f"{type(exc).__name__}: {exc}"))
+
+    def _cancel_finished(self, tokens: Sequence[str]) -> None:
+        """Cancel the tasks still running whose tokens a committed step finished."""
+        if not tokens:
+            return
+        with self._in_flight_lock:
+            handles = [self._running.pop(t) for t in tokens if t in self._running]
+        for handle in handles:
+            try:
+                handle.cancel()
+            except Exception:  # a cancel is best effort: the step is committed already
+                log.exception("cancelling a task failed")
 
     def _answer(self, task: TaskRecord, outcome: TaskOutcome) -> None:
         """Put a task's outcome in its execution's inbox and mark the task done."""

@@ -39,12 +39,14 @@ from stepfn.durable.express import ExpressRunner
 from stepfn.durable.loop import Loop
 from stepfn.durable.worker import Worker
 from stepfn.errors import ServiceError
+from stepfn.functions.pool import FunctionRuntime
 from stepfn.logs.delivery import LogDelivery
 from stepfn.logs.events import log_group_name
 from stepfn.logs.service import CloudWatchLogs
 from stepfn.service.activities import Activities
 from stepfn.service.context import ServiceContext
 from stepfn.service.executions import Executions
+from stepfn.service.functions import Functions, FunctionsFirst, function_code_dir
 from stepfn.service.mapruns import MapRuns
 from stepfn.service.state_machines import StateMachines
 from stepfn.service.tokens import TaskTokens
@@ -105,9 +107,21 @@ class Engine:
         self.region = region
         self.account = account
         self.read_only = read_only
-        self.registry = (
+        inner = (
             registry if registry is not None else default_registry(functions, routing, clock=clock)
         )
+        # Lambda functions registered through the Lambda API (stored durably) run in warm
+        # workers; in-process Python callables keep their names.
+        self.functions = Functions(
+            store,  # type: ignore[arg-type]
+            clock,
+            self.ctx.ids,
+            function_code_dir(store),
+            FunctionRuntime(region=region, account=account),
+            region=region,
+            account=account,
+        )
+        self.registry = Registry([FunctionsFirst(self.functions, inner, functions or {})])
         # Executions started on ``stateMachineArn#TestCase`` run that test case of the
         # Step Functions Local mock file (a path or a ``stepfn.testing.MockConfig``).
         self.mocks: Any = None
@@ -307,6 +321,7 @@ class Engine:
         self.loop.stop()
         self.express.close()
         self.worker.close()
+        self.functions.close()
         if self.status_events is not None:
             self.status_events.close()
         self.store.close()

@@ -193,3 +193,26 @@ CREATE TABLE log_events (
 
 CREATE INDEX log_events_by_stream ON log_events (log_group_name, log_stream_name, timestamp, id);
 CREATE INDEX log_events_by_group ON log_events (log_group_name, timestamp, id);
+
+-- Lambda functions: one row per version; last_published on the $LATEST row.
+CREATE TABLE functions (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    config TEXT NOT NULL,
+    code_digest TEXT NOT NULL,
+    code_size INTEGER NOT NULL,
+    code_location TEXT NOT NULL,
+    created REAL NOT NULL,
+    modified REAL NOT NULL,
+    last_published INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+
+CREATE TABLE function_aliases (
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    version TEXT NOT NULL,
+    description TEXT NOT NULL,
+    revision_id TEXT NOT NULL,
+    PRIMARY KEY (name, alias)
+) WITHOUT ROWID;

@@ -466,3 +466,58 @@ UPDATE executions SET
     redrive_date = CASE WHEN :redrive = 0 THEN redrive_date ELSE :redrive_date END
 WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id
     AND lease_owner = :lease_owner;
+
+-- Lambda functions -------------------------------------------------------------------------
+
+-- name: put_function_version
+INSERT INTO functions (name, version, config, code_digest, code_size, code_location,
+                       created, modified)
+VALUES (:name, :version, :config, :code_digest, :code_size, :code_location, :created,
+        :modified)
+ON CONFLICT (name, version) DO UPDATE SET config = excluded.config,
+    code_digest = excluded.code_digest, code_size = excluded.code_size,
+    code_location = excluded.code_location, modified = excluded.modified;
+
+-- name: get_function_version
+SELECT name, version, config, code_digest, code_size, code_location, created, modified,
+       last_published
+FROM functions WHERE name = :name AND version = :version;
+
+-- name: list_function_versions
+SELECT name, version, config, code_digest, code_size, code_location, created, modified,
+       last_published
+FROM functions WHERE name = :name;
+
+-- name: list_functions_latest
+SELECT name, version, config, code_digest, code_size, code_location, created, modified,
+       last_published
+FROM functions WHERE version = '$LATEST' ORDER BY name;
+
+-- name: set_function_last_published
+UPDATE functions SET last_published = :number WHERE name = :name AND version = '$LATEST';
+
+-- name: delete_function_version
+DELETE FROM functions WHERE name = :name AND version = :version;
+
+-- name: delete_function_versions
+DELETE FROM functions WHERE name = :name;
+
+-- name: put_function_alias
+INSERT INTO function_aliases (name, alias, version, description, revision_id)
+VALUES (:name, :alias, :version, :description, :revision_id)
+ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version,
+    description = excluded.description, revision_id = excluded.revision_id;
+
+-- name: get_function_alias
+SELECT name, alias, version, description, revision_id FROM function_aliases
+WHERE name = :name AND alias = :alias;
+
+-- name: list_function_aliases
+SELECT name, alias, version, description, revision_id FROM function_aliases
+WHERE name = :name ORDER BY alias;
+
+-- name: delete_function_alias
+DELETE FROM function_aliases WHERE name = :name AND alias = :alias;
+
+-- name: delete_function_aliases
+DELETE FROM function_aliases WHERE name = :name;

@@ -1,0 +1,687 @@
+"""Lambda functions as a service: the Lambda API's operations over a durable registry.
+
+Functions live in the store (``functions`` and ``function_aliases``): a version's
+configuration as JSON and where its unpacked code is. Code zips are unpacked into a code
+directory (beside the database, or a temporary one for an in-memory store), in a folder
+named after the zip's SHA-256, so a server reopening the store finds the code again.
+
+The methods are named as boto3's Lambda client names them and take its keyword
+arguments; errors are Lambda's (``ResourceNotFoundException`` 404,
+``ResourceConflictException`` 409, ``InvalidParameterValueException`` 400, each with
+``Type: User``). ``lookup`` is what the ``LambdaFunctions`` task adapter is given, so
+Tasks run the functions registered here; invocation logs go to CloudWatch Logs
+(``/aws/lambda/NAME``).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from stepfn.clock import Clock, IdSource
+from stepfn.errors import ServiceError
+from stepfn.functions.code import CodeError, prepare_code
+from stepfn.functions.model import LATEST, FunctionConfig, FunctionConfigError
+from stepfn.functions.pool import FunctionRuntime
+from stepfn.functions.results import InvocationResult
+from stepfn.store.base import LogEventRecord
+from stepfn.store.sql_functions import FunctionAliasRow, FunctionRow, SqlFunctions
+from stepfn.tasks.base import Cancel, Completion, Registry, TaskOutcome, TaskRequest
+from stepfn.tasks.lambda_functions import LambdaFunctions
+from stepfn.tasks.lambda_local import function_name, task_target
+
+
+def lambda_error(code: str, message: str, status: int) -> ServiceError:
+    """A Lambda error: ``code`` with ``Type: User``, at ``status``."""
+    error = ServiceError(code, message, status)
+    error.fields = {"Type": "User"}  # type: ignore[attr-defined]
+    return error
+
+
+def not_found(what: str) -> ServiceError:
+    """Lambda's 404."""
+    return lambda_error("ResourceNotFoundException", what, 404)
+
+
+def invalid(message: str) -> ServiceError:
+    """Lambda's 400 for a parameter it refuses."""
+    return lambda_error("InvalidParameterValueException", message, 400)
+
+
+def _iso(seconds: float) -> str:
+    # Lambda's LastModified: 2024-01-01T00:00:00.000+0000
+    stamp = datetime.fromtimestamp(seconds, UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}+0000"
+
+
+def _config_json(config: FunctionConfig) -> str:
+    return json.dumps(dataclasses.asdict(config), sort_keys=True)
+
+
+def _config_of(row: FunctionRow) -> FunctionConfig:
+    values = json.loads(row.config)
+    return FunctionConfig(**values)
+
+
+class Functions:
+    """Lambda's control plane and Invoke, over the store.
+
+    Args:
+        store: a SQL store (it has the function tables).
+        clock: dates LastModified and log events.
+        ids: request ids.
+        code_dir: where code zips are unpacked.
+        runtime: the warm pools that run invocations (shared with the task adapter).
+    """
+
+    def __init__(
+        self,
+        store: SqlFunctions,
+        clock: Clock,
+        ids: IdSource,
+        code_dir: Path,
+        runtime: FunctionRuntime,
+        *,
+        region: str = "us-east-1",
+        account: str = "123456789012",
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.ids = ids
+        self.code_dir = code_dir
+        self.runtime = runtime
+        self.region = region
+        self.account = account
+        self._lock = threading.Lock()  # publish: read-then-write of the version counter
+
+    # --- lookups ------------------------------------------------------------------------
+
+    def lookup(self, name: str, qualifier: str | None = None) -> FunctionConfig | None:
+        """The configuration a name and qualifier (version or alias) name, or None."""
+        name = self._name(name)
+        if qualifier in (None, ""):
+            qualifier = LATEST
+        assert qualifier is not None
+        row = self.store.get_function_version(name, qualifier)
+        if row is None:
+            alias = self.store.get_function_alias(name, qualifier)
+            if alias is None:
+                return None
+            row = self.store.get_function_version(name, alias.version)
+            if row is None:
+                return None
+        return _config_of(row)
+
+    def _name(self, name: str) -> str:
+        """A function name from a name, a partial or a full ARN (qualifier dropped)."""
+        if name.startswith("arn:"):
+            parts = name.split(":")
+            return parts[6] if len(parts) > 6 else name
+        return name.split(":", 1)[0]
+
+    def _split(self, name: str, qualifier: str | None) -> tuple[str, str | None]:
+        if name.startswith("arn:"):
+            parts = name.split(":")
+            if len(parts) > 7 and not qualifier:
+                qualifier = parts[7]
+            return (parts[6] if len(parts) > 6 else name), qualifier
+        if ":" in name:
+            base, _, q = name.partition(":")
+            return base, qualifier or q
+        return name, qualifier
+
+    def _require(self, name: str, qualifier: str | None = None) -> FunctionConfig:
+        base, qualifier = self._split(name, qualifier)
+        config = self.lookup(base, qualifier)
+        if config is None:
+            arn = self._arn(base, qualifier)
+            raise not_found(f"Function not found: {arn}")
+        return config
+
+    def _arn(self, name: str, qualifier: str | None = None) -> str:
+        base = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+        return f"{base}:{qualifier}" if qualifier else base
+
+    def describe(self, config: FunctionConfig) -> dict[str, Any]:
+        """Lambda's ``FunctionConfiguration`` of a version."""
+        shape = config.describe(self.region, self.account)
+        shape["RevisionId"] = config.code_sha256[:8] + config.last_modified[-8:]
+        shape["TracingConfig"] = {"Mode": "PassThrough"}
+        shape["EphemeralStorage"] = {"Size": 512}
+        shape["SnapStart"] = {"ApplyOn": "None", "OptimizationStatus": "Off"}
+        shape["LoggingConfig"] = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{config.name}"}
+        return shape
+
+    # --- control plane ----------------------------------------------------------------
+
+    def _code(self, Code: dict[str, Any]) -> tuple[str, str, int]:
+        if not isinstance(Code, dict):
+            raise invalid("Code must be an object")
+        if "ImageUri" in Code:
+            raise invalid(
+                "Container images (Code.ImageUri) are not supported by stepfn: "
+                "give the code as Code.ZipFile"
+            )
+        if "S3Bucket" in Code or "S3Key" in Code:
+            raise invalid("Code from S3 is not supported by stepfn: give Code.ZipFile")
+        data = Code.get("ZipFile")
+        if isinstance(data, str):
+            data = base64.b64decode(data)
+        if not isinstance(data, bytes | bytearray) or not data:
+            raise invalid("Code.ZipFile is required (the bytes of a zip file)")
+        try:
+            code = prepare_code(bytes(data), self.code_dir)
+        except CodeError as exc:
+            raise invalid(f"Could not unzip uploaded file: {exc}") from exc
+        return code.path, code.sha256, code.size
+
+    def _build(self, current: FunctionConfig | None, **fields: Any) -> FunctionConfig:
+        try:
+            if current is None:
+                return FunctionConfig(**fields)
+            return dataclasses.replace(current, **fields)
+        except FunctionConfigError as exc:
+            raise invalid(str(exc)) from exc
+        except TypeError as exc:
+            raise invalid(f"Invalid parameter: {exc}") from exc
+
+    def _fields(self, params: dict[str, Any]) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        mapping = {
+            "Runtime": "runtime",
+            "Handler": "handler",
+            "Timeout": "timeout",
+            "MemorySize": "memory_size",
+            "Description": "description",
+            "Role": "role",
+        }
+        for key, attr in mapping.items():
+            if params.get(key) is not None:
+                fields[attr] = params[key]
+        env = params.get("Environment")
+        if env is not None:
+            fields["environment"] = dict((env or {}).get("Variables") or {})
+        return fields
+
+    def _store(self, config: FunctionConfig, created: float | None = None) -> None:
+        now = self.clock.now()
+        self.store.put_function_version(
+            FunctionRow(
+                config.name,
+                config.version,
+                _config_json(config),
+                config.code_sha256,
+                config.code_size,
+                config.code_path,
+                created if created is not None else now,
+                now,
+            )
+        )
+
+    def create_function(
+        self,
+        FunctionName: str,
+        Code: dict[str, Any],
+        Role: str = "",
+        Runtime: str | None = None,
+        Handler: str | None = None,
+        Publish: bool = False,
+        Tags: dict[str, str] | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """CreateFunction (zip code only)."""
+        if params.get("PackageType") == "Image":
+            raise invalid("PackageType Image is not supported by stepfn: use Zip")
+        if Runtime is None:
+            raise invalid("Runtime is required for a function of Zip package type")
+        if Handler is None:
+            raise invalid("Handler is required for a function of Zip package type")
+        if self.store.get_function_version(FunctionName, LATEST) is not None:
+            raise lambda_error(
+                "ResourceConflictException",
+                f"Function already exist: {FunctionName}",
+                409,
+            )
+        path, sha, size = self._code(Code)
+        config = self._build(
+            None,
+            name=FunctionName,
+            code_path=path,
+            code_sha256=sha,
+            code_size=size,
+            last_modified=_iso(self.clock.now()),
+            **self._fields({**params, "Runtime": Runtime, "Handler": Handler, "Role": Role}),
+        )
+        self._store(config)
+        if Tags:
+            self.store.set_tags(self._arn(FunctionName), dict(Tags))
+        if Publish:
+            return self.publish_version(FunctionName=FunctionName)
+        return self.describe(config)
+
+    def get_function_configuration(
+        self, FunctionName: str, Qualifier: str | None = None
+    ) -> dict[str, Any]:
+        """GetFunctionConfiguration."""
+        return self.describe(self._require(FunctionName, Qualifier))
+
+    def get_function(self, FunctionName: str, Qualifier: str | None = None) -> dict[str, Any]:
+        """GetFunction: the configuration, where the code is, the tags."""
+        config = self._require(FunctionName, Qualifier)
+        return {
+            "Configuration": self.describe(config),
+            "Code": {"RepositoryType": "Local", "Location": Path(config.code_path).as_uri()},
+            "Tags": self.store.get_tags(self._arn(config.name)),
+        }
+
+    def list_functions(self, **_: Any) -> dict[str, Any]:
+        """ListFunctions: every function's ``$LATEST``."""
+        rows = self.store.list_functions_latest()
+        return {"Functions": [self.describe(_config_of(row)) for row in rows]}
+
+    def update_function_code(
+        self, FunctionName: str, Publish: bool = False, **params: Any
+    ) -> dict[str, Any]:
+        """UpdateFunctionCode (``ZipFile``)."""
+        current = self._require(FunctionName)
+        code = {k: v for k, v in params.items() if k in ("ZipFile", "ImageUri", "S3Bucket")}
+        path, sha, size = self._code(code)
+        config = self._build(
+            current,
+            code_path=path,
+            code_sha256=sha,
+            code_size=size,
+            last_modified=_iso(self.clock.now()),
+        )
+        self._store(config)
+        if Publish:
+            return self.publish_version(FunctionName=config.name)
+        return self.describe(config)
+
+    def update_function_configuration(self, FunctionName: str, **params: Any) -> dict[str, Any]:
+        """UpdateFunctionConfiguration."""
+        current = self._require(FunctionName)
+        config = self._build(current, last_modified=_iso(self.clock.now()), **self._fields(params))
+        self._store(config)
+        return self.describe(config)
+
+    def delete_function(self, FunctionName: str, Qualifier: str | None = None) -> dict[str, Any]:
+        """DeleteFunction: the function, or one published version."""
+        name, qualifier = self._split(FunctionName, Qualifier)
+        self._require(name)
+        if qualifier in (None, LATEST):
+            self.store.delete_function(name)
+            self.store.remove_tags(self._arn(name), self.store.get_tags(self._arn(name)))
+        else:
+            assert qualifier is not None
+            if self.store.get_function_version(name, qualifier) is None:
+                raise not_found(f"Function not found: {self._arn(name, qualifier)}")
+            self.store.delete_function(name, qualifier)
+        return {}
+
+    def publish_version(
+        self, FunctionName: str, Description: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """PublishVersion: ``$LATEST`` as the next number, unless unchanged since the last."""
+        name = self._name(FunctionName)
+        with self._lock:
+            latest_row = self.store.get_function_version(name, LATEST)
+            if latest_row is None:
+                raise not_found(f"Function not found: {self._arn(name)}")
+            latest = _config_of(latest_row)
+            for row in self.store.list_function_versions(name):
+                if row.version == LATEST:
+                    continue
+                published = _config_of(row)
+                if published.code_sha256 == latest.code_sha256 and dataclasses.replace(
+                    published, version=LATEST, description=latest.description
+                ) == dataclasses.replace(latest, last_modified=published.last_modified):
+                    return self.describe(published)
+            number = latest_row.last_published + 1
+            config = dataclasses.replace(
+                latest,
+                version=str(number),
+                description=latest.description if Description is None else Description,
+            )
+            now = self.clock.now()
+            self.store.publish_function_version(
+                name,
+                FunctionRow(
+                    name,
+                    config.version,
+                    _config_json(config),
+                    config.code_sha256,
+                    config.code_size,
+                    config.code_path,
+                    now,
+                    now,
+                ),
+            )
+        return self.describe(config)
+
+    def list_versions_by_function(self, FunctionName: str, **_: Any) -> dict[str, Any]:
+        """ListVersionsByFunction: ``$LATEST`` then the numbers in order."""
+        name = self._name(FunctionName)
+        self._require(name)
+        rows = self.store.list_function_versions(name)
+        rows.sort(key=lambda r: (r.version != LATEST, int(r.version) if r.version != LATEST else 0))
+        return {"Versions": [self.describe(_config_of(row)) for row in rows]}
+
+    # --- aliases ----------------------------------------------------------------------
+
+    def _alias_shape(self, row: FunctionAliasRow) -> dict[str, Any]:
+        return {
+            "AliasArn": self._arn(row.name, row.alias),
+            "Name": row.alias,
+            "FunctionVersion": row.version,
+            "Description": row.description,
+            "RevisionId": row.revision_id,
+        }
+
+    def create_alias(
+        self, FunctionName: str, Name: str, FunctionVersion: str, Description: str = "", **_: Any
+    ) -> dict[str, Any]:
+        """CreateAlias."""
+        name = self._name(FunctionName)
+        self._require(name, FunctionVersion)
+        if self.store.get_function_alias(name, Name) is not None:
+            raise lambda_error(
+                "ResourceConflictException", f"Alias already exists: {self._arn(name, Name)}", 409
+            )
+        if Name.isdigit() or Name == LATEST:
+            raise invalid(f"Alias name {Name!r} must not be a version number")
+        row = FunctionAliasRow(name, Name, FunctionVersion, Description, self.ids.uuid())
+        self.store.put_function_alias(row)
+        return self._alias_shape(row)
+
+    def _alias(self, FunctionName: str, Name: str) -> FunctionAliasRow:
+        name = self._name(FunctionName)
+        self._require(name)
+        row = self.store.get_function_alias(name, Name)
+        if row is None:
+            raise not_found(f"Cannot find alias arn: {self._arn(name, Name)}")
+        return row
+
+    def get_alias(self, FunctionName: str, Name: str) -> dict[str, Any]:
+        """GetAlias."""
+        return self._alias_shape(self._alias(FunctionName, Name))
+
+    def update_alias(
+        self,
+        FunctionName: str,
+        Name: str,
+        FunctionVersion: str | None = None,
+        Description: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """UpdateAlias."""
+        row = self._alias(FunctionName, Name)
+        if FunctionVersion is not None:
+            self._require(row.name, FunctionVersion)
+        row = FunctionAliasRow(
+            row.name,
+            row.alias,
+            FunctionVersion or row.version,
+            row.description if Description is None else Description,
+            self.ids.uuid(),
+        )
+        self.store.put_function_alias(row)
+        return self._alias_shape(row)
+
+    def delete_alias(self, FunctionName: str, Name: str) -> dict[str, Any]:
+        """DeleteAlias (a missing alias is not an error, as in Lambda)."""
+        name = self._name(FunctionName)
+        self._require(name)
+        self.store.delete_function_alias(name, Name)
+        return {}
+
+    def list_aliases(
+        self, FunctionName: str, FunctionVersion: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """ListAliases."""
+        name = self._name(FunctionName)
+        self._require(name)
+        rows = self.store.list_function_aliases(name)
+        if FunctionVersion:
+            rows = [r for r in rows if r.version == FunctionVersion]
+        return {"Aliases": [self._alias_shape(r) for r in rows]}
+
+    # --- tags ---------------------------------------------------------------------------
+
+    def _tagged(self, Resource: str) -> str:
+        name = self._name(Resource)
+        self._require(name)
+        return self._arn(name)
+
+    def tag_resource(self, Resource: str, Tags: dict[str, str]) -> dict[str, Any]:
+        """TagResource."""
+        self.store.set_tags(self._tagged(Resource), dict(Tags))
+        return {}
+
+    def untag_resource(self, Resource: str, TagKeys: list[str]) -> dict[str, Any]:
+        """UntagResource."""
+        self.store.remove_tags(self._tagged(Resource), TagKeys)
+        return {}
+
+    def list_tags(self, Resource: str) -> dict[str, Any]:
+        """ListTags."""
+        return {"Tags": self.store.get_tags(self._tagged(Resource))}
+
+    # --- what Terraform reads after creating a function ---------------------------------
+
+    def get_function_code_signing_config(self, FunctionName: str) -> dict[str, Any]:
+        """GetFunctionCodeSigningConfig: none (an empty ARN, as Lambda answers)."""
+        config = self._require(FunctionName)
+        return {"CodeSigningConfigArn": "", "FunctionName": config.name}
+
+    def get_policy(self, FunctionName: str, Qualifier: str | None = None) -> dict[str, Any]:
+        """GetPolicy: stepfn keeps no resource policies, so there is none."""
+        self._require(FunctionName, Qualifier)
+        raise not_found("The resource you requested does not exist.")
+
+    def get_function_concurrency(self, FunctionName: str) -> dict[str, Any]:
+        """GetFunctionConcurrency."""
+        config = self._require(FunctionName)
+        if config.reserved_concurrency is None:
+            return {}
+        return {"ReservedConcurrentExecutions": config.reserved_concurrency}
+
+    def put_function_concurrency(
+        self, FunctionName: str, ReservedConcurrentExecutions: int
+    ) -> dict[str, Any]:
+        """PutFunctionConcurrency."""
+        current = self._require(FunctionName)
+        self._store(self._build(current, reserved_concurrency=ReservedConcurrentExecutions))
+        return {"ReservedConcurrentExecutions": ReservedConcurrentExecutions}
+
+    def delete_function_concurrency(self, FunctionName: str) -> dict[str, Any]:
+        """DeleteFunctionConcurrency."""
+        current = self._require(FunctionName)
+        self._store(self._build(current, reserved_concurrency=None))
+        return {}
+
+    def get_function_url_config(
+        self, FunctionName: str, Qualifier: str | None = None
+    ) -> dict[str, Any]:
+        """GetFunctionUrlConfig: stepfn serves no function URLs."""
+        self._require(FunctionName, Qualifier)
+        raise not_found("The resource you requested does not exist.")
+
+    def get_function_event_invoke_config(
+        self, FunctionName: str, Qualifier: str | None = None
+    ) -> dict[str, Any]:
+        """GetFunctionEventInvokeConfig: none configured."""
+        config = self._require(FunctionName, Qualifier)
+        raise not_found(
+            f"The function {self._arn(config.name, Qualifier or LATEST)} doesn't have an "
+            "EventInvokeConfig"
+        )
+
+    def get_runtime_management_config(
+        self, FunctionName: str, Qualifier: str | None = None
+    ) -> dict[str, Any]:
+        """GetRuntimeManagementConfig: runtimes are updated automatically."""
+        config = self._require(FunctionName, Qualifier)
+        return {"UpdateRuntimeOn": "Auto", "FunctionArn": self._arn(config.name)}
+
+    def get_account_settings(self) -> dict[str, Any]:
+        """GetAccountSettings."""
+        count = len(self.store.list_functions_latest())
+        return {
+            "AccountLimit": {
+                "TotalCodeSize": 80530636800,
+                "CodeSizeUnzipped": 262144000,
+                "CodeSizeZipped": 52428800,
+                "ConcurrentExecutions": 1000,
+                "UnreservedConcurrentExecutions": 1000,
+            },
+            "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": count},
+        }
+
+    # --- Invoke -------------------------------------------------------------------------
+
+    def invoke(
+        self,
+        FunctionName: str,
+        Payload: bytes | str = b"",
+        InvocationType: str = "RequestResponse",
+        LogType: str = "None",
+        Qualifier: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """Invoke: run the function; ``Payload`` of the answer is bytes.
+
+        ``Event`` returns at once (202) and runs the function in the background;
+        ``DryRun`` only checks that it exists (204)."""
+        name, qualifier = self._split(FunctionName, Qualifier)
+        config = self._require(name, qualifier)
+        if InvocationType not in ("RequestResponse", "Event", "DryRun"):
+            raise invalid(f"InvocationType {InvocationType!r} is not valid")
+        if InvocationType == "DryRun":
+            return {"StatusCode": 204, "Payload": b""}
+        data = Payload.encode() if isinstance(Payload, str) else bytes(Payload or b"")
+        if data.strip():
+            try:
+                json.loads(data)
+            except ValueError as exc:
+                raise lambda_error(
+                    "InvalidRequestContentException",
+                    f"Could not parse request body into json: {exc}",
+                    400,
+                ) from exc
+        request_id = self.ids.uuid()
+        invoked = self._arn(name, qualifier)
+        if InvocationType == "Event":
+            self.runtime.invoke(
+                config,
+                data,
+                lambda result: self._record(result, config),
+                request_id=request_id,
+                invoked_arn=invoked,
+            )
+            return {"StatusCode": 202, "Payload": b""}
+        finished = threading.Event()
+        box: list[InvocationResult] = []
+
+        def done(result: InvocationResult) -> None:
+            box.append(result)
+            finished.set()
+
+        self.runtime.invoke(
+            config,
+            data,
+            done,
+            request_id=request_id,
+            deadline=time.monotonic() + config.timeout + 5,
+            invoked_arn=invoked,
+        )
+        finished.wait()
+        result = box[0]
+        self._record(result, config)
+        if result.service_error is not None and result.function_error is None:
+            raise lambda_error(result.service_error, result.service_message, result.status_code)
+        answer: dict[str, Any] = {
+            "StatusCode": 200,
+            "Payload": result.payload,
+            "ExecutedVersion": result.executed_version,
+        }
+        if result.function_error is not None:
+            answer["FunctionError"] = result.function_error
+        if LogType == "Tail":
+            answer["LogResult"] = base64.b64encode(result.log_tail.encode()).decode()
+        return answer
+
+    def _record(self, result: InvocationResult, config: FunctionConfig) -> None:
+        """Write an invocation's log to ``/aws/lambda/NAME``."""
+        name = config.name
+        now = int(self.clock.now() * 1000)
+        stream = result.log_stream or "default"
+        events = [
+            LogEventRecord(f"/aws/lambda/{name}", stream, now, line, now)
+            for line in result.log.splitlines()
+        ]
+        self.store.append_log_events(events)
+
+    def close(self) -> None:
+        """Stop the warm workers."""
+        self.runtime.close()
+
+
+class FunctionsFirst:
+    """The task adapter for Lambda resources: registered functions, else the rest.
+
+    A Task naming a function registered in the store (and not one of the in-process
+    Python callables, which take precedence for their names) runs it in a warm worker;
+    every other task goes to ``inner``, the registry of the other adapters.
+    """
+
+    def __init__(
+        self, functions: Functions, inner: Registry, local_names: Iterable[str] = ()
+    ) -> None:
+        self.functions = functions
+        self.adapter = LambdaFunctions(
+            functions.lookup,
+            functions.runtime,
+            clock=functions.clock,
+            region=functions.region,
+            account=functions.account,
+        )
+        self.inner = inner
+        self.local_names = frozenset(local_names)
+
+    def handles(self, resource: str) -> bool:
+        """Every resource some adapter runs."""
+        return self.adapter.handles(resource) or self.inner.find(resource) is not None
+
+    def start(self, request: TaskRequest, done: Completion) -> Cancel:
+        """Run a registered function, or pass the task on."""
+        if self.adapter.handles(request.resource):
+            target = task_target(request)
+            if not isinstance(target, TaskOutcome):
+                name, qualifier = function_name(target[1])
+                if name not in self.local_names and self.functions.lookup(name, qualifier):
+                    return self.adapter.start(request, done)
+        return self.inner.start(request, done)
+
+    def close(self) -> None:
+        """Close the other adapters."""
+        self.inner.close()
+
+
+def function_code_dir(store: object) -> Path:
+    """Where a store's functions' code is unpacked: ``NAME.code`` beside a SQLite file,
+    else a temporary directory of this process."""
+    path = getattr(store, "path", None)
+    if isinstance(path, str) and path not in (":memory:", "") and not path.startswith("file:"):
+        db = Path(path)
+        return db.with_name(db.name + ".code")
+    from stepfn.functions.code import default_cache_dir
+
+    return default_cache_dir()

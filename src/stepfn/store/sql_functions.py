@@ -1,0 +1,113 @@
+"""The Lambda part of the SQL stores: function versions and their aliases.
+
+A function version is kept as a ``FunctionRow``: its configuration as a JSON document
+(the functions package defines what it holds; the store only keeps it) and where its
+unpacked code lives, with the code's identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from stepfn.store.sql_core import SqlCore
+from stepfn.store.sql_rows import rows
+
+
+@dataclass(frozen=True)
+class FunctionRow:
+    """One stored version of a function."""
+
+    name: str
+    version: str
+    config: str  # JSON text
+    code_digest: str
+    code_size: int
+    code_location: str
+    created: float
+    modified: float
+    last_published: int = 0
+
+
+@dataclass(frozen=True)
+class FunctionAliasRow:
+    """One stored alias of a function."""
+
+    name: str
+    alias: str
+    version: str
+    description: str
+    revision_id: str
+
+
+class SqlFunctions(SqlCore):
+    """Function versions and aliases, in SQL."""
+
+    def put_function_version(self, row: FunctionRow) -> None:
+        """Add a version, or replace one (its creation time and counter kept)."""
+        params = {k: v for k, v in vars(row).items() if k != "last_published"}
+        with self._write() as conn:
+            conn.execute(self._q["put_function_version"], params)
+
+    def get_function_version(self, name: str, version: str) -> FunctionRow | None:
+        """One version of a function, or None."""
+        with self._read() as conn:
+            found = rows(
+                conn.execute(self._q["get_function_version"], {"name": name, "version": version})
+            )
+        return FunctionRow(**found[0]) if found else None
+
+    def list_function_versions(self, name: str) -> list[FunctionRow]:
+        """Every stored version of a function (unordered)."""
+        return self._function_rows("list_function_versions", {"name": name})
+
+    def list_functions_latest(self) -> list[FunctionRow]:
+        """The ``$LATEST`` of every function, by name."""
+        return self._function_rows("list_functions_latest", {})
+
+    def publish_function_version(self, name: str, row: FunctionRow) -> None:
+        """Store a published version and record its number as the last handed out."""
+        params = {k: v for k, v in vars(row).items() if k != "last_published"}
+        with self._write() as conn:
+            conn.execute(self._q["put_function_version"], params)
+            conn.execute(
+                self._q["set_function_last_published"], {"name": name, "number": int(row.version)}
+            )
+
+    def delete_function(self, name: str, version: str | None = None) -> None:
+        """Remove one version, or (``version`` None) the function with its aliases."""
+        with self._write() as conn:
+            if version is None:
+                conn.execute(self._q["delete_function_aliases"], {"name": name})
+                conn.execute(self._q["delete_function_versions"], {"name": name})
+            else:
+                conn.execute(self._q["delete_function_version"], {"name": name, "version": version})
+
+    def put_function_alias(self, row: FunctionAliasRow) -> None:
+        """Add or replace an alias."""
+        with self._write() as conn:
+            conn.execute(self._q["put_function_alias"], vars(row))
+
+    def get_function_alias(self, name: str, alias: str) -> FunctionAliasRow | None:
+        """One alias of a function, or None."""
+        with self._read() as conn:
+            found = rows(
+                conn.execute(self._q["get_function_alias"], {"name": name, "alias": alias})
+            )
+        return FunctionAliasRow(**found[0]) if found else None
+
+    def list_function_aliases(self, name: str) -> list[FunctionAliasRow]:
+        """A function's aliases, by name."""
+        with self._read() as conn:
+            found = rows(conn.execute(self._q["list_function_aliases"], {"name": name}))
+        return [FunctionAliasRow(**row) for row in found]
+
+    def delete_function_alias(self, name: str, alias: str) -> None:
+        """Remove an alias (nothing when missing)."""
+        with self._write() as conn:
+            conn.execute(self._q["delete_function_alias"], {"name": name, "alias": alias})
+
+    def _function_rows(self, query: str, params: dict[str, Any]) -> list[FunctionRow]:
+        with self._read() as conn:
+            found = rows(conn.execute(self._q[query], params))
+        return [FunctionRow(**row) for row in found]
