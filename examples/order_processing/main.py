@@ -64,8 +64,24 @@ def application_zip() -> bytes:
             relative = path.relative_to(APP)
             if path.is_dir() or SKIPPED & set(relative.parts) or path.suffix == ".pyc":
                 continue
+            if not runtime_file(relative):
+                continue
             archive.write(path, relative.as_posix())
     return buffer.getvalue()
+
+
+def runtime_file(relative: Path) -> bool:
+    """Whether a Node dependency's file is needed at run time: better-sqlite3's C sources
+    and build intermediates (most of its 28 MB) are not, its compiled addon is."""
+    parts = relative.parts
+    if "better-sqlite3" not in parts:
+        return True
+    inner = parts[parts.index("better-sqlite3") + 1 :]
+    if inner[:1] in (("deps",), ("src",)):
+        return False
+    if inner[:1] == ("build",):
+        return relative.suffix == ".node" and "Release" in inner
+    return True
 
 
 def ensure_node_modules() -> None:

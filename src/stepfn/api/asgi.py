@@ -176,7 +176,8 @@ class AwsJson:
         self.targets = dict(targets or {})
         self.max_body = max_body
         # A plain executor rather than anyio's to_thread: a hop to the pool and back is
-        # most of a small call's cost here, and anyio's costs a third more (bench/http_transport.py).
+        # most of a small call's cost here, and anyio's costs a third more
+        # (bench/http_transport.py).
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="stepfn-api")
         self.polls = ActivityPolls(lambda: self.api.engine, self.run)
 
