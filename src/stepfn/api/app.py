@@ -41,6 +41,7 @@ from stepfn.api.logs import CONTENT_TYPE as LOGS_CONTENT_TYPE
 from stepfn.api.logs import TARGET_PREFIX as LOGS_TARGET_PREFIX
 from stepfn.api.logs import LogsApi
 from stepfn.api.model import ServiceModel, load
+from stepfn.api.query import XML_CONTENT_TYPE, QueryApi, is_query_request
 from stepfn.api.validate import Validator
 from stepfn.errors import ServiceError
 from stepfn.lang.nesting import depth_problem, text_too_deep
@@ -108,15 +109,20 @@ class Request:
 
 @dataclass
 class Response:
-    """One HTTP response: a status, extra headers and a JSON body."""
+    """One HTTP response: a status, extra headers and a JSON body (or, for the Query
+    protocol's XML, ``raw`` bytes of ``content_type``)."""
 
     status: int
     document: dict[str, Any]
     headers: list[tuple[str, str]] = field(default_factory=list)
     content_type: str = CONTENT_TYPE
+    raw: bytes | None = None
 
     def body(self) -> bytes:
-        """The JSON body (ASCII-escaped, so any string the Engine returns can be sent)."""
+        """The body: ``raw`` when set, else the JSON document (ASCII-escaped, so any
+        string the Engine returns can be sent)."""
+        if self.raw is not None:
+            return self.raw
         return json.dumps(self.document, separators=(",", ":"), default=_json_default).encode()
 
 
@@ -158,6 +164,9 @@ class Api:
         # CloudWatch Logs, on the same endpoint, when the engine keeps logs.
         logs = getattr(engine, "logs", None)
         self.logs = LogsApi(logs) if logs is not None else None
+        # IAM and STS (the Query protocol), on the same endpoint, when the engine has them.
+        iam = getattr(engine, "iam", None)
+        self.query = QueryApi(iam) if iam is not None else None
         # The Engine's explicit operation table: operation name -> the method answering it.
         table: Mapping[str, Callable[..., Any]] = engine.operations
         for operation in self.model.operations:
@@ -201,6 +210,17 @@ class Api:
         try:
             if self.auth is not None:
                 self.auth.check(request)
+            if self.query is not None and is_query_request(
+                request.headers.get("content-type"), target
+            ):
+                status, text = self.query.call(request.body, request_id)
+                return Response(
+                    status,
+                    {},
+                    [("x-amzn-RequestId", request_id)],
+                    XML_CONTENT_TYPE,
+                    raw=text.encode("utf-8"),
+                )
             if self.logs is not None and target and target.startswith(LOGS_TARGET_PREFIX):
                 content_type = LOGS_CONTENT_TYPE
                 status, document = self.call_logs(target, request.body)

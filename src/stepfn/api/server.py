@@ -160,6 +160,7 @@ class _Connection(socketserver.StreamRequestHandler):
                 response.headers,
                 keep=keep,
                 content_type=response.content_type,
+                body=response.body(),
             )
         except OSError:
             return False
@@ -268,8 +269,10 @@ class _Connection(socketserver.StreamRequestHandler):
         *,
         keep: bool,
         content_type: str = CONTENT_TYPE,
+        body: bytes | None = None,
     ) -> None:
-        body = Response(status, document).body()
+        if body is None:
+            body = Response(status, document).body()
         lines = [
             f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}",
             f"Content-Type: {content_type}",

@@ -45,6 +45,8 @@ from stepfn.logs.service import CloudWatchLogs
 from stepfn.service.activities import Activities
 from stepfn.service.context import ServiceContext
 from stepfn.service.executions import Executions
+from stepfn.service.iam import Iam
+from stepfn.service.iam_tasks import IamEnforced
 from stepfn.service.mapruns import MapRuns
 from stepfn.service.state_machines import StateMachines
 from stepfn.service.tokens import TaskTokens
@@ -115,6 +117,10 @@ class Engine:
             config = mock_config if isinstance(mock_config, MockConfig) else None
             self.mocks = MockTasks(config or load_mock_config(mock_config))
             self.registry = self.mocks.wrap(self.registry)
+        # IAM: when a state machine's role exists here, its tasks may invoke only what the
+        # role's policies allow (checked in front of every adapter, mocks included).
+        self.iam = Iam(self.ctx)
+        self.registry = IamEnforced(self.iam, self.registry)
         # ``stepfn.testing.StatusEvents``: EventBridge-shaped status-change events.
         self.status_events = status_events
         self._activity_signal = threading.Condition()

@@ -31,6 +31,7 @@ from stepfn.store.common import (
     timer_fired,
     to_json,
 )
+from stepfn.store.sql_iam import SqlIam
 from stepfn.store.sql_leases import SqlLeases
 from stepfn.store.sql_rows import (
     NewExecution,
@@ -46,7 +47,7 @@ from stepfn.store.sql_rows import (
 _PAST_LAST_ID = 2**63 - 1
 
 
-class SqlStore(SqlLeases):
+class SqlStore(SqlLeases, SqlIam):
     """The store in a SQL database; a dialect subclass connects it."""
 
     def __init__(self) -> None:
