@@ -581,3 +581,31 @@ def logs(log_group: str, db: str, stream: str | None, execution: str | None) -> 
         raise click.ClickException(f"{where}: {exc.message}") from None
     finally:
         engine.close()
+
+
+@main.command("tf-override")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option(
+    "--endpoint-url",
+    required=True,
+    help="The stepfn server's endpoint (as `stepfn server` prints it).",
+)
+@click.option("--region", default="us-east-1", show_default=True, help="The provider's region.")
+def tf_override(directory: str, endpoint_url: str, region: str) -> None:
+    """Point the real `terraform` at a stepfn server: write DIRECTORY/stepfn_override.tf.
+
+    Terraform merges the override over the configuration, so the .tf files stay as they
+    are: the aws provider gets test credentials, the server as its IAM, STS, Lambda, Step
+    Functions and CloudWatch Logs endpoint, and the flags that keep it from asking AWS who
+    it is. Then `terraform init` (`-plugin-dir DIR` offline) and `terraform apply`. Delete
+    the file to deploy to AWS again.
+    """
+    from stepfn.deploy.tf_override import write_override
+
+    if not endpoint_url.startswith(("http://", "https://")):
+        raise click.ClickException(f"--endpoint-url must be an http(s) URL, not {endpoint_url!r}")
+    try:
+        path = write_override(directory, endpoint_url, region)
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {path}")
