@@ -9,14 +9,19 @@ BIN := $(VENV)/bin
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# The main job: the Order Processing System on a stepfn server, on the seed's example order.
 demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/stepfn run examples/hello.asl.json --input @examples/hello.input.json
+	$(BIN)/python examples/order_processing/main.py
 
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	# Debian's chromium for the console's browser tests (they skip, saying so, without it).
 	bash scripts/ensure_chromium.sh || echo "chromium could not be installed: browser tests skip"
+	# Debian's PostgreSQL server binaries: the store suites start a throwaway server.
+	bash scripts/ensure_postgres.sh || echo "postgresql could not be installed: its tests skip"
+	# The Order Processing System's Node dependencies (better-sqlite3, built from source).
+	[ -d examples/order_processing/functions/node_modules ] || npm ci --prefix examples/order_processing/functions
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
 	$(BIN)/pytest

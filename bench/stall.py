@@ -134,7 +134,12 @@ def wildcard(url: str, stars: int) -> None:
     )
 
 
-def waits_beside_recursions(url: str) -> None:
+ENDLESS = "{% ( $f := function($n) { $f($n + 1) }; $f(0) ) %}"
+# Not endless, but far past any budget: fails at the evaluation's step limit.
+HEAVY = "{% ( $f := function($n) { $n <= 1 ? $n : $f($n - 1) + $f($n - 2) }; $f(40) ) %}"
+
+
+def waits_beside_recursions(url: str, expression: str, label: str) -> None:
     """Workload 2."""
     sfn = client(url)
     recursion = create(
@@ -146,7 +151,7 @@ def waits_beside_recursions(url: str) -> None:
             "States": {
                 "Loop": {
                     "Type": "Pass",
-                    "Output": "{% ( $f := function($n) { $f($n + 1) }; $f(0) ) %}",
+                    "Output": expression,
                     "End": True,
                 }
             },
@@ -167,7 +172,7 @@ def waits_beside_recursions(url: str) -> None:
     last = time.perf_counter() - started
     outcomes = [wait_end(sfn, arn) for arn in heavy]
     print(
-        f"  20 one-second Waits beside 3 endless JSONata recursions: the last ended "
+        f"  20 one-second Waits beside 3 {label} JSONata recursions: the last ended "
         f"{last:.2f} s after the first start; the recursions ended "
         f"{sorted({o['status'] + ' ' + o.get('error', '') for o in outcomes})}"
     )
@@ -237,8 +242,9 @@ def main() -> None:
         with server() as url:
             wildcard(url, stars)
     print("2. timers beside CPU-heavy steps")
-    with server() as url:
-        waits_beside_recursions(url)
+    for expression, label in ((ENDLESS, "endless"), (HEAVY, "heavy (fib 40)")):
+        with server() as url:
+            waits_beside_recursions(url, expression, label)
     print("3. StartExecution on a heavy first step")
     with server() as url:
         heavy_first_step(url)

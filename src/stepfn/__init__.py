@@ -43,6 +43,7 @@ def run(
     clock: Clock | None = None,
     mock_config: Any = None,
     test_case: str | None = None,
+    routing: Any = None,
 ) -> Execution:
     """Run a state machine to its end, in this process, and return the execution.
 
@@ -64,6 +65,12 @@ def run(
         test_case: the test case to run, ``"StateMachine#TestCase"`` or just the test
             case's name when one state machine of the file has it: the states it names
             get their mocked responses instead of real calls.
+        routing: where Tasks calling AWS services or HTTP APIs go: a
+            ``stepfn.tasks.routing.Routing``, a dict (``{"routes": [{"resource":
+            "arn:aws:states:::sqs:*", "endpoint_url": "http://..."}]}``) or the path of a
+            JSON/YAML file holding one. Without it, calls go where
+            ``AWS_ENDPOINT_URL[_<SERVICE>]`` says, and Tasks nothing routes fail saying
+            how to route them.
 
     Returns:
         The ``Execution``: ``status``, ``output``, ``error``, ``cause``, ``history``.
@@ -85,6 +92,7 @@ def run(
         clock=clock,
         mock_config=mock_config,
         test_case=test_case,
+        routing=routing,
     )
 
 

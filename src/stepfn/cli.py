@@ -12,6 +12,7 @@ import importlib
 import ipaddress
 import json
 import math
+import secrets
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -447,8 +448,18 @@ def server(
         engine = Engine.open(db, functions=handlers, **options)
     except StoreError as exc:
         raise click.ClickException(f"cannot open the store {db!r}: {exc}") from None
+    from stepfn.console import ChangeFeed, basic_credentials, console_routes
+
+    feed = ChangeFeed(engine)
+    engine.on_commit(feed.notify)
+    console = console_routes(
+        engine,
+        token=secrets.token_urlsafe(24),
+        authorize=basic_credentials(verifier.keys) if verifier is not None else None,
+        feed=feed,
+    )
     try:
-        http = Server(engine, host, port, auth=verifier)
+        http = Server(engine, host, port, auth=verifier, routes=console)
     except OSError as exc:
         engine.close()
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
@@ -643,7 +654,7 @@ def _deployment(path: str, variables: tuple[str, ...], url: str) -> Any:
 def _run_deploy(
     path: str, variables: tuple[str, ...], endpoint_url: str | None, db: str | None, undo: bool
 ) -> None:
-    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from stepfn.deploy.apply import endpoint
     from stepfn.deploy.config import DeployError

@@ -5,7 +5,7 @@ one of ours that AWS does not send would go unnoticed by the clients' tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import botocore.session
@@ -43,18 +43,18 @@ def unknown_members(shape: Shape | None, value: Any, path: str) -> list[str]:
 @pytest.fixture(autouse=True)
 def answers_have_only_the_models_members(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     found: list[str] = []
-    answer = Api._call
+    answer = Api.invoke
 
-    def checked(self: Api, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
-        status, document = answer(self, target, body)
-        if status == 200 and target and target.startswith("AWSStepFunctions."):
-            operation = target.split(".", 1)[1]
-            if operation in _MODEL.operation_names:
-                output = _MODEL.operation_model(operation).output_shape
-                found.extend(unknown_members(output, document, operation))
+    def checked(
+        self: Api, operation: str, method: Callable[..., Any], params: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        status, document = answer(self, operation, method, params)
+        if status == 200 and operation in _MODEL.operation_names:
+            output = _MODEL.operation_model(operation).output_shape
+            found.extend(unknown_members(output, document, operation))
         return status, document
 
-    monkeypatch.setattr(Api, "_call", checked)
+    monkeypatch.setattr(Api, "invoke", checked)
     yield
     assert not found, f"answers with members AWS's model does not have: {sorted(set(found))}"
 

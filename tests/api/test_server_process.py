@@ -210,3 +210,53 @@ def test_listening_beyond_loopback_without_auth_warns(
     assert bool(warnings) is warned, said
     if warned:
         assert "without authentication" in warnings[0] and "0.0.0.0" in warnings[0]
+
+
+def test_the_server_serves_the_console_on_the_same_port(tmp_path: Path) -> None:
+    with server_process(tmp_path / "c.db") as (process, url):
+        sfn = client(url)
+        arn = sfn.create_state_machine(name="shown", definition=json.dumps(PASS), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        with urllib.request.urlopen(url + "/", timeout=30) as answer:  # redirected
+            page = answer.read().decode()
+            assert answer.url.endswith("/console/")
+        assert "shown" in page and "<html" in page.lower()
+        with urllib.request.urlopen(url + "/console/?format=json", timeout=30) as answer:
+            listed = json.loads(answer.read())
+        assert arn in json.dumps(listed)
+        # The same process answers both: its /health counts the requests it serves.
+        with urllib.request.urlopen(url + "/health", timeout=30) as answer:
+            health = json.loads(answer.read())
+        assert health["status"] == "ok"
+        assert process.poll() is None
+
+
+def test_with_sigv4_the_console_asks_for_the_access_keys(tmp_path: Path) -> None:
+    keys = tmp_path / "credentials"
+    keys.write_text(f"[default]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n")
+    with server_process(tmp_path / "c.db", "--auth", "sigv4", "--credentials", str(keys)) as (
+        _,
+        url,
+    ):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "/console/", timeout=30)
+        refused.value.close()
+        assert refused.value.code == 401
+        assert refused.value.headers["WWW-Authenticate"].startswith("Basic")
+        import base64
+
+        good = base64.b64encode(f"{KEY_ID}:{SECRET}".encode()).decode()
+        request = urllib.request.Request(
+            url + "/console/", headers={"Authorization": f"Basic {good}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 200
+        bad = base64.b64encode(f"{KEY_ID}:wrong".encode()).decode()
+        request = urllib.request.Request(
+            url + "/console/", headers={"Authorization": f"Basic {bad}"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        refused.value.close()
+        assert refused.value.code == 401

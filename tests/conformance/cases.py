@@ -30,6 +30,7 @@ from stepfn.clock import VirtualClock
 
 from .compare import compare_case
 from .lambdas import functions_for, unknown_handlers
+from .services import SERVICE_NEEDS, prepare, unsupported
 
 ENV_VAR = "STEPFN_CONFORMANCE_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +42,8 @@ CASE_TIME_LIMIT = 30.0
 
 # What this runner can supply; any other need makes a case skip.
 RUNNABLE_NEEDS = frozenset({"lambda", "wait>0s", "context-object"})
+# What a moto server supplies (``services.py``); cases needing it run through stepfn.run.
+SERVICE_RUNNABLE = SERVICE_NEEDS | {"bindings"}
 
 
 def cases_dir(override: Path | None = None) -> Path | None:
@@ -81,13 +84,24 @@ class Case:
         """Why this runner cannot run the case, or None when it can."""
         from .mocks import has_plan  # mocked answers meet every service need
 
-        unmet = [] if has_plan(self) else sorted(set(self.needs) - RUNNABLE_NEEDS)
+        unmet = (
+            [] if has_plan(self) else sorted(set(self.needs) - RUNNABLE_NEEDS - SERVICE_RUNNABLE)
+        )
         if unmet:
             return "needs " + ", ".join(unmet)
+        if self.uses_services:
+            why = unsupported(self.data)
+            if why is not None:
+                return why
         unknown = unknown_handlers(self.data.get("lambda_sources") or {})
         if unknown:
             return "no local Lambda handler for " + ", ".join(unknown)
         return None
+
+    @property
+    def uses_services(self) -> bool:
+        """Whether the case calls AWS services (run against moto; see ``services.py``)."""
+        return bool(set(self.needs) & SERVICE_RUNNABLE)
 
     @property
     def runnable(self) -> bool:
@@ -195,12 +209,17 @@ def run_case(case: Case) -> Outcome:
     mocks = mock_config_for(case)
     # One virtual clock shared by the execution and the handlers that "take time".
     clock = VirtualClock()
+    # Copies: the recording must stay as it was, whatever the run does.
+    definition, given = copy.deepcopy(data["definition"]), copy.deepcopy(data.get("input"))
+    routing = None
     try:
         with _time_limit(CASE_TIME_LIMIT):
+            if case.uses_services:
+                definition, given, routing = prepare(data)
             execution = stepfn.run(
-                # Copies: the recording must stay as it was, whatever the run does.
-                copy.deepcopy(data["definition"]),
-                copy.deepcopy(data.get("input")),
+                definition,
+                given,
+                routing=routing,
                 name=execution_name(case),
                 functions=functions_for(data.get("lambda_sources") or {}, clock),
                 state_machine_type=data.get("state_machine_type") or "STANDARD",

@@ -30,7 +30,11 @@ def test_tally_counts_each_kind_of_result() -> None:
 
 def test_skip_reasons() -> None:
     assert _case("a", ["lambda", "wait>0s", "context-object"]).skip_reason() is None
-    assert _case("b", ["sqs", "bindings", "lambda"]).skip_reason() == "needs bindings, sqs"
+    assert _case("b", ["sqs", "callback", "lambda"]).skip_reason() == "needs callback"
+    # Services run against moto; a binding nothing here makes stays a skip, naming it.
+    assert _case("c", ["sqs", "lambda"]).skip_reason() is None
+    unbound = Case("cat", "d", {"needs": ["bindings"], "bindings": {"${ext1}": "module x()"}})
+    assert unbound.skip_reason() == "no stand-in for the binding ${ext1} (module x())"
     unknown = Case("cat", "c", {"needs": ["lambda"], "lambda_sources": {"f": "lambdas/x.py"}})
     assert unknown.skip_reason() == "no local Lambda handler for lambdas/x.py"
 

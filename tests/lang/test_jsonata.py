@@ -453,3 +453,29 @@ def test_json_type_names() -> None:
         "array",
         "object",
     ]
+
+
+def test_one_expression_evaluates_in_many_threads_at_once() -> None:
+    # No global lock: each thread evaluates its own copy of the compiled expression, and
+    # none sees another's bindings.
+    import threading
+
+    from stepfn.clock import IdSource
+    from stepfn.lang.jsonata import compile_expression
+
+    expression = compile_expression(
+        "( $f := function($n) { $n <= 1 ? $n : $f($n - 1) + $f($n - 2) }; "
+        "{'who': $who, 'fib': $f(12)} )"
+    )
+    results: dict[int, object] = {}
+
+    def work(index: int) -> None:
+        for _ in range(5):
+            results[index] = expression.evaluate({"who": index}, now=0.0, ids=IdSource(index))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {i: {"who": i, "fib": 144} for i in range(8)}

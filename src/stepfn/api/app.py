@@ -3,7 +3,8 @@
 A request is ``POST /`` with ``X-Amz-Target: AWSStepFunctions.<Operation>`` and a JSON
 body of the operation's members; the answer is the operation's output as JSON, or an
 error ``{"__type": code, "message": text}`` (status 400 unless the service model says
-otherwise). This module is the application; ``server.py`` is the HTTP transport.
+otherwise). This module is the application; ``asgi.py`` and ``server.py`` are the HTTP
+transport.
 
 Every request goes the same way:
 
@@ -32,7 +33,8 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -45,6 +47,7 @@ from stepfn.api.query import XML_CONTENT_TYPE, QueryApi, is_query_request
 from stepfn.api.validate import Validator
 from stepfn.errors import ServiceError
 from stepfn.lang.nesting import depth_problem, text_too_deep
+from stepfn.service.engine import StoreError
 
 log = logging.getLogger("stepfn.api")
 
@@ -126,6 +129,21 @@ class Response:
         return json.dumps(self.document, separators=(",", ":"), default=_json_default).encode()
 
 
+@dataclass
+class Call:
+    """A request that passed authentication and validation: what is left to run.
+
+    ``run`` blocks on the Engine; a transport runs it where blocking is allowed (a thread
+    pool). ``params`` are the validated members, for a transport that runs the operation
+    its own way (an asynchronous long poll of GetActivityTask).
+    """
+
+    operation: str
+    run: Callable[[], tuple[int, dict[str, Any]]]
+    params: dict[str, Any]
+    content_type: str = CONTENT_TYPE
+
+
 class Authenticator(Protocol):
     """Checks a request's credentials; raises ``ServiceError`` to refuse it."""
 
@@ -186,52 +204,86 @@ class Api:
     # --- HTTP -----------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        """Answer one HTTP request."""
+        """Answer one HTTP request (blocking: a long poll waits here)."""
         if request.target.split("?", 1)[0].rstrip("/") == CLOCK_PATH:
             from stepfn.api.admin import clock_call
 
             status, document = clock_call(self.engine, request.method, request.body)
             return Response(status, document)
+        if request.method != "POST":
+            return self.answer_other(request)
+        request_id = self.request_id()
+        if self.query is not None and is_query_request(
+            request.headers.get("content-type"), request.headers.get("x-amz-target")
+        ):
+            # IAM and STS (the Query protocol): form-encoded, answered in XML.
+            with self.tracking():
+                try:
+                    if self.auth is not None:
+                        self.auth.check(request)
+                    status, text = self.query.call(request.body, request_id)
+                except ServiceError as exc:
+                    return Response(exc.status, self._error(exc))
+            return Response(
+                status,
+                {},
+                [("x-amzn-RequestId", request_id)],
+                XML_CONTENT_TYPE,
+                raw=text.encode("utf-8"),
+            )
+        with self.tracking():
+            prepared = self.prepare(request)
+            if isinstance(prepared, Call):
+                status, document = self.run(prepared)
+                content_type = prepared.content_type
+            else:
+                (status, document), content_type = prepared, CONTENT_TYPE
+        return Response(status, document, [("x-amzn-RequestId", request_id)], content_type)
+
+    def answer_other(self, request: Request) -> Response:
+        """A request that is not a POST: ``GET /health``, else 404 or 405."""
         if request.method == "GET":
             return self._get(request)
-        if request.method != "POST":
-            return Response(
-                405,
-                error_document(
-                    "MethodNotAllowed", f"The API takes POST requests, not {request.method}"
-                ),
-                [("Allow", "GET, POST")],
-            )
-        request_id = self.request_id()
+        return Response(
+            405,
+            error_document(
+                "MethodNotAllowed", f"The API takes POST requests, not {request.method}"
+            ),
+            [("Allow", "GET, POST")],
+        )
+
+    @contextmanager
+    def tracking(self) -> Iterator[None]:
+        """Count a POST request as in progress (``/health`` shows the count)."""
         with self._count_lock:
             self.in_progress += 1
-        target = request.headers.get("x-amz-target")
-        content_type = CONTENT_TYPE
         try:
-            if self.auth is not None:
-                self.auth.check(request)
-            if self.query is not None and is_query_request(
-                request.headers.get("content-type"), target
-            ):
-                status, text = self.query.call(request.body, request_id)
-                return Response(
-                    status,
-                    {},
-                    [("x-amzn-RequestId", request_id)],
-                    XML_CONTENT_TYPE,
-                    raw=text.encode("utf-8"),
-                )
-            if self.logs is not None and target and target.startswith(LOGS_TARGET_PREFIX):
-                content_type = LOGS_CONTENT_TYPE
-                status, document = self.call_logs(target, request.body)
-            else:
-                status, document = self.call(target, request.body)
-        except ServiceError as exc:  # refused by the authenticator
-            status, document = exc.status, self._error(exc)
+            yield
         finally:
             with self._count_lock:
                 self.in_progress -= 1
-        return Response(status, document, [("x-amzn-RequestId", request_id)], content_type)
+
+    def prepare(self, request: Request) -> Call | tuple[int, dict[str, Any]]:
+        """Steps 1-4 of a POST (no Engine call, no I/O): the ``Call`` to run, or the
+        (status, document) refusing the request."""
+        target = request.headers.get("x-amz-target")
+        try:
+            if self.auth is not None:
+                self.auth.check(request)
+            if self.logs is not None and target and target.startswith(LOGS_TARGET_PREFIX):
+                logs, operation = self.logs, target[len(LOGS_TARGET_PREFIX) :]
+                params = self._parse(request.body)
+                return Call(
+                    operation, lambda: logs.call(operation, params), params, LOGS_CONTENT_TYPE
+                )
+            return self._prepare(target, request.body)
+        except ServiceError as exc:
+            return exc.status, self._error(exc)
+
+    @staticmethod
+    def run(call: Call) -> tuple[int, dict[str, Any]]:
+        """Step 5: run a prepared call (it blocks on the Engine): (status, document)."""
+        return call.run()
 
     def _get(self, request: Request) -> Response:
         path = request.target.split("?", 1)[0].rstrip("/")
@@ -239,6 +291,10 @@ class Api:
             busy = {"requestsInProgress": self.in_progress}
             if self.draining:
                 return Response(503, {"status": "draining", **busy})
+            health = getattr(self.engine, "health", None)
+            problem = health() if callable(health) else None
+            if problem:
+                return Response(503, {"status": "unhealthy", "reason": problem, **busy})
             return Response(200, {"status": "ok", **busy})
         return Response(
             404,
@@ -257,9 +313,10 @@ class Api:
     def call(self, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
         """Run one operation: (HTTP status, JSON document), errors included."""
         try:
-            return self._call(target, body)
+            prepared = self._prepare(target, body)
         except ServiceError as exc:
             return exc.status, self._error(exc)
+        return prepared.run() if isinstance(prepared, Call) else prepared
 
     def call_logs(self, target: str, body: bytes) -> tuple[int, dict[str, Any]]:
         """Run one CloudWatch Logs operation (``api/logs.py``): (status, document)."""
@@ -270,7 +327,7 @@ class Api:
             return exc.status, self._error(exc)
         return self.logs.call(target[len(LOGS_TARGET_PREFIX) :], params)
 
-    def _call(self, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
+    def _prepare(self, target: str | None, body: bytes) -> Call | tuple[int, dict[str, Any]]:
         if not target or not target.startswith(TARGET_PREFIX):
             return 400, error_document(
                 "UnknownOperationException",
@@ -297,10 +354,21 @@ class Api:
                 "ValidationException",
                 f"stepfn does not support the member '{member}' of {operation} yet",
             )
+        return Call(operation, lambda: self.invoke(operation, method, cleaned), cleaned)
+
+    def invoke(
+        self, operation: str, method: Callable[..., Any], params: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """Call an Engine method with validated members: (status, document)."""
         try:
-            result = method(**cleaned)
-        except ServiceError:
-            raise
+            result = method(**params)
+        except ServiceError as exc:
+            return exc.status, self._error(exc)
+        except StoreError as exc:
+            # The store refused (it found itself damaged, say): the server is unwell, and
+            # says so here and on /health, rather than a 500 that SDKs retry blindly.
+            log.error("store error in %s: %s", operation, exc)
+            return 503, error_document("ServiceUnavailable", f"The store is unavailable: {exc}")
         except Exception:
             # A bug of ours, never the caller's input: logged with its traceback here,
             # answered without one.

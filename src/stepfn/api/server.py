@@ -1,292 +1,157 @@
-"""The HTTP transport of the API: HTTP/1.1 with keep-alive, one thread per connection.
+"""The HTTP server of the API: uvicorn with its h11 protocol, serving ``asgi.build_app``.
 
-Why not ``http.server``: its handler writes the headers and the body of an answer in two
-``send`` calls, and with Nagle's algorithm on one side and delayed acknowledgements on
-the other every answer then waits ~40 ms (an SDK on keep-alive made 25 calls a second).
-It also parses headers with the ``email`` package, which costs more than the rest of a
-small request. This transport reads the request line and headers itself, sends each
-answer in one write with ``TCP_NODELAY``, and keeps connections open as SDKs expect.
+Why uvicorn and h11: a well-kept server whose HTTP/1.1 framing is h11's, which is strict
+(a malformed chunk size, a chunk not followed by CRLF, a bad Content-Length or two
+Transfer-Encodings answer ``400`` and close the connection), on one event loop: idle
+connections and long polls hold no thread. h11 rather than httptools: pure Python, no
+compiler at install time, and it measured as fast here (``bench/http_transport.py``).
 
-It still uses the standard library only (``socketserver``), one thread per connection:
-that suits long polls (GetActivityTask waits up to 60 s) and SDK connection pools.
+Limits: at most ``LIMIT_CONCURRENCY`` connections and requests at once (``503``
+beyond); a request head must arrive whole within ``HEAD_SECONDS`` of the connection or
+of the previous answer (uvicorn has no such deadline of its own: a client that connects
+and sends nothing would hold its connection for ever); an idle keep-alive connection
+closes after ``KEEP_ALIVE_SECONDS``; headers at most ``MAX_HEAD`` bytes.
 
-Limits: request line and each header at most 64 KiB, 100 headers, a body of at most
-``MAX_BODY_BYTES`` (``413`` beyond: the connection is then closed after the answer,
-reading what the client still sends for a moment so that it gets the answer rather than
-a reset). ``Expect: 100-continue`` and chunked bodies are understood.
-
-Graceful shutdown (``drain``): the server stops accepting connections, closes the idle
-ones, lets every request in progress finish (long polls are cut short through the
-Engine's ``stop_polling``) and answers on each busy connection with ``Connection:
-close``; after ``timeout`` seconds what is left is closed.
+Graceful shutdown (``drain``): no new connections, idle ones closed, requests in
+progress finish (long polls are cut short) and their connections then close; after
+``timeout`` seconds what is left is cancelled. Signals are the caller's (``stepfn
+server`` installs its own handlers), not uvicorn's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import logging
 import socket
-import socketserver
 import sys
 import threading
-import time
-from email.utils import formatdate
-from http import HTTPStatus
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from stepfn.api.app import CONTENT_TYPE, Api, Authenticator, Request, Response, error_document
+import uvicorn
+from starlette.routing import BaseRoute
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-log = logging.getLogger("stepfn.api")
+from stepfn.api.app import Api, Authenticator
+from stepfn.api.asgi import MAX_BODY_BYTES, THREADS, AwsJson, build_app
 
-# Large enough for any request whose members are within the model's limits: a
-# definition of 1,048,576 characters, each JSON-escaped to six bytes, is 6 MiB.
-MAX_BODY_BYTES = 8 * 1024 * 1024
-MAX_LINE = 65536
-MAX_HEADERS = 100
-IDLE_SECONDS = 300.0  # a keep-alive connection with no request for this long is closed
-LINGER_SECONDS = 2.0
+LIMIT_CONCURRENCY = 2000
+HEAD_SECONDS = 20.0
+KEEP_ALIVE_SECONDS = 15.0
+MAX_HEAD = 65536
+BACKLOG = 2048
+SWITCH_SECONDS = 0.001
 
-
-class BadRequest(Exception):
-    """A request that is not HTTP we can read; answered, then the connection closes."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+__all__ = ["MAX_BODY_BYTES", "Server"]
 
 
-_REASONS = {status.value: status.phrase for status in HTTPStatus}
-_date_cache: tuple[int, str] = (0, "")
+class _Corked:
+    """A transport whose writes within one turn of the event loop leave in one send:
+    uvicorn writes an answer's head and body apart, and each send is a system call."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
-def _http_date() -> str:
-    # One Date header per second is enough; formatting it for every answer is not free.
-    global _date_cache
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache = (now, formatdate(now, usegmt=True))
-    return _date_cache[1]
+class _Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request head (see the module)
+    and its writes corked (``_Corked``)."""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):  # see _listen
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.transport = _Corked(transport, self.loop)  # type: ignore[assignment]
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._arm_head()
+
+    def _arm_head(self) -> None:
+        self._head_timer = self.loop.call_later(HEAD_SECONDS, self._head_late)
+
+    def _head_late(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
+            self.transport.close()
+
+    def _disarm_head(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def handle_events(self) -> None:
+        before = self.cycle
+        super().handle_events()
+        if self.cycle is not before:  # a request's head arrived whole
+            self._disarm_head()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # may start a pipelined request
+        if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
+            self._disarm_head()
+            self._arm_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head()
+        super().connection_lost(exc)
 
 
-class _Connection(socketserver.StreamRequestHandler):
-    """One client connection: its requests, one after another."""
+class _Uvicorn(uvicorn.Server):
+    """uvicorn's server, leaving signals to the caller and telling whether the last
+    shutdown ended every request in time."""
 
-    server: Server
-    timeout = IDLE_SECONDS
+    graceful = True
 
-    def setup(self) -> None:
-        super().setup()
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.busy = False
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
-    def handle(self) -> None:
-        if not self.server.register(self):
-            return
-        try:
-            while True:
-                try:
-                    line = self.rfile.readline(MAX_LINE + 1)
-                except OSError:
-                    return  # closed by the client, by idleness or by a drain
-                if not line:
-                    return
-                if line in (b"\r\n", b"\n"):
-                    continue  # a stray line break between requests is allowed
-                with self.server.lock:
-                    draining = self.server.draining
-                    self.busy = True
-                try:
-                    keep = self._one(line, draining)
-                finally:
-                    with self.server.lock:
-                        self.busy = False
-                if not keep or self.server.draining:
-                    return
-        finally:
-            self.server.unregister(self)
-
-    def close_idle(self) -> None:
-        """Wake this connection's thread out of its read (a drain)."""
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    # --- one request -------------------------------------------------------------------------
-
-    def _one(self, line: bytes, draining: bool) -> bool:
-        """Read and answer one request; whether the connection stays open."""
-        try:
-            method, target, version, headers = self._head(line)
-        except BadRequest as exc:
-            self._send(exc.status, error_document(exc.code, exc.message), [], keep=False)
-            return False
-        except OSError:
-            return False
-        if draining:
-            # The server stops: answer without running anything (SDKs retry a 503).
-            self._send(
-                503,
-                error_document("ServiceUnavailable", "The server is shutting down"),
-                [],
-                keep=False,
-            )
-            return False
-        try:
-            body = self._body(headers)
-        except BadRequest as exc:
-            self._send(exc.status, error_document(exc.code, exc.message), [], keep=False)
-            self._linger(headers)
-            return False
-        except OSError:
-            return False
-        try:
-            response = self.server.api.handle(Request(method, target, headers, body))
-        except Exception:  # the application answers its own errors; this is a last guard
-            log.exception("internal error answering %s %s", method, target)
-            response = Response(
-                500,
-                error_document(
-                    "InternalFailure",
-                    "The request processing has failed because of an unknown error",
-                ),
-            )
-        keep = self._keep_alive(version, headers) and not self.server.draining
-        try:
-            self._send(
-                response.status,
-                response.document,
-                response.headers,
-                keep=keep,
-                content_type=response.content_type,
-                body=response.body(),
-            )
-        except OSError:
-            return False
-        return keep
-
-    def _head(self, line: bytes) -> tuple[str, str, str, dict[str, str]]:
-        if len(line) > MAX_LINE:
-            raise BadRequest(414, "RequestURITooLong", "The request line is too long")
-        parts = line.decode("latin-1").rstrip("\r\n").split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            raise BadRequest(400, "BadRequest", "Not an HTTP/1.x request line")
-        method, target, version = parts
-        headers: dict[str, str] = {}
-        for _ in range(MAX_HEADERS + 1):
-            raw = self.rfile.readline(MAX_LINE + 1)
-            if len(raw) > MAX_LINE:
-                raise BadRequest(431, "RequestHeaderFieldsTooLarge", "A header is too long")
-            if not raw:
-                raise OSError("the client closed the connection within the headers")
-            if raw in (b"\r\n", b"\n"):
-                return method, target, version, headers
-            name, sep, value = raw.decode("latin-1").partition(":")
-            if not sep or not name or name != name.strip():
-                raise BadRequest(400, "BadRequest", f"Malformed header line: {name[:80]!r}")
-            key = name.lower()
-            value = value.strip()
-            headers[key] = f"{headers[key]},{value}" if key in headers else value
-        raise BadRequest(431, "RequestHeaderFieldsTooLarge", "Too many headers")
-
-    @staticmethod
-    def _keep_alive(version: str, headers: dict[str, str]) -> bool:
-        connection = headers.get("connection", "").lower()
-        if version == "HTTP/1.0":
-            return "keep-alive" in connection
-        return "close" not in connection
-
-    def _body(self, headers: dict[str, str]) -> bytes:
-        limit = self.server.max_body
-        encoding = headers.get("transfer-encoding", "").lower()
-        if encoding and encoding != "identity":
-            if encoding != "chunked":
-                raise BadRequest(501, "NotImplemented", f"Transfer-Encoding {encoding!r}")
-            self._continue(headers)
-            return self._chunked(limit)
-        text = headers.get("content-length", "0") or "0"
-        if not text.isdigit():
-            raise BadRequest(400, "BadRequest", "Invalid Content-Length")
-        length = int(text)
-        if length > limit:
-            raise BadRequest(
-                413,
-                "RequestEntityTooLargeException",
-                f"The request body ({length} bytes) exceeds the limit of {limit} bytes",
-            )
-        if not length:
-            return b""
-        self._continue(headers)
-        body = self.rfile.read(length)
-        if len(body) != length:
-            raise OSError("the client closed the connection within the body")
-        return body
-
-    def _continue(self, headers: dict[str, str]) -> None:
-        if headers.get("expect", "").lower() == "100-continue":
-            self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-
-    def _chunked(self, limit: int) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            line = self.rfile.readline(MAX_LINE + 1)
-            try:
-                length = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise BadRequest(400, "BadRequest", "Malformed chunk size") from None
-            if length == 0:
-                while self.rfile.readline(MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers: not used
-                return b"".join(chunks)
-            size += length
-            if size > limit:
-                raise BadRequest(
-                    413,
-                    "RequestEntityTooLargeException",
-                    f"The request body exceeds the limit of {limit} bytes",
-                )
-            chunks.append(self.rfile.read(length))
-            self.rfile.readline(MAX_LINE + 1)
-
-    def _linger(self, headers: dict[str, str]) -> None:
-        """After refusing a request whose body we did not read: stop sending, then read
-        and drop what the client still sends for a moment, so that it reads our answer
-        instead of a connection reset."""
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_WR)
-            self.connection.settimeout(LINGER_SECONDS)
-            deadline = time.monotonic() + LINGER_SECONDS
-            while time.monotonic() < deadline and self.connection.recv(65536):
-                pass
-
-    def _send(
-        self,
-        status: int,
-        document: dict[str, Any],
-        extra: list[tuple[str, str]],
-        *,
-        keep: bool,
-        content_type: str = CONTENT_TYPE,
-        body: bytes | None = None,
-    ) -> None:
-        if body is None:
-            body = Response(status, document).body()
-        lines = [
-            f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}",
-            f"Content-Type: {content_type}",
-            f"Content-Length: {len(body)}",
-            f"Date: {_http_date()}",
-            "Connection: keep-alive" if keep else "Connection: close",
-        ]
-        lines += [f"{name}: {value}" for name, value in extra]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        # One write for head and body: see the module's docstring.
-        self.connection.sendall(head + body)
+    async def _wait_tasks_to_complete(self) -> None:
+        self.graceful = False
+        await super()._wait_tasks_to_complete()
+        self.graceful = True
 
 
-class Server(socketserver.ThreadingTCPServer):
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on sockets that say they
+    # are TCP, and without it an answer written in two parts waits ~40 ms (Nagle's
+    # algorithm against the client's delayed acknowledgement).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class Server:
     """The API's HTTP server.
 
     Args:
@@ -296,11 +161,13 @@ class Server(socketserver.ThreadingTCPServer):
         auth: checks each request's credentials (``sigv4.SigV4``); None accepts any.
         api: a ready ``Api`` (to share one, or to serve a test double).
         max_body: the largest request body accepted, in bytes.
-    """
+        routes: more Starlette routes (see ``asgi.build_app``).
+        threads: how many blocking Engine calls run at once.
+        limit_concurrency: connections and requests at once before answering 503.
 
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+    The socket is bound here (an ``OSError`` when it cannot be); ``serve_forever`` or
+    ``start_background`` serve it until ``drain``.
+    """
 
     def __init__(
         self,
@@ -311,15 +178,57 @@ class Server(socketserver.ThreadingTCPServer):
         auth: Authenticator | None = None,
         api: Api | None = None,
         max_body: int = MAX_BODY_BYTES,
+        routes: Sequence[BaseRoute] = (),
+        threads: int = THREADS,
+        limit_concurrency: int = LIMIT_CONCURRENCY,
     ) -> None:
-        self.api = api if api is not None else Api(engine, auth=auth)
-        self.max_body = max_body
+        self.app = build_app(
+            engine, auth=auth, api=api, routes=routes, max_body=max_body, threads=threads
+        )
+        self.endpoint: AwsJson = self.app.state.aws_json
+        self.socket = _listen(host, port)
+        self.server_address = self.socket.getsockname()[:2]
+        self.config = uvicorn.Config(
+            self.app,
+            http=_Protocol,
+            loop="asyncio",
+            ws="none",
+            lifespan="off",
+            interface="asgi3",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            proxy_headers=False,
+            limit_concurrency=limit_concurrency,
+            timeout_keep_alive=int(KEEP_ALIVE_SECONDS),
+            h11_max_incomplete_event_size=MAX_HEAD,
+            backlog=BACKLOG,
+        )
+        self._uvicorn = _Uvicorn(self.config)
         self.lock = threading.Lock()
         self.draining = False
-        self._connections: set[_Connection] = set()
-        self._idle = threading.Condition(self.lock)
         self._serving = False
-        super().__init__((host, port), _Connection)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = threading.Event()
+        self._stopped = threading.Event()
+
+    @property
+    def api(self) -> Api:
+        """The ``Api`` answering (it may be replaced while serving)."""
+        return self.endpoint.api
+
+    @api.setter
+    def api(self, api: Api) -> None:
+        self.endpoint.api = api
+
+    @property
+    def max_body(self) -> int:
+        """The largest request body accepted, in bytes (may be changed while serving)."""
+        return self.endpoint.max_body
+
+    @max_body.setter
+    def max_body(self, limit: int) -> None:
+        self.endpoint.max_body = limit
 
     @property
     def url(self) -> str:
@@ -329,72 +238,69 @@ class Server(socketserver.ThreadingTCPServer):
             host = f"[{host}]"
         return f"http://{host}:{port}"
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A connection's thread failed outside a request's answer: a client that went
-        away is routine; anything else is logged once, never printed raw."""
-        error = sys.exc_info()[1]
-        if isinstance(error, OSError):
-            log.debug("connection from %s ended: %s", client_address, error)
-        else:
-            log.exception("connection from %s failed", client_address)
-
-    def register(self, connection: _Connection) -> bool:
-        """Track a new connection; False (close it) when the server is draining."""
-        with self.lock:
-            if self.draining:
-                return False
-            self._connections.add(connection)
-            return True
-
-    def unregister(self, connection: _Connection) -> None:
-        """A connection ended."""
-        with self.lock:
-            self._connections.discard(connection)
-            self._idle.notify_all()
-
     def serve_forever(self, poll_interval: float = 0.5) -> None:
-        """Serve until ``drain`` (or ``shutdown``)."""
+        """Serve until ``drain`` (``poll_interval`` is ignored: kept for callers of the
+        ``socketserver`` interface)."""
         with self.lock:
-            if self.draining:
+            if self.draining or self._serving:
                 return
             self._serving = True
+        # Each call needs the interpreter lock on two threads (the event loop, then a pool
+        # thread): with the default 5 ms switch interval, a thread waiting for it while
+        # another computes waits that long. 1 ms: StartExecution ~1.3x (bench/http_transport.py).
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch, SWITCH_SECONDS))
         try:
-            super().serve_forever(poll_interval)
+            asyncio.run(self._serve())
         finally:
-            with self.lock:
-                self._serving = False
+            sys.setswitchinterval(switch)
+            self._stopped.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._started.set()
+        await self._uvicorn.serve(sockets=[self.socket])
 
     def start_background(self) -> threading.Thread:
         """Serve in a daemon thread (tests and embedding); ``drain`` stops it."""
         thread = threading.Thread(target=self.serve_forever, name="stepfn-api", daemon=True)
         thread.start()
+        self._started.wait(10)
         return thread
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Stop gracefully: no new connections, in-flight requests finish.
 
         Must not run on the thread of ``serve_forever``. Returns True when every
-        connection ended within ``timeout`` seconds (the rest are then closed).
+        request ended within ``timeout`` seconds (the rest are then cancelled).
         """
-        self.api.draining = True
         with self.lock:
-            already, serving = self.draining, self._serving
             self.draining = True
-        if not already:
-            if serving:
-                self.shutdown()  # serve_forever returns: nothing new is accepted
-            self.server_close()  # and connection attempts are refused, not queued
+            serving = self._serving
+        self.api.draining = True
         stop_polling = getattr(self.api.engine, "stop_polling", None)
         if callable(stop_polling):
-            stop_polling()
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            for connection in self._connections:
-                if not connection.busy:
-                    connection.close_idle()
-            while self._connections and time.monotonic() < deadline:
-                self._idle.wait(min(0.5, max(0.0, deadline - time.monotonic())))
-            left = list(self._connections)
-        for connection in left:
-            connection.close_idle()
-        return not left
+            stop_polling()  # blocking long polls of an Engine without claim_activity_task
+        if not serving:
+            self.server_close()
+            return True
+        self._started.wait(10)
+        self.config.timeout_graceful_shutdown = max(1, round(timeout))
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already ended
+                loop.call_soon_threadsafe(self._begin_drain)
+        self._stopped.wait(timeout + 10)
+        return self._stopped.is_set() and self._uvicorn.graceful
+
+    def _begin_drain(self) -> None:
+        self.endpoint.polls.stop()
+        self._uvicorn.should_exit = True
+
+    def shutdown(self) -> None:
+        """Stop serving (as ``drain``, with a short timeout)."""
+        self.drain(5)
+
+    def server_close(self) -> None:
+        """Close the listening socket (done by ``drain`` when serving)."""
+        self.socket.close()

@@ -5,7 +5,7 @@
 ``ChangeFeed`` is what the engine publishes committed events to.
 """
 
-from stepfn.console.app import console_app, console_routes
+from stepfn.console.app import basic_credentials, console_app, console_routes
 from stepfn.console.feed import ChangeFeed
 
-__all__ = ["ChangeFeed", "console_app", "console_routes"]
+__all__ = ["ChangeFeed", "basic_credentials", "console_app", "console_routes"]

@@ -17,9 +17,10 @@ server's ``--auth sigv4``.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,27 @@ HEARTBEAT_SECONDS = 15.0
 MAX_POST_BYTES = 1024 * 1024
 
 Authorize = Callable[[Request], bool]
+
+
+def basic_credentials(keys: Mapping[str, str]) -> Authorize:
+    """An ``authorize`` hook for ``--auth sigv4`` servers: HTTP Basic credentials, the
+    user an access key id of ``keys`` and the password its secret key."""
+
+    def authorize(request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, _, password = base64.b64decode(encoded).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        secret = keys.get(user)
+        return secret is not None and hmac.compare_digest(secret, password)
+
+    return authorize
+
+
 Page = Callable[[Request], dict[str, Any]]
 
 
@@ -151,7 +173,12 @@ class Console:
         """``act`` unless the request is not authorized; Engine and parameter errors
         become 4xx pages, never a traceback."""
         if self.authorize is not None and not self.authorize(request):
-            return self.failure(request, 401, "Unauthorized", "This console asks for credentials")
+            refused = self.failure(
+                request, 401, "Unauthorized", "This console asks for credentials"
+            )
+            # The browser asks for them: the access key id and the secret key.
+            refused.headers["WWW-Authenticate"] = 'Basic realm="stepfn", charset="UTF-8"'
+            return refused
         try:
             return await act()
         except ServiceError as exc:

@@ -53,6 +53,15 @@ class ChangeFeed:
         for loop, event in waiters:
             loop.call_soon_threadsafe(event.set)
 
+    def notify(self, execution_arn: str) -> None:
+        """The engine committed events of an execution (which subscribers then read):
+        wakes whoever waits on it. Cheap and safe from any thread, so the engine calls
+        it after every commit."""
+        with self._lock:
+            waiters = list(self._waiters.get(execution_arn, ()))
+        for loop, event in waiters:
+            loop.call_soon_threadsafe(event.set)
+
     def forget(self, execution_arn: str) -> None:
         """Drop what is kept for an execution (it has ended and nobody watches it)."""
         with self._lock:

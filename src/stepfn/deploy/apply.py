@@ -351,8 +351,8 @@ def endpoint(endpoint_url: str | None, db: str | None) -> Iterator[str]:
 
 def clients_for(url: str, region: str = "us-east-1") -> Callable[[str], Any]:
     """Makes boto3 clients of a service for ``url`` (test credentials; one attempt)."""
-    import boto3  # type: ignore[import-untyped]
-    from botocore.config import Config as BotoConfig  # type: ignore[import-untyped]
+    import boto3
+    from botocore.config import Config as BotoConfig
 
     made: dict[str, Any] = {}
 

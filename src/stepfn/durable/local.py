@@ -42,7 +42,8 @@ from stepfn.interp.machine import (
 )
 from stepfn.lang.nesting import depth_problem, value_too_deep
 from stepfn.tasks.base import Registry, TaskRequest
-from stepfn.tasks.lambda_local import Handler, LocalLambda
+from stepfn.tasks.lambda_local import Handler
+from stepfn.tasks.registry import RoutingConfig, default_registry
 
 # An Express execution runs at most five minutes, as on AWS.
 EXPRESS_TIME_LIMIT = 300.0
@@ -121,13 +122,14 @@ def run(
     state_machine_name: str = "stepfn",
     mock_config: Any = None,
     test_case: str | None = None,
+    routing: RoutingConfig = None,
 ) -> Execution:
     """Run an execution to its end and return it. See ``stepfn.run``."""
     machine = definition if isinstance(definition, Machine) else load_machine(definition)
     clock = clock if clock is not None else VirtualClock()
     ids = ids if ids is not None else IdSource()
     if registry is None:
-        registry = Registry([LocalLambda(functions or {}, clock=clock)])
+        registry = default_registry(functions, routing, clock=clock)
     if value_too_deep(input):
         # As StartExecution refuses it: every walk of a value recurses once per level.
         raise ValueError(f"Invalid execution input: {depth_problem()}")

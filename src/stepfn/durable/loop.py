@@ -31,8 +31,9 @@ TICK_SECONDS = 0.2  # the longest a scheduler sleeps without looking at the time
 
 
 def stepper_count() -> int:
-    """Stepper threads: one per core, at least two, so one long step holds no one."""
-    return max(2, os.cpu_count() or 1)
+    """Stepper threads: two per core, at least four, so that a few long steps (a heavy
+    JSONata evaluation cannot yield halfway) leave steppers for everyone else."""
+    return max(4, 2 * (os.cpu_count() or 1))
 
 
 class Loop:

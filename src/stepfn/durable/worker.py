@@ -172,6 +172,9 @@ class Worker:
         self._in_flight_lock = threading.Condition()
         # Writes the committed events of executions that log them.
         self.logs = logs
+        # Told the ARN of each execution whose step was just committed (the console's
+        # change feed): after the commit, before its effects.
+        self.on_commit: list[Callable[[str], None]] = []
         # Set by the engine with a mock file: answers the mocked tasks of test cases.
         self.mocks: Any = None
         # Set by the engine: told each committed status change (``testing.StatusEvents``).
@@ -195,6 +198,8 @@ class Worker:
                 self.on_runnable(item.commit.execution_arn)
                 continue
             transitions += sum(1 for e in item.commit.events if e.type.endswith("StateEntered"))
+            for notify in self.on_commit:
+                notify(item.commit.execution_arn)
             if self.status_events is not None and item.commit.status != item.record.status:
                 self._status_changed(item.record, item.commit)
             if self.logs is not None:
@@ -232,6 +237,8 @@ class Worker:
         self.store.create_execution(
             record, step.events, step.timers, tasks=step.tasks, children=step.children
         )
+        for notify in self.on_commit:
+            notify(record.arn)
         if self.status_events is not None:
             self._status_started(record)
         if self.logs is not None:
@@ -542,8 +549,10 @@ class Worker:
                 "cause": outcome.cause,
             }
         try:
-            self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
-            self.store.mark_task(task.token, "done")
+            # The result and the task's mark in one transaction: None when the task was
+            # answered already (a timeout, or another server's run after a crash).
+            if self.store.complete_task(task.token, stimulus, self.clock.now()) is None:
+                return
         except Exception:  # the store is closing or failing: recovery dispatches it again
             return
         self.on_runnable(task.execution_arn)

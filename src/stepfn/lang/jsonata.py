@@ -168,24 +168,38 @@ class Expression:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        with _ENGINE_LOCK:
-            try:
-                compiled = _Jsonata(text)
-            except _JException as error:
-                code, message = _describe_engine_error(error)
-                raise JsonataSyntaxError(text, code, message, _position(error)) from None
-            except Exception as error:  # the parser has a few plain Python failures
-                raise JsonataSyntaxError(text, None, str(error), None) from None
-            if compiled.errors:
-                code, message = _describe_engine_error(compiled.errors[0])
-                raise JsonataSyntaxError(text, code, message, _position(compiled.errors[0]))
-            # Tell null (NULL_VALUE) from undefined (None) in results.
-            compiled.set_output_convert_nulls(False)
-            for name, function in EXTRAS.items():
-                compiled.register_function(name, function)
-            fast = compile_fast(compiled.ast, functools.partial(_engine_binding, compiled))
-        self._compiled = compiled
-        self._fast = fast
+        compiled = self._compile()
+        self._fast = compile_fast(compiled.ast, functools.partial(_engine_binding, compiled))
+        # jsonata-python keeps evaluation state on the compiled object (its environment),
+        # so each thread evaluates a copy of its own: evaluations run concurrently, none
+        # waits behind another's (a long one is bounded by MAX_STEPS).
+        self._local = threading.local()
+        self._local.compiled = compiled
+
+    def _compile(self) -> Any:
+        text = self.text
+        try:
+            compiled = _Jsonata(text)
+        except _JException as error:
+            code, message = _describe_engine_error(error)
+            raise JsonataSyntaxError(text, code, message, _position(error)) from None
+        except Exception as error:  # the parser has a few plain Python failures
+            raise JsonataSyntaxError(text, None, str(error), None) from None
+        if compiled.errors:
+            code, message = _describe_engine_error(compiled.errors[0])
+            raise JsonataSyntaxError(text, code, message, _position(compiled.errors[0]))
+        # Tell null (NULL_VALUE) from undefined (None) in results.
+        compiled.set_output_convert_nulls(False)
+        for name, function in EXTRAS.items():
+            compiled.register_function(name, function)
+        return compiled
+
+    def _compiled_here(self) -> Any:
+        """This thread's copy of the compiled expression."""
+        compiled = getattr(self._local, "compiled", None)
+        if compiled is None:
+            compiled = self._local.compiled = self._compile()
+        return compiled
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -241,8 +255,7 @@ class Expression:
         frame["__evaluate_entry"] = run.step
         token = CURRENT.set(run)
         try:
-            with _ENGINE_LOCK:
-                result = self._compiled.evaluate(None, frame)
+            result = self._compiled_here().evaluate(None, frame)
         except JsonataEvaluationError:
             raise
         except FunctionFailure as failure:
@@ -270,11 +283,6 @@ _STACK_OVERFLOW = (
     "Consider rewriting as tail-recursive."
 )
 _TOO_MANY_STEPS = "Expression evaluation timeout: Check for infinite loop"
-
-# jsonata-python keeps per-thread evaluation state on shared objects (the expression's
-# environment, a thread-local "current" instance); one evaluation at a time keeps them
-# apart. Pure Python holds the GIL anyway, so this costs no parallelism.
-_ENGINE_LOCK = threading.RLock()
 
 
 # --- Values in and out of the engine ----------------------------------------------------

@@ -53,7 +53,7 @@ from stepfn.service.tokens import TaskTokens
 from stepfn.store import open_store
 from stepfn.store.base import Store, StoreError
 from stepfn.tasks.base import Registry
-from stepfn.tasks.lambda_local import Handler, LocalLambda
+from stepfn.tasks.lambda_local import Handler
 from stepfn.tasks.mock_adapter import MockTasks
 from stepfn.tasks.mock_config import (
     MockConfig,
@@ -61,6 +61,7 @@ from stepfn.tasks.mock_config import (
     load_mock_config,
     mock_config_from_env,
 )
+from stepfn.tasks.registry import RoutingConfig, default_registry
 from stepfn.teststate.service import TestState
 
 __all__ = [
@@ -94,6 +95,7 @@ class Engine:
         read_only: bool = False,
         mock_config: Any = None,
         status_events: Any = None,
+        routing: RoutingConfig = None,
     ) -> None:
         clock = clock if clock is not None else Clock()
         self.ctx = ServiceContext(
@@ -106,9 +108,7 @@ class Engine:
         self.account = account
         self.read_only = read_only
         self.registry = (
-            registry
-            if registry is not None
-            else Registry([LocalLambda(functions or {}, clock=clock)])
+            registry if registry is not None else default_registry(functions, routing, clock=clock)
         )
         # Executions started on ``stateMachineArn#TestCase`` run that test case of the
         # Step Functions Local mock file (a path or a ``stepfn.testing.MockConfig``).
@@ -197,6 +197,9 @@ class Engine:
         self.send_task_heartbeat = self.tokens.send_task_heartbeat
         self.get_activity_task = self.tokens.get_activity_task
         self.stop_polling = self.tokens.stop_polling
+        # For a server that long-polls asynchronously (api/asgi.py).
+        self.claim_activity_task = self.tokens.claim_activity_task
+        self.wait_activity_signal = self.tokens.wait_activity_signal
         self.list_map_runs = self.map_runs.list_map_runs
         self.describe_map_run = self.map_runs.describe_map_run
         self.update_map_run = self.map_runs.update_map_run
@@ -277,6 +280,16 @@ class Engine:
     def wake(self, execution_arn: str) -> None:
         """Mark an execution runnable (it has stimuli waiting)."""
         self.loop.wake(execution_arn)
+
+    def health(self) -> str | None:
+        """None while the engine can serve; else why not (its store found itself
+        damaged), for ``/health``."""
+        return self.store.health()
+
+    def on_commit(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(execution_arn)`` after each committed step of an execution
+        (from the committing thread: it must be quick). The console's change feed."""
+        self.worker.on_commit.append(callback)
 
     def wake_loop(self) -> None:
         """Let the loop look again at once (the clock moved: timers may be due)."""

@@ -27,6 +27,8 @@ from stepfn.service.execution_checks import (
 )
 from stepfn.validation import Constraints
 
+ACTIVITY_POLL_SECONDS = 60  # how long GetActivityTask waits for a task, as AWS's does
+
 
 class TaskTokens:
     """Operations that answer tasks by token, and the activity workers' long poll."""
@@ -105,6 +107,33 @@ class TaskTokens:
     def get_activity_task(self, activityArn: str, workerName: str | None = None) -> dict[str, Any]:
         """GetActivityTask: hand out the oldest waiting task, long-polling up to 60 s
         (less when the server stops: see ``stop_polling``)."""
+        self._check_activity(activityArn, workerName)
+        deadline = self.clock.now() + ACTIVITY_POLL_SECONDS
+        with self._activity_signal:
+            while True:
+                task = self._claim_activity(activityArn, workerName)
+                if task is not None:
+                    return task
+                remaining = deadline - self.clock.now()
+                if remaining <= 0 or self.clock.virtual or self._polls_stopped:
+                    return {}
+                self._activity_signal.wait(min(remaining, 1.0))
+
+    def claim_activity_task(
+        self, activityArn: str, workerName: str | None = None
+    ) -> dict[str, Any] | None:
+        """GetActivityTask without the wait: the oldest waiting task, or None. For a
+        server that waits asynchronously between attempts (``api/asgi.py``)."""
+        self._check_activity(activityArn, workerName)
+        return self._claim_activity(activityArn, workerName)
+
+    def wait_activity_signal(self, timeout: float) -> bool:
+        """Block until tasks may have been scheduled (True) or ``timeout`` passed: lets
+        one thread wake many asynchronous long polls."""
+        with self._activity_signal:
+            return self._activity_signal.wait(timeout)
+
+    def _check_activity(self, activityArn: str, workerName: str | None) -> None:
         c = Constraints()
         arn_member(c, activityArn, "activityArn")
         c.string(workerName, "workerName", 1, 80)
@@ -112,21 +141,15 @@ class TaskTokens:
         parse_arn(activityArn, (ACTIVITY,))
         if self.store.get_activity(activityArn) is None:
             raise ServiceError("ActivityDoesNotExist", f"Activity Does Not Exist: '{activityArn}'")
-        deadline = self.clock.now() + 60
-        with self._activity_signal:
-            while True:
-                task = self.store.claim_activity_task(activityArn, workerName)
-                if task is not None:
-                    self.store.add_inbox(
-                        task.execution_arn,
-                        {"type": "TaskHeartbeat", "token": task.token},
-                        self.clock.now(),
-                    )
-                    return {"taskToken": task.token, "input": task.payload}
-                remaining = deadline - self.clock.now()
-                if remaining <= 0 or self.clock.virtual or self._polls_stopped:
-                    return {}
-                self._activity_signal.wait(min(remaining, 1.0))
+
+    def _claim_activity(self, activityArn: str, workerName: str | None) -> dict[str, Any] | None:
+        task = self.store.claim_activity_task(activityArn, workerName)
+        if task is None:
+            return None
+        self.store.add_inbox(
+            task.execution_arn, {"type": "TaskHeartbeat", "token": task.token}, self.clock.now()
+        )
+        return {"taskToken": task.token, "input": task.payload}
 
     def stop_polling(self) -> None:
         """End the long polls in progress (GetActivityTask answers "no task" at once):

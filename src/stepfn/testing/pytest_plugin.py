@@ -130,8 +130,8 @@ class StepfnServer:
 
     def client(self, service: str = "stepfunctions", **options: Any) -> Any:
         """A boto3 client for this server (``stepfunctions`` or ``logs``)."""
-        import boto3  # type: ignore[import-untyped]
-        from botocore.config import Config  # type: ignore[import-untyped]
+        import boto3
+        from botocore.config import Config
 
         settings: dict[str, Any] = {
             "endpoint_url": self.endpoint_url,
