@@ -70,6 +70,14 @@ def region_and_account(arn: str) -> tuple[str, str]:
     return region, account
 
 
+def role_name(arn: str) -> str | None:
+    """The role name in an IAM role ARN (its path left out), None for anything else."""
+    parts = split(arn)
+    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+        return None
+    return parts[5].rsplit("/", 1)[-1] or None
+
+
 def builder_for(arn: str) -> ArnBuilder:
     """An ``ArnBuilder`` of the partition, region and account that ``arn`` names."""
     parts = split(arn)
@@ -193,9 +201,17 @@ class ArnBuilder:
         """``arn:...:mapRun:<state machine>/<label>:<execution name>``."""
         return f"{self.prefix}:{MAP_RUN}:{state_machine}/{label}:{execution_name}"
 
-    def role(self, name: str) -> str:
-        """``arn:aws:iam::<account>:role/<name>``."""
-        return f"arn:{self.partition}:iam::{self.account}:role/{name}"
+    def role(self, name: str, path: str = "/") -> str:
+        """``arn:aws:iam::<account>:role<path><name>`` (the path is ``/`` by default)."""
+        return f"arn:{self.partition}:iam::{self.account}:role{path}{name}"
+
+    def iam_policy(self, name: str, path: str = "/") -> str:
+        """``arn:aws:iam::<account>:policy<path><name>``: a customer managed policy."""
+        return f"arn:{self.partition}:iam::{self.account}:policy{path}{name}"
+
+    def account_root(self) -> str:
+        """``arn:aws:iam::<account>:root``: who the caller is, for GetCallerIdentity."""
+        return f"arn:{self.partition}:iam::{self.account}:root"
 
     def lambda_function(self, name: str) -> str:
         """``arn:aws:lambda:<region>:<account>:function:<name>``."""

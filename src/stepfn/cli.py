@@ -776,3 +776,110 @@ def function_invoke(name: str, payload: str, qualifier: str | None, endpoint_url
     click.echo(printable(data.decode("utf-8", "replace")))
     if answer.get("FunctionError"):
         raise SystemExit(1)
+
+
+@main.command("tf-override")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option(
+    "--endpoint-url",
+    required=True,
+    help="The stepfn server's endpoint (as `stepfn server` prints it).",
+)
+@click.option("--region", default="us-east-1", show_default=True, help="The provider's region.")
+def tf_override(directory: str, endpoint_url: str, region: str) -> None:
+    """Point the real `terraform` at a stepfn server: write DIRECTORY/stepfn_override.tf.
+
+    Terraform merges the override over the configuration, so the .tf files stay as they
+    are: the aws provider gets test credentials, the server as its IAM, STS, Lambda, Step
+    Functions and CloudWatch Logs endpoint, and the flags that keep it from asking AWS who
+    it is. Then `terraform init` (`-plugin-dir DIR` offline) and `terraform apply`. Delete
+    the file to deploy to AWS again.
+    """
+    from stepfn.deploy.tf_override import write_override
+
+    if not endpoint_url.startswith(("http://", "https://")):
+        raise click.ClickException(f"--endpoint-url must be an http(s) URL, not {endpoint_url!r}")
+    try:
+        path = write_override(directory, endpoint_url, region)
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {path}")
+
+
+def _deploy_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--db", default=None, help="Deploy into this store through an in-process server."
+    )(command)
+    command = click.option("--endpoint-url", default=None, help="The stepfn server to deploy to.")(
+        command
+    )
+    command = click.option(
+        "--var",
+        "variables",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="A value for a Terraform variable (repeatable).",
+    )(command)
+    return click.argument("path", type=click.Path(file_okay=False))(command)
+
+
+def _deployment(path: str, variables: tuple[str, ...], url: str) -> Any:
+    from stepfn.deploy.apply import Deployment, clients_for
+
+    values = {}
+    for item in variables:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise click.ClickException(f"--var {item!r}: expected NAME=VALUE")
+        values[name] = text
+    return Deployment(path, clients_for(url), values, report=click.echo)
+
+
+def _run_deploy(
+    path: str, variables: tuple[str, ...], endpoint_url: str | None, db: str | None, undo: bool
+) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from stepfn.deploy.apply import endpoint
+    from stepfn.deploy.config import DeployError
+
+    if endpoint_url is not None and db is not None:
+        raise click.ClickException("give --endpoint-url or --db, not both")
+    try:
+        with endpoint(endpoint_url, db) as url:
+            deployment = _deployment(path, variables, url)
+            if undo:
+                removed = deployment.destroy()
+                click.echo(f"destroyed {len(removed)} resources")
+            else:
+                state = deployment.deploy()
+                click.echo(f"deployed {len(state['resources'])} resources from {path}")
+    except DeployError as exc:
+        raise click.ClickException(str(exc)) from None
+    except (ClientError, BotoCoreError) as exc:
+        raise click.ClickException(f"the server refused: {exc}") from None
+
+
+@main.command()
+@_deploy_options
+def deploy(path: str, variables: tuple[str, ...], endpoint_url: str | None, db: str | None) -> None:
+    """Deploy the Terraform files of PATH onto a stepfn server, without terraform.
+
+    Reads the .tf files (python-hcl2): aws_sfn_state_machine, aws_lambda_function (zip
+    filename, or archive_file data sources), aws_iam_role, aws_iam_policy,
+    aws_iam_role_policy_attachment, aws_iam_role_policy, aws_sfn_activity,
+    aws_cloudwatch_log_group, variable and locals; provider blocks are ignored and
+    anything else is listed as skipped. Talks to --endpoint-url, or with --db starts a
+    server over that store for the duration. Deploying again updates in place; what was
+    made is kept in PATH/.stepfn-deploy.json for `stepfn destroy`.
+    """
+    _run_deploy(path, variables, endpoint_url, db, undo=False)
+
+
+@main.command()
+@_deploy_options
+def destroy(
+    path: str, variables: tuple[str, ...], endpoint_url: str | None, db: str | None
+) -> None:
+    """Remove what `stepfn deploy PATH` made (as PATH/.stepfn-deploy.json records it)."""
+    _run_deploy(path, variables, endpoint_url, db, undo=True)

@@ -44,6 +44,7 @@ from stepfn.api.logs import CONTENT_TYPE as LOGS_CONTENT_TYPE
 from stepfn.api.logs import TARGET_PREFIX as LOGS_TARGET_PREFIX
 from stepfn.api.logs import LogsApi
 from stepfn.api.model import ServiceModel, load
+from stepfn.api.query import XML_CONTENT_TYPE, QueryApi, is_query_request
 from stepfn.api.validate import Validator
 from stepfn.errors import ServiceError
 from stepfn.lang.nesting import depth_problem, text_too_deep
@@ -112,16 +113,18 @@ class Request:
 
 @dataclass
 class Response:
-    """One HTTP response: a status, extra headers and a JSON body."""
+    """One HTTP response: a status, extra headers and a JSON body (or, for the Query
+    protocol's XML, ``raw`` bytes of ``content_type``)."""
 
     status: int
     document: dict[str, Any]
     headers: list[tuple[str, str]] = field(default_factory=list)
     content_type: str = CONTENT_TYPE
-    raw: bytes | None = None  # a body sent as it is (Lambda's REST answers), not ``document``
+    raw: bytes | None = None
 
     def body(self) -> bytes:
-        """The JSON body (ASCII-escaped, so any string the Engine returns can be sent)."""
+        """The body: ``raw`` when set, else the JSON document (ASCII-escaped, so any
+        string the Engine returns can be sent)."""
         if self.raw is not None:
             return self.raw
         return json.dumps(self.document, separators=(",", ":"), default=_json_default).encode()
@@ -183,6 +186,9 @@ class Api:
         # Lambda (REST-JSON, routed by path), when the engine has functions.
         functions = getattr(engine, "functions", None)
         self.lambda_api = LambdaApi(functions, self.request_id) if functions is not None else None
+        # IAM and STS (the Query protocol), on the same endpoint, when the engine has them.
+        iam = getattr(engine, "iam", None)
+        self.query = QueryApi(iam) if iam is not None else None
         # The Engine's explicit operation table: operation name -> the method answering it.
         table: Mapping[str, Callable[..., Any]] = engine.operations
         for operation in self.model.operations:
@@ -213,6 +219,24 @@ class Api:
         if request.method != "POST":
             return self.answer_other(request)
         request_id = self.request_id()
+        if self.query is not None and is_query_request(
+            request.headers.get("content-type"), request.headers.get("x-amz-target")
+        ):
+            # IAM and STS (the Query protocol): form-encoded, answered in XML.
+            with self.tracking():
+                try:
+                    if self.auth is not None:
+                        self.auth.check(request)
+                    status, text = self.query.call(request.body, request_id)
+                except ServiceError as exc:
+                    return Response(exc.status, self._error(exc))
+            return Response(
+                status,
+                {},
+                [("x-amzn-RequestId", request_id)],
+                XML_CONTENT_TYPE,
+                raw=text.encode("utf-8"),
+            )
         with self.tracking():
             prepared = self.prepare(request)
             if isinstance(prepared, Call):

@@ -47,6 +47,8 @@ from stepfn.service.activities import Activities
 from stepfn.service.context import ServiceContext
 from stepfn.service.executions import Executions
 from stepfn.service.functions import Functions, FunctionsFirst, function_code_dir
+from stepfn.service.iam import Iam
+from stepfn.service.iam_tasks import IamEnforced
 from stepfn.service.mapruns import MapRuns
 from stepfn.service.state_machines import StateMachines
 from stepfn.service.tokens import TaskTokens
@@ -129,6 +131,10 @@ class Engine:
             config = mock_config if isinstance(mock_config, MockConfig) else None
             self.mocks = MockTasks(config or load_mock_config(mock_config))
             self.registry = self.mocks.wrap(self.registry)
+        # IAM: when a state machine's role exists here, its tasks may invoke only what the
+        # role's policies allow (checked in front of every adapter, mocks included).
+        self.iam = Iam(self.ctx)
+        self.registry = IamEnforced(self.iam, self.registry)
         # ``stepfn.testing.StatusEvents``: EventBridge-shaped status-change events.
         self.status_events = status_events
         self._activity_signal = threading.Condition()

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from stepfn.store.iam import IamStore
+
 
 class StoreError(Exception):
     """Base class of the store's own errors."""
@@ -289,7 +291,7 @@ class LogEventRecord:
 # --- the interface -----------------------------------------------------------------------------
 
 
-class Store(abc.ABC):
+class Store(IamStore):
     """The persistence interface of the engine. Each method is one transaction."""
 
     # state machines, versions, aliases -------------------------------------------------------

@@ -32,6 +32,7 @@ from stepfn.store.common import (
     to_json,
 )
 from stepfn.store.sql_functions import SqlFunctions
+from stepfn.store.sql_iam import SqlIam
 from stepfn.store.sql_leases import SqlLeases
 from stepfn.store.sql_rows import (
     NewExecution,
@@ -47,7 +48,7 @@ from stepfn.store.sql_rows import (
 _PAST_LAST_ID = 2**63 - 1
 
 
-class SqlStore(SqlLeases, SqlFunctions):
+class SqlStore(SqlLeases, SqlFunctions, SqlIam):
     """The store in a SQL database; a dialect subclass connects it."""
 
     def __init__(self) -> None:

@@ -521,3 +521,92 @@ DELETE FROM function_aliases WHERE name = :name AND alias = :alias;
 
 -- name: delete_function_aliases
 DELETE FROM function_aliases WHERE name = :name;
+
+-- IAM ------------------------------------------------------------------------------------
+
+-- name: insert_iam_role
+INSERT INTO iam_roles (name, role_id, arn, path, assume_role_policy, description,
+                       max_session_duration, create_date, tags)
+VALUES (:name, :role_id, :arn, :path, :assume_role_policy, :description,
+        :max_session_duration, :create_date, :tags);
+
+-- name: get_iam_role
+SELECT name, role_id, arn, path, assume_role_policy, description, max_session_duration,
+       create_date, tags
+FROM iam_roles WHERE name = :name;
+
+-- name: update_iam_role
+UPDATE iam_roles SET assume_role_policy = :assume_role_policy, description = :description,
+    max_session_duration = :max_session_duration, tags = :tags
+WHERE name = :name;
+
+-- name: list_iam_roles
+SELECT name, role_id, arn, path, assume_role_policy, description, max_session_duration,
+       create_date, tags
+FROM iam_roles ORDER BY name;
+
+-- name: delete_iam_role
+DELETE FROM iam_roles WHERE name = :name;
+
+-- name: insert_iam_policy
+INSERT INTO iam_policies (arn, name, policy_id, path, description, default_version_id,
+                          next_version, create_date, update_date, tags)
+VALUES (:arn, :name, :policy_id, :path, :description, :default_version_id,
+        :next_version, :create_date, :update_date, :tags);
+
+-- name: get_iam_policy
+SELECT p.arn, p.name, p.policy_id, p.path, p.description, p.default_version_id,
+       p.next_version, p.create_date, p.update_date, p.tags,
+       (SELECT COUNT(*) FROM iam_role_attachments a WHERE a.policy_arn = p.arn)
+           AS attachment_count
+FROM iam_policies p WHERE p.arn = :arn;
+
+-- name: list_iam_policies
+SELECT p.arn, p.name, p.policy_id, p.path, p.description, p.default_version_id,
+       p.next_version, p.create_date, p.update_date, p.tags,
+       (SELECT COUNT(*) FROM iam_role_attachments a WHERE a.policy_arn = p.arn)
+           AS attachment_count
+FROM iam_policies p ORDER BY p.name;
+
+-- name: update_iam_policy
+UPDATE iam_policies SET description = :description, default_version_id = :default_version_id,
+    next_version = :next_version, update_date = :update_date, tags = :tags
+WHERE arn = :arn;
+
+-- name: delete_iam_policy
+DELETE FROM iam_policies WHERE arn = :arn;
+
+-- name: insert_iam_policy_version
+INSERT INTO iam_policy_versions (policy_arn, version_id, document, create_date)
+VALUES (:policy_arn, :version_id, :document, :create_date);
+
+-- name: list_iam_policy_versions
+SELECT policy_arn, version_id, document, create_date FROM iam_policy_versions
+WHERE policy_arn = :policy_arn ORDER BY create_date DESC, version_id DESC;
+
+-- name: delete_iam_policy_version
+DELETE FROM iam_policy_versions WHERE policy_arn = :policy_arn AND version_id = :version_id;
+
+-- name: delete_iam_policy_versions
+DELETE FROM iam_policy_versions WHERE policy_arn = :policy_arn;
+
+-- name: attach_iam_role_policy
+INSERT INTO iam_role_attachments (role_name, policy_arn) VALUES (:role_name, :policy_arn)
+ON CONFLICT DO NOTHING;
+
+-- name: detach_iam_role_policy
+DELETE FROM iam_role_attachments WHERE role_name = :role_name AND policy_arn = :policy_arn;
+
+-- name: list_iam_role_attachments
+SELECT policy_arn FROM iam_role_attachments WHERE role_name = :role_name ORDER BY policy_arn;
+
+-- name: put_iam_role_policy
+INSERT INTO iam_role_policies (role_name, name, document) VALUES (:role_name, :name, :document)
+ON CONFLICT (role_name, name) DO UPDATE SET document = excluded.document;
+
+-- name: list_iam_role_policies
+SELECT role_name, name, document FROM iam_role_policies
+WHERE role_name = :role_name ORDER BY name;
+
+-- name: delete_iam_role_policy
+DELETE FROM iam_role_policies WHERE role_name = :role_name AND name = :name;

@@ -1,0 +1,150 @@
+"""The IAM part of the SQL stores (see ``store/iam.py`` for each method)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from stepfn.store.common import from_json, to_json
+from stepfn.store.iam import IamStore, PolicyRecord, PolicyVersionRecord, RoleRecord
+from stepfn.store.sql_core import SqlCore
+from stepfn.store.sql_rows import rows
+
+
+def _role(row: dict[str, Any]) -> RoleRecord:
+    row["tags"] = from_json(row["tags"])
+    return RoleRecord(**row)
+
+
+def _policy(row: dict[str, Any]) -> PolicyRecord:
+    row["tags"] = from_json(row["tags"])
+    return PolicyRecord(**row)
+
+
+def _with_tags(record: Any, *drop: str) -> dict[str, Any]:
+    values = asdict(record)
+    values["tags"] = to_json(values["tags"])
+    for name in drop:
+        values.pop(name, None)
+    return values
+
+
+class SqlIam(SqlCore, IamStore):
+    """Roles and managed policies, in SQL."""
+
+    def insert_role(self, record: RoleRecord) -> None:
+        """Add a role; ``Conflict`` when its name exists."""
+        with self._write() as conn:
+            conn.execute(self._q["insert_iam_role"], _with_tags(record))
+
+    def get_role(self, name: str) -> RoleRecord | None:
+        """The role with this name."""
+        row = self._one("get_iam_role", {"name": name}, "iam_roles")
+        return None if row is None else _role(row)
+
+    def update_role(self, record: RoleRecord) -> None:
+        """Replace a role's trust policy, description, session duration and tags."""
+        values = _with_tags(record, "role_id", "arn", "path", "create_date")
+        self._update("update_iam_role", values, "role")
+
+    def list_roles(self) -> list[RoleRecord]:
+        """Every role, by name."""
+        return [_role(row) for row in self._all("list_iam_roles", {}, "iam_roles")]
+
+    def delete_role(self, name: str) -> None:
+        """Remove a role (nothing when missing)."""
+        with self._write() as conn:
+            conn.execute(self._q["delete_iam_role"], {"name": name})
+
+    def insert_policy(self, record: PolicyRecord, first: PolicyVersionRecord) -> None:
+        """Add a managed policy with its first version."""
+        with self._write() as conn:
+            conn.execute(self._q["insert_iam_policy"], _with_tags(record, "attachment_count"))
+            conn.execute(self._q["insert_iam_policy_version"], asdict(first))
+
+    def get_policy(self, arn: str) -> PolicyRecord | None:
+        """The managed policy with this ARN."""
+        row = self._one("get_iam_policy", {"arn": arn}, "iam_policies")
+        return None if row is None else _policy(row)
+
+    def list_policies(self) -> list[PolicyRecord]:
+        """Every managed policy, by name."""
+        return [_policy(row) for row in self._all("list_iam_policies", {}, "iam_policies")]
+
+    def update_policy(self, record: PolicyRecord) -> None:
+        """Replace a policy's default version, counter, description and tags."""
+        values = _with_tags(record, "attachment_count", "name", "policy_id", "path", "create_date")
+        self._update("update_iam_policy", values, "policy")
+
+    def delete_policy(self, arn: str) -> None:
+        """Remove a managed policy with its versions."""
+        with self._write() as conn:
+            conn.execute(self._q["delete_iam_policy_versions"], {"policy_arn": arn})
+            conn.execute(self._q["delete_iam_policy"], {"arn": arn})
+
+    def add_policy_version(self, policy: PolicyRecord, version: PolicyVersionRecord) -> None:
+        """Add a version and save the policy's counter and default with it."""
+        values = _with_tags(policy, "attachment_count", "name", "policy_id", "path", "create_date")
+        with self._write() as conn:
+            conn.execute(self._q["insert_iam_policy_version"], asdict(version))
+            conn.execute(self._q["update_iam_policy"], values)
+
+    def list_policy_versions(self, policy_arn: str) -> list[PolicyVersionRecord]:
+        """A policy's versions, newest first."""
+        found = self._all("list_iam_policy_versions", {"policy_arn": policy_arn}, "versions_")
+        return [PolicyVersionRecord(**row) for row in found]
+
+    def delete_policy_version(self, policy_arn: str, version_id: str) -> None:
+        """Remove one version of a policy."""
+        with self._write() as conn:
+            conn.execute(
+                self._q["delete_iam_policy_version"],
+                {"policy_arn": policy_arn, "version_id": version_id},
+            )
+
+    def attach_role_policy(self, role_name: str, policy_arn: str) -> None:
+        """Attach a managed policy to a role (again is nothing)."""
+        with self._write() as conn:
+            conn.execute(
+                self._q["attach_iam_role_policy"],
+                {"role_name": role_name, "policy_arn": policy_arn},
+            )
+
+    def detach_role_policy(self, role_name: str, policy_arn: str) -> bool:
+        """Detach it; whether it was attached."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                self._q["detach_iam_role_policy"],
+                {"role_name": role_name, "policy_arn": policy_arn},
+            )
+            return bool(cursor.rowcount)
+
+    def attached_role_policies(self, role_name: str) -> list[str]:
+        """The ARNs of the managed policies attached to a role."""
+        with self._read() as conn:
+            found = rows(
+                conn.execute(self._q["list_iam_role_attachments"], {"role_name": role_name})
+            )
+        return [row["policy_arn"] for row in found]
+
+    def put_role_policy(self, role_name: str, name: str, document: str) -> None:
+        """Add or replace an inline policy of a role."""
+        with self._write() as conn:
+            conn.execute(
+                self._q["put_iam_role_policy"],
+                {"role_name": role_name, "name": name, "document": document},
+            )
+
+    def role_policies(self, role_name: str) -> dict[str, str]:
+        """A role's inline policies: name -> document."""
+        with self._read() as conn:
+            found = rows(conn.execute(self._q["list_iam_role_policies"], {"role_name": role_name}))
+        return {row["name"]: row["document"] for row in found}
+
+    def delete_role_policy(self, role_name: str, name: str) -> bool:
+        """Remove an inline policy; whether there was one."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                self._q["delete_iam_role_policy"], {"role_name": role_name, "name": name}
+            )
+            return bool(cursor.rowcount)

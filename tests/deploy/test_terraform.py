@@ -1,0 +1,153 @@
+"""The real ``terraform`` against a real ``stepfn server``: the seed's configuration, with
+only the override file ``stepfn tf-override`` writes, applies, plans no changes and
+destroys. Skipped, saying why, without ``terraform`` or a local copy of the aws provider."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from click.testing import CliRunner
+
+from stepfn.cli import main
+
+from .helpers import EXAMPLE_ORDER, SEED, aws, plugin_dir, server_process
+
+TERRAFORM = shutil.which("terraform")
+PLUGINS = plugin_dir()
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(TERRAFORM is None, reason="terraform is not on PATH"),
+    pytest.mark.skipif(
+        PLUGINS is None,
+        reason="no local plugin directory with hashicorp/aws (set TF_PLUGIN_DIR)",
+    ),
+]
+
+IAM_ONLY = ("aws_iam_role", "aws_iam_policy", "aws_iam_role_policy_attachment")
+
+
+def terraform(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run terraform in ``folder`` offline (no checkpoint call, no prompts)."""
+    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+    env.pop("TF_LOG", None)
+    done = subprocess.run(
+        [str(TERRAFORM), *args, "-no-color", "-input=false"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"terraform {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def prepared(tmp_path: Path, url: str, text: str | None = None) -> Path:
+    """The seed's configuration in a fresh folder, with the override, initialised."""
+    folder = tmp_path / "seed"
+    shutil.copytree(SEED, folder)
+    if text is not None:
+        (folder / "main.tf").write_text(text)
+    result = CliRunner().invoke(main, ["tf-override", str(folder), "--endpoint-url", url])
+    assert result.exit_code == 0, result.output
+    terraform(folder, "init", f"-plugin-dir={PLUGINS}")
+    return folder
+
+
+def iam_part_of_the_seed() -> str:
+    """The seed's provider and IAM resources alone (its top-level blocks, as written)."""
+    blocks: list[list[str]] = []
+    for line in (SEED / "main.tf").read_text().splitlines():
+        if line.startswith(("provider ", "resource ")):
+            blocks.append([])
+        if blocks and (len(blocks[-1]) == 0 or blocks[-1][-1] != "}"):
+            blocks[-1].append(line)
+    kept = [
+        "\n".join(block)
+        for block in blocks
+        if block[0].startswith("provider ")
+        or any(block[0].startswith(f'resource "{kind}" ') for kind in IAM_ONLY)
+    ]
+    return "\n\n".join(kept) + "\n"
+
+
+def test_the_seeds_iam_resources_apply_plan_clean_and_destroy(tmp_path: Path) -> None:
+    with server_process(tmp_path / "stepfn.db") as url:
+        folder = prepared(tmp_path, url, iam_part_of_the_seed())
+        terraform(folder, "apply", "-auto-approve")
+        iam = aws("iam", url)
+        role = iam.get_role(RoleName="StepFunctionExecutionRole")["Role"]
+        assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+            "Service": "states.amazonaws.com"
+        }
+        iam.get_role(RoleName="LambdaExecutionRole")
+        attached = iam.list_attached_role_policies(RoleName="StepFunctionExecutionRole")
+        arns = [p["PolicyArn"] for p in attached["AttachedPolicies"]]
+        assert arns == ["arn:aws:iam::123456789012:policy/StepFunctionPolicy"]
+
+        plan = terraform(folder, "plan", "-detailed-exitcode", check=False)
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+
+        terraform(folder, "destroy", "-auto-approve")
+        assert iam.list_roles()["Roles"] == []
+        assert iam.list_policies(Scope="Local")["Policies"] == []
+
+
+def lambda_api(url: str) -> bool:
+    """Whether the server answers the Lambda API."""
+    try:
+        aws("lambda", url).list_functions()
+    except ClientError:
+        return False
+    return True
+
+
+def wait_done(sfn: Any, arn: str) -> dict[str, Any]:
+    while True:
+        found: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        if found["status"] != "RUNNING":
+            return found
+        time.sleep(0.05)
+
+
+@pytest.mark.acceptance
+def test_the_seed_applies_runs_plans_clean_and_destroys(tmp_path: Path) -> None:
+    with server_process(tmp_path / "stepfn.db") as url:
+        if not lambda_api(url):
+            pytest.skip("this server does not answer the Lambda API (CreateFunction) yet")
+        folder = prepared(tmp_path, url)
+        terraform(folder, "apply", "-auto-approve")
+
+        iam, functions, sfn = aws("iam", url), aws("lambda", url), aws("stepfunctions", url)
+        iam.get_role(RoleName="StepFunctionExecutionRole")
+        iam.get_role(RoleName="LambdaExecutionRole")
+        iam.get_policy(PolicyArn="arn:aws:iam::123456789012:policy/StepFunctionPolicy")
+        names = sorted(f["FunctionName"] for f in functions.list_functions()["Functions"])
+        assert names == ["LambdaFunction1", "LambdaFunction2"]
+        machines = sfn.list_state_machines()["stateMachines"]
+        assert [m["name"] for m in machines] == ["MyStepFunction"]
+
+        started = sfn.start_execution(
+            stateMachineArn=machines[0]["stateMachineArn"], input=EXAMPLE_ORDER.read_text()
+        )
+        result = wait_done(sfn, started["executionArn"])
+        assert result["status"] == "SUCCEEDED", result
+        assert json.loads(result["output"]) is not None
+
+        plan = terraform(folder, "plan", "-detailed-exitcode", check=False)
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+
+        terraform(folder, "destroy", "-auto-approve")
+        assert sfn.list_state_machines()["stateMachines"] == []
+        assert functions.list_functions()["Functions"] == []
+        assert iam.list_roles()["Roles"] == []
