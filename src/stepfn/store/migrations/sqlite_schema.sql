@@ -215,6 +215,7 @@ CREATE TABLE function_aliases (
     description TEXT NOT NULL,
     revision_id TEXT NOT NULL,
     PRIMARY KEY (name, alias)
+) WITHOUT ROWID;
 
 -- IAM: roles and managed policies; tags as a JSON list of {Key, Value}.
 CREATE TABLE iam_roles (
