@@ -102,7 +102,7 @@ class FunctionConfig:
     def describe(self, region: str, account: str) -> dict[str, Any]:
         """The configuration as Lambda's ``FunctionConfiguration`` shape spells it."""
         qualifier = None if self.version == LATEST else self.version
-        return {
+        described: dict[str, Any] = {
             "FunctionName": self.name,
             "FunctionArn": self.arn(region, account, qualifier),
             "Runtime": self.runtime,
@@ -115,12 +115,16 @@ class FunctionConfig:
             "LastModified": self.last_modified,
             "CodeSha256": self.code_sha256,
             "Version": self.version,
-            "Environment": {"Variables": dict(self.environment)},
             "State": "Active",
             "LastUpdateStatus": "Successful",
             "PackageType": "Zip",
             "Architectures": ["x86_64"],
         }
+        # Lambda leaves Environment out of a function that has no variables (Terraform's
+        # plan would otherwise show an empty block to remove).
+        if self.environment:
+            described["Environment"] = {"Variables": dict(self.environment)}
+        return described
 
 
 def config_problems(config: FunctionConfig) -> list[str]:
