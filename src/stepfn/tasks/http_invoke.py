@@ -22,6 +22,7 @@ status of 400 or more is ``ApiGateway.NNN`` with the response body as the cause.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import base64
 import concurrent.futures
@@ -82,7 +83,7 @@ Builder = Callable[[TaskRequest], httpx.Request]
 Shaper = Callable[[TaskRequest, httpx.Response], TaskOutcome]
 
 
-class _HttpAdapter:
+class _HttpAdapter(abc.ABC):
     """What both HTTP adapters share: the loop, the client, the sending."""
 
     resource = ""
@@ -123,11 +124,13 @@ class _HttpAdapter:
         route = self.routing.route(request.resource)
         return route.endpoint_url if route is not None else None
 
+    @abc.abstractmethod
     def build(self, request: TaskRequest) -> httpx.Request:
-        raise NotImplementedError
+        """The HTTP request a Task's parameters make (each integration its own)."""
 
+    @abc.abstractmethod
     def shape(self, request: TaskRequest, response: httpx.Response) -> TaskOutcome:
-        raise NotImplementedError
+        """The Task's outcome from the HTTP response, in the integration's shape."""
 
     def socket_error(self, cause: str) -> TaskOutcome:
         return TaskOutcome.failure("States.Http.Socket", cause)
