@@ -387,6 +387,14 @@ class Executions:
             out["revisionId"] = record.state_machine_revision_id
         return out
 
+    def count_executions(self, stateMachineArn: str) -> dict[str, int]:
+        """How many executions a Standard state machine has, by status (a stepfn
+        addition, not an AWS operation: the console's lists show them)."""
+        target = self.machines.resolve_target(stateMachineArn)  # checks that it exists
+        if target.type == "EXPRESS":
+            return {}
+        return self.store.count_executions(target.state_machine_arn)
+
     def list_executions(
         self,
         stateMachineArn: str | None = None,

@@ -423,6 +423,12 @@ class Store(IamStore):
         what it holds rather than every execution of the state machine."""
 
     @abc.abstractmethod
+    def count_executions(self, state_machine_arn: str) -> dict[str, int]:
+        """How many executions of a state machine there are, by status (the statuses
+        it has none of are left out): the same executions as ``list_executions(
+        state_machine_arn)``, counted over the index rather than read."""
+
+    @abc.abstractmethod
     def count_map_run_children(
         self, map_run_arn: str, map_run_event_id: int
     ) -> dict[str, tuple[int, int]]:

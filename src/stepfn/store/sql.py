@@ -295,6 +295,14 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
             found = rows(conn.execute(self._filled("list_executions", filters), values))
         return [ExecutionRecord(**row) for row in found]
 
+    def count_executions(self, state_machine_arn: str) -> dict[str, int]:
+        """How many executions of a state machine there are, by status."""
+        with self._read() as conn:
+            found = conn.execute(
+                self._q["count_executions"], {"state_machine_arn": state_machine_arn}
+            ).fetchall()
+        return {status: int(count) for status, count in found}
+
     def count_map_run_children(
         self, map_run_arn: str, map_run_event_id: int
     ) -> dict[str, tuple[int, int]]:

@@ -225,6 +225,12 @@ UPDATE executions SET
     redrive_count = ?, redrive_date = ?
 WHERE arn = ?;
 
+-- name: count_executions
+-- Counted on the index on (state machine, status, start date): the rows are not read.
+SELECT status, count(*) FROM executions
+WHERE state_machine_arn = :state_machine_arn
+GROUP BY status;
+
 -- name: count_map_run_children
 SELECT status, count(*), coalesce(sum(item_count), 0) FROM executions
 WHERE map_run_arn = :map_run_arn AND map_run_event_id = :map_run_event_id

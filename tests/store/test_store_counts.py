@@ -1,0 +1,32 @@
+"""Executions counted by status (the console's state machines list), on every store."""
+
+from __future__ import annotations
+
+import pytest
+
+from stepfn.store import Store
+
+from .test_store import PREFIX, SM, execution, started, step
+
+pytestmark = pytest.mark.unit
+
+OTHER = PREFIX + "stateMachine:Refunds"
+
+
+def test_executions_are_counted_by_status_per_state_machine(store: Store) -> None:
+    for i in range(5):
+        store.create_execution(execution(f"run-{i}", 1000.0 + i), started(f"run-{i}"))
+    store.create_execution(
+        execution("refund", state_machine_arn=OTHER, arn=PREFIX + "execution:Refunds:r"),
+        started("refund"),
+    )
+    finished = [PREFIX + "execution:Orders:run-0", PREFIX + "execution:Orders:run-1"]
+    store.commit_steps([step(finished[0], 2, status="SUCCEEDED")])
+    store.commit_steps([step(finished[1], 2, status="FAILED")])
+
+    assert store.count_executions(SM) == {"RUNNING": 3, "SUCCEEDED": 1, "FAILED": 1}
+    assert store.count_executions(OTHER) == {"RUNNING": 1}
+    assert store.count_executions(PREFIX + "stateMachine:None") == {}
+    # The same executions as the list, whatever the status filter.
+    for status, count in store.count_executions(SM).items():
+        assert len(store.list_executions(SM, status)) == count
