@@ -1,4 +1,5 @@
-"""Executions counted by status (the console's state machines list), on every store."""
+"""Executions counted by status and listed without their large columns (the console's
+lists, ListExecutions), on every store."""
 
 from __future__ import annotations
 
@@ -30,3 +31,19 @@ def test_executions_are_counted_by_status_per_state_machine(store: Store) -> Non
     # The same executions as the list, whatever the status filter.
     for status, count in store.count_executions(SM).items():
         assert len(store.list_executions(SM, status)) == count
+
+
+def test_summaries_list_as_executions_do_without_the_large_columns(store: Store) -> None:
+    for i, status in enumerate(["RUNNING", "FAILED", "RUNNING", "SUCCEEDED"]):
+        store.create_execution(
+            execution(f"run-{i}", 1000.0 + i % 2, status=status, version_arn=f"{SM}:{i}"),
+            started(f"run-{i}"),
+        )
+    for filters in ({}, {"status": "RUNNING"}, {"limit": 2, "offset": 1}):
+        summaries = store.list_execution_summaries(SM, **filters)  # type: ignore[arg-type]
+        records = store.list_executions(SM, **filters)  # type: ignore[arg-type]
+        assert [s.arn for s in summaries] == [r.arn for r in records]
+        assert [(s.status, s.start_date, s.version_arn) for s in summaries] == [
+            (r.status, r.start_date, r.version_arn) for r in records
+        ]
+    assert not hasattr(store.list_execution_summaries(SM)[0], "definition")

@@ -62,7 +62,7 @@ from stepfn.service.execution_checks import (
 )
 from stepfn.service.mapruns import MAX_LONG_ARN, FeatureMissing, MapRuns
 from stepfn.service.state_machines import StateMachines
-from stepfn.store.base import Conflict, ExecutionRecord, StepCommit
+from stepfn.store.base import Conflict, ExecutionRecord, ExecutionSummary, StepCommit
 from stepfn.validation import Constraints
 
 REDRIVE_TOKENS = 10
@@ -442,7 +442,7 @@ class Executions:
             # once lists the children of its newest run, which DescribeMapRun describes.
             map_run_event_id = self.map_runs._map_run(mapRunArn)[1].started.id
         # One more than the page: whether there is a next page, without counting them all.
-        records = self.store.list_executions(
+        records = self.store.list_execution_summaries(
             machine_arn,
             statusFilter,
             version_arn,
@@ -460,7 +460,7 @@ class Executions:
         return out
 
     @staticmethod
-    def _list_item(record: ExecutionRecord) -> dict[str, Any]:
+    def _list_item(record: ExecutionSummary) -> dict[str, Any]:
         item: dict[str, Any] = {
             "executionArn": record.arn,
             "stateMachineArn": record.state_machine_arn,
