@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import re
 import sys
 import threading
 from pathlib import Path
@@ -37,9 +38,6 @@ def unsupported(data: dict[str, Any]) -> str | None:
     for name, how in (data.get("bindings") or {}).items():
         if how not in BINDINGS:
             return f"no stand-in for the binding {name} ({how})"
-    text = json.dumps(data.get("definition"))
-    if '"ItemReader"' in text or '"ResultWriter"' in text:
-        return "needs a Distributed Map reading or writing S3 (not built yet)"
     return None
 
 
@@ -89,11 +87,33 @@ def prepare(data: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+    for bucket in _literal_buckets(definition) - set(values.values()):
+        client("s3").create_bucket(Bucket=bucket)
     for item in data.get("s3_objects") or []:
         item = _substitute(item, values)
         client("s3").put_object(Bucket=item["Bucket"], Key=item["Key"], Body=item["Body"])
     routing = {"routes": [{"resource": "arn:aws:states:::*", "endpoint_url": moto.url}]}
     return definition, given, routing
+
+
+def _literal_buckets(definition: Any) -> set[str]:
+    """The buckets a definition names outright (a ResultWriter's, say): they existed
+    when the case was recorded."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            bucket = value.get("Bucket")
+            if isinstance(bucket, str) and re.fullmatch(r"[a-z0-9][a-z0-9.-]{2,62}", bucket):
+                found.add(bucket)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(definition)
+    return found
 
 
 def _substitute(value: Any, values: dict[str, str]) -> Any:

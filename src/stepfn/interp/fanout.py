@@ -21,7 +21,7 @@ from stepfn import errors
 from stepfn.arns import ArnBuilder
 from stepfn.definition.model import MapState, ParallelState, State
 from stepfn.errors import StateError
-from stepfn.interp import children, flow
+from stepfn.interp import children, flow, item_reader, result_writer
 from stepfn.interp.commands import MapRunRedrive
 from stepfn.interp.dataflow import evaluate_template, read_field
 from stepfn.interp.events import to_json_text
@@ -57,9 +57,13 @@ def run_map(
     from stepfn.interp.machine import FanOut
 
     raw = thread.state_input
+    # With an ItemReader the items are read after the map run starts (item_reader.py).
+    reading = item_reader.reads_items(state)
     if state.jsonata:
         bindings = flow.jsonata_bindings(interp, thread, raw)
-        if state.has_items:
+        if reading:
+            items = []
+        elif state.has_items:
             items = flow.jsonata_value(interp, state.items, bindings, "Items")
             if not isinstance(items, list):
                 raise StateError(
@@ -89,7 +93,12 @@ def run_map(
     else:
         scope = interp.scope(thread)
         effective = flow.effective_input(interp, thread, state, raw, scope, parameters=False)
-        items = read_field(state.items_path, effective, scope) if state.items_path else effective
+        if reading:
+            items = []
+        elif state.items_path:
+            items = read_field(state.items_path, effective, scope)
+        else:
+            items = effective
         if not isinstance(items, list):
             raise StateError(
                 errors.RUNTIME,
@@ -128,7 +137,11 @@ def run_map(
     elif state.distributed:
         map_run = _map_run_arn(interp, thread, state)
         map_run_event_id = interp.emit(thread, "MapRunStarted", {"mapRunArn": map_run}).id
-    items = _batch(state, items)
+    items = [] if reading else item_reader.batch(interp, thread, state, items)
+    if state.distributed and not state.item_batcher:
+        # A list of its own: its slots are let go as children start (_start_child), and
+        # the one read from the input is part of the input.
+        items = list(items)
     fan = FanOut(
         kind="map",
         items=items,
@@ -142,6 +155,12 @@ def run_map(
         map_run_event_id=map_run_event_id,
     )
     thread.fan = fan
+    if reading:
+        try:
+            item_reader.start_reading(interp, thread, state, fan)
+        except item_reader.ReaderFailed as exc:
+            return map_run_failed(interp, thread, state, errors.ITEM_READER_FAILED, exc.cause)
+        return None
     if redrive is not None:
         _redrive_items(fan, redrive)
     if not fan.pending:
@@ -172,7 +191,8 @@ def _redrive_items(fan: FanOut, redrive: MapRunRedrive) -> None:
 def _map_started(interp: Interpreter, thread: Thread, state: MapState, items: list[Any]) -> None:
     # AWS records MapStateStarted once it has the items and MaxConcurrency, before it
     # reads the failure tolerances (whose errors come after it in the history).
-    size = len(_batch(state, items)) if state.item_batcher else len(items)
+    batched = item_reader.batch(interp, thread, state, items) if state.item_batcher else items
+    size = len(batched)
     interp.emit(thread, "MapStateStarted", {"length": size})
 
 
@@ -181,25 +201,6 @@ def _map_run_arn(interp: Interpreter, thread: Thread, state: MapState) -> str:
     info = interp.info_of(thread)
     label = state.label or state.name
     return ArnBuilder(info.region, info.account).map_run(info.state_machine_name, label, info.name)
-
-
-def _batch(state: MapState, items: list[Any]) -> list[Any]:
-    """Group items into batches as ItemBatcher says (only fixed counts are supported)."""
-    batcher = state.item_batcher
-    if not batcher:
-        return items
-    size = batcher.get("MaxItemsPerBatch")
-    if not isinstance(size, int) or size <= 0:
-        size = len(items) or 1
-    batch_input = batcher.get("BatchInput")
-    batches = []
-    for start in range(0, len(items), size):
-        batch: dict[str, Any] = {}
-        if isinstance(batch_input, dict):
-            batch["BatchInput"] = batch_input
-        batch["Items"] = items[start : start + size]
-        batches.append(batch)
-    return batches
 
 
 def _jsonata_number(
@@ -352,6 +353,11 @@ def _start_child(
                     children.start(interp, thread, child, state, fan, index, data)
                 else:
                     children.redrive(interp, child, state, redriven, data)
+                # The child's input is in its own history now: a map run of many items
+                # need not carry them all in its run state to its end. (TestState, which
+                # inspects the items afterwards, runs no child executions for real.)
+                if getattr(interp, "inspector", None) is None:
+                    fan.items[index] = None
             else:
                 child.execution = SILENT
         elif child.execution != SILENT:
@@ -375,7 +381,8 @@ def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: 
         return
     state = interp.machines[parent.machine_key].states[parent.state]
     del fan.running[child.index]
-    fan.results[child.index] = output
+    if not isinstance(state, MapState) or result_writer.keeps_outputs(state):
+        fan.results[child.index] = output
     fan.succeeded.add(child.index)
     # An inline Map's iterations record MapIteration* events, unless silent; a
     # distributed Map's items are executions. (Not ``child.silent``: a property call
@@ -483,13 +490,65 @@ def _settle(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> N
 
 
 def _complete(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> Outcome:
-    """All children are done: the state's result is their outputs, in order."""
+    """All children are done: the state's result is their outputs, in order (or, with
+    a ResultWriter, where they were written, once they are)."""
+    if isinstance(state, MapState) and result_writer.writes_results(state):
+        result_writer.start_writing(interp, thread, state, fan)
+        return None
     thread.fan = None
     if isinstance(state, MapState):
         if state.distributed:
             interp.emit(thread, "MapRunSucceeded")  # AWS gives it no details
         interp.emit(thread, "MapStateSucceeded")
     return finish_results(interp, thread, state, fan.results)
+
+
+def data_answered(interp: Interpreter, thread: Thread, state: State, output: Any) -> Outcome:
+    """The task a Map waited on answered: its ItemReader's items (start the children)
+    or its ResultWriter's manifest (the Map's result)."""
+    fan = thread.fan
+    assert isinstance(state, MapState) and fan is not None
+    if fan.phase == item_reader.READING:
+        fan.phase = ""
+        if not isinstance(output, list):
+            cause = f"The items read are not a list: {to_json_text(output)[:200]}"  # ours
+            return map_run_failed(interp, thread, state, errors.ITEM_READER_FAILED, cause)
+        items = item_reader.batch(interp, thread, state, output)
+        fan.items = items
+        fan.results = [None] * len(items)
+        fan.pending = deque(range(len(items)))
+        if not fan.pending:
+            return _complete(interp, thread, state, fan)
+        _start_children(interp, thread, state, fan)
+        return None
+    fan.phase = ""
+    thread.fan = None
+    interp.emit(thread, "MapRunSucceeded")
+    interp.emit(thread, "MapStateSucceeded")
+    return finish_results(interp, thread, state, result_writer.map_result(fan, output))
+
+
+def data_refused(
+    interp: Interpreter, thread: Thread, state: State, error: str | None, cause: str | None
+) -> Outcome:
+    """The read or the write a Map waited on failed: its map run fails with AWS's
+    error for it, the adapter's cause kept."""
+    fan = thread.fan
+    assert isinstance(state, MapState) and fan is not None
+    reading = fan.phase == item_reader.READING
+    name = errors.ITEM_READER_FAILED if reading else errors.RESULT_WRITER_FAILED
+    return map_run_failed(interp, thread, state, name, cause)
+
+
+def map_run_failed(
+    interp: Interpreter, thread: Thread, state: MapState, error: str, cause: str | None
+) -> Outcome:
+    """End a distributed Map's run with a failure of its own (not of a child)."""
+    thread.fan = None
+    interp.emit(thread, "MapRunFailed", {})
+    if not interp.will_retry(thread, state, error):
+        interp.emit(thread, "MapStateFailed")
+    return interp.state_failed(thread, state, error, cause)
 
 
 def finish_results(interp: Interpreter, thread: Thread, state: State, results: Any) -> Outcome:
