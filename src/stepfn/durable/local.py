@@ -212,19 +212,13 @@ class Driver:
 
     def _apply(self, result: StepResult) -> None:
         self.events.extend(result.events)
+        # The children first: a task of this step may read them (a ResultWriter's).
         for command in result.commands:
-            if isinstance(command, StartTimer):
-                self._push(command.due, TimerFired(command.timer_id))
-            elif isinstance(command, CancelTimer):
-                self._cancelled.add(command.timer_id)
-            elif isinstance(command, InvokeTask):
-                self._invoke(command)
-            elif isinstance(command, StartChildExecution):
+            if isinstance(command, StartChildExecution):
                 self._children[command.arn] = Execution(
                     command.arn, command.name, "RUNNING", start_time=self.interpreter.now
                 )
                 self._started[command.arn] = command
-            # CancelTask: tasks here run to completion when invoked; nothing to cancel.
         for event in result.child_events:
             child = self._children[event.execution]
             child.events.append(event)
@@ -234,6 +228,14 @@ class Driver:
                 child.status, child.stop_time = status, event.timestamp
                 child.output = details.get("output")
                 child.error, child.cause = details.get("error"), details.get("cause")
+        for command in result.commands:
+            if isinstance(command, StartTimer):
+                self._push(command.due, TimerFired(command.timer_id))
+            elif isinstance(command, CancelTimer):
+                self._cancelled.add(command.timer_id)
+            elif isinstance(command, InvokeTask):
+                self._invoke(command)
+            # CancelTask: tasks here run to completion when invoked; nothing to cancel.
 
     def _map_run_children(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
         """The children of a map run, as a ResultWriter writes them (``map_results``)."""
