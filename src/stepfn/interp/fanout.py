@@ -36,6 +36,11 @@ Outcome = tuple[str | None, Any] | None
 
 TOLERANCE_EXCEEDED_CAUSE = "The specified tolerated failure threshold was exceeded"
 
+# At most this many child executions of a distributed Map run at once, as on AWS (its
+# MaxConcurrency 0 means "as many as that"): the others wait as item indexes, so that a
+# map run of a million items never holds a million threads in its run state.
+MAX_CHILD_EXECUTIONS = 10_000
+
 # AWS's hard limit of redrives of one map run; past it the Map fails with States.Runtime
 # (the cause is our wording).
 MAX_MAP_RUN_REDRIVES = 1000
@@ -329,6 +334,8 @@ def _start_children(interp: Interpreter, thread: Thread, state: State, fan: FanO
     """Start children while there are items and room under MaxConcurrency."""
     started = []
     limit = fan.max_concurrency
+    if fan.map_run and not 0 < limit <= MAX_CHILD_EXECUTIONS:
+        limit = MAX_CHILD_EXECUTIONS  # a distributed Map's children, at most AWS's
     while fan.pending and (limit <= 0 or len(fan.running) < limit):
         index = fan.pending.popleft()
         started.append(_start_child(interp, thread, state, fan, index))
