@@ -223,3 +223,36 @@ def test_api_gateway_headers_are_checked_before_the_task_is_scheduled() -> None:
         "could not be used to start the Task: [The value of the field 'Headers' has an "
         "invalid format]"
     )
+
+
+def test_a_redriven_map_run_reads_again_and_runs_only_the_unsuccessful() -> None:
+    from stepfn.interp.commands import MapRunRedrive, Redrive, RedrivenChild
+
+    task = {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": True}
+    model = machine()
+    definition = dict(model.raw)
+    definition["States"]["M"]["ItemProcessor"]["States"]["Item"] = task
+    interp = interpreter(build(definition), {"b": "bucket", "max": 5})
+    run = RunState()
+    (read,) = invokes(interp.step(run, Start(), 1000.0))
+    answered = interp.step(run, TaskSucceeded(read.token, ["a", "b"]), 1001.0)
+    first, second = invokes(answered)
+    arns = [c.arn for c in answered.commands if isinstance(c, StartChildExecution)]
+    interp.step(run, TaskSucceeded(first.token, "A"), 1002.0)
+    interp.step(run, TaskFailed(second.token, "Boom", "b failed"), 1003.0)
+    assert run.status == "FAILED"
+    children = (
+        RedrivenChild(0, arns[0], "SUCCEEDED", 5, output="A"),
+        RedrivenChild(1, arns[1], "FAILED", 5),
+    )
+    redriven = interp.step(run, Redrive(1, MapRunRedrive("mr", 4, 1, children)), 1004.0)
+    assert "MapRunRedriven" in types(redriven)
+    (reread,) = invokes(redriven)
+    assert reread.resource == GET
+    again = interp.step(run, TaskSucceeded(reread.token, ["a", "b"]), 1005.0)
+    # Only the failed child runs again, as the same child execution.
+    (retried,) = invokes(again)
+    assert [e.type for e in again.child_events][0] == "ExecutionRedriven"
+    assert {e.execution for e in again.child_events} == {arns[1]}
+    interp.step(run, TaskSucceeded(retried.token, "B"), 1006.0)
+    assert (run.status, run.output) == ("SUCCEEDED", ["A", "B"])

@@ -21,7 +21,7 @@ from stepfn import errors
 from stepfn.arns import ArnBuilder
 from stepfn.definition.model import MapState, ParallelState, State
 from stepfn.errors import StateError
-from stepfn.interp import children, flow, item_reader, result_writer
+from stepfn.interp import children, flow, item_reader, map_data, result_writer
 from stepfn.interp.commands import MapRunRedrive
 from stepfn.interp.dataflow import evaluate_template, read_field
 from stepfn.interp.events import to_json_text
@@ -161,10 +161,14 @@ def run_map(
     )
     thread.fan = fan
     if reading:
+        if redrive is not None:
+            map_data.remember_redrive(fan, redrive)
         try:
             item_reader.start_reading(interp, thread, state, fan)
         except item_reader.ReaderFailed as exc:
-            return map_run_failed(interp, thread, state, errors.ITEM_READER_FAILED, exc.cause)
+            return map_data.map_run_failed(
+                interp, thread, state, errors.ITEM_READER_FAILED, exc.cause
+            )
         return None
     if redrive is not None:
         _redrive_items(fan, redrive)
@@ -508,54 +512,6 @@ def _complete(interp: Interpreter, thread: Thread, state: State, fan: FanOut) ->
             interp.emit(thread, "MapRunSucceeded")  # AWS gives it no details
         interp.emit(thread, "MapStateSucceeded")
     return finish_results(interp, thread, state, fan.results)
-
-
-def data_answered(interp: Interpreter, thread: Thread, state: State, output: Any) -> Outcome:
-    """The task a Map waited on answered: its ItemReader's items (start the children)
-    or its ResultWriter's manifest (the Map's result)."""
-    fan = thread.fan
-    assert isinstance(state, MapState) and fan is not None
-    if fan.phase == item_reader.READING:
-        fan.phase = ""
-        if not isinstance(output, list):
-            cause = f"The items read are not a list: {to_json_text(output)[:200]}"  # ours
-            return map_run_failed(interp, thread, state, errors.ITEM_READER_FAILED, cause)
-        items = item_reader.batch(interp, thread, state, output)
-        fan.items = items
-        fan.results = [None] * len(items)
-        fan.pending = deque(range(len(items)))
-        if not fan.pending:
-            return _complete(interp, thread, state, fan)
-        _start_children(interp, thread, state, fan)
-        return None
-    fan.phase = ""
-    thread.fan = None
-    interp.emit(thread, "MapRunSucceeded")
-    interp.emit(thread, "MapStateSucceeded")
-    return finish_results(interp, thread, state, result_writer.map_result(fan, output))
-
-
-def data_refused(
-    interp: Interpreter, thread: Thread, state: State, error: str | None, cause: str | None
-) -> Outcome:
-    """The read or the write a Map waited on failed: its map run fails with AWS's
-    error for it, the adapter's cause kept."""
-    fan = thread.fan
-    assert isinstance(state, MapState) and fan is not None
-    reading = fan.phase == item_reader.READING
-    name = errors.ITEM_READER_FAILED if reading else errors.RESULT_WRITER_FAILED
-    return map_run_failed(interp, thread, state, name, cause)
-
-
-def map_run_failed(
-    interp: Interpreter, thread: Thread, state: MapState, error: str, cause: str | None
-) -> Outcome:
-    """End a distributed Map's run with a failure of its own (not of a child)."""
-    thread.fan = None
-    interp.emit(thread, "MapRunFailed", {})
-    if not interp.will_retry(thread, state, error):
-        interp.emit(thread, "MapStateFailed")
-    return interp.state_failed(thread, state, error, cause)
 
 
 def finish_results(interp: Interpreter, thread: Thread, state: State, results: Any) -> Outcome:

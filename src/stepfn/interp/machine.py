@@ -46,7 +46,7 @@ from stepfn.definition.model import (
     compile_template,
 )
 from stepfn.errors import ExecutionError, StateError
-from stepfn.interp import children, fanout, states
+from stepfn.interp import children, fanout, map_data, states
 from stepfn.interp import retry as retry_rules
 from stepfn.interp.commands import (
     Begin,
@@ -632,7 +632,7 @@ class Interpreter:
         state = self.machines[thread.machine_key].states[thread.state]
         if isinstance(state, MapState):  # its ItemReader's read or ResultWriter's write
             self.continue_thread(
-                thread, self.guarded(thread, state, fanout.data_answered, stimulus.output)
+                thread, self.guarded(thread, state, map_data.data_answered, stimulus.output)
             )
             return
         assert isinstance(state, TaskState)
@@ -646,7 +646,7 @@ class Interpreter:
         self._release_task(thread)
         state = self.machines[thread.machine_key].states[thread.state]
         if isinstance(state, MapState):
-            outcome = fanout.data_refused(self, thread, state, stimulus.error, stimulus.cause)
+            outcome = map_data.data_refused(self, thread, state, stimulus.error, stimulus.cause)
             self.continue_thread(thread, outcome)
             return
         assert isinstance(state, TaskState)
