@@ -24,10 +24,10 @@ from typing import Any
 from stepfn.clock import Clock, IdSource, VirtualClock
 from stepfn.definition.model import Machine, build
 from stepfn.definition.parse import parse_definition
+from stepfn.durable.effects import ending, plan, task_request
 from stepfn.interp.context import ExecutionInfo, execution_info
-from stepfn.interp.events import EXECUTION_ENDS, Event
+from stepfn.interp.events import Event
 from stepfn.interp.machine import (
-    CancelTimer,
     Interpreter,
     InvokeTask,
     RunState,
@@ -41,7 +41,7 @@ from stepfn.interp.machine import (
     TimerFired,
 )
 from stepfn.lang.nesting import depth_problem, value_too_deep
-from stepfn.tasks.base import Registry, TaskRequest
+from stepfn.tasks.base import Registry
 from stepfn.tasks.lambda_local import Handler
 from stepfn.tasks.registry import RoutingConfig, default_registry
 
@@ -172,7 +172,7 @@ class Driver:
         self.interpreter = Interpreter(machine, info, ids, time_limit)
         self.run_state = RunState()
         self.events: list[Event] = []
-        # (due time, sequence, stimulus or timer id); the sequence keeps equal times FIFO.
+        # (due time, sequence, stimulus); the sequence keeps equal times FIFO.
         self._queue: list[tuple[float, int, Stimulus]] = []
         self._sequence = itertools.count()
         self._cancelled: set[str] = set()
@@ -210,11 +210,12 @@ class Driver:
 
     def _apply(self, result: StepResult) -> None:
         self.events.extend(result.events)
-        for command in result.commands:
+        effects = plan(result.commands)
+        self._cancelled.update(effects.cancelled_timers)
+        # In the order asked for: effects due at one instant happen in that order.
+        for command in effects.commands:
             if isinstance(command, StartTimer):
                 self._push(command.due, TimerFired(command.timer_id))
-            elif isinstance(command, CancelTimer):
-                self._cancelled.add(command.timer_id)
             elif isinstance(command, InvokeTask):
                 self._invoke(command)
             elif isinstance(command, StartChildExecution):
@@ -225,27 +226,14 @@ class Driver:
         for event in result.child_events:
             child = self._children[event.execution]
             child.events.append(event)
-            status = EXECUTION_ENDS.get(event.type)
-            if status is not None:
-                details = event.details or {}
-                child.status, child.stop_time = status, event.timestamp
-                child.output = details.get("output")
-                child.error, child.cause = details.get("error"), details.get("cause")
+            end = ending(event)
+            if end is not None:
+                child.status, child.stop_time = end.status, end.stopped
+                child.output, child.error, child.cause = end.output, end.error, end.cause
 
     def _invoke(self, command: InvokeTask) -> None:
         started = self.clock.now()
-        outcome = self.registry.invoke(
-            TaskRequest(
-                token=command.token,
-                resource=command.resource,
-                payload=command.payload,
-                state_name=command.state_name,
-                execution=self.info,
-                timeout_seconds=command.timeout_seconds,
-                heartbeat_seconds=command.heartbeat_seconds,
-                attempt=command.attempt,
-            )
-        )
+        outcome = self.registry.invoke(task_request(command, self.info))
         # The answer arrives when the task ended: after its simulated duration on a
         # virtual clock, after the real time it took on a real one. A timeout timer due
         # earlier fires first, as it would on AWS.

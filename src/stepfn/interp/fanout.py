@@ -25,12 +25,14 @@ from stepfn.interp import children, flow
 from stepfn.interp.commands import MapRunRedrive
 from stepfn.interp.dataflow import evaluate_template, read_field
 from stepfn.interp.events import to_json_text
+from stepfn.interp.retry import will_retry
 from stepfn.interp.runstate import SILENT, RedriveOf
 from stepfn.lang.jsonata import json_type
 from stepfn.lang.jsonpath import JsonPath
 
 if TYPE_CHECKING:
-    from stepfn.interp.machine import FanOut, Interpreter, Thread
+    from stepfn.interp.machine import FanOut, Thread
+    from stepfn.interp.step_context import StepContext
 
 Outcome = tuple[str | None, Any] | None
 
@@ -48,7 +50,7 @@ MAP_RUN_REDRIVES_CAUSE = (
 
 
 def run_map(
-    interp: Interpreter, thread: Thread, state: MapState, redrive: MapRunRedrive | None = None
+    interp: StepContext, thread: Thread, state: MapState, redrive: MapRunRedrive | None = None
 ) -> Outcome:
     """Enter a Map state: find its items and start the first iterations. With
     ``redrive``, go on with that map run of a distributed Map (see ``_redrive_items``):
@@ -169,14 +171,14 @@ def _redrive_items(fan: FanOut, redrive: MapRunRedrive) -> None:
         fan.pending.append(index)
 
 
-def _map_started(interp: Interpreter, thread: Thread, state: MapState, items: list[Any]) -> None:
+def _map_started(interp: StepContext, thread: Thread, state: MapState, items: list[Any]) -> None:
     # AWS records MapStateStarted once it has the items and MaxConcurrency, before it
     # reads the failure tolerances (whose errors come after it in the history).
     size = len(_batch(state, items)) if state.item_batcher else len(items)
     interp.emit(thread, "MapStateStarted", {"length": size})
 
 
-def _map_run_arn(interp: Interpreter, thread: Thread, state: MapState) -> str:
+def _map_run_arn(interp: StepContext, thread: Thread, state: MapState) -> str:
     # Inside a child execution, the child's own state machine and name.
     info = interp.info_of(thread)
     label = state.label or state.name
@@ -203,7 +205,7 @@ def _batch(state: MapState, items: list[Any]) -> list[Any]:
 
 
 def _jsonata_number(
-    interp: Interpreter, value: Any, bindings: dict[str, Any], field: str
+    interp: StepContext, value: Any, bindings: dict[str, Any], field: str
 ) -> float | None:
     if value is None:
         return None
@@ -275,7 +277,7 @@ def _path_float(
     return float(found)
 
 
-def _item_input(interp: Interpreter, thread: Thread, state: MapState, index: int, item: Any) -> Any:
+def _item_input(interp: StepContext, thread: Thread, state: MapState, index: int, item: Any) -> Any:
     """An iteration's input: the item, or ItemSelector evaluated with $$.Map.Item."""
     fan = thread.fan
     assert fan is not None
@@ -292,7 +294,7 @@ def _item_input(interp: Interpreter, thread: Thread, state: MapState, index: int
 # --- Parallel --------------------------------------------------------------------------------
 
 
-def run_parallel(interp: Interpreter, thread: Thread, state: ParallelState) -> Outcome:
+def run_parallel(interp: StepContext, thread: Thread, state: ParallelState) -> Outcome:
     """Enter a Parallel state: start every branch on the same input."""
     from stepfn.interp.machine import FanOut
 
@@ -324,7 +326,7 @@ def run_parallel(interp: Interpreter, thread: Thread, state: ParallelState) -> O
 # --- children ----------------------------------------------------------------------------------
 
 
-def _start_children(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> None:
+def _start_children(interp: StepContext, thread: Thread, state: State, fan: FanOut) -> None:
     """Start children while there are items and room under MaxConcurrency."""
     started = []
     limit = fan.max_concurrency
@@ -337,7 +339,7 @@ def _start_children(interp: Interpreter, thread: Thread, state: State, fan: FanO
 
 
 def _start_child(
-    interp: Interpreter, thread: Thread, state: State, fan: FanOut, index: int
+    interp: StepContext, thread: Thread, state: State, fan: FanOut, index: int
 ) -> tuple[Thread, str, Any]:
     item = fan.items[index]
     if isinstance(state, MapState):
@@ -368,12 +370,12 @@ def _start_child(
     return child, machine.start_at, data
 
 
-def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: Any) -> None:
+def child_succeeded(interp: StepContext, parent: Thread, child: Thread, output: Any) -> None:
     """A branch or iteration ended well: keep its output; start more or finish."""
     fan = parent.fan
     if fan is None or child.index not in fan.running:
         return
-    state = interp.machines[parent.machine_key].states[parent.state]
+    state = interp.state_of(parent)
     del fan.running[child.index]
     fan.results[child.index] = output
     fan.succeeded.add(child.index)
@@ -386,13 +388,13 @@ def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: 
 
 
 def child_failed(
-    interp: Interpreter, parent: Thread, child: Thread, error: str | None, cause: str | None
+    interp: StepContext, parent: Thread, child: Thread, error: str | None, cause: str | None
 ) -> None:
     """A branch or iteration failed: tolerate it, or fail the state."""
     fan = parent.fan
     if fan is None or child.index not in fan.running:
         return
-    state = interp.machines[parent.machine_key].states[parent.state]
+    state = interp.state_of(parent)
     del fan.running[child.index]
     fan.failures += 1
     if isinstance(state, MapState):
@@ -409,7 +411,7 @@ def child_failed(
     if isinstance(state, MapState) and state.distributed:
         interp.emit(parent, "MapRunFailed", {})
     # A state about to be retried shows no Failed event: AWS starts it again at once.
-    if not interp.will_retry(parent, state, error):
+    if not will_retry(parent, state, error):
         interp.emit(
             parent, "MapStateFailed" if isinstance(state, MapState) else "ParallelStateFailed"
         )
@@ -418,7 +420,7 @@ def child_failed(
     interp.continue_thread(parent, outcome)
 
 
-def _keep_for_redrive(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> None:
+def _keep_for_redrive(interp: StepContext, parent: Thread, state: State, fan: FanOut) -> None:
     """Keep the fan-out of a top-level inline Map or Parallel whose failure failed the
     execution: RedriveExecution goes on with it (``redrive``). Only its successes
     matter then, so the other results are dropped. (A stopped or timed-out execution
@@ -435,7 +437,7 @@ def _keep_for_redrive(interp: Interpreter, parent: Thread, state: State, fan: Fa
     parent.fan = fan
 
 
-def redrive(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> Outcome:
+def redrive(interp: StepContext, thread: Thread, state: State, fan: FanOut) -> Outcome:
     """Go on with the kept fan-out of a top-level inline Map or Parallel, as AWS's
     RedriveExecution does: the children that succeeded keep their outputs and do not
     run again; the ones that failed or were aborted, and those never started, run (from
@@ -460,7 +462,7 @@ def _tolerated(fan: FanOut) -> bool:
     return False
 
 
-def _abort_running(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> None:
+def _abort_running(interp: StepContext, parent: Thread, state: State, fan: FanOut) -> None:
     for index, child_id in sorted(fan.running.items()):
         child = interp.run.threads.get(child_id)
         if child is None:
@@ -474,7 +476,7 @@ def _abort_running(interp: Interpreter, parent: Thread, state: State, fan: FanOu
     fan.pending.clear()
 
 
-def _settle(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> None:
+def _settle(interp: StepContext, parent: Thread, state: State, fan: FanOut) -> None:
     if fan.pending:
         _start_children(interp, parent, state, fan)
     if not fan.running and not fan.pending:
@@ -482,7 +484,7 @@ def _settle(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> N
         interp.continue_thread(parent, outcome)
 
 
-def _complete(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> Outcome:
+def _complete(interp: StepContext, thread: Thread, state: State, fan: FanOut) -> Outcome:
     """All children are done: the state's result is their outputs, in order."""
     thread.fan = None
     if isinstance(state, MapState):
@@ -492,7 +494,7 @@ def _complete(interp: Interpreter, thread: Thread, state: State, fan: FanOut) ->
     return finish_results(interp, thread, state, fan.results)
 
 
-def finish_results(interp: Interpreter, thread: Thread, state: State, results: Any) -> Outcome:
+def finish_results(interp: StepContext, thread: Thread, state: State, results: Any) -> Outcome:
     """A Map's or Parallel's result flow from its children's outputs: ResultSelector,
     ResultPath, OutputPath (or JSONata's Assign and Output), then leave the state."""
     assert isinstance(state, MapState | ParallelState)
@@ -505,7 +507,7 @@ def finish_results(interp: Interpreter, thread: Thread, state: State, results: A
     return flow.finish_jsonpath(interp, thread, state, raw, results, scope)
 
 
-def restart(interp: Interpreter, thread: Thread, state: State) -> Outcome:
+def restart(interp: StepContext, thread: Thread, state: State) -> Outcome:
     """Run a Map or Parallel state again after a retry's backoff."""
     if isinstance(state, MapState):
         return run_map(interp, thread, state)
