@@ -10,7 +10,7 @@ from stepfn.definition.model import State, build
 from stepfn.interp.context import execution_info
 from stepfn.interp.machine import Interpreter, RunState, Start
 from stepfn.interp.runstate import Thread
-from stepfn.interp.step_context import Outcome, PassThrough, StepContext
+from stepfn.interp.step_context import Next, Outcome, PassThrough, StepContext, Vars
 
 MACHINE = build(
     {
@@ -34,12 +34,7 @@ class Recorder(PassThrough):
         self.exits: list[tuple[str, Any]] = []
 
     def exit_state(
-        self,
-        thread: Thread,
-        state: State,
-        output: Any,
-        assigned: dict[str, Any] | None = None,
-        next_state: str | None = None,
+        self, thread: Thread, state: State, output: Any, assigned: Vars, next_state: Next = None
     ) -> Outcome:
         self.exits.append((state.name, output))
         thread.done = True

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from stepfn.interp.runstate import RunState, Thread
 
 Outcome = tuple[str | None, Any] | None
+Vars = dict[str, Any] | None  # variables a state assigned
+Next = str | None  # the state a thread goes to
+MapItem = tuple[int, Any] | None  # (index, value) of a Map iteration's item
 
 
 class StepContext(Protocol):
@@ -79,12 +82,9 @@ class StepContext(Protocol):
         """Ask the driver for ``command`` (after the step is committed)."""
 
     def scope(
-        self,
-        thread: Thread,
-        task_token: str | None = None,
-        map_item: tuple[int, Any] | None = None,
+        self, thread: Thread, task_token: str | None = None, map_item: MapItem = None
     ) -> Scope:
-        """What JSONPath expressions of the thread's current state may read."""
+        """The variables and context object JSONPath reads in the thread's state."""
 
     def variables(self, thread: Thread) -> dict[str, Any]:
         """The variables ``thread`` sees."""
@@ -101,12 +101,7 @@ class StepContext(Protocol):
         """A JSONPath Choice rule compiled once."""
 
     def exit_state(
-        self,
-        thread: Thread,
-        state: State,
-        output: Any,
-        assigned: dict[str, Any] | None = None,
-        next_state: str | None = None,
+        self, thread: Thread, state: State, output: Any, assigned: Vars, next_state: Next = None
     ) -> Outcome:
         """The state left with ``output``: its next state and input, or None (ended)."""
 

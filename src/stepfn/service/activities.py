@@ -24,8 +24,8 @@ from stepfn.validation import (
     DEFAULT_ENCRYPTION,
     MAX_TAGS,
     check_resource_name,
+    listing,
     normalize_encryption,
-    page,
     tag_pairs,
 )
 
@@ -92,24 +92,19 @@ class Activities:
         self, maxResults: int | None = None, nextToken: str | None = None
     ) -> dict[str, Any]:
         """ListActivities, by name."""
-        chosen, token = page(
-            sorted(self.store.list_activities(), key=lambda a: a.name),
+        return listing(
+            self.store.list_activities(),
             lambda a: a.name,
+            "activities",
+            lambda a: {
+                "activityArn": a.arn,
+                "name": a.name,
+                "creationDate": timestamp(a.creation_date),
+            },
             scope="activities",
             max_results=maxResults,
             next_token=nextToken,
         )
-        out: dict[str, Any] = {
-            "activities": [
-                {
-                    "activityArn": a.arn,
-                    "name": a.name,
-                    "creationDate": timestamp(a.creation_date),
-                }
-                for a in chosen
-            ]
-        }
-        return ControlBase._optional(out, "nextToken", token)
 
     def _activity_arn(self, arn: Any) -> str:
         parse_arn(arn, (ACTIVITY,))

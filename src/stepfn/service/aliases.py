@@ -35,7 +35,7 @@ from stepfn.service.control_base import (
 )
 from stepfn.store.base import AliasRecord, StateMachineRecord, VersionRecord
 from stepfn.validation import (
-    page,
+    listing,
 )
 
 # The service model's pattern for alias names, quoted as written in AWS's messages.
@@ -95,20 +95,15 @@ class VersionsAndAliases(ControlBase):
         if ref.kind != "state_machine":
             raise invalid_arn(f"Invalid state machine ARN: {stateMachineArn}")
         versions = self.store.list_versions(ref.base)
-        chosen, token = page(
-            sorted(versions, key=lambda v: -v.version),
+        return listing(
+            versions,
             lambda v: -v.version,
+            "stateMachineVersions",
+            lambda v: {"stateMachineVersionArn": v.arn, "creationDate": timestamp(v.creation_date)},
             scope=f"versions:{ref.base}",
             max_results=maxResults,
             next_token=nextToken,
         )
-        out: dict[str, Any] = {
-            "stateMachineVersions": [
-                {"stateMachineVersionArn": v.arn, "creationDate": timestamp(v.creation_date)}
-                for v in chosen
-            ]
-        }
-        return self._optional(out, "nextToken", token)
 
     def delete_state_machine_version(self, stateMachineVersionArn: str) -> dict[str, Any]:
         """DeleteStateMachineVersion; a version an alias still routes to is kept."""
@@ -272,20 +267,15 @@ class VersionsAndAliases(ControlBase):
                 for a in aliases
                 if any(r["stateMachineVersionArn"] == ref.text for r in a.routing_configuration)
             ]
-        chosen, token = page(
-            sorted(aliases, key=lambda a: (a.creation_date, a.name)),
+        return listing(
+            aliases,
             lambda a: (a.creation_date, a.name),
+            "stateMachineAliases",
+            lambda a: {"stateMachineAliasArn": a.arn, "creationDate": timestamp(a.creation_date)},
             scope=f"aliases:{ref.text}",
             max_results=maxResults,
             next_token=nextToken,
         )
-        out: dict[str, Any] = {
-            "stateMachineAliases": [
-                {"stateMachineAliasArn": a.arn, "creationDate": timestamp(a.creation_date)}
-                for a in chosen
-            ]
-        }
-        return self._optional(out, "nextToken", token)
 
     # --- helpers -------------------------------------------------------------------------
 

@@ -304,13 +304,7 @@ class Executions:
                 out["error"] = record.error
             if record.cause is not None:
                 out["cause"] = record.cause
-        if record.version_arn:
-            out["stateMachineVersionArn"] = record.version_arn
-        if record.alias_arn:
-            out["stateMachineAliasArn"] = record.alias_arn
-        out["redriveCount"] = record.redrive_count
-        if record.redrive_date is not None:
-            out["redriveDate"] = when(record.redrive_date)
+        _target_and_redrives(record, out)
         reason = not_redrivable(record, self.clock.now())
         if reason is None:
             out["redriveStatus"] = "REDRIVABLE"
@@ -421,13 +415,7 @@ class Executions:
             # Only children have one, and they are listed only by their map run.
             item["mapRunArn"] = record.map_run_arn
             item["itemCount"] = record.item_count or 1
-        if record.version_arn:
-            item["stateMachineVersionArn"] = record.version_arn
-        if record.alias_arn:
-            item["stateMachineAliasArn"] = record.alias_arn
-        item["redriveCount"] = record.redrive_count
-        if record.redrive_date is not None:
-            item["redriveDate"] = when(record.redrive_date)
+        _target_and_redrives(record, item)
         return item
 
     def get_execution_history(
@@ -544,3 +532,15 @@ class Executions:
                 del used[:-REDRIVE_TOKENS]
         self.wake(executionArn)
         return {"redriveDate": when(now)}
+
+
+def _target_and_redrives(record: ExecutionRecord, out: dict[str, Any]) -> None:
+    """The members DescribeExecution and ListExecutions share: the version or alias the
+    execution was started through, and its redrives."""
+    if record.version_arn:
+        out["stateMachineVersionArn"] = record.version_arn
+    if record.alias_arn:
+        out["stateMachineAliasArn"] = record.alias_arn
+    out["redriveCount"] = record.redrive_count
+    if record.redrive_date is not None:
+        out["redriveDate"] = when(record.redrive_date)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stepfn.arns import (
+    StateMachineArn,
     invalid_arn,
     parse_state_machine_arn,
 )
@@ -42,10 +43,10 @@ from stepfn.validation import (
     DEFAULT_TRACING,
     MAX_TAGS,
     check_resource_name,
+    listing,
     normalize_encryption,
     normalize_logging,
     normalize_tracing,
-    page,
     tag_pairs,
 )
 
@@ -176,12 +177,7 @@ class StateMachines(VersionsAndAliases):
         ``includedData="METADATA_ONLY"`` leaves the definition out (``{}``), as AWS does
         for callers who may not decrypt it.
         """
-        ref = parse_state_machine_arn(stateMachineArn)
-        if ref.kind == "labelled":
-            raise labelled_arn(stateMachineArn)
-        machine = self._state_machine_record(ref.base)
-        if machine is None:
-            raise does_not_exist(stateMachineArn)
+        ref, machine = self._existing(stateMachineArn)
         out: dict[str, Any]
         if ref.kind == "version":
             version = self.store.get_version(ref.text)
@@ -221,6 +217,17 @@ class StateMachines(VersionsAndAliases):
         if includedData == "METADATA_ONLY":
             out["definition"] = "{}"
         return out
+
+    def _existing(self, arn: str) -> tuple[StateMachineArn, StateMachineRecord]:
+        """``arn`` read, and the state machine it names (``StateMachineDoesNotExist``
+        when there is none; a Distributed Map's labelled ARN is refused)."""
+        ref = parse_state_machine_arn(arn)
+        if ref.kind == "labelled":
+            raise labelled_arn(arn)
+        machine = self._state_machine_record(ref.base)
+        if machine is None:
+            raise does_not_exist(arn)
+        return ref, machine
 
     def update_state_machine(
         self,
@@ -322,25 +329,20 @@ class StateMachines(VersionsAndAliases):
             if record.status == "DELETING" and self._finish_deletion(record):
                 continue
             records.append(record)
-        chosen, token = page(
-            sorted(records, key=lambda r: r.name),
+        return listing(
+            records,
             lambda r: r.name,
+            "stateMachines",
+            lambda r: {
+                "stateMachineArn": r.arn,
+                "name": r.name,
+                "type": r.type,
+                "creationDate": timestamp(r.creation_date),
+            },
             scope="stateMachines",
             max_results=maxResults,
             next_token=nextToken,
         )
-        out: dict[str, Any] = {
-            "stateMachines": [
-                {
-                    "stateMachineArn": r.arn,
-                    "name": r.name,
-                    "type": r.type,
-                    "creationDate": timestamp(r.creation_date),
-                }
-                for r in chosen
-            ]
-        }
-        return self._optional(out, "nextToken", token)
 
     def validate_state_machine_definition(
         self,
@@ -395,12 +397,7 @@ class StateMachines(VersionsAndAliases):
         if cached is not None:
             target: Target = cached
             return target
-        ref = parse_state_machine_arn(arn)
-        if ref.kind == "labelled":
-            raise labelled_arn(arn)
-        machine = self._state_machine_record(ref.base)
-        if machine is None:
-            raise does_not_exist(arn)
+        ref, machine = self._existing(arn)
         if machine.status == "DELETING":
             raise deleting(arn)
         alias_arn = None

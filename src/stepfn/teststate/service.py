@@ -66,7 +66,7 @@ from stepfn.interp.fanout import TOLERANCE_EXCEEDED_CAUSE
 from stepfn.interp.machine import Interpreter, StepResult
 from stepfn.interp.retry import backoff_delay, find_retrier, matches
 from stepfn.interp.runstate import FanOut, RunState, Thread
-from stepfn.interp.step_context import PassThrough
+from stepfn.interp.step_context import Next, Outcome, PassThrough, Vars
 from stepfn.service.context import ServiceContext
 from stepfn.tasks.base import Registry, TaskOutcome, TaskRequest
 from stepfn.teststate.checks import (
@@ -312,13 +312,8 @@ class Probe(PassThrough):
             self.interpreter.enqueue(thread, state_name, data, front)
 
     def exit_state(
-        self,
-        thread: Thread,
-        state: State,
-        output: Any,
-        assigned: dict[str, Any] | None = None,
-        next_state: str | None = None,
-    ) -> tuple[str | None, Any] | None:
+        self, thread: Thread, state: State, output: Any, assigned: Vars, next_state: Next = None
+    ) -> Outcome:
         """The state left: its output, and where it would go."""
         target = None if state.end else (next_state or state.next)
         thread.done = True

@@ -39,6 +39,7 @@ from typing import Any, TypeVar, cast
 
 from stepfn.errors import ServiceError
 from stepfn.validation.model import ServiceModel, Shape, load
+from stepfn.validation.rules import validation_error
 
 # Enum lists as AWS prints them where a recorded answer shows an order other than the
 # model's (AWS prints a Java set); the others follow the model's order.
@@ -94,15 +95,6 @@ def serialization_error(where: str, shape: Shape, value: Any) -> ServiceError:
     return ServiceError(
         "SerializationException",
         f"Cannot read '{where}': expected {_EXPECTED.get(shape.type, shape.type)}, found {found}",
-    )
-
-
-def validation_error(messages: list[str]) -> ServiceError:
-    """One ``ValidationException`` for all the violations, as AWS words it."""
-    count = len(messages)
-    noun = "error" if count == 1 else "errors"
-    return ServiceError(
-        "ValidationException", f"{count} validation {noun} detected: " + "; ".join(messages)
     )
 
 
@@ -281,19 +273,26 @@ class Validator:
             self._length(value, java_length(value), shape, where, messages)
 
     def _length(self, value: Any, size: int, shape: Shape, where: str, messages: list[str]) -> None:
-        if shape.min is not None and size < shape.min:
-            text = f"Member must have length greater than or equal to {_number(shape.min)}"
-            self._fail(value, shape, where, text, messages)
-        elif shape.max is not None and size > shape.max:
-            text = f"Member must have length less than or equal to {_number(shape.max)}"
-            self._fail(value, shape, where, text, messages)
+        self._bounds(value, size, "length", shape, where, messages)
 
     def _range(self, value: int | float, shape: Shape, where: str, messages: list[str]) -> None:
-        if shape.min is not None and value < shape.min:
-            text = f"Member must have value greater than or equal to {_number(shape.min)}"
+        self._bounds(value, value, "value", shape, where, messages)
+
+    def _bounds(
+        self,
+        value: Any,
+        size: int | float,
+        what: str,
+        shape: Shape,
+        where: str,
+        messages: list[str],
+    ) -> None:
+        """The shape's ``min``/``max`` of a value's length or of the value itself."""
+        if shape.min is not None and size < shape.min:
+            text = f"Member must have {what} greater than or equal to {_number(shape.min)}"
             self._fail(value, shape, where, text, messages)
-        elif shape.max is not None and value > shape.max:
-            text = f"Member must have value less than or equal to {_number(shape.max)}"
+        elif shape.max is not None and size > shape.max:
+            text = f"Member must have {what} less than or equal to {_number(shape.max)}"
             self._fail(value, shape, where, text, messages)
 
     def _fail(

@@ -351,6 +351,27 @@ def page(
     return chosen, token
 
 
+def listing(
+    items: Iterable[T],
+    key: Callable[[T], Any],
+    member: str,
+    shown: Callable[[T], dict[str, Any]],
+    *,
+    scope: str,
+    max_results: int | None,
+    next_token: str | None,
+) -> dict[str, Any]:
+    """A List* answer: ``member`` holding ``shown(item)`` for one page of ``items`` in
+    ``key`` order (see ``page``), and ``nextToken`` when more follow."""
+    chosen, token = page(
+        sorted(items, key=key), key, scope=scope, max_results=max_results, next_token=next_token
+    )
+    out: dict[str, Any] = {member: [shown(item) for item in chosen]}
+    if token:
+        out["nextToken"] = token
+    return out
+
+
 def _after(value: Any, mark: Any) -> bool:
     try:
         return bool(value > mark)
