@@ -757,26 +757,26 @@ class Interpreter:
         self._finish_all()
 
 
+# What entering each type of state does (``states.py`` and ``fanout.py``).
+_ENTER: dict[type, Callable[[StepContext, Thread, Any], tuple[str | None, Any] | None]] = {
+    PassState: states.run_pass,
+    TaskState: states.run_task,
+    ChoiceState: states.run_choice,
+    WaitState: states.run_wait,
+    SucceedState: states.run_succeed,
+    FailState: states.run_fail,
+    ParallelState: fanout.run_parallel,
+    MapState: fanout.run_map,
+}
+
+
 def enter_state(ctx: StepContext, thread: Thread, state: State) -> tuple[str | None, Any] | None:
     """Start the state ``thread`` just entered. Returns (next state, its input), or
     None when the state blocks or the thread ended."""
-    if isinstance(state, PassState):
-        return states.run_pass(ctx, thread, state)
-    if isinstance(state, TaskState):
-        return states.run_task(ctx, thread, state)
-    if isinstance(state, ChoiceState):
-        return states.run_choice(ctx, thread, state)
-    if isinstance(state, WaitState):
-        return states.run_wait(ctx, thread, state)
-    if isinstance(state, SucceedState):
-        return states.run_succeed(ctx, thread, state)
-    if isinstance(state, FailState):
-        return states.run_fail(ctx, thread, state)
-    if isinstance(state, ParallelState):
-        return fanout.run_parallel(ctx, thread, state)
-    if isinstance(state, MapState):
-        return fanout.run_map(ctx, thread, state)
-    raise TypeError(f"unknown state {state!r}")
+    enter = _ENTER.get(type(state))
+    if enter is None:
+        raise TypeError(f"unknown state {state!r}")
+    return enter(ctx, thread, state)
 
 
 def _goes_on_with(state: State | None, fan: FanOut) -> bool:

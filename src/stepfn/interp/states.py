@@ -363,13 +363,7 @@ def wait_due(interp: StepContext, thread: Thread, state: WaitState, raw: Any) ->
         return interp.now if parsed is None else parsed
     if state.seconds_path is not None:
         path = state.seconds_path
-        try:
-            seconds = read(path, effective, scope)
-        except PathNotFound:
-            raise StateError(
-                errors.RUNTIME,
-                f"The SecondsPath parameter does not reference an input value: {path.text}",
-            ) from None
+        seconds = _path_value(path, effective, scope, "SecondsPath")
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             raise StateError(
                 errors.RUNTIME,
@@ -389,13 +383,7 @@ def wait_due(interp: StepContext, thread: Thread, state: WaitState, raw: Any) ->
         return interp.now + float(seconds)
     assert state.timestamp_path is not None
     path = state.timestamp_path
-    try:
-        stamp = read(path, effective, scope)
-    except PathNotFound:
-        raise StateError(
-            errors.RUNTIME,
-            f"The TimestampPath parameter does not reference an input value: {path.text}",
-        ) from None
+    stamp = _path_value(path, effective, scope, "TimestampPath")
     parsed = parse_timestamp(stamp)
     if parsed is None:
         raise StateError(
@@ -426,12 +414,18 @@ def parse_timestamp(value: Any) -> float | None:
 def wait_done(interp: StepContext, thread: Thread, state: State) -> Outcome:
     """The wait is over: the state's output flows on."""
     assert isinstance(state, WaitState)
-    raw = thread.state_input
-    if state.jsonata:
-        return flow.finish_jsonata(interp, thread, state, raw, result=None, has_result=False)
-    scope = interp.scope(thread)
-    effective = flow.effective_input(interp, thread, state, raw, scope, parameters=False)
-    return flow.finish_simple(interp, thread, state, effective, scope)
+    return _flow_on(interp, thread, state)
+
+
+def _path_value(path: JsonPath, effective: Any, scope: Scope, field: str) -> Any:
+    """What a Wait's ``SecondsPath`` or ``TimestampPath`` (``field``) reads."""
+    try:
+        return read(path, effective, scope)
+    except PathNotFound:
+        raise StateError(
+            errors.RUNTIME,
+            f"The {field} parameter does not reference an input value: {path.text}",
+        ) from None
 
 
 # --- Succeed and Fail ------------------------------------------------------------------------
@@ -439,6 +433,12 @@ def wait_done(interp: StepContext, thread: Thread, state: State) -> Outcome:
 
 def run_succeed(interp: StepContext, thread: Thread, state: SucceedState) -> Outcome:
     """Succeed: end the thread with the state's output."""
+    return _flow_on(interp, thread, state)
+
+
+def _flow_on(interp: StepContext, thread: Thread, state: State) -> Outcome:
+    """The state's input, through its InputPath and OutputPath (or its JSONata Output),
+    is its output: a Wait that is over, a Succeed."""
     raw = thread.state_input
     if state.jsonata:
         return flow.finish_jsonata(interp, thread, state, raw, result=None, has_result=False)
