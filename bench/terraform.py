@@ -144,7 +144,9 @@ def main() -> None:
     applies: dict[str, list[float]] = {t: [] for t in targets}
     destroys: dict[str, list[float]] = {t: [] for t in targets}
     for run in range(args.runs):
-        for target in targets:
+        # Every other run in the other order, so that a load that changes over the run
+        # does not always favour the same target.
+        for target in targets if run % 2 == 0 else targets[::-1]:
             apply, destroy = one_run(plugins, args.iam_only, target, args.ministack)
             applies[target].append(apply)
             destroys[target].append(destroy)
