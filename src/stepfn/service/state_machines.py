@@ -24,9 +24,10 @@ from stepfn.arns import (
     invalid_arn,
     parse_state_machine_arn,
 )
+from stepfn.definition.parse import parse_definition
 from stepfn.definition.validate import is_error
 from stepfn.definition.varrefs import variable_references
-from stepfn.errors import ServiceError
+from stepfn.errors import Problem, ServiceError
 from stepfn.service.aliases import VersionsAndAliases
 from stepfn.service.control_base import (
     VERSION_COUNTER_TAG,
@@ -43,6 +44,7 @@ from stepfn.validation import (
     DEFAULT_TRACING,
     MAX_TAGS,
     check_resource_name,
+    invalid_definition,
     listing,
     normalize_encryption,
     normalize_logging,
@@ -102,6 +104,7 @@ class StateMachines(VersionsAndAliases):
         _check_role(roleArn)
         machine_type = type or "STANDARD"
         self._check_definition(definition, machine_type)
+        refuse_unresolved_resources(definition)
         logging = normalize_logging(loggingConfiguration)
         tracing = normalize_tracing(tracingConfiguration)
         encryption = normalize_encryption(encryptionConfiguration)
@@ -264,6 +267,7 @@ class StateMachines(VersionsAndAliases):
         record = self._machine_for_change(stateMachineArn)
         if definition is not None:
             self._check_definition(definition, record.type)
+            refuse_unresolved_resources(definition)
         if roleArn is not None:
             _check_role(roleArn)
         new = {
@@ -444,6 +448,53 @@ class StateMachines(VersionsAndAliases):
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def unresolved_resources(states: Any, path: str = "/States") -> list[Problem]:
+    """The Task states, at any depth, whose ``Resource`` still holds a ``${...}``
+    placeholder (a Terraform reference or a SAM/CDK substitution nobody resolved).
+
+    Validation lets such a Resource pass, so that ``stepfn validate`` checks a template
+    before its substitutions; a state machine cannot run one, and AWS's
+    CreateStateMachine refuses it as it refuses any Resource that is not an ARN.
+    """
+    problems: list[Problem] = []
+    if not isinstance(states, dict):
+        return problems
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        where = f"{path}/{name}"
+        resource = state.get("Resource")
+        if state.get("Type") == "Task" and isinstance(resource, str) and "${" in resource:
+            problems.append(
+                Problem(
+                    f"{where}/Resource",
+                    "Value is not a valid resource ARN",
+                    code="SCHEMA_VALIDATION_FAILED",
+                )
+            )
+        for i, branch in enumerate(state.get("Branches") or []):
+            if isinstance(branch, dict):
+                problems += unresolved_resources(
+                    branch.get("States"), f"{where}/Branches[{i}]/States"
+                )
+        for key in ("ItemProcessor", "Iterator"):
+            inner = state.get(key)
+            if isinstance(inner, dict):
+                problems += unresolved_resources(inner.get("States"), f"{where}/{key}/States")
+    return problems
+
+
+def refuse_unresolved_resources(definition: str) -> None:
+    """Refuse a (valid) definition with an unresolved ``${...}`` Resource, as AWS answers:
+    ``InvalidDefinition``, ``SCHEMA_VALIDATION_FAILED: Value is not a valid resource ARN
+    at /States/NAME/Resource``."""
+    if "${" not in definition:
+        return  # the common case costs a substring search
+    problems = unresolved_resources(parse_definition(definition, allow_yaml=False).get("States"))
+    if problems:
+        raise invalid_definition(problems)
 
 
 def _check_role(role_arn: str) -> None:
