@@ -8,7 +8,10 @@ prefix names the service (``AWSStepFunctions.`` and ``Logs_20140328.``: the ``Ap
 
 What runs where: reading the body, authentication, parsing and validation are quick and
 run on the event loop; the Engine call blocks (SQLite, locks), so it runs in a thread of
-a bounded pool (``THREADS``). A GetActivityTask long poll holds no thread while it
+a bounded pool (``THREADS``, ``BlockingPool``). Running the fast calls on the loop
+itself measured slower (bench/http_transport.py): SQLite gives up the interpreter lock
+while it works, and threads let the loop parse the next requests meanwhile, and let
+concurrent StartExecution calls share a commit. A GetActivityTask long poll holds no thread while it
 waits: ``ActivityPolls`` tries to claim a task in the pool, then awaits the Engine's
 activity signal (one watcher thread for all polls) or a second, and tries again.
 
@@ -26,9 +29,9 @@ import asyncio
 import contextlib
 import functools
 import logging
+import queue
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from starlette.applications import Starlette
@@ -141,6 +144,79 @@ async def _answer(send: Send, response: Response, *, close: bool = False) -> Non
     await send({"type": "http.response.body", "body": body})
 
 
+class BlockingPool:
+    """At most ``size`` threads running blocking calls for the event loop.
+
+    Not ``loop.run_in_executor``: a hop to a thread and back is most of a small call's
+    cost here, and the executor's (a ``concurrent.futures.Future`` with its condition
+    variable, chained to an asyncio one) measured three to five times this one's, which
+    queues the call and settles an asyncio future from the thread. anyio's ``to_thread``
+    costs more still. Threads start as calls need them and end after ``IDLE_SECONDS``
+    without one.
+    """
+
+    IDLE_SECONDS = 30.0
+
+    def __init__(self, size: int, name: str = "stepfn-api") -> None:
+        self.size = size
+        self.name = name
+        self._calls: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def run(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Start ``function(*args)`` in a thread; a future of its result (or error)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._calls.put((loop, future, function, args))
+        if not self._idle and self._threads < self.size:
+            with self._lock:
+                if self._threads < self.size:
+                    self._threads += 1
+                    threading.Thread(
+                        target=self._work, name=f"{self.name}-{self._threads}", daemon=True
+                    ).start()
+        return future
+
+    def _work(self) -> None:
+        calls, lock = self._calls, self._lock
+        while True:
+            with lock:
+                self._idle += 1
+            try:
+                loop, future, function, args = calls.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                with lock:
+                    self._idle -= 1
+                    self._threads -= 1
+                return
+            with lock:
+                self._idle -= 1
+            try:
+                result = function(*args)
+            except BaseException as exc:  # the caller's error, given to the caller
+                settle = functools.partial(_fail, future, exc)
+            else:
+                settle = functools.partial(_succeed, future, result)
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                loop.call_soon_threadsafe(settle)
+            del loop, future, function, args, settle
+
+
+_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():  # not cancelled meanwhile
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
 class _Refused(Exception):
     """A request answered before its body was read whole; its connection then closes."""
 
@@ -175,15 +251,12 @@ class AwsJson:
         self.api = api
         self.targets = dict(targets or {})
         self.max_body = max_body
-        # A plain executor rather than anyio's to_thread: a hop to the pool and back is
-        # most of a small call's cost here, and anyio's costs a third more
-        # (bench/http_transport.py).
-        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="stepfn-api")
+        self.pool = BlockingPool(threads)
         self.polls = ActivityPolls(lambda: self.api.engine, self.run)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking call in the bounded pool."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
+        return await self.pool.run(function, *args)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)

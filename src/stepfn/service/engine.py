@@ -212,6 +212,7 @@ class Engine:
         self.execution_description = executions.execution_description
         self.describe_state_machine_for_execution = executions.describe_state_machine_for_execution
         self.list_executions = executions.list_executions
+        self.count_executions = executions.count_executions  # not AWS's: for the console
         self.get_execution_history = executions.get_execution_history
         self.stop_execution = self._running(executions.stop_execution)
         self.redrive_execution = self._running(executions.redrive_execution)

@@ -52,7 +52,7 @@ from stepfn.service.execution_checks import (
 )
 from stepfn.service.mapruns import FeatureMissing, MapRuns
 from stepfn.service.state_machines import StateMachines
-from stepfn.store.base import Conflict, ExecutionRecord, StepCommit
+from stepfn.store.base import Conflict, ExecutionRecord, ExecutionSummary, StepCommit
 
 REDRIVE_TOKENS = 10
 REDRIVE_TOKEN_SECONDS = 15 * 60
@@ -343,6 +343,14 @@ class Executions:
             out["revisionId"] = record.state_machine_revision_id
         return out
 
+    def count_executions(self, stateMachineArn: str) -> dict[str, int]:
+        """How many executions a Standard state machine has, by status (a stepfn
+        addition, not an AWS operation: the console's lists show them)."""
+        target = self.machines.resolve_target(stateMachineArn)  # checks that it exists
+        if target.type == "EXPRESS":
+            return {}
+        return self.store.count_executions(target.state_machine_arn)
+
     def list_executions(
         self,
         stateMachineArn: str | None = None,
@@ -383,7 +391,7 @@ class Executions:
             # once lists the children of its newest run, which DescribeMapRun describes.
             map_run_event_id = self.map_runs._map_run(mapRunArn)[1].started.id
         # One more than the page: whether there is a next page, without counting them all.
-        records = self.store.list_executions(
+        records = self.store.list_execution_summaries(
             machine_arn,
             statusFilter,
             version_arn,
@@ -401,7 +409,7 @@ class Executions:
         return out
 
     @staticmethod
-    def _list_item(record: ExecutionRecord) -> dict[str, Any]:
+    def _list_item(record: ExecutionSummary) -> dict[str, Any]:
         item: dict[str, Any] = {
             "executionArn": record.arn,
             "stateMachineArn": record.state_machine_arn,
@@ -534,7 +542,7 @@ class Executions:
         return {"redriveDate": when(now)}
 
 
-def _target_and_redrives(record: ExecutionRecord, out: dict[str, Any]) -> None:
+def _target_and_redrives(record: ExecutionRecord | ExecutionSummary, out: dict[str, Any]) -> None:
     """The members DescribeExecution and ListExecutions share: the version or alias the
     execution was started through, and its redrives."""
     if record.version_arn:
