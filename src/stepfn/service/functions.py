@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -28,14 +30,19 @@ from typing import Any
 from stepfn.clock import Clock, IdSource
 from stepfn.errors import ServiceError
 from stepfn.functions.code import CodeError, prepare_code
+from stepfn.functions.local import FunctionCode, FunctionSpecError
 from stepfn.functions.model import LATEST, FunctionConfig, FunctionConfigError
 from stepfn.functions.pool import FunctionRuntime
 from stepfn.functions.results import InvocationResult
-from stepfn.store.base import LogEventRecord
+from stepfn.service.function_logs import FunctionLogs
 from stepfn.store.sql_functions import FunctionAliasRow, FunctionRow, SqlFunctions
-from stepfn.tasks.base import Cancel, Completion, Registry, TaskOutcome, TaskRequest
-from stepfn.tasks.lambda_functions import LambdaFunctions
-from stepfn.tasks.lambda_local import function_name, task_target
+from stepfn.tasks.base import Registry
+from stepfn.tasks.lambda_functions import LambdaFirst, LambdaFunctions
+
+# How long a looked-up configuration is trusted: changes made through this service
+# clear it at once; one made by another process on the same store shows within this,
+# as Lambda's own changes take a moment to reach every invoker.
+LOOKUP_SECONDS = 1.0
 
 
 def lambda_error(code: str, message: str, status: int) -> ServiceError:
@@ -100,15 +107,36 @@ class Functions:
         self.region = region
         self.account = account
         self._lock = threading.Lock()  # publish: read-then-write of the version counter
+        # (name, qualifier) -> (configuration or None, monotonic time it is good until).
+        self._lookups: dict[tuple[str, str], tuple[FunctionConfig | None, float]] = {}
+        self.logs = FunctionLogs(store, clock)
 
     # --- lookups ------------------------------------------------------------------------
 
     def lookup(self, name: str, qualifier: str | None = None) -> FunctionConfig | None:
-        """The configuration a name and qualifier (version or alias) name, or None."""
-        name = self._name(name)
+        """The configuration a name and qualifier (version or alias) name, or None.
+
+        Cached for ``LOOKUP_SECONDS`` (a Task's every invocation asks): a change through
+        this service shows at once."""
         if qualifier in (None, ""):
             qualifier = LATEST
         assert qualifier is not None
+        key = (name, qualifier)
+        now = time.monotonic()
+        cached = self._lookups.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        config = self._lookup(self._name(name), qualifier)
+        if len(self._lookups) > 4096:
+            self._lookups.clear()
+        self._lookups[key] = (config, now + LOOKUP_SECONDS)
+        return config
+
+    def _changed(self) -> None:
+        """Forget the cached lookups (a function, version or alias changed)."""
+        self._lookups.clear()
+
+    def _lookup(self, name: str, qualifier: str) -> FunctionConfig | None:
         row = self.store.get_function_version(name, qualifier)
         if row is None:
             alias = self.store.get_function_alias(name, qualifier)
@@ -211,6 +239,7 @@ class Functions:
         return fields
 
     def _store(self, config: FunctionConfig, created: float | None = None) -> None:
+        self._changed()
         now = self.clock.now()
         self.store.put_function_version(
             FunctionRow(
@@ -281,10 +310,27 @@ class Functions:
             "Tags": self.store.get_tags(self._arn(config.name)),
         }
 
-    def list_functions(self, **_: Any) -> dict[str, Any]:
-        """ListFunctions: every function's ``$LATEST``."""
+    def list_functions(
+        self,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+        FunctionVersion: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """ListFunctions: every function's ``$LATEST`` (every version with
+        ``FunctionVersion=ALL``), by name, a page of ``MaxItems`` (default 50) at a time."""
+        if FunctionVersion not in (None, "ALL"):
+            raise invalid(f"FunctionVersion {FunctionVersion!r} must be ALL")
         rows = self.store.list_functions_latest()
-        return {"Functions": [self.describe(_config_of(row)) for row in rows]}
+        if FunctionVersion == "ALL":
+            rows = [
+                v for row in rows for v in _in_order(self.store.list_function_versions(row.name))
+            ]
+        page, marker = _page(rows, Marker, MaxItems)
+        answer: dict[str, Any] = {"Functions": [self.describe(_config_of(row)) for row in page]}
+        if marker:
+            answer["NextMarker"] = marker
+        return answer
 
     def update_function_code(
         self, FunctionName: str, Publish: bool = False, **params: Any
@@ -316,6 +362,7 @@ class Functions:
         """DeleteFunction: the function, or one published version."""
         name, qualifier = self._split(FunctionName, Qualifier)
         self._require(name)
+        self._changed()
         if qualifier in (None, LATEST):
             self.store.delete_function(name)
             self.store.remove_tags(self._arn(name), self.store.get_tags(self._arn(name)))
@@ -351,6 +398,7 @@ class Functions:
                 description=latest.description if Description is None else Description,
             )
             now = self.clock.now()
+            self._changed()
             self.store.publish_function_version(
                 name,
                 FunctionRow(
@@ -366,13 +414,22 @@ class Functions:
             )
         return self.describe(config)
 
-    def list_versions_by_function(self, FunctionName: str, **_: Any) -> dict[str, Any]:
-        """ListVersionsByFunction: ``$LATEST`` then the numbers in order."""
+    def list_versions_by_function(
+        self,
+        FunctionName: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """ListVersionsByFunction: ``$LATEST`` then the numbers in order, paged."""
         name = self._name(FunctionName)
         self._require(name)
-        rows = self.store.list_function_versions(name)
-        rows.sort(key=lambda r: (r.version != LATEST, int(r.version) if r.version != LATEST else 0))
-        return {"Versions": [self.describe(_config_of(row)) for row in rows]}
+        rows = _in_order(self.store.list_function_versions(name))
+        page, marker = _page(rows, Marker, MaxItems)
+        answer: dict[str, Any] = {"Versions": [self.describe(_config_of(row)) for row in page]}
+        if marker:
+            answer["NextMarker"] = marker
+        return answer
 
     # --- aliases ----------------------------------------------------------------------
 
@@ -398,6 +455,7 @@ class Functions:
         if Name.isdigit() or Name == LATEST:
             raise invalid(f"Alias name {Name!r} must not be a version number")
         row = FunctionAliasRow(name, Name, FunctionVersion, Description, self.ids.uuid())
+        self._changed()
         self.store.put_function_alias(row)
         return self._alias_shape(row)
 
@@ -432,6 +490,7 @@ class Functions:
             row.description if Description is None else Description,
             self.ids.uuid(),
         )
+        self._changed()
         self.store.put_function_alias(row)
         return self._alias_shape(row)
 
@@ -439,19 +498,29 @@ class Functions:
         """DeleteAlias (a missing alias is not an error, as in Lambda)."""
         name = self._name(FunctionName)
         self._require(name)
+        self._changed()
         self.store.delete_function_alias(name, Name)
         return {}
 
     def list_aliases(
-        self, FunctionName: str, FunctionVersion: str | None = None, **_: Any
+        self,
+        FunctionName: str,
+        FunctionVersion: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
-        """ListAliases."""
+        """ListAliases (of one version with ``FunctionVersion``), by name, paged."""
         name = self._name(FunctionName)
         self._require(name)
         rows = self.store.list_function_aliases(name)
         if FunctionVersion:
             rows = [r for r in rows if r.version == FunctionVersion]
-        return {"Aliases": [self._alias_shape(r) for r in rows]}
+        page, marker = _page(rows, Marker, MaxItems)
+        answer: dict[str, Any] = {"Aliases": [self._alias_shape(r) for r in page]}
+        if marker:
+            answer["NextMarker"] = marker
+        return answer
 
     # --- tags ---------------------------------------------------------------------------
 
@@ -481,10 +550,95 @@ class Functions:
         config = self._require(FunctionName)
         return {"CodeSigningConfigArn": "", "FunctionName": config.name}
 
+    # --- resource policies (AddPermission) --------------------------------------------
+
+    def _policy_target(self, FunctionName: str, Qualifier: str | None) -> tuple[str, str]:
+        """(function name, qualifier or "") of an existing function, version or alias."""
+        name, qualifier = self._split(FunctionName, Qualifier)
+        self._require(name)
+        if qualifier and qualifier != LATEST and self.lookup(name, qualifier) is None:
+            raise not_found(f"Function not found: {self._arn(name, qualifier)}")
+        return name, qualifier or ""
+
+    def add_permission(
+        self,
+        FunctionName: str,
+        StatementId: str,
+        Action: str,
+        Principal: str,
+        SourceArn: str | None = None,
+        SourceAccount: str | None = None,
+        EventSourceToken: str | None = None,
+        Qualifier: str | None = None,
+        PrincipalOrgID: str | None = None,
+        FunctionUrlAuthType: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """AddPermission: a statement in the function's (or qualifier's) resource policy.
+        A ``StatementId`` already there is ``ResourceConflictException``."""
+        name, qualifier = self._policy_target(FunctionName, Qualifier)
+        if not _SID.match(StatementId or ""):
+            raise invalid(
+                f"1 validation error detected: Value '{StatementId}' at 'statementId' failed "
+                "to satisfy constraint: Member must satisfy regular expression pattern: "
+                "([a-zA-Z0-9-_.]+)"
+            )
+        if not _ACTION.match(Action or ""):
+            raise invalid(
+                f"1 validation error detected: Value '{Action}' at 'action' failed to satisfy "
+                "constraint: Member must satisfy regular expression pattern: "
+                "(lambda:[*]|lambda:[a-zA-Z]+|[*])"
+            )
+        statement = policy_statement(
+            StatementId,
+            Action,
+            Principal,
+            self._arn(name, qualifier or None),
+            source_arn=SourceArn,
+            source_account=SourceAccount,
+            event_source_token=EventSourceToken,
+            org_id=PrincipalOrgID,
+            url_auth_type=FunctionUrlAuthType,
+        )
+        text = json.dumps(statement, separators=(",", ":"))
+        if not self.store.add_function_statement(name, qualifier, StatementId, text):
+            raise lambda_error(
+                "ResourceConflictException",
+                "The statement id (" + StatementId + ") provided already exists. Please "
+                "specify a new statement id, or remove the existing statement.",
+                409,
+            )
+        return {"Statement": text}
+
+    def remove_permission(
+        self,
+        FunctionName: str,
+        StatementId: str,
+        Qualifier: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """RemovePermission: one statement out; a missing one is ResourceNotFoundException."""
+        name, qualifier = self._policy_target(FunctionName, Qualifier)
+        if not self.store.remove_function_statement(name, qualifier, StatementId):
+            raise not_found(f"Statement {StatementId} is not found in resource policy.")
+        return {}
+
     def get_policy(self, FunctionName: str, Qualifier: str | None = None) -> dict[str, Any]:
-        """GetPolicy: stepfn keeps no resource policies, so there is none."""
-        self._require(FunctionName, Qualifier)
-        raise not_found("The resource you requested does not exist.")
+        """GetPolicy: the resource policy, or ResourceNotFoundException when it has no
+        statement (as Lambda answers for a function nobody was given permission on)."""
+        name, qualifier = self._policy_target(FunctionName, Qualifier)
+        statements = self.store.function_statements(name, qualifier)
+        if not statements:
+            raise not_found("The resource you requested does not exist.")
+        policy = {
+            "Version": "2012-10-17",
+            "Id": "default",
+            "Statement": [json.loads(text) for _, text in statements],
+        }
+        text = json.dumps(policy, separators=(",", ":"))
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        revision = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+        return {"Policy": text, "RevisionId": revision}
 
     def get_function_concurrency(self, FunctionName: str) -> dict[str, Any]:
         """GetFunctionConcurrency."""
@@ -619,60 +773,142 @@ class Functions:
         return answer
 
     def _record(self, result: InvocationResult, config: FunctionConfig) -> None:
-        """Write an invocation's log to ``/aws/lambda/NAME``."""
-        name = config.name
-        now = int(self.clock.now() * 1000)
-        stream = result.log_stream or "default"
-        events = [
-            LogEventRecord(f"/aws/lambda/{name}", stream, now, line, now)
-            for line in result.log.splitlines()
-        ]
-        self.store.append_log_events(events)
+        """Write an invocation's log to ``/aws/lambda/NAME`` (soon after, in the
+        background: see ``FunctionLogs``)."""
+        self.logs.record(result, config)
+
+    def register_code(self, name: str, code: FunctionCode) -> dict[str, Any]:
+        """Create the function ``name`` from its code (a directory or a zip), or replace
+        its ``$LATEST``: what ``--function NAME=PATH`` does on a server.
+
+        Raises:
+            ServiceError: InvalidParameterValueException, saying what is wrong with the
+                code, runtime or handler.
+        """
+        try:
+            config = code.config(name, self.code_dir)
+        except FunctionSpecError as exc:
+            raise invalid(f"Function '{name}': {exc}") from exc
+        current = self.lookup(name)
+        config = dataclasses.replace(
+            config,
+            role=current.role if current is not None else "",
+            last_modified=_iso(self.clock.now()),
+        )
+        self._store(config)
+        return self.describe(config)
 
     def close(self) -> None:
-        """Stop the warm workers."""
+        """Stop the warm workers, then write the last logs."""
         self.runtime.close()
+        self.logs.close()
 
 
-class FunctionsFirst:
+class FunctionsFirst(LambdaFirst):
     """The task adapter for Lambda resources: registered functions, else the rest.
 
     A Task naming a function registered in the store (and not one of the in-process
-    Python callables, which take precedence for their names) runs it in a warm worker;
-    every other task goes to ``inner``, the registry of the other adapters.
+    Python callables, which take precedence for their names) runs it in a warm worker,
+    its log written as a direct Invoke's is; every other task goes to ``inner``, the
+    registry of the other adapters.
     """
 
     def __init__(
         self, functions: Functions, inner: Registry, local_names: Iterable[str] = ()
     ) -> None:
         self.functions = functions
-        self.adapter = LambdaFunctions(
+        adapter = LambdaFunctions(
             functions.lookup,
             functions.runtime,
             clock=functions.clock,
             region=functions.region,
             account=functions.account,
+            on_result=functions.logs.record,
         )
-        self.inner = inner
-        self.local_names = frozenset(local_names)
+        super().__init__(adapter, inner, local_names)
 
-    def handles(self, resource: str) -> bool:
-        """Every resource some adapter runs."""
-        return self.adapter.handles(resource) or self.inner.find(resource) is not None
 
-    def start(self, request: TaskRequest, done: Completion) -> Cancel:
-        """Run a registered function, or pass the task on."""
-        if self.adapter.handles(request.resource):
-            target = task_target(request)
-            if not isinstance(target, TaskOutcome):
-                name, qualifier = function_name(target[1])
-                if name not in self.local_names and self.functions.lookup(name, qualifier):
-                    return self.adapter.start(request, done)
-        return self.inner.start(request, done)
+_SID = re.compile(r"^[a-zA-Z0-9_.-]{1,100}$")
+_ACTION = re.compile(r"^(lambda:[*]|lambda:[a-zA-Z]+|[*])$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
+DEFAULT_MAX_ITEMS = 50
 
-    def close(self) -> None:
-        """Close the other adapters."""
-        self.inner.close()
+
+def policy_statement(
+    sid: str,
+    action: str,
+    principal: str,
+    resource: str,
+    *,
+    source_arn: str | None = None,
+    source_account: str | None = None,
+    event_source_token: str | None = None,
+    org_id: str | None = None,
+    url_auth_type: str | None = None,
+) -> dict[str, Any]:
+    """A resource policy statement as Lambda writes one for AddPermission: an account id
+    becomes its root ARN, ``*`` stays, another ARN is an AWS principal, the rest
+    (``s3.amazonaws.com``) a service; the source and org are conditions."""
+    if principal == "*":
+        who: Any = "*"
+    elif _ACCOUNT.match(principal):
+        who = {"AWS": f"arn:aws:iam::{principal}:root"}
+    elif principal.startswith("arn:"):
+        who = {"AWS": principal}
+    else:
+        who = {"Service": principal}
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": who,
+        "Action": action,
+        "Resource": resource,
+    }
+    condition: dict[str, dict[str, str]] = {}
+    if source_account:
+        condition.setdefault("StringEquals", {})["AWS:SourceAccount"] = source_account
+    if event_source_token:
+        condition.setdefault("StringEquals", {})["lambda:EventSourceToken"] = event_source_token
+    if org_id:
+        condition.setdefault("StringEquals", {})["aws:PrincipalOrgID"] = org_id
+    if url_auth_type:
+        condition.setdefault("StringEquals", {})["lambda:FunctionUrlAuthType"] = url_auth_type
+    if source_arn:
+        condition["ArnLike"] = {"AWS:SourceArn": source_arn}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _in_order(rows: list[FunctionRow]) -> list[FunctionRow]:
+    """Versions as Lambda lists them: ``$LATEST``, then the numbers in order."""
+    return sorted(
+        rows, key=lambda r: (r.version != LATEST, 0 if r.version == LATEST else int(r.version))
+    )
+
+
+def _page(
+    items: list[Any], marker: str | None, max_items: int | None
+) -> tuple[list[Any], str | None]:
+    """One page of a listing and the marker of the next (None on the last page).
+
+    The marker is opaque to clients, as Lambda's is: the position of the next item."""
+    size = DEFAULT_MAX_ITEMS if max_items is None else max_items
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 10000:
+        raise invalid(f"MaxItems {max_items!r} must be an integer from 1 to 10000")
+    start = 0
+    if marker:
+        try:
+            start = int(base64.urlsafe_b64decode(marker.encode()).decode().removeprefix("next:"))
+        except (ValueError, UnicodeDecodeError):
+            raise invalid(f"Marker {marker!r} is not one this service gave") from None
+        if start < 0:
+            raise invalid(f"Marker {marker!r} is not one this service gave")
+    page = items[start : start + size]
+    end = start + len(page)
+    if end >= len(items):
+        return page, None
+    return page, base64.urlsafe_b64encode(f"next:{end}".encode()).decode()
 
 
 def function_code_dir(store: object) -> Path:
