@@ -9,7 +9,9 @@ Node, returning its event); a one-Task state machine on its ARN. ``--in-flight``
 each start an execution, wait until it has ended (told by ``Engine.on_commit``, then
 checked with ``describe_execution``, as an API client would poll), and start the next.
 Printed: one-Task executions (= invocations) per second, from the first start to the last
-end, and the CPU of this process per execution. ``--profile FILE`` writes a cProfile of
+end, the CPU of this process per execution, and the SQL statements and commits per
+execution (counted through the SQLite connection's trace callback: a figure the load of a
+shared machine does not move). ``--profile FILE`` writes a cProfile of
 every thread (CPU time), warm-up included, and prints its top.
 
 Each execution costs, in the engine: StartExecution (a group commit of the execution's
@@ -162,6 +164,23 @@ class ThreadProfiles:
             stats.sort_stats("cumulative").print_stats(60)
 
 
+class SqlCount:
+    """Counts the SQL statements the store runs (its connection's trace callback): a
+    figure the machine's load does not change, unlike the time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.statements = 0
+        self.commits = 0
+        conn = getattr(engine.store, "_conn", None)
+        if conn is not None:
+            conn.set_trace_callback(self._seen)
+
+    def _seen(self, sql: str) -> None:
+        self.statements += 1
+        if sql.startswith("COMMIT"):
+            self.commits += 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--executions", type=int, default=2000)
@@ -188,15 +207,21 @@ def main() -> None:
                 name="bench", definition=json.dumps(definition), roleArn=ROLE
             )["stateMachineArn"]
             run(engine, machine, 200, args.in_flight, seen)  # warm the workers and caches
+            counted = SqlCount(engine)
             cpu = time.process_time()
             rate = run(engine, machine, args.executions, args.in_flight, seen)
             cpu = time.process_time() - cpu
+            statements, commits = counted.statements, counted.commits
             if profiles is not None:
                 profiles.stop()
                 profiles.report(args.profile)
             print(
                 f"one-Task executions, {args.in_flight} in flight: {rate:8.1f} invocations/s "
                 f"({cpu / args.executions * 1e6:.0f} us CPU each in this process)"
+            )
+            print(
+                f"SQL per execution: {statements / args.executions:.1f} statements, "
+                f"{commits / args.executions:.2f} commits"
             )
         finally:
             engine.close()

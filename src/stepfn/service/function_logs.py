@@ -22,6 +22,9 @@ from stepfn.store.sql_functions import SqlFunctions
 log = logging.getLogger("stepfn.service.function_logs")
 
 MAX_BATCH = 512  # invocations written per transaction, at most
+# Seconds the writer lets logs gather before a write: invocations ending close together
+# share one transaction (a log shows this much later, at most).
+LINGER_SECONDS = 0.02
 
 
 def log_group(name: str) -> str:
@@ -86,6 +89,10 @@ class FunctionLogs:
                 self._signal.wait_for(lambda: self._pending or self._closed)
                 if not self._pending:
                     return
+                if not self._closed and len(self._pending) < MAX_BATCH:
+                    self._signal.wait(LINGER_SECONDS)
+                if not self._pending:
+                    continue
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 self._writing = True
             try:
