@@ -22,7 +22,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -714,12 +714,52 @@ class Functions:
 
         ``Event`` returns at once (202) and runs the function in the background;
         ``DryRun`` only checks that it exists (204)."""
+        finished = threading.Event()
+        box: list[dict[str, Any] | ServiceError] = []
+
+        def done(answer: dict[str, Any] | ServiceError) -> None:
+            box.append(answer)
+            finished.set()
+
+        self.start_invoke(
+            done,
+            FunctionName=FunctionName,
+            Payload=Payload,
+            InvocationType=InvocationType,
+            LogType=LogType,
+            Qualifier=Qualifier,
+        )
+        finished.wait()
+        if isinstance(box[0], ServiceError):
+            raise box[0]
+        return box[0]
+
+    def start_invoke(
+        self,
+        done: Callable[[dict[str, Any] | ServiceError], None],
+        FunctionName: str,
+        Payload: bytes | str = b"",
+        InvocationType: str = "RequestResponse",
+        LogType: str = "None",
+        Qualifier: str | None = None,
+        **_: Any,
+    ) -> None:
+        """Invoke without waiting: ``done`` gets Invoke's answer, or the ServiceError
+        it fails with, once (from a worker's thread, or before this returns when the
+        call is refused or needs no worker). The HTTP server's event loop waits on it
+        without holding a thread.
+
+        Raises:
+            ServiceError: what is refused before the call starts (no such function, a
+                Payload that is not JSON, an unknown InvocationType).
+        """
         name, qualifier = self._split(FunctionName, Qualifier)
         config = self._require(name, qualifier)
         if InvocationType not in ("RequestResponse", "Event", "DryRun"):
             raise invalid(f"InvocationType {InvocationType!r} is not valid")
         if InvocationType == "DryRun":
-            return {"StatusCode": 204, "Payload": b""}
+            done({"StatusCode": 204, "Payload": b""})
+            return
         data = Payload.encode() if isinstance(Payload, str) else bytes(Payload or b"")
         if data.strip():
             try:
@@ -740,37 +780,33 @@ class Functions:
                 request_id=request_id,
                 invoked_arn=invoked,
             )
-            return {"StatusCode": 202, "Payload": b""}
-        finished = threading.Event()
-        box: list[InvocationResult] = []
+            done({"StatusCode": 202, "Payload": b""})
+            return
 
-        def done(result: InvocationResult) -> None:
-            box.append(result)
-            finished.set()
+        def finished(result: InvocationResult) -> None:
+            self._record(result, config)
+            if result.service_error is not None and result.function_error is None:
+                done(lambda_error(result.service_error, result.service_message, result.status_code))
+                return
+            answer: dict[str, Any] = {
+                "StatusCode": 200,
+                "Payload": result.payload,
+                "ExecutedVersion": result.executed_version,
+            }
+            if result.function_error is not None:
+                answer["FunctionError"] = result.function_error
+            if LogType == "Tail":
+                answer["LogResult"] = base64.b64encode(result.log_tail.encode()).decode()
+            done(answer)
 
         self.runtime.invoke(
             config,
             data,
-            done,
+            finished,
             request_id=request_id,
             deadline=time.monotonic() + config.timeout + 5,
             invoked_arn=invoked,
         )
-        finished.wait()
-        result = box[0]
-        self._record(result, config)
-        if result.service_error is not None and result.function_error is None:
-            raise lambda_error(result.service_error, result.service_message, result.status_code)
-        answer: dict[str, Any] = {
-            "StatusCode": 200,
-            "Payload": result.payload,
-            "ExecutedVersion": result.executed_version,
-        }
-        if result.function_error is not None:
-            answer["FunctionError"] = result.function_error
-        if LogType == "Tail":
-            answer["LogResult"] = base64.b64encode(result.log_tail.encode()).decode()
-        return answer
 
     def _record(self, result: InvocationResult, config: FunctionConfig) -> None:
         """Write an invocation's log to ``/aws/lambda/NAME`` (soon after, in the
