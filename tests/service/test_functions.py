@@ -270,6 +270,20 @@ def test_resource_policies() -> None:
                 Qualifier="7",
             )
         assert no_version.value.code == "ResourceNotFoundException"
+        functions.publish_version(FunctionName="guarded")
+        functions.create_alias(FunctionName="guarded", Name="live", FunctionVersion="1")
+        functions.add_permission(
+            FunctionName="guarded", StatementId="a", Action="lambda:*", Principal="*",
+            Qualifier="live",
+        )  # fmt: skip
+        alias_policy = json.loads(
+            functions.get_policy(FunctionName="guarded", Qualifier="live")["Policy"]
+        )
+        assert alias_policy["Statement"][0]["Resource"].endswith(":function:guarded:live")
+        functions.delete_alias(FunctionName="guarded", Name="live")
+        functions.create_alias(FunctionName="guarded", Name="live", FunctionVersion="1")
+        with pytest.raises(ServiceError):
+            functions.get_policy(FunctionName="guarded", Qualifier="live")
         functions.delete_function(FunctionName="guarded")
         create(engine, "guarded")
         with pytest.raises(ServiceError):

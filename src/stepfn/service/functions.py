@@ -500,6 +500,7 @@ class Functions:
         self._require(name)
         self._changed()
         self.store.delete_function_alias(name, Name)
+        self.store.remove_function_policy(name, Name)  # an alias's permissions go with it
         return {}
 
     def list_aliases(

@@ -141,6 +141,14 @@ class SqlFunctions(SqlCore):
         with self._write() as conn:
             return int(conn.execute(self._q["remove_function_statement"], params).rowcount) > 0
 
+    def remove_function_policy(self, name: str, qualifier: str) -> None:
+        """Drop the whole policy of a qualifier (its alias was deleted)."""
+        with self._write() as conn:
+            conn.execute(
+                self._q["remove_function_version_statements"],
+                {"name": name, "qualifier": qualifier},
+            )
+
     def _function_rows(self, query: str, params: dict[str, Any]) -> list[FunctionRow]:
         with self._read() as conn:
             found = rows(conn.execute(self._q[query], params))
