@@ -47,7 +47,8 @@ from stepfn.logs.service import CloudWatchLogs
 from stepfn.service.activities import Activities
 from stepfn.service.context import ServiceContext
 from stepfn.service.executions import Executions
-from stepfn.service.functions import Functions, FunctionsFirst, function_code_dir
+from stepfn.service.function_invoke import FunctionsFirst
+from stepfn.service.functions import Functions, function_code_dir
 from stepfn.service.iam import Iam
 from stepfn.service.iam_tasks import IamEnforced
 from stepfn.service.mapruns import MapRuns

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import json
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,32 +32,17 @@ from stepfn.functions.local import FunctionCode, FunctionSpecError
 from stepfn.functions.model import LATEST, FunctionConfig, FunctionConfigError
 from stepfn.functions.pool import FunctionRuntime
 from stepfn.functions.results import InvocationResult
+from stepfn.service.function_errors import invalid, lambda_error, not_found
+from stepfn.service.function_invoke import start_invoke
+from stepfn.service.function_listing import MarkerError, in_order, page
 from stepfn.service.function_logs import FunctionLogs
+from stepfn.service.function_policies import FunctionPolicies
 from stepfn.store.sql_functions import FunctionAliasRow, FunctionRow, SqlFunctions
-from stepfn.tasks.base import Registry
-from stepfn.tasks.lambda_functions import LambdaFirst, LambdaFunctions
 
 # How long a looked-up configuration is trusted: changes made through this service
 # clear it at once; one made by another process on the same store shows within this,
 # as Lambda's own changes take a moment to reach every invoker.
 LOOKUP_SECONDS = 1.0
-
-
-def lambda_error(code: str, message: str, status: int) -> ServiceError:
-    """A Lambda error: ``code`` with ``Type: User``, at ``status``."""
-    error = ServiceError(code, message, status)
-    error.fields = {"Type": "User"}  # type: ignore[attr-defined]
-    return error
-
-
-def not_found(what: str) -> ServiceError:
-    """Lambda's 404."""
-    return lambda_error("ResourceNotFoundException", what, 404)
-
-
-def invalid(message: str) -> ServiceError:
-    """Lambda's 400 for a parameter it refuses."""
-    return lambda_error("InvalidParameterValueException", message, 400)
 
 
 def _iso(seconds: float) -> str:
@@ -110,6 +93,7 @@ class Functions:
         # (name, qualifier) -> (configuration or None, monotonic time it is good until).
         self._lookups: dict[tuple[str, str], tuple[FunctionConfig | None, float]] = {}
         self.logs = FunctionLogs(store, clock)
+        self.policies = FunctionPolicies(self)
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -324,10 +308,10 @@ class Functions:
         rows = self.store.list_functions_latest()
         if FunctionVersion == "ALL":
             rows = [
-                v for row in rows for v in _in_order(self.store.list_function_versions(row.name))
+                v for row in rows for v in in_order(self.store.list_function_versions(row.name))
             ]
-        page, marker = _page(rows, Marker, MaxItems)
-        answer: dict[str, Any] = {"Functions": [self.describe(_config_of(row)) for row in page]}
+        found, marker = _paged(rows, Marker, MaxItems)
+        answer: dict[str, Any] = {"Functions": [self.describe(_config_of(row)) for row in found]}
         if marker:
             answer["NextMarker"] = marker
         return answer
@@ -424,9 +408,9 @@ class Functions:
         """ListVersionsByFunction: ``$LATEST`` then the numbers in order, paged."""
         name = self._name(FunctionName)
         self._require(name)
-        rows = _in_order(self.store.list_function_versions(name))
-        page, marker = _page(rows, Marker, MaxItems)
-        answer: dict[str, Any] = {"Versions": [self.describe(_config_of(row)) for row in page]}
+        rows = in_order(self.store.list_function_versions(name))
+        found, marker = _paged(rows, Marker, MaxItems)
+        answer: dict[str, Any] = {"Versions": [self.describe(_config_of(row)) for row in found]}
         if marker:
             answer["NextMarker"] = marker
         return answer
@@ -517,8 +501,8 @@ class Functions:
         rows = self.store.list_function_aliases(name)
         if FunctionVersion:
             rows = [r for r in rows if r.version == FunctionVersion]
-        page, marker = _page(rows, Marker, MaxItems)
-        answer: dict[str, Any] = {"Aliases": [self._alias_shape(r) for r in page]}
+        found, marker = _paged(rows, Marker, MaxItems)
+        answer: dict[str, Any] = {"Aliases": [self._alias_shape(r) for r in found]}
         if marker:
             answer["NextMarker"] = marker
         return answer
@@ -551,95 +535,21 @@ class Functions:
         config = self._require(FunctionName)
         return {"CodeSigningConfigArn": "", "FunctionName": config.name}
 
-    # --- resource policies (AddPermission) --------------------------------------------
+    # --- resource policies (service/function_policies.py) ------------------------------
 
-    def _policy_target(self, FunctionName: str, Qualifier: str | None) -> tuple[str, str]:
-        """(function name, qualifier or "") of an existing function, version or alias."""
-        name, qualifier = self._split(FunctionName, Qualifier)
-        self._require(name)
-        if qualifier and qualifier != LATEST and self.lookup(name, qualifier) is None:
-            raise not_found(f"Function not found: {self._arn(name, qualifier)}")
-        return name, qualifier or ""
-
-    def add_permission(
-        self,
-        FunctionName: str,
-        StatementId: str,
-        Action: str,
-        Principal: str,
-        SourceArn: str | None = None,
-        SourceAccount: str | None = None,
-        EventSourceToken: str | None = None,
-        Qualifier: str | None = None,
-        PrincipalOrgID: str | None = None,
-        FunctionUrlAuthType: str | None = None,
-        **_: Any,
-    ) -> dict[str, Any]:
-        """AddPermission: a statement in the function's (or qualifier's) resource policy.
-        A ``StatementId`` already there is ``ResourceConflictException``."""
-        name, qualifier = self._policy_target(FunctionName, Qualifier)
-        if not _SID.match(StatementId or ""):
-            raise invalid(
-                f"1 validation error detected: Value '{StatementId}' at 'statementId' failed "
-                "to satisfy constraint: Member must satisfy regular expression pattern: "
-                "([a-zA-Z0-9-_.]+)"
-            )
-        if not _ACTION.match(Action or ""):
-            raise invalid(
-                f"1 validation error detected: Value '{Action}' at 'action' failed to satisfy "
-                "constraint: Member must satisfy regular expression pattern: "
-                "(lambda:[*]|lambda:[a-zA-Z]+|[*])"
-            )
-        statement = policy_statement(
-            StatementId,
-            Action,
-            Principal,
-            self._arn(name, qualifier or None),
-            source_arn=SourceArn,
-            source_account=SourceAccount,
-            event_source_token=EventSourceToken,
-            org_id=PrincipalOrgID,
-            url_auth_type=FunctionUrlAuthType,
-        )
-        text = json.dumps(statement, separators=(",", ":"))
-        if not self.store.add_function_statement(name, qualifier, StatementId, text):
-            raise lambda_error(
-                "ResourceConflictException",
-                "The statement id (" + StatementId + ") provided already exists. Please "
-                "specify a new statement id, or remove the existing statement.",
-                409,
-            )
-        return {"Statement": text}
+    def add_permission(self, FunctionName: str, **params: Any) -> dict[str, Any]:
+        """AddPermission (see ``FunctionPolicies.add``)."""
+        return self.policies.add(FunctionName, **params)
 
     def remove_permission(
-        self,
-        FunctionName: str,
-        StatementId: str,
-        Qualifier: str | None = None,
-        **_: Any,
+        self, FunctionName: str, StatementId: str, Qualifier: str | None = None, **_: Any
     ) -> dict[str, Any]:
-        """RemovePermission: one statement out; a missing one is ResourceNotFoundException."""
-        name, qualifier = self._policy_target(FunctionName, Qualifier)
-        if not self.store.remove_function_statement(name, qualifier, StatementId):
-            raise not_found(f"Statement {StatementId} is not found in resource policy.")
-        return {}
+        """RemovePermission (see ``FunctionPolicies.remove``)."""
+        return self.policies.remove(FunctionName, StatementId, Qualifier)
 
     def get_policy(self, FunctionName: str, Qualifier: str | None = None) -> dict[str, Any]:
-        """GetPolicy: the resource policy, or ResourceNotFoundException when it has no
-        statement (as Lambda answers for a function nobody was given permission on)."""
-        name, qualifier = self._policy_target(FunctionName, Qualifier)
-        statements = self.store.function_statements(name, qualifier)
-        if not statements:
-            raise not_found("The resource you requested does not exist.")
-        policy = {
-            "Version": "2012-10-17",
-            "Id": "default",
-            "Statement": [json.loads(text) for _, text in statements],
-        }
-        text = json.dumps(policy, separators=(",", ":"))
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        revision = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
-        return {"Policy": text, "RevisionId": revision}
+        """GetPolicy (see ``FunctionPolicies.get``)."""
+        return self.policies.get(FunctionName, Qualifier)
 
     def get_function_concurrency(self, FunctionName: str) -> dict[str, Any]:
         """GetFunctionConcurrency."""
@@ -736,78 +646,10 @@ class Functions:
         return box[0]
 
     def start_invoke(
-        self,
-        done: Callable[[dict[str, Any] | ServiceError], None],
-        FunctionName: str,
-        Payload: bytes | str = b"",
-        InvocationType: str = "RequestResponse",
-        LogType: str = "None",
-        Qualifier: str | None = None,
-        **_: Any,
+        self, done: Callable[[dict[str, Any] | ServiceError], None], **params: Any
     ) -> None:
-        """Invoke without waiting: ``done`` gets Invoke's answer, or the ServiceError
-        it fails with, once (from a worker's thread, or before this returns when the
-        call is refused or needs no worker). The HTTP server's event loop waits on it
-        without holding a thread.
-
-        Raises:
-            ServiceError: what is refused before the call starts (no such function, a
-                Payload that is not JSON, an unknown InvocationType).
-        """
-        name, qualifier = self._split(FunctionName, Qualifier)
-        config = self._require(name, qualifier)
-        if InvocationType not in ("RequestResponse", "Event", "DryRun"):
-            raise invalid(f"InvocationType {InvocationType!r} is not valid")
-        if InvocationType == "DryRun":
-            done({"StatusCode": 204, "Payload": b""})
-            return
-        data = Payload.encode() if isinstance(Payload, str) else bytes(Payload or b"")
-        if data.strip():
-            try:
-                json.loads(data)
-            except ValueError as exc:
-                raise lambda_error(
-                    "InvalidRequestContentException",
-                    f"Could not parse request body into json: {exc}",
-                    400,
-                ) from exc
-        request_id = self.ids.uuid()
-        invoked = self._arn(name, qualifier)
-        if InvocationType == "Event":
-            self.runtime.invoke(
-                config,
-                data,
-                lambda result: self._record(result, config),
-                request_id=request_id,
-                invoked_arn=invoked,
-            )
-            done({"StatusCode": 202, "Payload": b""})
-            return
-
-        def finished(result: InvocationResult) -> None:
-            self._record(result, config)
-            if result.service_error is not None and result.function_error is None:
-                done(lambda_error(result.service_error, result.service_message, result.status_code))
-                return
-            answer: dict[str, Any] = {
-                "StatusCode": 200,
-                "Payload": result.payload,
-                "ExecutedVersion": result.executed_version,
-            }
-            if result.function_error is not None:
-                answer["FunctionError"] = result.function_error
-            if LogType == "Tail":
-                answer["LogResult"] = base64.b64encode(result.log_tail.encode()).decode()
-            done(answer)
-
-        self.runtime.invoke(
-            config,
-            data,
-            finished,
-            request_id=request_id,
-            deadline=time.monotonic() + config.timeout + 5,
-            invoked_arn=invoked,
-        )
+        """Invoke without waiting (see ``function_invoke.start_invoke``)."""
+        start_invoke(self, done, **params)
 
     def _record(self, result: InvocationResult, config: FunctionConfig) -> None:
         """Write an invocation's log to ``/aws/lambda/NAME`` (soon after, in the
@@ -841,111 +683,14 @@ class Functions:
         self.logs.close()
 
 
-class FunctionsFirst(LambdaFirst):
-    """The task adapter for Lambda resources: registered functions, else the rest.
-
-    A Task naming a function registered in the store (and not one of the in-process
-    Python callables, which take precedence for their names) runs it in a warm worker,
-    its log written as a direct Invoke's is; every other task goes to ``inner``, the
-    registry of the other adapters.
-    """
-
-    def __init__(
-        self, functions: Functions, inner: Registry, local_names: Iterable[str] = ()
-    ) -> None:
-        self.functions = functions
-        adapter = LambdaFunctions(
-            functions.lookup,
-            functions.runtime,
-            clock=functions.clock,
-            region=functions.region,
-            account=functions.account,
-            on_result=functions.logs.record,
-        )
-        super().__init__(adapter, inner, local_names)
-
-
-_SID = re.compile(r"^[a-zA-Z0-9_.-]{1,100}$")
-_ACTION = re.compile(r"^(lambda:[*]|lambda:[a-zA-Z]+|[*])$")
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
-DEFAULT_MAX_ITEMS = 50
-
-
-def policy_statement(
-    sid: str,
-    action: str,
-    principal: str,
-    resource: str,
-    *,
-    source_arn: str | None = None,
-    source_account: str | None = None,
-    event_source_token: str | None = None,
-    org_id: str | None = None,
-    url_auth_type: str | None = None,
-) -> dict[str, Any]:
-    """A resource policy statement as Lambda writes one for AddPermission: an account id
-    becomes its root ARN, ``*`` stays, another ARN is an AWS principal, the rest
-    (``s3.amazonaws.com``) a service; the source and org are conditions."""
-    if principal == "*":
-        who: Any = "*"
-    elif _ACCOUNT.match(principal):
-        who = {"AWS": f"arn:aws:iam::{principal}:root"}
-    elif principal.startswith("arn:"):
-        who = {"AWS": principal}
-    else:
-        who = {"Service": principal}
-    statement: dict[str, Any] = {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Principal": who,
-        "Action": action,
-        "Resource": resource,
-    }
-    condition: dict[str, dict[str, str]] = {}
-    if source_account:
-        condition.setdefault("StringEquals", {})["AWS:SourceAccount"] = source_account
-    if event_source_token:
-        condition.setdefault("StringEquals", {})["lambda:EventSourceToken"] = event_source_token
-    if org_id:
-        condition.setdefault("StringEquals", {})["aws:PrincipalOrgID"] = org_id
-    if url_auth_type:
-        condition.setdefault("StringEquals", {})["lambda:FunctionUrlAuthType"] = url_auth_type
-    if source_arn:
-        condition["ArnLike"] = {"AWS:SourceArn": source_arn}
-    if condition:
-        statement["Condition"] = condition
-    return statement
-
-
-def _in_order(rows: list[FunctionRow]) -> list[FunctionRow]:
-    """Versions as Lambda lists them: ``$LATEST``, then the numbers in order."""
-    return sorted(
-        rows, key=lambda r: (r.version != LATEST, 0 if r.version == LATEST else int(r.version))
-    )
-
-
-def _page(
+def _paged(
     items: list[Any], marker: str | None, max_items: int | None
 ) -> tuple[list[Any], str | None]:
-    """One page of a listing and the marker of the next (None on the last page).
-
-    The marker is opaque to clients, as Lambda's is: the position of the next item."""
-    size = DEFAULT_MAX_ITEMS if max_items is None else max_items
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 10000:
-        raise invalid(f"MaxItems {max_items!r} must be an integer from 1 to 10000")
-    start = 0
-    if marker:
-        try:
-            start = int(base64.urlsafe_b64decode(marker.encode()).decode().removeprefix("next:"))
-        except (ValueError, UnicodeDecodeError):
-            raise invalid(f"Marker {marker!r} is not one this service gave") from None
-        if start < 0:
-            raise invalid(f"Marker {marker!r} is not one this service gave")
-    page = items[start : start + size]
-    end = start + len(page)
-    if end >= len(items):
-        return page, None
-    return page, base64.urlsafe_b64encode(f"next:{end}".encode()).decode()
+    """One page of a listing; a bad Marker or MaxItems is InvalidParameterValueException."""
+    try:
+        return page(items, marker, max_items)
+    except MarkerError as exc:
+        raise invalid(str(exc)) from None
 
 
 def function_code_dir(store: object) -> Path:
