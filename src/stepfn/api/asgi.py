@@ -39,6 +39,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepfn.api.app import CONTENT_TYPE, Api, Authenticator, Call, Request, Response, error_document
+from stepfn.api.lambda_api import is_lambda_path
 
 log = logging.getLogger("stepfn.api")
 
@@ -100,9 +101,9 @@ def build_app(
 
 
 class _App(Starlette):
-    """Starlette, with AWS JSON calls (POST with ``X-Amz-Target``) going straight to
-    their endpoint past the router and middleware: they are most of the traffic, and no
-    other route takes them."""
+    """Starlette, with AWS JSON calls (POST with ``X-Amz-Target``) and Lambda's REST
+    calls going straight to their endpoint past the router and middleware: they are most
+    of the traffic, and no other route takes them."""
 
     def __init__(self, endpoint: AwsJson, **options: Any) -> None:
         super().__init__(**options)
@@ -113,11 +114,16 @@ class _App(Starlette):
         endpoint = self._aws_json
 
         async def front(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and scope["method"] == "POST":
-                for name, _ in scope["headers"]:
-                    if name == b"x-amz-target":
-                        await endpoint(scope, receive, send)
-                        return
+            if scope["type"] == "http":
+                if scope["method"] == "POST":
+                    for name, _ in scope["headers"]:
+                        if name == b"x-amz-target":
+                            await endpoint(scope, receive, send)
+                            return
+                if is_lambda_path(scope["path"]):
+                    # Lambda's REST paths (/2015-03-31/...): no console route takes them.
+                    await endpoint(scope, receive, send)
+                    return
             await inner(scope, receive, send)
 
         return front
@@ -273,12 +279,39 @@ class AwsJson:
         except _Gone:
             return
         request = Request(scope["method"], target, headers, body)
+        if request.method == "POST" and "x-amz-target" not in headers:
+            # A Lambda Invoke waits on its function here, on the event loop, rather
+            # than holding a pool thread (two thread hops fewer per call).
+            started = await self._started(request)
+            if started is not None:
+                await _answer(send, started)
+                return
         if request.method != "POST" or "x-amz-target" not in headers:
             # Not AWS JSON: /health, the admin calls, and the protocols routed by path or
             # form (REST-JSON, Query) that ``Api.handle`` dispatches.
             await _answer(send, await self.run(self.api.handle, request))
             return
         await _answer(send, await self._post(request))
+
+    async def _started(self, request: Request) -> Response | None:
+        """The response of a request the Api answers without a thread (a Lambda Invoke,
+        see ``Api.start_lambda``), or None for the others."""
+        start = getattr(self.api, "start_lambda", None)
+        if start is None:
+            return None
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Response] = loop.create_future()
+
+        def settle(response: Response) -> None:
+            if not future.done():
+                future.set_result(response)
+
+        def done(response: Response) -> None:
+            loop.call_soon_threadsafe(settle, response)
+
+        if not start(request, done):
+            return None
+        return await future
 
     async def _post(self, request: Request) -> Response:
         api = self.api

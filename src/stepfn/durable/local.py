@@ -43,6 +43,7 @@ from stepfn.interp.machine import (
 )
 from stepfn.lang.nesting import depth_problem, value_too_deep
 from stepfn.tasks.base import Registry
+from stepfn.tasks.lambda_functions import FunctionCode, split_functions, with_coded_functions
 from stepfn.tasks.lambda_local import Handler
 from stepfn.tasks.registry import RoutingConfig, default_registry
 
@@ -115,7 +116,7 @@ def run(
     input: Any = None,
     *,
     name: str | None = None,
-    functions: Mapping[str, Handler] | None = None,
+    functions: Mapping[str, Handler | FunctionCode] | None = None,
     state_machine_type: str = "STANDARD",
     clock: Clock | None = None,
     registry: Registry | None = None,
@@ -129,11 +130,38 @@ def run(
     machine = definition if isinstance(definition, Machine) else load_machine(definition)
     clock = clock if clock is not None else VirtualClock()
     ids = ids if ids is not None else IdSource()
-    if registry is None:
-        registry = default_registry(functions, routing, clock=clock)
     if value_too_deep(input):
         # As StartExecution refuses it: every walk of a value recurses once per level.
         raise ValueError(f"Invalid execution input: {depth_problem()}")
+    owned: Registry | None = None
+    if registry is None:
+        local, coded = split_functions(functions)
+        registry = default_registry(local, routing, clock=clock)
+        if coded:
+            # Functions given by their code run in warm workers of this run alone.
+            registry = owned = with_coded_functions(coded, registry, local, clock=clock)
+    try:
+        return _run(
+            machine, input, name, state_machine_type, clock, registry, ids,
+            state_machine_name, mock_config, test_case,
+        )  # fmt: skip
+    finally:
+        if owned is not None:
+            owned.close()
+
+
+def _run(
+    machine: Machine,
+    input: Any,
+    name: str | None,
+    state_machine_type: str,
+    clock: Clock,
+    registry: Registry,
+    ids: IdSource,
+    state_machine_name: str,
+    mock_config: Any,
+    test_case: str | None,
+) -> Execution:
     mocks = None
     if mock_config is not None or test_case is not None:
         from stepfn.tasks.mock_adapter import mock_tasks_for_run

@@ -41,6 +41,7 @@ from stepfn.durable.express import ExpressRunner
 from stepfn.durable.loop import Loop
 from stepfn.durable.worker import Worker
 from stepfn.errors import ServiceError
+from stepfn.functions.local import FunctionCode
 from stepfn.functions.pool import FunctionRuntime
 from stepfn.logs.delivery import LogDelivery
 from stepfn.logs.events import log_group_name
@@ -48,7 +49,8 @@ from stepfn.logs.service import CloudWatchLogs
 from stepfn.service.activities import Activities
 from stepfn.service.context import ServiceContext
 from stepfn.service.executions import Executions
-from stepfn.service.functions import Functions, FunctionsFirst, function_code_dir
+from stepfn.service.function_invoke import FunctionsFirst
+from stepfn.service.functions import Functions, function_code_dir
 from stepfn.service.iam import Iam
 from stepfn.service.iam_tasks import IamEnforced
 from stepfn.service.mapruns import MapRuns
@@ -57,6 +59,7 @@ from stepfn.service.tokens import TaskTokens
 from stepfn.store import open_store
 from stepfn.store.base import Store, StoreError
 from stepfn.tasks.base import Registry
+from stepfn.tasks.lambda_functions import split_functions
 from stepfn.tasks.lambda_local import Handler
 from stepfn.tasks.mock_adapter import MockTasks
 from stepfn.tasks.mock_config import (
@@ -98,7 +101,7 @@ class Engine:
         *,
         clock: Clock | None = None,
         registry: Registry | None = None,
-        functions: Mapping[str, Handler] | None = None,
+        functions: Mapping[str, Handler | FunctionCode] | None = None,
         ids: IdSource | None = None,
         region: str = "us-east-1",
         account: str = "123456789012",
@@ -118,9 +121,10 @@ class Engine:
         self.region = region
         self.account = account
         self.read_only = read_only
-        inner = (
-            registry if registry is not None else default_registry(functions, routing, clock=clock)
-        )
+        # Python callables run in this process; functions given by their code are
+        # registered below, durably, beside those of the Lambda API.
+        local, coded = split_functions(functions)
+        inner = registry if registry is not None else default_registry(local, routing, clock=clock)
         # Lambda functions registered through the Lambda API (stored durably) run in warm
         # workers; in-process Python callables keep their names.
         self.functions = Functions(
@@ -132,7 +136,13 @@ class Engine:
             region=region,
             account=account,
         )
-        self.registry = Registry([FunctionsFirst(self.functions, inner, functions or {})])
+        self.registry = Registry([FunctionsFirst(self.functions, inner, local)])
+        try:
+            for function_name, code in coded.items():
+                self.functions.register_code(function_name, code)
+        except ServiceError:
+            self.functions.close()
+            raise
         # Executions started on ``stateMachineArn#TestCase`` run that test case of the
         # Step Functions Local mock file (a path or a ``stepfn.testing.MockConfig``).
         self.mocks: Any = None
@@ -291,7 +301,12 @@ class Engine:
         """An engine on the store at ``url``: a SQLite file path, ``:memory:``, or
         ``memory://`` (see ``stepfn.store.open_store``). ``read_only=True`` starts no
         loop and recovers nothing (see the module's docstring)."""
-        return cls(open_store(url), **options)
+        store = open_store(url)
+        try:
+            return cls(store, **options)
+        except BaseException:
+            store.close()
+            raise
 
     def _running(self, operation: Operation) -> Operation:
         """``operation``, refused on a read-only engine: nothing would run it."""

@@ -549,6 +549,25 @@ DELETE FROM function_aliases WHERE name = :name AND alias = :alias;
 -- name: delete_function_aliases
 DELETE FROM function_aliases WHERE name = :name;
 
+-- name: add_function_statement
+INSERT INTO function_policies (name, qualifier, sid, statement, seq)
+SELECT :name, :qualifier, :sid, :statement,
+       COALESCE(MAX(seq), 0) + 1 FROM function_policies
+WHERE name = :name AND qualifier = :qualifier;
+
+-- name: function_statements
+SELECT sid, statement FROM function_policies
+WHERE name = :name AND qualifier = :qualifier ORDER BY seq;
+
+-- name: remove_function_statement
+DELETE FROM function_policies WHERE name = :name AND qualifier = :qualifier AND sid = :sid;
+
+-- name: remove_function_statements
+DELETE FROM function_policies WHERE name = :name;
+
+-- name: remove_function_version_statements
+DELETE FROM function_policies WHERE name = :name AND qualifier = :qualifier;
+
 -- IAM ------------------------------------------------------------------------------------
 
 -- name: insert_iam_role
