@@ -312,6 +312,16 @@ def normalize_encryption(value: dict[str, Any] | None) -> dict[str, Any]:
 def tag_pairs(tags: Sequence[dict[str, Any]] | None) -> list[tuple[str, str]]:
     """A TagList (checked against the model already) as (key, value) pairs in the order
     given; a tag without a value has the empty one, as AWS stores it."""
+    # The model leaves a Tag's key optional; the service does not, and says so as it
+    # words a null member (indexes from 1, as AWS counts members).
+    missing = [
+        f"Value null at 'tags.{number}.member.key' failed to satisfy constraint: "
+        "Member must not be null"
+        for number, tag in enumerate(tags or (), start=1)
+        if tag.get("key") is None
+    ]
+    if missing:
+        raise validation_error(missing)
     return [(str(tag["key"]), str(tag.get("value") or "")) for tag in tags or ()]
 
 
