@@ -43,12 +43,12 @@ from stepfn.api.lambda_api import LambdaApi, is_lambda_path
 from stepfn.api.logs import CONTENT_TYPE as LOGS_CONTENT_TYPE
 from stepfn.api.logs import TARGET_PREFIX as LOGS_TARGET_PREFIX
 from stepfn.api.logs import LogsApi
-from stepfn.api.model import ServiceModel, load
 from stepfn.api.query import XML_CONTENT_TYPE, QueryApi, is_query_request
-from stepfn.api.validate import Validator
 from stepfn.errors import ServiceError
 from stepfn.lang.nesting import depth_problem, text_too_deep
 from stepfn.service.engine import StoreError
+from stepfn.validation.model import ServiceModel, load
+from stepfn.validation.requests import Validator
 
 log = logging.getLogger("stepfn.api")
 

@@ -18,17 +18,17 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stepfn.clock import Clock, IdSource, VirtualClock
 from stepfn.definition.model import Machine, build
 from stepfn.definition.parse import parse_definition
+from stepfn.durable.effects import ending, plan, task_request
 from stepfn.durable.map_results import wants_children
 from stepfn.interp.context import ExecutionInfo, execution_info
-from stepfn.interp.events import EXECUTION_ENDS, Event, to_json_text
+from stepfn.interp.events import Event, to_json_text
 from stepfn.interp.machine import (
-    CancelTimer,
     Interpreter,
     InvokeTask,
     RunState,
@@ -42,7 +42,7 @@ from stepfn.interp.machine import (
     TimerFired,
 )
 from stepfn.lang.nesting import depth_problem, value_too_deep
-from stepfn.tasks.base import Registry, TaskRequest
+from stepfn.tasks.base import Registry
 from stepfn.tasks.lambda_local import Handler
 from stepfn.tasks.registry import RoutingConfig, default_registry
 
@@ -173,7 +173,7 @@ class Driver:
         self.interpreter = Interpreter(machine, info, ids, time_limit)
         self.run_state = RunState()
         self.events: list[Event] = []
-        # (due time, sequence, stimulus or timer id); the sequence keeps equal times FIFO.
+        # (due time, sequence, stimulus); the sequence keeps equal times FIFO.
         self._queue: list[tuple[float, int, Stimulus]] = []
         self._sequence = itertools.count()
         self._cancelled: set[str] = set()
@@ -212,8 +212,10 @@ class Driver:
 
     def _apply(self, result: StepResult) -> None:
         self.events.extend(result.events)
+        effects = plan(result.commands)
+        self._cancelled.update(effects.cancelled_timers)
         # The children first: a task of this step may read them (a ResultWriter's).
-        for command in result.commands:
+        for command in effects.commands:
             if isinstance(command, StartChildExecution):
                 self._children[command.arn] = Execution(
                     command.arn, command.name, "RUNNING", start_time=self.interpreter.now
@@ -222,17 +224,14 @@ class Driver:
         for event in result.child_events:
             child = self._children[event.execution]
             child.events.append(event)
-            status = EXECUTION_ENDS.get(event.type)
-            if status is not None:
-                details = event.details or {}
-                child.status, child.stop_time = status, event.timestamp
-                child.output = details.get("output")
-                child.error, child.cause = details.get("error"), details.get("cause")
-        for command in result.commands:
+            end = ending(event)
+            if end is not None:
+                child.status, child.stop_time = end.status, end.stopped
+                child.output, child.error, child.cause = end.output, end.error, end.cause
+        # In the order asked for: effects due at one instant happen in that order.
+        for command in effects.commands:
             if isinstance(command, StartTimer):
                 self._push(command.due, TimerFired(command.timer_id))
-            elif isinstance(command, CancelTimer):
-                self._cancelled.add(command.timer_id)
             elif isinstance(command, InvokeTask):
                 self._invoke(command)
             # CancelTask: tasks here run to completion when invoked; nothing to cancel.
@@ -268,21 +267,11 @@ class Driver:
 
     def _invoke(self, command: InvokeTask) -> None:
         started = self.clock.now()
-        payload = command.payload
-        if wants_children(command.resource, payload):  # a ResultWriter's write
-            payload = {**payload, "Children": self._map_run_children(payload)}
-        outcome = self.registry.invoke(
-            TaskRequest(
-                token=command.token,
-                resource=command.resource,
-                payload=payload,
-                state_name=command.state_name,
-                execution=self.info,
-                timeout_seconds=command.timeout_seconds,
-                heartbeat_seconds=command.heartbeat_seconds,
-                attempt=command.attempt,
-            )
-        )
+        request = task_request(command, self.info)
+        if wants_children(command.resource, command.payload):  # a ResultWriter's write
+            children = self._map_run_children(command.payload)
+            request = replace(request, payload={**command.payload, "Children": children})
+        outcome = self.registry.invoke(request)
         # The answer arrives when the task ended: after its simulated duration on a
         # virtual clock, after the real time it took on a real one. A timeout timer due
         # earlier fires first, as it would on AWS.

@@ -12,8 +12,9 @@ The Engine is composed of services, each given what it needs explicitly
 * ``logs``: the CloudWatch Logs operations over the log groups executions write to.
 
 ``operations`` is the explicit table the API dispatches on: operation name -> the method
-that answers it. The same methods are the Engine's own attributes, named as boto3 names
-them, for Python callers.
+that answers it, given members the API has checked against the service model. The same
+methods are the Engine's own attributes, named as boto3 names them, for Python callers:
+those check their arguments with the same validator (``validation.requests``) first.
 
 ``Engine.open("stepfn.db")`` opens (or creates) a store and starts the engine's loop in
 a background thread: it steps runnable executions through the worker, and fires due
@@ -30,6 +31,7 @@ answered is dispatched again.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -65,6 +67,7 @@ from stepfn.tasks.mock_config import (
 )
 from stepfn.tasks.registry import RoutingConfig, default_registry
 from stepfn.teststate.service import TestState
+from stepfn.validation.requests import checking, default_validator
 
 __all__ = [
     "Engine",
@@ -78,6 +81,12 @@ __all__ = [
 
 
 Operation = Callable[..., dict[str, Any]]
+
+
+def _snake(operation: str) -> str:
+    """An operation's name as boto3 names its method: ``StartExecution`` ->
+    ``start_execution``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
 class Engine:
@@ -219,7 +228,8 @@ class Engine:
         self.update_map_run = self.map_runs.update_map_run
         self.test_state = self.test_states.test_state
 
-        # The API's dispatch table: every Step Functions operation and what answers it.
+        # The API's dispatch table: every Step Functions operation and what answers it
+        # (given members the API has checked against the service model).
         self.operations: dict[str, Operation] = {
             "CreateStateMachine": self.create_state_machine,
             "DescribeStateMachine": self.describe_state_machine,
@@ -259,6 +269,13 @@ class Engine:
             "UpdateMapRun": self.update_map_run,
             "TestState": self.test_state,
         }
+        # The same methods for Python callers check their arguments against the service
+        # model first, with the validator the API checks requests with (the table above
+        # is what the API calls, its members already checked): the same answers either
+        # way. What the model cannot say, the services check as named rules.
+        self.validator = default_validator()
+        for operation, method in self.operations.items():
+            setattr(self, _snake(operation), checking(self.validator, operation, method))
 
         if read_only:
             return
