@@ -309,10 +309,26 @@ def normalize_encryption(value: dict[str, Any] | None) -> dict[str, Any]:
 # --- tags --------------------------------------------------------------------------------
 
 
-def tag_pairs(tags: Sequence[dict[str, Any]] | None) -> list[tuple[str, str]]:
+def tag_pairs(tags: Sequence[dict[str, Any]] | None, where: str = "tags") -> list[tuple[str, str]]:
     """A TagList (checked against the model already) as (key, value) pairs in the order
-    given; a tag without a value has the empty one, as AWS stores it."""
-    return [(str(tag["key"]), str(tag.get("value") or "")) for tag in tags or ()]
+    given; a tag without a value has the empty one, as AWS stores it.
+
+    Rule: every tag has a key. The model leaves ``key`` optional; AWS refuses a tag
+    without one, as a missing member.
+
+    Raises:
+        ServiceError: ``ValidationException`` naming each tag without a key.
+    """
+    tags = tags or ()
+    missing = [
+        f"Value null at '{where}.{index}.member.key' failed to satisfy constraint: "
+        "Member must not be null"
+        for index, tag in enumerate(tags, start=1)
+        if tag.get("key") is None
+    ]
+    if missing:
+        raise validation_error(missing)
+    return [(str(tag["key"]), str(tag.get("value") or "")) for tag in tags]
 
 
 # --- pagination ---------------------------------------------------------------------------
