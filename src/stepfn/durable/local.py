@@ -18,15 +18,16 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stepfn.clock import Clock, IdSource, VirtualClock
 from stepfn.definition.model import Machine, build
 from stepfn.definition.parse import parse_definition
 from stepfn.durable.effects import ending, plan, task_request
+from stepfn.durable.map_results import wants_children
 from stepfn.interp.context import ExecutionInfo, execution_info
-from stepfn.interp.events import Event
+from stepfn.interp.events import Event, to_json_text
 from stepfn.interp.machine import (
     Interpreter,
     InvokeTask,
@@ -177,6 +178,7 @@ class Driver:
         self._sequence = itertools.count()
         self._cancelled: set[str] = set()
         self._children: dict[str, Execution] = {}
+        self._started: dict[str, StartChildExecution] = {}  # by child ARN
 
     def run(self) -> Execution:
         """Drive the execution to its end (or until nothing can move it on)."""
@@ -212,17 +214,13 @@ class Driver:
         self.events.extend(result.events)
         effects = plan(result.commands)
         self._cancelled.update(effects.cancelled_timers)
-        # In the order asked for: effects due at one instant happen in that order.
+        # The children first: a task of this step may read them (a ResultWriter's).
         for command in effects.commands:
-            if isinstance(command, StartTimer):
-                self._push(command.due, TimerFired(command.timer_id))
-            elif isinstance(command, InvokeTask):
-                self._invoke(command)
-            elif isinstance(command, StartChildExecution):
+            if isinstance(command, StartChildExecution):
                 self._children[command.arn] = Execution(
                     command.arn, command.name, "RUNNING", start_time=self.interpreter.now
                 )
-            # CancelTask: tasks here run to completion when invoked; nothing to cancel.
+                self._started[command.arn] = command
         for event in result.child_events:
             child = self._children[event.execution]
             child.events.append(event)
@@ -230,10 +228,50 @@ class Driver:
             if end is not None:
                 child.status, child.stop_time = end.status, end.stopped
                 child.output, child.error, child.cause = end.output, end.error, end.cause
+        # In the order asked for: effects due at one instant happen in that order.
+        for command in effects.commands:
+            if isinstance(command, StartTimer):
+                self._push(command.due, TimerFired(command.timer_id))
+            elif isinstance(command, InvokeTask):
+                self._invoke(command)
+            # CancelTask: tasks here run to completion when invoked; nothing to cancel.
+
+    def _map_run_children(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The children of a map run, as a ResultWriter writes them (``map_results``)."""
+        found: list[dict[str, Any]] = []
+        for arn, started in self._started.items():
+            if started.map_run_arn != payload["MapRunArn"] or started.map_run_event_id != (
+                payload.get("MapRunEventId", started.map_run_event_id)
+            ):
+                continue
+            child = self._children[arn]
+            first = child.events[0].details or {} if child.events else {}
+            found.append(
+                {
+                    "ExecutionArn": arn,
+                    "Name": child.name,
+                    "Input": to_json_text(first.get("input")),
+                    "Output": None if child.output is None else to_json_text(child.output),
+                    "Status": child.status,
+                    "Error": child.error,
+                    "Cause": child.cause,
+                    "StartDate": child.start_time,
+                    "StopDate": child.stop_time,
+                    "RedriveCount": 0,
+                    "StateMachineArn": started.state_machine_arn,
+                    "Index": started.index,
+                }
+            )
+        found.sort(key=lambda entry: entry["Index"])
+        return found
 
     def _invoke(self, command: InvokeTask) -> None:
         started = self.clock.now()
-        outcome = self.registry.invoke(task_request(command, self.info))
+        request = task_request(command, self.info)
+        if wants_children(command.resource, command.payload):  # a ResultWriter's write
+            children = self._map_run_children(command.payload)
+            request = replace(request, payload={**command.payload, "Children": children})
+        outcome = self.registry.invoke(request)
         # The answer arrives when the task ended: after its simulated duration on a
         # virtual clock, after the real time it took on a real one. A timeout timer due
         # earlier fires first, as it would on AWS.
