@@ -72,7 +72,8 @@ MAX_TEXT_LENGTH = 10_000  # Base64Encode, Base64Decode, Hash input
 MAX_RANGE_ITEMS = 1_000  # ArrayRange result
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # MathAdd works on Java ints
 
-_HASHES: dict[str, Callable[[bytes], Any]] = {
+# The digests States.Hash and JSONata's $hash accept, by the names AWS documents.
+HASHES: dict[str, Callable[[bytes], Any]] = {
     "MD5": hashlib.md5,
     "SHA-1": hashlib.sha1,
     "SHA-256": hashlib.sha256,
@@ -154,11 +155,9 @@ def java_double_text(number: float) -> str:
     return f"{sign}{digits[0]}.{digits[1:] or '0'}E{scientific_exponent}"
 
 
-def java_text(value: Any) -> str:
-    """``value`` as AWS's ``States.Format`` writes it (Java's ``toString`` of the value).
-
-    ``java_text({"a": [1, "x"], "b": None})`` -> ``'{a=[1, x], b=null}'``.
-    """
+def _scalar_text(value: Any) -> str | None:
+    """null, a boolean or a number as both Java's ``toString`` and Jackson write it;
+    ``None`` for strings and containers, which the two write differently."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -167,6 +166,17 @@ def java_text(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return java_double_text(value)
+    return None
+
+
+def java_text(value: Any) -> str:
+    """``value`` as AWS's ``States.Format`` writes it (Java's ``toString`` of the value).
+
+    ``java_text({"a": [1, "x"], "b": None})`` -> ``'{a=[1, x], b=null}'``.
+    """
+    scalar = _scalar_text(value)
+    if scalar is not None:
+        return scalar
     if isinstance(value, str):
         return value
     if isinstance(value, list):
@@ -197,14 +207,9 @@ def _json_string(text: str) -> str:
 
 def json_text(value: Any) -> str:
     """Compact JSON text as AWS writes it: ``{"a":1,"b":[true,null]}``, keys in order."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return java_double_text(value)
+    scalar = _scalar_text(value)
+    if scalar is not None:
+        return scalar
     if isinstance(value, str):
         return _json_string(value)
     if isinstance(value, list):
@@ -399,7 +404,7 @@ def _hash(args: list[Any], ids: IdSourceLike) -> str:
     text = data if isinstance(data, str) else java_text(data)
     if _java_length(text) > MAX_TEXT_LENGTH:
         raise _BadArguments
-    digest = _HASHES.get(_string(algorithm))
+    digest = HASHES.get(_string(algorithm))
     if digest is None:
         raise _BadArguments
     return str(digest(text.encode("utf-8", "replace")).hexdigest())

@@ -46,7 +46,7 @@ Undefined is :data:`NOTHING`, which the wrapper turns into its ``UNDEFINED``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 __all__ = ["NOTHING", "Evaluator", "Fallback", "NameKind", "compile_fast"]
@@ -157,35 +157,11 @@ def _settle(value: Any) -> Any:
         # speed, settles them.
         if _SETTLED.issuperset(map(type, value.values())):
             return value
-        changed: dict[str, Any] | None = None
-        for key, item in value.items():
-            item_kind = type(item)
-            if item_kind in _SETTLED or (
-                item_kind is float and not item.is_integer() and math.isfinite(item)
-            ):
-                continue
-            settled = _settle(item)
-            if settled is not item:
-                if changed is None:
-                    changed = dict(value)
-                changed[key] = settled
-        return value if changed is None else changed
+        return _settle_members(value, value.items(), dict)
     if kind is list:
         if _SETTLED.issuperset(map(type, value)):
             return value
-        items: list[Any] | None = None
-        for index, item in enumerate(value):
-            item_kind = type(item)
-            if item_kind in _SETTLED or (
-                item_kind is float and not item.is_integer() and math.isfinite(item)
-            ):
-                continue
-            settled = _settle(item)
-            if settled is not item:
-                if items is None:
-                    items = list(value)
-                items[index] = settled
-        return value if items is None else items
+        return _settle_members(value, enumerate(value), list)
     if kind is float:
         if not math.isfinite(value):
             raise Fallback  # the engine reports D1001
@@ -195,6 +171,26 @@ def _settle(value: Any) -> Any:
     if kind in _SETTLED:
         return value
     raise Fallback  # not a JSON value: let the engine say what it makes of it
+
+
+def _settle_members(
+    value: Any, members: Iterable[tuple[Any, Any]], copy: Callable[[Any], Any]
+) -> Any:
+    """``value`` (a dict or a list, whose ``members`` are given) with each member settled:
+    itself when none changes, else a ``copy`` of it along the changed members."""
+    changed: Any = None
+    for key, item in members:
+        item_kind = type(item)
+        if item_kind in _SETTLED or (
+            item_kind is float and not item.is_integer() and math.isfinite(item)
+        ):
+            continue
+        settled = _settle(item)
+        if settled is not item:
+            if changed is None:
+                changed = copy(value)
+            changed[key] = settled
+    return value if changed is None else changed
 
 
 def _is_number(value: Any) -> bool:

@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import contextvars
 import datetime as _datetime
-import hashlib
 import json
 import math
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 # The package ships no type information; mypy is told so once, on its first import.
@@ -37,6 +36,8 @@ from jsonata import datetimeutils as _engine_datetimeutils  # type: ignore[impor
 from jsonata import functions as _engine_functions
 from jsonata import jsonata as _engine
 from jsonata import utils as _engine_utils
+
+from stepfn.lang.intrinsics import HASHES
 
 __all__ = [
     "CURRENT",
@@ -113,24 +114,25 @@ def engine_value(value: Any) -> Any:
     if value is None:
         return JSON_NULL
     if isinstance(value, dict):
-        changed: dict[str, Any] | None = None
-        for key, item in value.items():
-            if item is None or isinstance(item, (dict, list, tuple)):
-                converted = engine_value(item)
-                if converted is not item:
-                    changed = dict(value) if changed is None else changed
-                    changed[key] = converted
-        return value if changed is None else changed
+        return _engine_members(value, value.items(), None)
     if isinstance(value, (list, tuple)):
-        items: list[Any] | None = None if isinstance(value, list) else list(value)
-        for index, item in enumerate(value):
-            if item is None or isinstance(item, (dict, list, tuple)):
-                converted = engine_value(item)
-                if converted is not item:
-                    items = list(value) if items is None else items
-                    items[index] = converted
-        return value if items is None else items
+        copy = None if isinstance(value, list) else list(value)  # a tuple becomes a list
+        return _engine_members(value, enumerate(value), copy)
     return value
+
+
+def _engine_members(value: Any, members: Iterable[tuple[Any, Any]], changed: Any) -> Any:
+    """``value`` (a dict or a list, whose ``members`` are given) with its members as
+    ``engine_value`` gives them: itself when none changes, else a copy (``changed``, when
+    the caller already has to copy) along the changed members."""
+    for key, item in members:
+        if item is None or isinstance(item, (dict, list, tuple)):
+            converted = engine_value(item)
+            if converted is not item:
+                if changed is None:
+                    changed = dict(value) if isinstance(value, dict) else list(value)
+                changed[key] = converted
+    return value if changed is None else changed
 
 
 def _truncated(number: float) -> int:
@@ -166,21 +168,12 @@ def _range(start: Any, end: Any, step: Any) -> Any:
     return list(numbers)
 
 
-_HASHES: dict[str, Callable[[bytes], Any]] = {
-    "MD5": hashlib.md5,
-    "SHA-1": hashlib.sha1,
-    "SHA-256": hashlib.sha256,
-    "SHA-384": hashlib.sha384,
-    "SHA-512": hashlib.sha512,
-}
-
-
 def _hash(text: Any, algorithm: Any) -> Any:
     if text is None or algorithm is None:
         return None
-    digest = _HASHES.get(algorithm)
+    digest = HASHES.get(algorithm)
     if digest is None:
-        supported = ", ".join(_HASHES)
+        supported = ", ".join(HASHES)
         raise FunctionFailure(f"Unsupported hash algorithm '{algorithm}'. Use one of: {supported}")
     return str(digest(text.encode("utf-8", "surrogatepass")).hexdigest())
 
