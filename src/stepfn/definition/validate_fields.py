@@ -5,13 +5,15 @@ enumerations that a JSONata state may also give as ``{% ... %}`` expressions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from stepfn.definition.validate_context import (
+    EMPTY,
     JSONATA,
     JSONPATH,
     Context,
+    at,
     expect,
     expected_type,
     is_int,
@@ -72,28 +74,61 @@ def integer(
     ctx: Context, value: Any, path: str, jsonata: bool, minimum: int, maximum: int | None = None
 ) -> None:
     """An integer field; in JSONata states a ``{% %}`` expression may stand for it."""
-    if jsonata and is_jsonata(value):
-        check_jsonata(ctx, value, path)
-    elif not is_int(value):
-        ctx.report(path, expected_type("Integer"))
-    elif value < minimum:
-        ctx.report(path, f"Minimum value is {minimum}")
-    elif maximum is not None and value > maximum:
-        ctx.report(path, f"Maximum value is {maximum}")
+    _bounded(ctx, value, path, jsonata, ("Integer", is_int, str), minimum, maximum)
 
 
 def number(
     ctx: Context, value: Any, path: str, jsonata: bool, minimum: float, maximum: float
 ) -> None:
     """A number field within [minimum, maximum]; a JSONata state may give an expression."""
+    _bounded(ctx, value, path, jsonata, ("Number", is_number, "{:g}".format), minimum, maximum)
+
+
+# A kind of number: its name in messages, its test, and how a limit of it is written.
+_Kind = tuple[str, Callable[[Any], bool], Callable[[Any], str]]
+
+
+def _bounded(
+    ctx: Context,
+    value: Any,
+    path: str,
+    jsonata: bool,
+    kind: _Kind,
+    minimum: float,
+    maximum: float | None,
+) -> None:
+    name, fits, shown = kind
     if jsonata and is_jsonata(value):
         check_jsonata(ctx, value, path)
-    elif not is_number(value):
-        ctx.report(path, expected_type("Number"))
+    elif not fits(value):
+        ctx.report(path, expected_type(name))
     elif value < minimum:
-        ctx.report(path, f"Minimum value is {minimum:g}")
-    elif value > maximum:
-        ctx.report(path, f"Maximum value is {maximum:g}")
+        ctx.report(path, f"Minimum value is {shown(minimum)}")
+    elif maximum is not None and value > maximum:
+        ctx.report(path, f"Maximum value is {shown(maximum)}")
+
+
+def array(ctx: Context, value: Any, path: str, *, empty: bool = True) -> bool:
+    """Whether ``value`` is an array (else it is reported); one that may not be ``empty``
+    and is, is reported too, and still checked on."""
+    if not expect(ctx, value, "Array", path):
+        return False
+    if not empty and not value:
+        ctx.report(path, EMPTY)
+    return True
+
+
+def objects(ctx: Context, value: Any, path: str) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
+    """The members of an array of objects (Retry, Catch), each with its index and path;
+    a value that is not an array, or a member that is not an object, is reported."""
+    if not expect(ctx, value, "Array", path):
+        return
+    for i, item in enumerate(value):
+        here = at(path, i)
+        if isinstance(item, Mapping):
+            yield i, here, item
+        else:
+            ctx.report(here, expected_type("Object"))
 
 
 def text(ctx: Context, value: Any, path: str, jsonata: bool) -> None:

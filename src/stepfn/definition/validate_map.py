@@ -183,10 +183,7 @@ def _check_item_reader(ctx: Context, info: StateInfo, reader: Any, path: str) ->
     fields = usable_fields(ctx, reader, path, allowed, info.language)
     if require_fields(ctx, reader, path, ["Resource"]):
         _check_s3_resource(ctx, reader["Resource"], join(path, "Resource"), _READER_ARN)
-    if "Parameters" in fields:
-        check_template(ctx, reader["Parameters"], join(path, "Parameters"))
-    if "Arguments" in fields:
-        check_jsonata_value(ctx, reader["Arguments"], join(path, "Arguments"))
+    _check_s3_arguments(ctx, reader, fields, path)
     if "ReaderConfig" in fields:
         _check_reader_config(ctx, info, reader["ReaderConfig"], join(path, "ReaderConfig"))
 
@@ -244,12 +241,17 @@ def _check_result_writer(ctx: Context, info: StateInfo, writer: Any, path: str) 
     fields = usable_fields(ctx, writer, path, allowed, info.language)
     if "Resource" in fields:
         _check_s3_resource(ctx, writer["Resource"], join(path, "Resource"), _WRITER_ARN)
-    if "Parameters" in fields:
-        check_template(ctx, writer["Parameters"], join(path, "Parameters"))
-    if "Arguments" in fields:
-        check_jsonata_value(ctx, writer["Arguments"], join(path, "Arguments"))
+    _check_s3_arguments(ctx, writer, fields, path)
     if "WriterConfig" in fields:
         expect(ctx, writer["WriterConfig"], "Object", join(path, "WriterConfig"))
+
+
+def _check_s3_arguments(ctx: Context, obj: Any, fields: set[str], path: str) -> None:
+    """The Parameters (JSONPath) or Arguments (JSONata) of an ItemReader or ResultWriter."""
+    if "Parameters" in fields:
+        check_template(ctx, obj["Parameters"], join(path, "Parameters"))
+    if "Arguments" in fields:
+        check_jsonata_value(ctx, obj["Arguments"], join(path, "Arguments"))
 
 
 def _check_s3_resource(ctx: Context, resource: Any, path: str, pattern: re.Pattern[str]) -> None:

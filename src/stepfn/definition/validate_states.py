@@ -24,7 +24,6 @@ from stepfn.definition.validate_context import (
     BAD_TIMESTAMP,
     DOWNGRADE,
     DUPLICATE_STATE,
-    EMPTY,
     EXPRESS,
     INVALID_STATE_NAME,
     JSONATA,
@@ -49,10 +48,12 @@ from stepfn.definition.validate_context import (
     required,
 )
 from stepfn.definition.validate_fields import (
+    array,
     enum,
     exclusive,
     integer,
     number,
+    objects,
     require_fields,
     text,
     usable_fields,
@@ -181,14 +182,7 @@ def _check_data(ctx: Context, info: StateInfo, fields: set[str]) -> None:
         if name in fields:
             check_path(ctx, body[name], join(path, name), name, nullable=True)
     if "ResultPath" in fields:
-        check_path(
-            ctx,
-            body["ResultPath"],
-            join(path, "ResultPath"),
-            "ResultPath",
-            reference=True,
-            nullable=True,
-        )
+        _check_result_path(ctx, body["ResultPath"], join(path, "ResultPath"))
     for name in ("Parameters", "ResultSelector"):
         if name in fields:
             check_template(ctx, body[name], join(path, name))
@@ -203,16 +197,19 @@ def _check_data(ctx: Context, info: StateInfo, fields: set[str]) -> None:
         _check_catch(ctx, info, body["Catch"], join(path, "Catch"))
 
 
+def _check_result_path(ctx: Context, value: Any, path: str) -> None:
+    """A ResultPath, of a state or a catcher: a reference path, or null to drop the result."""
+    check_path(ctx, value, path, "ResultPath", reference=True, nullable=True)
+
+
 # --- Retry and Catch ---------------------------------------------------------------------
 
 
 def _check_error_equals(ctx: Context, entry: Mapping[str, Any], path: str, last: bool) -> None:
     here = join(path, "ErrorEquals")
     names = entry["ErrorEquals"]
-    if not expect(ctx, names, "Array", here):
+    if not array(ctx, names, here, empty=False):
         return
-    if not names:
-        ctx.report(here, EMPTY)
     for i, name in enumerate(names):
         expect(ctx, name, "String", at(here, i))
     if _ALL_ERRORS in names and (len(names) > 1 or not last):
@@ -220,13 +217,7 @@ def _check_error_equals(ctx: Context, entry: Mapping[str, Any], path: str, last:
 
 
 def _check_retry(ctx: Context, info: StateInfo, retriers: Any, path: str) -> None:
-    if not expect(ctx, retriers, "Array", path):
-        return
-    for i, retrier in enumerate(retriers):
-        here = at(path, i)
-        if not isinstance(retrier, Mapping):
-            ctx.report(here, expected_type("Object"))
-            continue
+    for i, here, retrier in objects(ctx, retriers, path):
         fields = usable_fields(ctx, retrier, here, _RETRIER_FIELDS, info.language)
         if require_fields(ctx, retrier, here, ["ErrorEquals"]):
             _check_error_equals(ctx, retrier, here, last=i == len(retriers) - 1)
@@ -252,13 +243,7 @@ def _check_retry(ctx: Context, info: StateInfo, retriers: Any, path: str) -> Non
 
 
 def _check_catch(ctx: Context, info: StateInfo, catchers: Any, path: str) -> None:
-    if not expect(ctx, catchers, "Array", path):
-        return
-    for i, catcher in enumerate(catchers):
-        here = at(path, i)
-        if not isinstance(catcher, Mapping):
-            ctx.report(here, expected_type("Object"))
-            continue
+    for i, here, catcher in objects(ctx, catchers, path):
         fields = usable_fields(ctx, catcher, here, _CATCHER_FIELDS, info.language)
         require_fields(ctx, catcher, here, ["ErrorEquals", "Next"])
         if "ErrorEquals" in catcher:
@@ -266,14 +251,7 @@ def _check_catch(ctx: Context, info: StateInfo, catchers: Any, path: str) -> Non
         if "Next" in catcher:
             expect(ctx, catcher["Next"], "String", join(here, "Next"))
         if "ResultPath" in fields:
-            check_path(
-                ctx,
-                catcher["ResultPath"],
-                join(here, "ResultPath"),
-                "ResultPath",
-                reference=True,
-                nullable=True,
-            )
+            _check_result_path(ctx, catcher["ResultPath"], join(here, "ResultPath"))
         if "Output" in fields:
             check_jsonata_value(ctx, catcher["Output"], join(here, "Output"))
         if "Assign" in fields:
@@ -387,10 +365,8 @@ def _check_parallel(ctx: Context, info: StateInfo, fields: set[str]) -> None:
         return
     here = join(path, "Branches")
     branches = body["Branches"]
-    if not expect(ctx, branches, "Array", here):
+    if not array(ctx, branches, here, empty=False):
         return
-    if not branches:
-        ctx.report(here, EMPTY)
     for i, branch in enumerate(branches):
         ctx.check_machine(ctx, branch, at(here, i), frozenset({"StartAt", "States", "Comment"}))
 
