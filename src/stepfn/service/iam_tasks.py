@@ -51,14 +51,12 @@ from stepfn.service.iam import Iam
 from stepfn.tasks import aws_sdk, optimized
 from stepfn.tasks.aws_calls import AwsCallError, botocore_service
 from stepfn.tasks.base import (
-    NOT_CANCELLABLE,
-    Cancel,
-    Completion,
     Registry,
     TaskOutcome,
     TaskRequest,
 )
-from stepfn.tasks.lambda_local import function_name, task_target
+from stepfn.tasks.intercept import Intercepting
+from stepfn.tasks.lambda_local import function_name, lambda_failure, task_target
 
 INVOKE_FUNCTION = "lambda:InvokeFunction"
 
@@ -182,11 +180,12 @@ def not_authorized(role_arn: str, action: str, resource: str | None) -> str:
 
 def access_denied(role_arn: str, action: str, resource: str, request_id: str) -> TaskOutcome:
     """The failure of a Lambda task its role may not invoke, as Step Functions shows it."""
-    return TaskOutcome.failure(
-        "Lambda.AWSLambdaException",
-        f"{not_authorized(role_arn, action, resource)} "
-        f"(Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; "
-        f"Request ID: {request_id}; Proxy: null)",
+    return lambda_failure(
+        "AccessDeniedException",
+        not_authorized(role_arn, action, resource),
+        403,
+        request_id,
+        error="AWSLambdaException",
     )
 
 
@@ -405,14 +404,13 @@ def needs(request: TaskRequest) -> tuple[list[Need], Refuse] | None:
     return None
 
 
-class IamEnforced(Registry):
+class IamEnforced(Intercepting):
     """A task registry that checks each task against its role, then runs it through the
     registry it wraps."""
 
     def __init__(self, iam: Iam, inner: Registry) -> None:
-        super().__init__()
+        super().__init__(inner)
         self.iam = iam
-        self.inner = inner
 
     def refusal(self, request: TaskRequest) -> TaskOutcome | None:
         """The failure of a task its role may not run; None when it may."""
@@ -429,30 +427,6 @@ class IamEnforced(Registry):
                 return refuse(role_arn, need.action, need.resource, self.iam.ctx.ids.uuid())
         return None
 
-    def add(self, adapter: Any) -> None:
-        """Add an adapter to the wrapped registry."""
-        self.inner.add(adapter)
-
-    def prepend(self, adapter: Any) -> None:
-        """Add an adapter to the wrapped registry, asked first."""
-        self.inner.prepend(adapter)
-
-    def find(self, resource: str) -> Any | None:
-        """The wrapped registry's adapter for ``resource``."""
-        return self.inner.find(resource)
-
-    def invoke(self, request: TaskRequest) -> TaskOutcome:
-        """The refusal, or the task's outcome, in this thread."""
-        return self.refusal(request) or self.inner.invoke(request)
-
-    def start(self, request: TaskRequest, done: Completion) -> Cancel:
-        """Refuse at once, or start the task through the wrapped registry."""
-        refused = self.refusal(request)
-        if refused is None:
-            return self.inner.start(request, done)
-        done(refused)
-        return NOT_CANCELLABLE
-
-    def close(self) -> None:
-        """Close the wrapped registry."""
-        self.inner.close()
+    def intercept(self, request: TaskRequest) -> TaskOutcome | None:
+        """The refusal of ``request``, else None: the wrapped registry runs it."""
+        return self.refusal(request)

@@ -39,9 +39,10 @@ from stepfn.tasks.base import (
     TaskRequest,
 )
 from stepfn.tasks.lambda_local import (
-    INVOKE,
     Handler,
     function_name,
+    is_lambda_resource,
+    lambda_failure,
     not_found,
     success,
     task_target,
@@ -102,9 +103,7 @@ class LambdaFunctions:
 
     def handles(self, resource: str) -> bool:
         """Lambda function ARNs and the ``lambda:invoke`` integration."""
-        if resource == INVOKE or resource.startswith(INVOKE + "."):
-            return True
-        return resource.startswith("arn:") and ":lambda:" in resource and ":function:" in resource
+        return is_lambda_resource(resource)
 
     def target(self, request: TaskRequest) -> tuple[bool, str, str | None, Any] | TaskOutcome:
         """(integration, function name, qualifier, event) of a Lambda Task, or the
@@ -182,11 +181,8 @@ class LambdaFunctions:
             if result.service_error == DEADLINE_EXCEEDED:
                 late = (timeout or 0.0) + _AFTER_TIMEOUT
                 return TaskOutcome.failure("States.Timeout", "", duration=late)
-            return TaskOutcome.failure(
-                f"Lambda.{result.service_error}",
-                f"{result.service_message} (Service: AWSLambda; Status Code: "
-                f"{result.status_code}; Error Code: {result.service_error}; Request ID: "
-                f"{rid}; Proxy: null)",
+            return lambda_failure(
+                result.service_error, result.service_message, result.status_code, rid
             )
         body = result.payload
         if result.function_error is not None:

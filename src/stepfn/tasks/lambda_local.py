@@ -52,6 +52,13 @@ class LambdaContext:
         return max(0, int((self.deadline - self.clock.now()) * 1000))
 
 
+def is_lambda_resource(resource: str) -> bool:
+    """A Lambda function ARN or the ``lambda:invoke`` integration (with a ``.waitFor...``)."""
+    if resource == INVOKE or resource.startswith(INVOKE + "."):
+        return True
+    return resource.startswith("arn:") and ":lambda:" in resource and ":function:" in resource
+
+
 def function_name(reference: str) -> tuple[str, str | None]:
     """The function name and qualifier in a name, partial ARN or full ARN."""
     parts = reference.split(":")
@@ -86,9 +93,7 @@ class LocalLambda:
 
     def handles(self, resource: str) -> bool:
         """Lambda function ARNs and the ``lambda:invoke`` integration."""
-        if resource == INVOKE or resource.startswith(INVOKE + "."):
-            return True
-        return resource.startswith("arn:") and ":lambda:" in resource and ":function:" in resource
+        return is_lambda_resource(resource)
 
     def invoke(self, request: TaskRequest) -> TaskOutcome:
         """Call the handler and shape its result or error as AWS does."""
@@ -148,11 +153,21 @@ def task_target(request: TaskRequest) -> tuple[bool, str, Any] | TaskOutcome:
 
 def not_found(name: str, region: str, account: str, request_id: str) -> TaskOutcome:
     """The failure of a task whose function does not exist, as Step Functions shows it."""
+    arn = f"arn:aws:lambda:{region}:{account}:function:{name}:$LATEST"
+    return lambda_failure(
+        "ResourceNotFoundException", f"Function not found: {arn}", 404, request_id
+    )
+
+
+def lambda_failure(
+    code: str, message: str, status: int, request_id: str, error: str | None = None
+) -> TaskOutcome:
+    """A Lambda service error as a Lambda task's failure: ``Lambda.<error>`` (``error``
+    defaults to the error ``code``), the message followed by the service's details."""
     return TaskOutcome.failure(
-        "Lambda.ResourceNotFoundException",
-        f"Function not found: arn:aws:lambda:{region}:{account}:function:"
-        f"{name}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: "
-        f"ResourceNotFoundException; Request ID: {request_id}; Proxy: null)",
+        f"Lambda.{error or code}",
+        f"{message} (Service: AWSLambda; Status Code: {status}; Error Code: {code}; "
+        f"Request ID: {request_id}; Proxy: null)",
     )
 
 

@@ -26,13 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stepfn.tasks.base import (
-    NOT_CANCELLABLE,
-    Cancel,
-    Completion,
     Registry,
     TaskOutcome,
     TaskRequest,
 )
+from stepfn.tasks.intercept import Intercepting
 from stepfn.tasks.mock_config import MockConfig, MockConfigError, MockedResponse
 
 RUNTIME = "States.Runtime"
@@ -161,43 +159,17 @@ def _state_types(raw: Any) -> Iterable[tuple[str, str]]:
             yield from _state_types(state.get(key))
 
 
-class MockRegistry(Registry):
+class MockRegistry(Intercepting):
     """The task registry of a driver with a mock configuration: mocked tasks are answered
     at once; every other task goes to the registry it wraps."""
 
     def __init__(self, mocks: MockTasks, inner: Registry) -> None:
-        super().__init__()
+        super().__init__(inner)
         self.mocks = mocks
-        self.inner = inner
 
-    def add(self, adapter: Any) -> None:
-        """Add an adapter to the wrapped registry."""
-        self.inner.add(adapter)
-
-    def prepend(self, adapter: Any) -> None:
-        """Add an adapter to the wrapped registry, asked first."""
-        self.inner.prepend(adapter)
-
-    def find(self, resource: str) -> Any | None:
-        """The wrapped registry's adapter for ``resource``."""
-        return self.inner.find(resource)
-
-    def invoke(self, request: TaskRequest) -> TaskOutcome:
-        """The mocked outcome, else the real task's, run in this thread."""
-        outcome = self.mocks.answer(request)
-        return outcome if outcome is not None else self.inner.invoke(request)
-
-    def start(self, request: TaskRequest, done: Completion) -> Cancel:
-        """Answer a mocked task at once; start any other through the wrapped registry."""
-        outcome = self.mocks.answer(request)
-        if outcome is None:
-            return self.inner.start(request, done)
-        done(outcome)
-        return NOT_CANCELLABLE
-
-    def close(self) -> None:
-        """Close the wrapped registry."""
-        self.inner.close()
+    def intercept(self, request: TaskRequest) -> TaskOutcome | None:
+        """The mocked outcome of ``request``; None for a task that is not mocked."""
+        return self.mocks.answer(request)
 
 
 def mock_tasks_for_run(
