@@ -173,7 +173,8 @@ class Functions:
 
     # --- control plane ----------------------------------------------------------------
 
-    def _code(self, Code: dict[str, Any]) -> tuple[str, str, int]:
+    def _code(self, Code: dict[str, Any]) -> dict[str, Any]:
+        """The configuration fields of uploaded code (the function changes now)."""
         if not isinstance(Code, dict):
             raise invalid("Code must be an object")
         if "ImageUri" in Code:
@@ -192,7 +193,19 @@ class Functions:
             code = prepare_code(bytes(data), self.code_dir)
         except CodeError as exc:
             raise invalid(f"Could not unzip uploaded file: {exc}") from exc
-        return code.path, code.sha256, code.size
+        return {
+            "code_path": code.path,
+            "code_sha256": code.sha256,
+            "code_size": code.size,
+            "last_modified": _iso(self.clock.now()),
+        }
+
+    def _saved(self, config: FunctionConfig, publish: bool) -> dict[str, Any]:
+        """Store a new ``$LATEST``; answer its description, or publish it with ``publish``."""
+        self._store(config)
+        if publish:
+            return self.publish_version(FunctionName=config.name)
+        return self.describe(config)
 
     def _build(self, current: FunctionConfig | None, **fields: Any) -> FunctionConfig:
         try:
@@ -262,22 +275,16 @@ class Functions:
                 f"Function already exist: {FunctionName}",
                 409,
             )
-        path, sha, size = self._code(Code)
         config = self._build(
             None,
             name=FunctionName,
-            code_path=path,
-            code_sha256=sha,
-            code_size=size,
-            last_modified=_iso(self.clock.now()),
+            **self._code(Code),
             **self._fields({**params, "Runtime": Runtime, "Handler": Handler, "Role": Role}),
         )
-        self._store(config)
+        answer = self._saved(config, Publish)
         if Tags:
             self.store.set_tags(self._arn(FunctionName), dict(Tags))
-        if Publish:
-            return self.publish_version(FunctionName=FunctionName)
-        return self.describe(config)
+        return answer
 
     def get_function_configuration(
         self, FunctionName: str, Qualifier: str | None = None
@@ -322,18 +329,7 @@ class Functions:
         """UpdateFunctionCode (``ZipFile``)."""
         current = self._require(FunctionName)
         code = {k: v for k, v in params.items() if k in ("ZipFile", "ImageUri", "S3Bucket")}
-        path, sha, size = self._code(code)
-        config = self._build(
-            current,
-            code_path=path,
-            code_sha256=sha,
-            code_size=size,
-            last_modified=_iso(self.clock.now()),
-        )
-        self._store(config)
-        if Publish:
-            return self.publish_version(FunctionName=config.name)
-        return self.describe(config)
+        return self._saved(self._build(current, **self._code(code)), Publish)
 
     def update_function_configuration(self, FunctionName: str, **params: Any) -> dict[str, Any]:
         """UpdateFunctionConfiguration."""
