@@ -25,6 +25,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from stepfn.functions.model import FunctionConfig
 from stepfn.functions.results import (
@@ -48,43 +49,24 @@ Done = Callable[[InvocationResult], None]
 _QUEUED, _RUNNING, _ENDED = 0, 1, 2
 
 
+@dataclass(slots=True, eq=False)
 class _Call:
     """One invocation in flight (the pool's record of it)."""
 
-    __slots__ = (
-        "config",
-        "deadline",
-        "done",
-        "invoked_arn",
-        "kill_at",
-        "payload",
-        "pool",
-        "request_id",
-        "started",
-        "state",
-        "worker",
-    )
+    pool: _Pool
+    payload: bytes
+    done: Done
+    request_id: str
+    invoked_arn: str
+    deadline: float | None
+    state: int = _QUEUED
+    worker: Worker | None = None
+    started: float = 0.0
+    kill_at: float = 0.0
+    config: FunctionConfig = field(init=False)
 
-    def __init__(
-        self,
-        pool: _Pool,
-        payload: bytes,
-        done: Done,
-        request_id: str,
-        invoked_arn: str,
-        deadline: float | None,
-    ) -> None:
-        self.pool = pool
-        self.config = pool.config
-        self.payload = payload
-        self.done = done
-        self.request_id = request_id
-        self.invoked_arn = invoked_arn
-        self.deadline = deadline
-        self.state = _QUEUED
-        self.worker: Worker | None = None
-        self.started = 0.0
-        self.kill_at = 0.0
+    def __post_init__(self) -> None:
+        self.config = self.pool.config
 
 
 class InvocationHandle:
@@ -435,12 +417,7 @@ class FunctionRuntime:
         nxt: _Call | None = None
         stop = False
         with self._lock:
-            call = worker.invocation
-            worker.invocation = None
-            if call is not None and call.state == _RUNNING:
-                self._end(call)
-            else:
-                call = None  # timed out or cancelled meanwhile: nobody wants this answer
+            call = self._take_running(worker)
             pool = call.pool if call is not None else None
             pool = pool or self._pool_of(worker)
             if pool is not None and not worker.dead and not self._closed:
@@ -491,15 +468,20 @@ class FunctionRuntime:
             )
         return result
 
+    def _take_running(self, worker: Worker) -> _Call | None:
+        """The worker's call, ended, taken off the worker; None when it timed out or was
+        cancelled meanwhile (nobody wants its answer). The lock is held."""
+        call = worker.invocation
+        worker.invocation = None
+        if call is None or call.state != _RUNNING:
+            return None
+        self._end(call)
+        return call
+
     def _on_exit(self, worker: Worker) -> None:
         spawn_for: _Pool | None = None
         with self._lock:
-            call = worker.invocation
-            worker.invocation = None
-            if call is not None and call.state == _RUNNING:
-                self._end(call)
-            else:
-                call = None
+            call = self._take_running(worker)
             pool = self._pool_of(worker)
             if pool is not None:
                 if worker in pool.workers:
