@@ -8,7 +8,8 @@ destroy time is not an error (someone removed it already).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,15 @@ def _code(exc: ClientError) -> str:
 def _refused(block: Block, exc: ClientError) -> DeployError:
     error = exc.response.get("Error", {})
     return DeployError(f"{block.where()}: {error.get('Code')}: {error.get('Message')}")
+
+
+@contextmanager
+def _refusals(block: Block) -> Iterator[None]:
+    """Turn a refusal of the service (a ClientError) into the block's DeployError."""
+    try:
+        yield
+    except ClientError as exc:
+        raise _refused(block, exc) from None
 
 
 def _quietly(call: Callable[..., Any], **kwargs: Any) -> None:
@@ -69,7 +79,7 @@ def apply_role(d: Any, block: Block) -> dict[str, Any]:
         if _code(exc) != "NoSuchEntity":
             raise _refused(block, exc) from None
         found = None
-    try:
+    with _refusals(block):
         if found is None:
             options: dict[str, Any] = {"Path": d.attr(block, "path", "/")}
             description = d.attr(block, "description")
@@ -80,8 +90,6 @@ def apply_role(d: Any, block: Block) -> dict[str, Any]:
         elif not _same_json(found["AssumeRolePolicyDocument"], trust):
             iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust)
             d.report(f"updated {block.address}")
-    except ClientError as exc:
-        raise _refused(block, exc) from None
     return {"name": name}
 
 
@@ -107,7 +115,7 @@ def apply_policy(d: Any, block: Block) -> dict[str, Any]:
     iam = d.client("iam")
     arn = d.known(block)["arn"]
     document = _document(d.need(block, "policy"))
-    try:
+    with _refusals(block):
         try:
             policy = iam.get_policy(PolicyArn=arn)["Policy"]
         except ClientError as exc:
@@ -128,8 +136,6 @@ def apply_policy(d: Any, block: Block) -> dict[str, Any]:
                 iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
             iam.create_policy_version(PolicyArn=arn, PolicyDocument=document, SetAsDefault=True)
             d.report(f"updated {block.address}")
-    except ClientError as exc:
-        raise _refused(block, exc) from None
     return {"arn": arn}
 
 
@@ -153,10 +159,8 @@ def destroy_policy(d: Any, record: dict[str, Any]) -> None:
 def apply_attachment(d: Any, block: Block) -> dict[str, Any]:
     """aws_iam_role_policy_attachment: AttachRolePolicy (attaching again is nothing)."""
     role, arn = d.need(block, "role"), d.need(block, "policy_arn")
-    try:
+    with _refusals(block):
         d.client("iam").attach_role_policy(RoleName=role, PolicyArn=arn)
-    except ClientError as exc:
-        raise _refused(block, exc) from None
     return {"role": role, "policy_arn": arn}
 
 
@@ -170,10 +174,8 @@ def apply_role_policy(d: Any, block: Block) -> dict[str, Any]:
     """aws_iam_role_policy: PutRolePolicy."""
     role, name = d.need(block, "role"), d.need(block, "name")
     document = _document(d.need(block, "policy"))
-    try:
+    with _refusals(block):
         d.client("iam").put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=document)
-    except ClientError as exc:
-        raise _refused(block, exc) from None
     return {"role": role, "name": name}
 
 
@@ -208,7 +210,7 @@ def apply_function(d: Any, block: Block) -> dict[str, Any]:
     if isinstance(environment, dict) and isinstance(environment.get("variables"), dict):
         variables = {k: str(v) for k, v in environment["variables"].items()}
         settings["Environment"] = {"Variables": variables}
-    try:
+    with _refusals(block):
         try:
             functions.get_function(FunctionName=name)
         except ClientError as exc:
@@ -220,8 +222,6 @@ def apply_function(d: Any, block: Block) -> dict[str, Any]:
         functions.update_function_code(FunctionName=name, ZipFile=code)
         functions.update_function_configuration(FunctionName=name, **settings)
         d.report(f"updated {block.address}")
-    except ClientError as exc:
-        raise _refused(block, exc) from None
     return {"name": name}
 
 
@@ -234,7 +234,7 @@ def apply_log_group(d: Any, block: Block) -> dict[str, Any]:
     """aws_cloudwatch_log_group: CreateLogGroup (and its retention)."""
     logs = d.client("logs")
     name = d.need(block, "name")
-    try:
+    with _refusals(block):
         try:
             logs.create_log_group(logGroupName=name)
             d.report(f"created {block.address}")
@@ -244,8 +244,6 @@ def apply_log_group(d: Any, block: Block) -> dict[str, Any]:
         retention = d.attr(block, "retention_in_days")
         if retention:
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(retention))
-    except ClientError as exc:
-        raise _refused(block, exc) from None
     return {"name": name}
 
 
@@ -256,10 +254,8 @@ def destroy_log_group(d: Any, record: dict[str, Any]) -> None:
 
 def apply_activity(d: Any, block: Block) -> dict[str, Any]:
     """aws_sfn_activity: CreateActivity (which AWS makes idempotent)."""
-    try:
+    with _refusals(block):
         arn = d.client("stepfunctions").create_activity(name=d.need(block, "name"))["activityArn"]
-    except ClientError as exc:
-        raise _refused(block, exc) from None
     d.report(f"deployed {block.address}")
     return {"arn": arn}
 
@@ -284,7 +280,7 @@ def apply_state_machine(d: Any, block: Block) -> dict[str, Any]:
         raise DeployError(f"{block.where()}: definition: not JSON: {exc}") from None
     role = d.need(block, "role_arn")
     publish = bool(d.attr(block, "publish", False))
-    try:
+    with _refusals(block):
         try:
             found = sfn.describe_state_machine(stateMachineArn=arn)
         except ClientError as exc:
@@ -304,8 +300,6 @@ def apply_state_machine(d: Any, block: Block) -> dict[str, Any]:
                 stateMachineArn=arn, definition=definition, roleArn=role, publish=publish
             )
             d.report(f"updated {block.address}")
-    except ClientError as exc:
-        raise _refused(block, exc) from None
     return {"arn": arn}
 
 
