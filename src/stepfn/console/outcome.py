@@ -64,6 +64,21 @@ class StateRecord:
             out["cause"] = self.cause
         return out
 
+    def fail(self, event: dict[str, Any], *, keep: bool = False) -> None:
+        """A failure of the visit (its error and cause, from ``event``); with ``keep`` an
+        error or cause the event does not name stays as it was."""
+        self.failing = True
+        self.failures += 1
+        details = _details(event)
+        self.error = details.get("error", self.error if keep else None)
+        self.cause = details.get("cause", self.cause if keep else None)
+
+    def retry(self) -> None:
+        """A new attempt after a failure (nothing after a success)."""
+        if self.failing:
+            self.failing = False
+            self.retries += 1
+
 
 class OutcomeTracker:
     """Folds history events (GetExecutionHistory's shape) into each state's outcome.
@@ -137,18 +152,13 @@ class OutcomeTracker:
             return
         record = self.states[owner]
         if kind.endswith(FAILURE_SUFFIXES):
-            record.failing = True
-            record.failures += 1
-            details = _details(event)
-            record.error = details.get("error", record.error)
-            record.cause = details.get("cause", record.cause)
+            record.fail(event, keep=True)
             # What the failed fan-out left running failed with it.
             for name in list(self._open):
                 if owner in self.ancestors.get(name, ()):
                     self._close(name, self.states[name], FAILED)
-        elif kind.endswith("Started") and record.failing:
-            record.failing = False
-            record.retries += 1
+        elif kind.endswith("Started"):
+            record.retry()
 
     def _work(self, event: dict[str, Any], kind: str) -> None:
         # Task events (LambdaFunctionFailed, TaskSucceeded, ...) belong to the innermost
@@ -158,14 +168,9 @@ class OutcomeTracker:
             return
         record = self.states[name]
         if kind.endswith(FAILURE_SUFFIXES):
-            record.failing = True
-            record.failures += 1
-            details = _details(event)
-            record.error = details.get("error")
-            record.cause = details.get("cause")
-        elif kind.endswith(ATTEMPT_SUFFIXES) and record.failing:
-            record.failing = False
-            record.retries += 1
+            record.fail(event)
+        elif kind.endswith(ATTEMPT_SUFFIXES):
+            record.retry()
 
     def _innermost(self, fan_out: bool) -> str | None:
         """The innermost open state that is (or is not) a Parallel or Map; without the
