@@ -77,6 +77,16 @@ class _Parser:
             else:
                 return value
 
+    def _items(self, close: str) -> list[Any]:
+        """The expressions of a list or a call's arguments, up to ``close`` (taken too)."""
+        items = []
+        while self._peek() != close:
+            items.append(self.expression())
+            if self._peek() == ",":
+                self.pos += 1
+        self.pos += 1
+        return items
+
     def _primary(self) -> Any:
         char = self._peek()
         if char == '"':
@@ -84,13 +94,7 @@ class _Parser:
             return self._template()
         if char == "[":
             self.pos += 1
-            items = []
-            while self._peek() != "]":
-                items.append(self.expression())
-                if self._peek() == ",":
-                    self.pos += 1
-            self.pos += 1
-            return items
+            return self._items("]")
         if char == "{":
             return self._object()
         if char == "(":
@@ -113,13 +117,7 @@ class _Parser:
             return None
         if self._peek() == "(":
             self.pos += 1
-            args = []
-            while self._peek() != ")":
-                args.append(self.expression())
-                if self._peek() == ",":
-                    self.pos += 1
-            self.pos += 1
-            return self._call(name, args)
+            return self._call(name, self._items(")"))
         parts = [name]
         while self._peek() == "." and self._reference_continues():
             self.pos += 1

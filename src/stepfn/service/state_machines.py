@@ -37,7 +37,7 @@ from stepfn.service.control_base import (
     timestamp,
     too_many_tags,
 )
-from stepfn.store.base import Conflict, StateMachineRecord
+from stepfn.store.base import Conflict, StateMachineRecord, VersionRecord
 from stepfn.validation.rules import (
     DEFAULT_ENCRYPTION,
     DEFAULT_LOGGING,
@@ -414,13 +414,9 @@ class StateMachines(VersionsAndAliases):
             draw = rng.random() if rng is not None else self.ids.random()
             version_arn = _by_weight(alias.routing_configuration, draw)
         if version_arn is None:
-            target = Target(
-                state_machine_arn=machine.arn,
-                name=machine.name,
-                definition=machine.definition,
-                role_arn=machine.role_arn,
-                type=machine.type,
-                revision_id=machine.revision_id,
+            target = _target(
+                machine,
+                machine,
                 logging_configuration=_logging(machine),
                 tracing_configuration=_tracing(machine),
             )
@@ -430,13 +426,9 @@ class StateMachines(VersionsAndAliases):
         version = self.store.get_version(version_arn)
         if version is None:
             raise does_not_exist(arn)
-        target = Target(
-            state_machine_arn=machine.arn,
-            name=machine.name,
-            definition=version.definition,
-            role_arn=version.role_arn,
-            type=version.type,
-            revision_id=version.revision_id,
+        target = _target(
+            machine,
+            version,
             version_arn=version.arn,
             alias_arn=alias_arn,
             logging_configuration=version.logging_configuration or dict(DEFAULT_LOGGING),
@@ -501,6 +493,21 @@ def _check_role(role_arn: str) -> None:
     """A role must at least look like an ARN; stepfn assumes no role, so no more."""
     if not role_arn.startswith("arn:") or role_arn.count(":") < 5:
         raise invalid_arn(f"Invalid ARN prefix: {role_arn}")
+
+
+def _target(
+    machine: StateMachineRecord, source: StateMachineRecord | VersionRecord, **more: Any
+) -> Target:
+    """The target of an execution of ``machine``: its own revision, or a version's."""
+    return Target(
+        state_machine_arn=machine.arn,
+        name=machine.name,
+        definition=source.definition,
+        role_arn=source.role_arn,
+        type=source.type,
+        revision_id=source.revision_id,
+        **more,
+    )
 
 
 def _logging(record: StateMachineRecord) -> dict[str, Any]:
