@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["variable_references"]
+__all__ = ["nested_states", "variable_references"]
 
 # JSONPath fields of a state that may read a variable.
 _PATH_FIELDS = (
@@ -93,17 +93,18 @@ def variable_references(definition: str | Mapping[str, Any]) -> dict[str, list[s
         return {}
     found: dict[str, set[str]] = {}
     language = definition.get("QueryLanguage", "JSONPath")
-    for name, state in _states(definition, language):
+    for name, state in nested_states(definition, language):
         names = _state_references(state[0], state[1])
         if names:
             found.setdefault(name, set()).update(names)
     return {name: sorted(names) for name, names in sorted(found.items())}
 
 
-def _states(
+def nested_states(
     machine: Mapping[str, Any], language: str
 ) -> Iterator[tuple[str, tuple[Mapping[str, Any], str]]]:
-    """Every state of a machine and of the machines nested in it, with its language."""
+    """Every state of a machine and of the machines nested in it (Map processors, Parallel
+    branches), by name, with its query language (``language`` where it names none)."""
     states = machine.get("States")
     if not isinstance(states, Mapping):
         return
@@ -114,10 +115,10 @@ def _states(
         yield name, (state, own)
         for key in ("ItemProcessor", "Iterator"):
             if isinstance(state.get(key), Mapping):
-                yield from _states(state[key], own)
+                yield from nested_states(state[key], own)
         for branch in state.get("Branches") or []:
             if isinstance(branch, Mapping):
-                yield from _states(branch, own)
+                yield from nested_states(branch, own)
 
 
 def _state_references(state: Mapping[str, Any], language: str) -> set[str]:

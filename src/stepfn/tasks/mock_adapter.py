@@ -21,10 +21,11 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stepfn.definition.varrefs import nested_states
 from stepfn.tasks.base import (
     Registry,
     TaskOutcome,
@@ -129,7 +130,9 @@ class MockTasks:
         definition: Any,
     ) -> None:
         raw = json.loads(definition) if isinstance(definition, str) else definition
-        types = dict(_state_types(raw))
+        # Only the types matter here, not the query language each state is in.
+        nested = nested_states(raw, "JSONPath") if isinstance(raw, Mapping) else ()
+        types = {name: str(state.get("Type")) for name, (state, _) in nested}
         problems = []
         where = f"/StateMachines/{state_machine}/TestCases/{test_case}"
         for state in states:
@@ -140,23 +143,6 @@ class MockTasks:
                 problems.append(f"{where}/{state}: only Task states are mocked; this is a {kind}")
         if problems:
             raise MockConfigError(self.config.source, problems)
-
-
-def _state_types(raw: Any) -> Iterable[tuple[str, str]]:
-    """``(name, Type)`` of every state, those inside Parallel branches and Maps included."""
-    if not isinstance(raw, dict):
-        return
-    states = raw.get("States")
-    if not isinstance(states, dict):
-        return
-    for name, state in states.items():
-        if not isinstance(state, dict):
-            continue
-        yield name, str(state.get("Type"))
-        for branch in state.get("Branches") or ():
-            yield from _state_types(branch)
-        for key in ("ItemProcessor", "Iterator"):
-            yield from _state_types(state.get(key))
 
 
 class MockRegistry(Intercepting):
