@@ -47,17 +47,21 @@ class FilterParser:
         self.p = parser
 
     def expression(self) -> Predicate:
-        left = self.conjunction()
-        while self.consume("||"):
-            right = self.conjunction()
-            left = _either(left, right)
-        return left
+        return self._joined("||", self.conjunction, _either)
 
     def conjunction(self) -> Predicate:
-        left = self.unary()
-        while self.consume("&&"):
-            right = self.unary()
-            left = _both(left, right)
+        return self._joined("&&", self.unary, _both)
+
+    def _joined(
+        self,
+        operator: str,
+        operand: Callable[[], Predicate],
+        join: Callable[[Predicate, Predicate], Predicate],
+    ) -> Predicate:
+        """Operands with ``operator`` between them, joined from the left."""
+        left = operand()
+        while self.consume(operator):
+            left = join(left, operand())
         return left
 
     def unary(self) -> Predicate:
