@@ -122,6 +122,12 @@ def _merge_tags(old: list[dict[str, str]], new: list[dict[str, str]]) -> list[di
     return [{"Key": k, "Value": v} for k, v in merged.items()]
 
 
+def _untagged(tags: list[dict[str, str]], keys: Any) -> list[dict[str, str]]:
+    """``tags`` without those whose key is one of ``keys`` (UntagRole, UntagPolicy)."""
+    drop = set(keys or ())
+    return [t for t in tags if t["Key"] not in drop]
+
+
 def _page(items: list[Any], marker: Any, max_items: Any, key: str) -> dict[str, Any]:
     """One page of a listing: IAM's ``Marker``/``IsTruncated``."""
     start = int(marker) if isinstance(marker, str) and marker.isdigit() else 0
@@ -313,8 +319,7 @@ class Iam:
     def untag_role(self, RoleName: Any = None, TagKeys: Any = None) -> dict[str, Any]:
         """UntagRole."""
         role = self._role(RoleName)
-        keys = set(TagKeys or ())
-        role.tags = [t for t in role.tags if t["Key"] not in keys]
+        role.tags = _untagged(role.tags, TagKeys)
         self.store.update_role(role)
         return {}
 
@@ -522,8 +527,7 @@ class Iam:
     def untag_policy(self, PolicyArn: Any = None, TagKeys: Any = None) -> dict[str, Any]:
         """UntagPolicy."""
         policy = self._policy(PolicyArn)
-        keys = set(TagKeys or ())
-        policy.tags = [t for t in policy.tags if t["Key"] not in keys]
+        policy.tags = _untagged(policy.tags, TagKeys)
         self.store.update_policy(policy)
         return {}
 
