@@ -229,6 +229,17 @@ def task_result(interp: Interpreter, thread: Thread, state: TaskState, output: A
     return flow.finish_jsonpath(interp, thread, state, raw, output, scope)
 
 
+def task_submitted_event(
+    interp: Interpreter, thread: Thread, state: TaskState, output: Any
+) -> None:
+    """Record that a service integration's task was submitted and goes on (TaskSubmitted,
+    with what the call returned): a ``.sync`` job or a ``.waitForTaskToken`` message."""
+    _family, rtype, rname = resource_kind(state.resource) or ("task", "", "")
+    interp.emit(
+        thread, "TaskSubmitted", {"resourceType": rtype, "resource": rname, "output": output}
+    )
+
+
 def task_failure_event(
     interp: Interpreter, thread: Thread, state: TaskState, error: str | None, cause: str | None
 ) -> None:
