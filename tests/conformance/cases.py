@@ -236,7 +236,8 @@ def run_case(case: Case) -> Outcome:
         with _time_limit(CASE_TIME_LIMIT):
             if case.uses_services:
                 definition, given, routing, values = prepare(data)
-                party = Party(data, values, callbacks).start()
+                if {"callback", "activity"} & set(case.needs):
+                    party = Party(data, values, callbacks).start()
             execution = stepfn.run(
                 definition,
                 given,

@@ -165,7 +165,11 @@ class Party:
             got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1, MaxNumberOfMessages=10)
             for message in got.get("Messages", []):
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                self._answer(json.loads(message["Body"]))
+                try:
+                    body = json.loads(message["Body"])
+                except ValueError:
+                    continue  # not a callback's message: nothing to answer
+                self._answer(body)
 
     def _answer(self, body: Any) -> None:
         token = body.get("TaskToken") if isinstance(body, dict) else None
