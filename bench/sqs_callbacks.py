@@ -44,6 +44,19 @@ from moto_server import AWS_ENV, MotoServer, free_port  # noqa: E402
 ROLE = "arn:aws:iam::123456789012:role/bench"
 REGION = "us-east-1"
 CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=32)
+# Both sides poll without SQS long polling: moto serves a long poll by holding a thread
+# and its queue, which stalls the other pollers of the same run.
+IDLE = 0.005  # seconds between two empty polls
+
+
+def receive(queue: Any, url: str, most: int = 10) -> list[dict[str, Any]]:
+    """The messages waiting on ``url`` (a short pause when there are none)."""
+    got: list[dict[str, Any]] = queue.receive_message(QueueUrl=url, MaxNumberOfMessages=most).get(
+        "Messages", []
+    )
+    if not got:
+        time.sleep(IDLE)
+    return got
 
 
 def loop_definition(queue_url: str) -> dict[str, Any]:
@@ -138,10 +151,7 @@ def through_stepfn(
     def consume() -> None:
         queue, answer = client("sqs", moto_url), client("stepfunctions", sfn_url)
         while not stop.is_set():
-            got = queue.receive_message(
-                QueueUrl=queue_url, WaitTimeSeconds=1, MaxNumberOfMessages=10
-            )
-            for message in got.get("Messages", []):
+            for message in receive(queue, queue_url):
                 now = time.perf_counter()
                 body = json.loads(message["Body"])
                 with lock:
@@ -188,10 +198,7 @@ def boto3_alone(moto_url: str, executions: int, rounds: int, consumers: int) -> 
     def consume() -> None:
         queue = client("sqs", moto_url)
         while not stop.is_set():
-            got = queue.receive_message(
-                QueueUrl=requests, WaitTimeSeconds=1, MaxNumberOfMessages=10
-            )
-            for message in got.get("Messages", []):
+            for message in receive(queue, requests):
                 body = json.loads(message["Body"])
                 queue.delete_message(QueueUrl=requests, ReceiptHandle=message["ReceiptHandle"])
                 queue.send_message(QueueUrl=replies[body["client"]], MessageBody=message["Body"])
@@ -202,9 +209,9 @@ def boto3_alone(moto_url: str, executions: int, rounds: int, consumers: int) -> 
             sent = time.perf_counter()
             queue.send_message(QueueUrl=requests, MessageBody=json.dumps({"client": index}))
             while True:
-                got = queue.receive_message(QueueUrl=replies[index], WaitTimeSeconds=1)
-                if got.get("Messages"):
-                    message = got["Messages"][0]
+                got = receive(queue, replies[index], 1)
+                if got:
+                    message = got[0]
                     queue.delete_message(
                         QueueUrl=replies[index], ReceiptHandle=message["ReceiptHandle"]
                     )
