@@ -214,3 +214,45 @@ def test_stopping_the_parent_stops_its_sync_child(sfn: Any) -> None:
     sfn.stop_execution(executionArn=started["executionArn"])
     assert finished(sfn, started["executionArn"])["status"] == "ABORTED"
     assert finished(sfn, children[0]["executionArn"])["status"] == "ABORTED"
+
+
+# --- a restart in the middle ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("child_ends_before_the_restart", [False, True])
+def test_a_sync_parent_goes_on_with_its_child_after_a_restart(
+    tmp_path: Path, child_ends_before_the_restart: bool
+) -> None:
+    from stepfn.clock import VirtualClock
+    from stepfn.service.engine import Engine
+
+    path = str(tmp_path / "restart.db")
+    clock = VirtualClock()
+    first = Engine.open(path, clock=clock)
+    role = "arn:aws:iam::123456789012:role/stepfn"
+    child = first.create_state_machine(
+        name="child",
+        definition=json.dumps(
+            {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+        ),
+        roleArn=role,
+    )["stateMachineArn"]
+    parent = first.create_state_machine(
+        name="parent", definition=json.dumps(starts(child)), roleArn=role
+    )["stateMachineArn"]
+    arn = first.start_execution(stateMachineArn=parent, input="{}")["executionArn"]
+    children = first.list_executions(stateMachineArn=child)["executions"]
+    assert [c["status"] for c in children] == ["RUNNING"]
+    first.close()  # the parent's watch on its child is gone with this process
+    if child_ends_before_the_restart:
+        # Another process moved the child on to its end meanwhile.
+        other = Engine.open(path, clock=clock)
+        other.run_until_idle()
+        other.close()
+    second = Engine.open(path, clock=clock)
+    second.run_until_idle()
+    done = second.describe_execution(executionArn=arn)
+    assert done["status"] == "SUCCEEDED", done.get("cause")
+    assert json.loads(done["output"])["ExecutionArn"] == children[0]["executionArn"]
+    assert len(second.list_executions(stateMachineArn=child)["executions"]) == 1
+    second.close()

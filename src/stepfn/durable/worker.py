@@ -515,12 +515,23 @@ class Worker:
         with self._in_flight_lock:
             self._in_flight += 1
         reported = threading.Event()
+        counted = [True]  # whether the task still counts as in flight
+
+        def uncount() -> None:  # under _in_flight_lock
+            if counted[0]:
+                counted[0] = False
+                self._in_flight -= 1
+                self._in_flight_lock.notify_all()
 
         def done(outcome: TaskOutcome) -> None:
             if reported.is_set():
                 return  # an adapter that answers twice: the first answer stands
             if outcome.pending:
                 self._submitted(task, outcome)  # the task goes on: not its end
+                with self._in_flight_lock:
+                    # It now waits on something the engine moves (a nested execution),
+                    # as a callback does: an idle engine must go on stepping for it.
+                    uncount()
                 return
             reported.set()
             try:
@@ -528,8 +539,7 @@ class Worker:
             finally:
                 with self._in_flight_lock:
                     self._running.pop(task.token, None)
-                    self._in_flight -= 1
-                    self._in_flight_lock.notify_all()
+                    uncount()
 
         try:
             request = TaskRequest(

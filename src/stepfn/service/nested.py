@@ -58,11 +58,22 @@ class EngineChildren:
         token: str,
     ) -> dict[str, Any]:
         """StartExecution of the child."""
+        ours = name is None
         if name is None:
             # Named from the parent's task token (one per attempt): a dispatch again
-            # after a restart finds the same running child.
+            # after a restart finds the same child.
             name = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{parent.execution_arn}#{token}"))
-        return self.executions.start_execution(state_machine_arn, name=name, input=input)
+        try:
+            return self.executions.start_execution(state_machine_arn, name=name, input=input)
+        except ServiceError as exc:
+            if not ours or exc.code != "ExecutionAlreadyExists":
+                raise
+            # This task's own child, which ended while the server was down: the task
+            # goes on with it (a running one StartExecution itself answers again).
+            found = self.executions.store.get_execution(exc.message.split("'")[1])
+            if found is None:
+                raise
+            return {"executionArn": found.arn, "startDate": found.start_date}
 
     def watch(self, execution_arn: str, ended: Callable[[Description], None]) -> None:
         """Call ``ended`` once the child has ended."""
