@@ -43,7 +43,9 @@ from moto_server import AWS_ENV, MotoServer, free_port  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/bench"
 REGION = "us-east-1"
-CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=32)
+CONFIG = Config(
+    retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=32, read_timeout=300
+)
 # Both sides poll without SQS long polling: moto serves a long poll by holding a thread
 # and its queue, which stalls the other pollers of the same run.
 IDLE = 0.005  # seconds between two empty polls

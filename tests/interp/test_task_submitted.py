@@ -13,6 +13,7 @@ from stepfn.interp.machine import (
     InvokeTask,
     RunState,
     Start,
+    TaskHeartbeat,
     TaskStarted,
     TaskSubmitted,
     TaskSucceeded,
@@ -63,3 +64,19 @@ def test_an_activity_worker_taking_the_task_records_activity_started() -> None:
 def test_the_new_stimuli_survive_the_inbox() -> None:
     for stimulus in (TaskSubmitted("t", {"a": [1]}), TaskStarted("t", "w")):
         assert stimulus_from_dict(stimulus_to_dict(stimulus)) == stimulus
+
+
+def test_a_heartbeat_restarts_a_heartbeat_seconds_path_timer() -> None:
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "HeartbeatSecondsPath": "$.beat",
+        "End": True,
+    }
+    info = execution_info("exec-1", {"beat": 120}, 1000.0)
+    interp = Interpreter(build({"StartAt": "T", "States": {"T": state}}), info, IdSource(3))
+    run = RunState()
+    first = interp.step(run, Start(), 1000.0)
+    token = next(c.token for c in first.commands if isinstance(c, InvokeTask))
+    result = interp.step(run, TaskHeartbeat(token), 1100.0)
+    assert [getattr(c, "due", None) for c in result.commands if hasattr(c, "due")] == [1220.0]
