@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 from stepfn.clock import Clock, IdSource, VirtualClock
 from stepfn.definition.model import Machine, build
 from stepfn.definition.parse import parse_definition
+from stepfn.durable.map_results import wants_children
 from stepfn.interp.context import ExecutionInfo, execution_info
-from stepfn.interp.events import EXECUTION_ENDS, Event
+from stepfn.interp.events import EXECUTION_ENDS, Event, to_json_text
 from stepfn.interp.machine import (
     CancelTask,
     CancelTimer,
@@ -219,6 +220,7 @@ class Driver:
         self._sequence = itertools.count()
         self._cancelled: set[str] = set()
         self._children: dict[str, Execution] = {}
+        self._started: dict[str, StartChildExecution] = {}  # by child ARN
 
     def run(self) -> Execution:
         """Drive the execution to its end (or until nothing can move it on)."""
@@ -302,22 +304,13 @@ class Driver:
 
     def _apply(self, result: StepResult) -> None:
         self.events.extend(result.events)
+        # The children first: a task of this step may read them (a ResultWriter's).
         for command in result.commands:
-            if isinstance(command, StartTimer):
-                self._push(command.due, TimerFired(command.timer_id))
-            elif isinstance(command, CancelTimer):
-                self._cancelled.add(command.timer_id)
-            elif isinstance(command, InvokeTask):
-                self._invoke(command)
-            elif isinstance(command, StartChildExecution):
+            if isinstance(command, StartChildExecution):
                 self._children[command.arn] = Execution(
                     command.arn, command.name, "RUNNING", start_time=self.interpreter.now
                 )
-            elif isinstance(command, CancelTask) and command.token in self._waiting:
-                # Invoked tasks ran to completion already; a callback stops waiting.
-                self._waiting.discard(command.token)
-                if self.callbacks is not None:
-                    self.callbacks.release([command.token])
+                self._started[command.arn] = command
         for event in result.child_events:
             child = self._children[event.execution]
             child.events.append(event)
@@ -327,13 +320,57 @@ class Driver:
                 child.status, child.stop_time = status, event.timestamp
                 child.output = details.get("output")
                 child.error, child.cause = details.get("error"), details.get("cause")
+        for command in result.commands:
+            if isinstance(command, StartTimer):
+                self._push(command.due, TimerFired(command.timer_id))
+            elif isinstance(command, CancelTimer):
+                self._cancelled.add(command.timer_id)
+            elif isinstance(command, InvokeTask):
+                self._invoke(command)
+            elif isinstance(command, CancelTask) and command.token in self._waiting:
+                # Invoked tasks ran to completion already; a callback stops waiting.
+                self._waiting.discard(command.token)
+                if self.callbacks is not None:
+                    self.callbacks.release([command.token])
+
+    def _map_run_children(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The children of a map run, as a ResultWriter writes them (``map_results``)."""
+        found: list[dict[str, Any]] = []
+        for arn, started in self._started.items():
+            if started.map_run_arn != payload["MapRunArn"] or started.map_run_event_id != (
+                payload.get("MapRunEventId", started.map_run_event_id)
+            ):
+                continue
+            child = self._children[arn]
+            first = child.events[0].details or {} if child.events else {}
+            found.append(
+                {
+                    "ExecutionArn": arn,
+                    "Name": child.name,
+                    "Input": to_json_text(first.get("input")),
+                    "Output": None if child.output is None else to_json_text(child.output),
+                    "Status": child.status,
+                    "Error": child.error,
+                    "Cause": child.cause,
+                    "StartDate": child.start_time,
+                    "StopDate": child.stop_time,
+                    "RedriveCount": 0,
+                    "StateMachineArn": started.state_machine_arn,
+                    "Index": started.index,
+                }
+            )
+        found.sort(key=lambda entry: entry["Index"])
+        return found
 
     def _invoke(self, command: InvokeTask) -> None:
         started = self.clock.now()
+        payload = command.payload
+        if wants_children(command.resource, payload):  # a ResultWriter's write
+            payload = {**payload, "Children": self._map_run_children(payload)}
         request = TaskRequest(
             token=command.token,
             resource=command.resource,
-            payload=command.payload,
+            payload=payload,
             state_name=command.state_name,
             execution=self.info,
             timeout_seconds=command.timeout_seconds,

@@ -29,6 +29,7 @@ from stepfn.arns import ACTIVITY, region_and_account, resource_name, split
 from stepfn.clock import Clock, IdSource
 from stepfn.definition.model import JSONPATH
 from stepfn.durable.map_redrive import with_children
+from stepfn.durable.map_results import wants_children, with_stored_children
 from stepfn.durable.models import ModelCache
 from stepfn.interp.commands import (
     CancelTask,
@@ -542,10 +543,13 @@ class Worker:
                     uncount()
 
         try:
+            payload = json.loads(task.payload)
+            if wants_children(task.resource, payload):  # a ResultWriter's write
+                payload = with_stored_children(self.store, payload)
             request = TaskRequest(
                 token=task.token,
                 resource=task.resource,
-                payload=json.loads(task.payload),
+                payload=payload,
                 state_name=task.state_name,
                 execution=info,
                 timeout_seconds=task.timeout_seconds,

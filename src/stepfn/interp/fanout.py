@@ -21,7 +21,7 @@ from stepfn import errors
 from stepfn.arns import ArnBuilder
 from stepfn.definition.model import MapState, ParallelState, State
 from stepfn.errors import StateError
-from stepfn.interp import children, flow
+from stepfn.interp import children, flow, item_reader, map_data, result_writer
 from stepfn.interp.commands import MapRunRedrive
 from stepfn.interp.dataflow import evaluate_template, read_field
 from stepfn.interp.events import to_json_text
@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 Outcome = tuple[str | None, Any] | None
 
 TOLERANCE_EXCEEDED_CAUSE = "The specified tolerated failure threshold was exceeded"
+
+# At most this many child executions of a distributed Map run at once, as on AWS (its
+# MaxConcurrency 0 means "as many as that"): the others wait as item indexes, so that a
+# map run of a million items never holds a million threads in its run state.
+MAX_CHILD_EXECUTIONS = 10_000
 
 # AWS's hard limit of redrives of one map run; past it the Map fails with States.Runtime
 # (the cause is our wording).
@@ -57,9 +62,13 @@ def run_map(
     from stepfn.interp.machine import FanOut
 
     raw = thread.state_input
+    # With an ItemReader the items are read after the map run starts (item_reader.py).
+    reading = item_reader.reads_items(state)
     if state.jsonata:
         bindings = flow.jsonata_bindings(interp, thread, raw)
-        if state.has_items:
+        if reading:
+            items = []
+        elif state.has_items:
             items = flow.jsonata_value(interp, state.items, bindings, "Items")
             if not isinstance(items, list):
                 raise StateError(
@@ -89,7 +98,12 @@ def run_map(
     else:
         scope = interp.scope(thread)
         effective = flow.effective_input(interp, thread, state, raw, scope, parameters=False)
-        items = read_field(state.items_path, effective, scope) if state.items_path else effective
+        if reading:
+            items = []
+        elif state.items_path:
+            items = read_field(state.items_path, effective, scope)
+        else:
+            items = effective
         if not isinstance(items, list):
             raise StateError(
                 errors.RUNTIME,
@@ -128,7 +142,11 @@ def run_map(
     elif state.distributed:
         map_run = _map_run_arn(interp, thread, state)
         map_run_event_id = interp.emit(thread, "MapRunStarted", {"mapRunArn": map_run}).id
-    items = _batch(state, items)
+    items = [] if reading else item_reader.batch(interp, thread, state, items)
+    if state.distributed and not state.item_batcher:
+        # A list of its own: its slots are let go as children start (_start_child), and
+        # the one read from the input is part of the input.
+        items = list(items)
     fan = FanOut(
         kind="map",
         items=items,
@@ -142,6 +160,16 @@ def run_map(
         map_run_event_id=map_run_event_id,
     )
     thread.fan = fan
+    if reading:
+        if redrive is not None:
+            map_data.remember_redrive(fan, redrive)
+        try:
+            item_reader.start_reading(interp, thread, state, fan)
+        except item_reader.ReaderFailed as exc:
+            return map_data.map_run_failed(
+                interp, thread, state, errors.ITEM_READER_FAILED, exc.cause
+            )
+        return None
     if redrive is not None:
         _redrive_items(fan, redrive)
     if not fan.pending:
@@ -172,7 +200,8 @@ def _redrive_items(fan: FanOut, redrive: MapRunRedrive) -> None:
 def _map_started(interp: Interpreter, thread: Thread, state: MapState, items: list[Any]) -> None:
     # AWS records MapStateStarted once it has the items and MaxConcurrency, before it
     # reads the failure tolerances (whose errors come after it in the history).
-    size = len(_batch(state, items)) if state.item_batcher else len(items)
+    batched = item_reader.batch(interp, thread, state, items) if state.item_batcher else items
+    size = len(batched)
     interp.emit(thread, "MapStateStarted", {"length": size})
 
 
@@ -181,25 +210,6 @@ def _map_run_arn(interp: Interpreter, thread: Thread, state: MapState) -> str:
     info = interp.info_of(thread)
     label = state.label or state.name
     return ArnBuilder(info.region, info.account).map_run(info.state_machine_name, label, info.name)
-
-
-def _batch(state: MapState, items: list[Any]) -> list[Any]:
-    """Group items into batches as ItemBatcher says (only fixed counts are supported)."""
-    batcher = state.item_batcher
-    if not batcher:
-        return items
-    size = batcher.get("MaxItemsPerBatch")
-    if not isinstance(size, int) or size <= 0:
-        size = len(items) or 1
-    batch_input = batcher.get("BatchInput")
-    batches = []
-    for start in range(0, len(items), size):
-        batch: dict[str, Any] = {}
-        if isinstance(batch_input, dict):
-            batch["BatchInput"] = batch_input
-        batch["Items"] = items[start : start + size]
-        batches.append(batch)
-    return batches
 
 
 def _jsonata_number(
@@ -328,6 +338,8 @@ def _start_children(interp: Interpreter, thread: Thread, state: State, fan: FanO
     """Start children while there are items and room under MaxConcurrency."""
     started = []
     limit = fan.max_concurrency
+    if fan.map_run and not 0 < limit <= MAX_CHILD_EXECUTIONS:
+        limit = MAX_CHILD_EXECUTIONS  # a distributed Map's children, at most AWS's
     while fan.pending and (limit <= 0 or len(fan.running) < limit):
         index = fan.pending.popleft()
         started.append(_start_child(interp, thread, state, fan, index))
@@ -352,6 +364,11 @@ def _start_child(
                     children.start(interp, thread, child, state, fan, index, data)
                 else:
                     children.redrive(interp, child, state, redriven, data)
+                # The child's input is in its own history now: a map run of many items
+                # need not carry them all in its run state to its end. (TestState, which
+                # inspects the items afterwards, runs no child executions for real.)
+                if getattr(interp, "inspector", None) is None:
+                    fan.items[index] = None
             else:
                 child.execution = SILENT
         elif child.execution != SILENT:
@@ -375,7 +392,8 @@ def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: 
         return
     state = interp.machines[parent.machine_key].states[parent.state]
     del fan.running[child.index]
-    fan.results[child.index] = output
+    if not isinstance(state, MapState) or result_writer.keeps_outputs(state):
+        fan.results[child.index] = output
     fan.succeeded.add(child.index)
     # An inline Map's iterations record MapIteration* events, unless silent; a
     # distributed Map's items are executions. (Not ``child.silent``: a property call
@@ -483,7 +501,11 @@ def _settle(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> N
 
 
 def _complete(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> Outcome:
-    """All children are done: the state's result is their outputs, in order."""
+    """All children are done: the state's result is their outputs, in order (or, with
+    a ResultWriter, where they were written, once they are)."""
+    if isinstance(state, MapState) and result_writer.writes_results(state):
+        result_writer.start_writing(interp, thread, state, fan)
+        return None
     thread.fan = None
     if isinstance(state, MapState):
         if state.distributed:

@@ -46,7 +46,7 @@ from stepfn.definition.model import (
     compile_template,
 )
 from stepfn.errors import ExecutionError, StateError
-from stepfn.interp import children, fanout, states
+from stepfn.interp import children, fanout, map_data, states
 from stepfn.interp import retry as retry_rules
 from stepfn.interp.commands import (
     Begin,
@@ -638,6 +638,11 @@ class Interpreter:
             return  # a late answer for a task that timed out or was aborted
         self._release_task(thread)
         state = self.machines[thread.machine_key].states[thread.state]
+        if isinstance(state, MapState):  # its ItemReader's read or ResultWriter's write
+            self.continue_thread(
+                thread, self.guarded(thread, state, map_data.data_answered, stimulus.output)
+            )
+            return
         assert isinstance(state, TaskState)
         outcome = self.guarded(thread, state, states.task_result, stimulus.output)
         self.continue_thread(thread, outcome)
@@ -648,6 +653,10 @@ class Interpreter:
             return
         self._release_task(thread)
         state = self.machines[thread.machine_key].states[thread.state]
+        if isinstance(state, MapState):
+            outcome = map_data.data_refused(self, thread, state, stimulus.error, stimulus.cause)
+            self.continue_thread(thread, outcome)
+            return
         assert isinstance(state, TaskState)
         states.task_failure_event(self, thread, state, stimulus.error, stimulus.cause)
         outcome = self.state_failed(thread, state, stimulus.error, stimulus.cause)

@@ -24,7 +24,7 @@ from stepfn.definition.model import (
     WaitState,
 )
 from stepfn.errors import ExecutionError, StateError
-from stepfn.interp import flow
+from stepfn.interp import flow, task_parameters
 from stepfn.interp.dataflow import Scope, read, read_field
 from stepfn.interp.events import to_json_text
 from stepfn.lang.jsonata import json_type
@@ -100,6 +100,7 @@ def invoke_task(interp: Interpreter, thread: Thread, state: TaskState) -> Outcom
         timeout = _path_seconds(state.timeout_seconds, state.timeout_seconds_path, raw, scope)
         heartbeat = _path_seconds(state.heartbeat_seconds, state.heartbeat_seconds_path, raw, scope)
     flow.inspect(interp, "afterArguments" if state.jsonata else "afterParameters", payload)
+    task_parameters.check(state.resource, payload)
     thread.token = token
     interp.run.tokens[token] = thread.id
     task_scheduled_events(interp, thread, state, payload, timeout, heartbeat)

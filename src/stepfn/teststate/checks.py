@@ -417,9 +417,11 @@ def with_reader_items(target: Target) -> Target:
     state = target.state
     assert isinstance(state, MapState)
     if state.jsonata:
-        reading = replace(state, items="{% $" + READER_VARIABLE + " %}", has_items=True)
+        reading = replace(
+            state, items="{% $" + READER_VARIABLE + " %}", has_items=True, item_reader=None
+        )
     else:
-        reading = replace(state, items_path=compile_path("$" + READER_VARIABLE))
+        reading = replace(state, items_path=compile_path("$" + READER_VARIABLE), item_reader=None)
     states = dict(target.machine.states)
     states[state.name] = reading
     return Target(replace(target.machine, states=states), reading)
