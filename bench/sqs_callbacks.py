@@ -44,7 +44,7 @@ from moto_server import AWS_ENV, MotoServer, free_port  # noqa: E402
 ROLE = "arn:aws:iam::123456789012:role/bench"
 REGION = "us-east-1"
 CONFIG = Config(
-    retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=32, read_timeout=300
+    retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=32, read_timeout=20
 )
 # Both sides poll without SQS long polling: moto serves a long poll by holding a thread
 # and its queue, which stalls the other pollers of the same run.
@@ -260,6 +260,7 @@ def main() -> None:
     print(f"{args.executions} executions x {args.rounds} rounds, {args.consumers} consumers")
     print(ours)
     print(peer)
+    print(f"moto polls unanswered (read timeouts, both runs): {STALLS[0]}")
 
 
 if __name__ == "__main__":
