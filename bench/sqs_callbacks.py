@@ -48,14 +48,21 @@ CONFIG = Config(
 )
 # Both sides poll without SQS long polling: moto serves a long poll by holding a thread
 # and its queue, which stalls the other pollers of the same run.
-IDLE = 0.005  # seconds between two empty polls
+IDLE = 0.01  # seconds between two empty polls
+STALLS = [0]  # polls moto never answered (read timeouts), counted and shown
 
 
 def receive(queue: Any, url: str, most: int = 10) -> list[dict[str, Any]]:
-    """The messages waiting on ``url`` (a short pause when there are none)."""
-    got: list[dict[str, Any]] = queue.receive_message(QueueUrl=url, MaxNumberOfMessages=most).get(
-        "Messages", []
-    )
+    """The messages waiting on ``url`` (a short pause when there are none). A poll that
+    moto leaves unanswered (it happens under load) counts as a stall and as empty."""
+    from botocore.exceptions import ReadTimeoutError
+
+    try:
+        answer = queue.receive_message(QueueUrl=url, MaxNumberOfMessages=most)
+    except ReadTimeoutError:
+        STALLS[0] += 1
+        return []
+    got: list[dict[str, Any]] = answer.get("Messages", [])
     if not got:
         time.sleep(IDLE)
     return got
