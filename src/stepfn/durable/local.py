@@ -19,18 +19,18 @@ import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from stepfn.clock import Clock, IdSource, VirtualClock
 from stepfn.definition.model import Machine, build
 from stepfn.definition.parse import parse_definition
+from stepfn.durable.effects import ending, plan, task_request
 from stepfn.durable.map_results import wants_children
 from stepfn.interp.context import ExecutionInfo, execution_info
-from stepfn.interp.events import EXECUTION_ENDS, Event, to_json_text
+from stepfn.interp.events import Event, to_json_text
 from stepfn.interp.machine import (
     CancelTask,
-    CancelTimer,
     Interpreter,
     InvokeTask,
     RunState,
@@ -45,7 +45,8 @@ from stepfn.interp.machine import (
     TimerFired,
 )
 from stepfn.lang.nesting import depth_problem, value_too_deep
-from stepfn.tasks.base import Registry, TaskOutcome, TaskRequest
+from stepfn.tasks.base import Registry, TaskOutcome
+from stepfn.tasks.lambda_functions import FunctionCode, split_functions, with_coded_functions
 from stepfn.tasks.lambda_local import Handler
 from stepfn.tasks.registry import RoutingConfig, default_registry
 
@@ -121,7 +122,7 @@ def run(
     input: Any = None,
     *,
     name: str | None = None,
-    functions: Mapping[str, Handler] | None = None,
+    functions: Mapping[str, Handler | FunctionCode] | None = None,
     state_machine_type: str = "STANDARD",
     clock: Clock | None = None,
     registry: Registry | None = None,
@@ -145,23 +146,53 @@ def run(
     machine = definition if isinstance(definition, Machine) else load_machine(definition)
     clock = clock if clock is not None else VirtualClock()
     ids = ids if ids is not None else IdSource()
+    if value_too_deep(input):
+        # As StartExecution refuses it: every walk of a value recurses once per level.
+        raise ValueError(f"Invalid execution input: {depth_problem()}")
+    owned: Registry | None = None
     if registry is None:
-        registry = default_registry(functions, routing, clock=clock)
+        local, coded = split_functions(functions)
+        registry = default_registry(local, routing, clock=clock)
+        if coded:
+            # Functions given by their code run in warm workers of this run alone.
+            registry = owned = with_coded_functions(coded, registry, local, clock=clock)
         if children is None:
             from stepfn.durable.local_children import LocalExecutions
 
-            children = LocalExecutions(
-                state_machines or {}, registry, ids, clock, callbacks, functions=functions
-            )
+            children = LocalExecutions(state_machines or {}, registry, ids, clock, callbacks)
             if callbacks is None and state_machines:
                 # A nested .waitForTaskToken child answers its parent through these.
                 callbacks = children.callbacks
         from stepfn.tasks.nested import NestedExecutions
 
         registry.prepend(NestedExecutions(children))
-    if value_too_deep(input):
-        # As StartExecution refuses it: every walk of a value recurses once per level.
-        raise ValueError(f"Invalid execution input: {depth_problem()}")
+    try:
+        return _run(
+            machine, input, name, state_machine_type, clock, registry, ids,
+            state_machine_name, mock_config, test_case,
+            callbacks=callbacks, region=region, account=account,
+        )  # fmt: skip
+    finally:
+        if owned is not None:
+            owned.close()
+
+
+def _run(
+    machine: Machine,
+    input: Any,
+    name: str | None,
+    state_machine_type: str,
+    clock: Clock,
+    registry: Registry,
+    ids: IdSource,
+    state_machine_name: str,
+    mock_config: Any,
+    test_case: str | None,
+    *,
+    callbacks: LocalTokens | None = None,
+    region: str | None = None,
+    account: str | None = None,
+) -> Execution:
     mocks = None
     if mock_config is not None or test_case is not None:
         from stepfn.tasks.mock_adapter import mock_tasks_for_run
@@ -215,7 +246,7 @@ class Driver:
         self.interpreter = Interpreter(machine, info, ids, time_limit)
         self.run_state = RunState()
         self.events: list[Event] = []
-        # (due time, sequence, stimulus or timer id); the sequence keeps equal times FIFO.
+        # (due time, sequence, stimulus); the sequence keeps equal times FIFO.
         self._queue: list[tuple[float, int, Stimulus]] = []
         self._sequence = itertools.count()
         self._cancelled: set[str] = set()
@@ -304,8 +335,10 @@ class Driver:
 
     def _apply(self, result: StepResult) -> None:
         self.events.extend(result.events)
+        effects = plan(result.commands)
+        self._cancelled.update(effects.cancelled_timers)
         # The children first: a task of this step may read them (a ResultWriter's).
-        for command in result.commands:
+        for command in effects.commands:
             if isinstance(command, StartChildExecution):
                 self._children[command.arn] = Execution(
                     command.arn, command.name, "RUNNING", start_time=self.interpreter.now
@@ -314,17 +347,14 @@ class Driver:
         for event in result.child_events:
             child = self._children[event.execution]
             child.events.append(event)
-            status = EXECUTION_ENDS.get(event.type)
-            if status is not None:
-                details = event.details or {}
-                child.status, child.stop_time = status, event.timestamp
-                child.output = details.get("output")
-                child.error, child.cause = details.get("error"), details.get("cause")
-        for command in result.commands:
+            end = ending(event)
+            if end is not None:
+                child.status, child.stop_time = end.status, end.stopped
+                child.output, child.error, child.cause = end.output, end.error, end.cause
+        # In the order asked for: effects due at one instant happen in that order.
+        for command in effects.commands:
             if isinstance(command, StartTimer):
                 self._push(command.due, TimerFired(command.timer_id))
-            elif isinstance(command, CancelTimer):
-                self._cancelled.add(command.timer_id)
             elif isinstance(command, InvokeTask):
                 self._invoke(command)
             elif isinstance(command, CancelTask) and command.token in self._waiting:
@@ -364,19 +394,10 @@ class Driver:
 
     def _invoke(self, command: InvokeTask) -> None:
         started = self.clock.now()
-        payload = command.payload
-        if wants_children(command.resource, payload):  # a ResultWriter's write
-            payload = {**payload, "Children": self._map_run_children(payload)}
-        request = TaskRequest(
-            token=command.token,
-            resource=command.resource,
-            payload=payload,
-            state_name=command.state_name,
-            execution=self.info,
-            timeout_seconds=command.timeout_seconds,
-            heartbeat_seconds=command.heartbeat_seconds,
-            attempt=command.attempt,
-        )
+        request = task_request(command, self.info)
+        if wants_children(command.resource, command.payload):  # a ResultWriter's write
+            children = self._map_run_children(command.payload)
+            request = replace(request, payload={**command.payload, "Children": children})
         callbacks = self.callbacks
         callback = command.resource.endswith(".waitForTaskToken")
         mocks = getattr(self.registry, "mocks", None)

@@ -138,8 +138,6 @@ class LocalExecutions:
         ids: IdSource,
         clock: Clock,
         callbacks: LocalTokens | None,
-        *,
-        functions: Any = None,
     ) -> None:
         # ARN or name -> definition (dict or text) or {"definition": ..., "type": ...}.
         self.state_machines = dict(state_machines)
@@ -147,7 +145,6 @@ class LocalExecutions:
         self.ids = ids
         self.clock = clock
         self.callbacks = callbacks if callbacks is not None else LocalTokens()
-        self.functions = functions
         self.executions: dict[str, Execution] = {}  # every child, by ARN, in start order
         self._lock = threading.Lock()
 

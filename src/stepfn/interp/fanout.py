@@ -25,12 +25,14 @@ from stepfn.interp import children, flow, item_reader, map_data, result_writer
 from stepfn.interp.commands import MapRunRedrive
 from stepfn.interp.dataflow import evaluate_template, read_field
 from stepfn.interp.events import to_json_text
+from stepfn.interp.retry import will_retry
 from stepfn.interp.runstate import SILENT, RedriveOf
 from stepfn.lang.jsonata import json_type
 from stepfn.lang.jsonpath import JsonPath
 
 if TYPE_CHECKING:
-    from stepfn.interp.machine import FanOut, Interpreter, Thread
+    from stepfn.interp.machine import FanOut, Thread
+    from stepfn.interp.step_context import StepContext
 
 Outcome = tuple[str | None, Any] | None
 
@@ -53,7 +55,7 @@ MAP_RUN_REDRIVES_CAUSE = (
 
 
 def run_map(
-    interp: Interpreter, thread: Thread, state: MapState, redrive: MapRunRedrive | None = None
+    interp: StepContext, thread: Thread, state: MapState, redrive: MapRunRedrive | None = None
 ) -> Outcome:
     """Enter a Map state: find its items and start the first iterations. With
     ``redrive``, go on with that map run of a distributed Map (see ``_redrive_items``):
@@ -197,7 +199,7 @@ def _redrive_items(fan: FanOut, redrive: MapRunRedrive) -> None:
         fan.pending.append(index)
 
 
-def _map_started(interp: Interpreter, thread: Thread, state: MapState, items: list[Any]) -> None:
+def _map_started(interp: StepContext, thread: Thread, state: MapState, items: list[Any]) -> None:
     # AWS records MapStateStarted once it has the items and MaxConcurrency, before it
     # reads the failure tolerances (whose errors come after it in the history).
     batched = item_reader.batch(interp, thread, state, items) if state.item_batcher else items
@@ -205,7 +207,7 @@ def _map_started(interp: Interpreter, thread: Thread, state: MapState, items: li
     interp.emit(thread, "MapStateStarted", {"length": size})
 
 
-def _map_run_arn(interp: Interpreter, thread: Thread, state: MapState) -> str:
+def _map_run_arn(interp: StepContext, thread: Thread, state: MapState) -> str:
     # Inside a child execution, the child's own state machine and name.
     info = interp.info_of(thread)
     label = state.label or state.name
@@ -213,7 +215,7 @@ def _map_run_arn(interp: Interpreter, thread: Thread, state: MapState) -> str:
 
 
 def _jsonata_number(
-    interp: Interpreter, value: Any, bindings: dict[str, Any], field: str
+    interp: StepContext, value: Any, bindings: dict[str, Any], field: str
 ) -> float | None:
     if value is None:
         return None
@@ -285,7 +287,7 @@ def _path_float(
     return float(found)
 
 
-def _item_input(interp: Interpreter, thread: Thread, state: MapState, index: int, item: Any) -> Any:
+def _item_input(interp: StepContext, thread: Thread, state: MapState, index: int, item: Any) -> Any:
     """An iteration's input: the item, or ItemSelector evaluated with $$.Map.Item."""
     fan = thread.fan
     assert fan is not None
@@ -302,7 +304,7 @@ def _item_input(interp: Interpreter, thread: Thread, state: MapState, index: int
 # --- Parallel --------------------------------------------------------------------------------
 
 
-def run_parallel(interp: Interpreter, thread: Thread, state: ParallelState) -> Outcome:
+def run_parallel(interp: StepContext, thread: Thread, state: ParallelState) -> Outcome:
     """Enter a Parallel state: start every branch on the same input."""
     from stepfn.interp.machine import FanOut
 
@@ -334,7 +336,7 @@ def run_parallel(interp: Interpreter, thread: Thread, state: ParallelState) -> O
 # --- children ----------------------------------------------------------------------------------
 
 
-def _start_children(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> None:
+def _start_children(interp: StepContext, thread: Thread, state: State, fan: FanOut) -> None:
     """Start children while there are items and room under MaxConcurrency."""
     started = []
     limit = fan.max_concurrency
@@ -349,7 +351,7 @@ def _start_children(interp: Interpreter, thread: Thread, state: State, fan: FanO
 
 
 def _start_child(
-    interp: Interpreter, thread: Thread, state: State, fan: FanOut, index: int
+    interp: StepContext, thread: Thread, state: State, fan: FanOut, index: int
 ) -> tuple[Thread, str, Any]:
     item = fan.items[index]
     if isinstance(state, MapState):
@@ -385,12 +387,12 @@ def _start_child(
     return child, machine.start_at, data
 
 
-def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: Any) -> None:
+def child_succeeded(interp: StepContext, parent: Thread, child: Thread, output: Any) -> None:
     """A branch or iteration ended well: keep its output; start more or finish."""
     fan = parent.fan
     if fan is None or child.index not in fan.running:
         return
-    state = interp.machines[parent.machine_key].states[parent.state]
+    state = interp.state_of(parent)
     del fan.running[child.index]
     if not isinstance(state, MapState) or result_writer.keeps_outputs(state):
         fan.results[child.index] = output
@@ -404,13 +406,13 @@ def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: 
 
 
 def child_failed(
-    interp: Interpreter, parent: Thread, child: Thread, error: str | None, cause: str | None
+    interp: StepContext, parent: Thread, child: Thread, error: str | None, cause: str | None
 ) -> None:
     """A branch or iteration failed: tolerate it, or fail the state."""
     fan = parent.fan
     if fan is None or child.index not in fan.running:
         return
-    state = interp.machines[parent.machine_key].states[parent.state]
+    state = interp.state_of(parent)
     del fan.running[child.index]
     fan.failures += 1
     if isinstance(state, MapState):
@@ -427,7 +429,7 @@ def child_failed(
     if isinstance(state, MapState) and state.distributed:
         interp.emit(parent, "MapRunFailed", {})
     # A state about to be retried shows no Failed event: AWS starts it again at once.
-    if not interp.will_retry(parent, state, error):
+    if not will_retry(parent, state, error):
         interp.emit(
             parent, "MapStateFailed" if isinstance(state, MapState) else "ParallelStateFailed"
         )
@@ -436,7 +438,7 @@ def child_failed(
     interp.continue_thread(parent, outcome)
 
 
-def _keep_for_redrive(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> None:
+def _keep_for_redrive(interp: StepContext, parent: Thread, state: State, fan: FanOut) -> None:
     """Keep the fan-out of a top-level inline Map or Parallel whose failure failed the
     execution: RedriveExecution goes on with it (``redrive``). Only its successes
     matter then, so the other results are dropped. (A stopped or timed-out execution
@@ -453,7 +455,7 @@ def _keep_for_redrive(interp: Interpreter, parent: Thread, state: State, fan: Fa
     parent.fan = fan
 
 
-def redrive(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> Outcome:
+def redrive(interp: StepContext, thread: Thread, state: State, fan: FanOut) -> Outcome:
     """Go on with the kept fan-out of a top-level inline Map or Parallel, as AWS's
     RedriveExecution does: the children that succeeded keep their outputs and do not
     run again; the ones that failed or were aborted, and those never started, run (from
@@ -478,7 +480,7 @@ def _tolerated(fan: FanOut) -> bool:
     return False
 
 
-def _abort_running(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> None:
+def _abort_running(interp: StepContext, parent: Thread, state: State, fan: FanOut) -> None:
     for index, child_id in sorted(fan.running.items()):
         child = interp.run.threads.get(child_id)
         if child is None:
@@ -492,7 +494,7 @@ def _abort_running(interp: Interpreter, parent: Thread, state: State, fan: FanOu
     fan.pending.clear()
 
 
-def _settle(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> None:
+def _settle(interp: StepContext, parent: Thread, state: State, fan: FanOut) -> None:
     if fan.pending:
         _start_children(interp, parent, state, fan)
     if not fan.running and not fan.pending:
@@ -500,7 +502,7 @@ def _settle(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> N
         interp.continue_thread(parent, outcome)
 
 
-def _complete(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> Outcome:
+def _complete(interp: StepContext, thread: Thread, state: State, fan: FanOut) -> Outcome:
     """All children are done: the state's result is their outputs, in order (or, with
     a ResultWriter, where they were written, once they are)."""
     if isinstance(state, MapState) and result_writer.writes_results(state):
@@ -514,7 +516,7 @@ def _complete(interp: Interpreter, thread: Thread, state: State, fan: FanOut) ->
     return finish_results(interp, thread, state, fan.results)
 
 
-def finish_results(interp: Interpreter, thread: Thread, state: State, results: Any) -> Outcome:
+def finish_results(interp: StepContext, thread: Thread, state: State, results: Any) -> Outcome:
     """A Map's or Parallel's result flow from its children's outputs: ResultSelector,
     ResultPath, OutputPath (or JSONata's Assign and Output), then leave the state."""
     assert isinstance(state, MapState | ParallelState)
@@ -527,7 +529,7 @@ def finish_results(interp: Interpreter, thread: Thread, state: State, results: A
     return flow.finish_jsonpath(interp, thread, state, raw, results, scope)
 
 
-def restart(interp: Interpreter, thread: Thread, state: State) -> Outcome:
+def restart(interp: StepContext, thread: Thread, state: State) -> Outcome:
     """Run a Map or Parallel state again after a retry's backoff."""
     if isinstance(state, MapState):
         return run_map(interp, thread, state)

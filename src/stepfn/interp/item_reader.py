@@ -35,8 +35,8 @@ from stepfn.interp.dataflow import evaluate_template, read_field
 from stepfn.lang.jsonpath import compile_path
 
 if TYPE_CHECKING:
-    from stepfn.interp.machine import Interpreter
     from stepfn.interp.runstate import FanOut, Thread
+    from stepfn.interp.step_context import StepContext
 
 READING = "reading"  # FanOut.phase while the items are being read
 MAX_ITEMS_LIMIT = 100_000_000  # AWS reads at most this many items
@@ -56,7 +56,7 @@ def reads_items(state: MapState) -> bool:
     return state.item_reader is not None and state.distributed
 
 
-def start_reading(interp: Interpreter, thread: Thread, state: MapState, fan: FanOut) -> None:
+def start_reading(interp: StepContext, thread: Thread, state: MapState, fan: FanOut) -> None:
     """Ask for the Map's items: an ``InvokeTask`` the engine answers with them. Raises
     ``ReaderFailed`` when the reader's settings are unusable."""
     reader = state.item_reader
@@ -93,7 +93,7 @@ def start_reading(interp: Interpreter, thread: Thread, state: MapState, fan: Fan
     interp.run.tokens[token] = thread.id
     fan.phase = READING
     payload = {"Parameters": parameters, "ReaderConfig": config}
-    interp.commands.append(InvokeTask(token, str(reader["Resource"]), payload, state.name))
+    interp.command(InvokeTask(token, str(reader["Resource"]), payload, state.name))
 
 
 def max_items(value: Any) -> int:
@@ -114,7 +114,7 @@ def max_items(value: Any) -> int:
 # --- ItemBatcher -------------------------------------------------------------------------------
 
 
-def batch(interp: Interpreter, thread: Thread, state: MapState, items: list[Any]) -> list[Any]:
+def batch(interp: StepContext, thread: Thread, state: MapState, items: list[Any]) -> list[Any]:
     """The items grouped as the Map's ItemBatcher says (``items`` itself without one)."""
     batcher = state.item_batcher
     if not batcher:

@@ -13,15 +13,17 @@ from stepfn.definition.model import MapState, State
 from stepfn.interp import fanout, item_reader, result_writer
 from stepfn.interp.commands import MapRunRedrive
 from stepfn.interp.events import to_json_text
+from stepfn.interp.retry import will_retry
 from stepfn.interp.runstate import FanOut, RedriveOf
 
 if TYPE_CHECKING:
-    from stepfn.interp.machine import Interpreter, Thread
+    from stepfn.interp.runstate import Thread
+    from stepfn.interp.step_context import StepContext
 
 Outcome = tuple[str | None, Any] | None
 
 
-def data_answered(interp: Interpreter, thread: Thread, state: State, output: Any) -> Outcome:
+def data_answered(interp: StepContext, thread: Thread, state: State, output: Any) -> Outcome:
     """The task a Map waited on answered: its ItemReader's items (start the children)
     or its ResultWriter's manifest (the Map's result)."""
     fan = thread.fan
@@ -44,7 +46,7 @@ def data_answered(interp: Interpreter, thread: Thread, state: State, output: Any
 
 
 def data_refused(
-    interp: Interpreter, thread: Thread, state: State, error: str | None, cause: str | None
+    interp: StepContext, thread: Thread, state: State, error: str | None, cause: str | None
 ) -> Outcome:
     """The read or the write a Map waited on failed: its map run fails with AWS's
     error for it, the adapter's cause kept."""
@@ -56,12 +58,12 @@ def data_refused(
 
 
 def map_run_failed(
-    interp: Interpreter, thread: Thread, state: MapState, error: str, cause: str | None
+    interp: StepContext, thread: Thread, state: MapState, error: str, cause: str | None
 ) -> Outcome:
     """End a distributed Map's run with a failure of its own (not of a child)."""
     thread.fan = None
     interp.emit(thread, "MapRunFailed", {})
-    if not interp.will_retry(thread, state, error):
+    if not will_retry(thread, state, error):
         interp.emit(thread, "MapStateFailed")
     return interp.state_failed(thread, state, error, cause)
 

@@ -28,8 +28,8 @@ from stepfn.interp.dataflow import evaluate_template
 from stepfn.interp.events import to_json_text
 
 if TYPE_CHECKING:
-    from stepfn.interp.machine import Interpreter
     from stepfn.interp.runstate import FanOut, Thread
+    from stepfn.interp.step_context import StepContext
 
 WRITING = "writing"  # FanOut.phase while the results are being written
 
@@ -46,7 +46,7 @@ def keeps_outputs(state: MapState) -> bool:
     return not (writes_results(state) and state.execution_type == "STANDARD")
 
 
-def start_writing(interp: Interpreter, thread: Thread, state: MapState, fan: FanOut) -> None:
+def start_writing(interp: StepContext, thread: Thread, state: MapState, fan: FanOut) -> None:
     """Ask for the results to be written: an ``InvokeTask`` answered with where."""
     writer = state.result_writer
     assert writer is not None
@@ -81,7 +81,7 @@ def start_writing(interp: Interpreter, thread: Thread, state: MapState, fan: Fan
     thread.token = token
     interp.run.tokens[token] = thread.id
     fan.phase = WRITING
-    interp.commands.append(InvokeTask(token, str(writer["Resource"]), payload, state.name))
+    interp.command(InvokeTask(token, str(writer["Resource"]), payload, state.name))
 
 
 def _outcome(fan: FanOut, index: int) -> dict[str, Any]:

@@ -217,6 +217,16 @@ CREATE TABLE function_aliases (
     PRIMARY KEY (name, alias)
 ) WITHOUT ROWID;
 
+-- Lambda resource policies: one row per statement ('' qualifier: the function itself).
+CREATE TABLE function_policies (
+    name TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    statement TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (name, qualifier, sid)
+) WITHOUT ROWID;
+
 -- IAM: roles and managed policies; tags as a JSON list of {Key, Value}.
 CREATE TABLE iam_roles (
     name TEXT PRIMARY KEY,
