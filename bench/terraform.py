@@ -169,13 +169,13 @@ def main() -> None:
         ratio = statistics.median(applies["ministack"]) / statistics.median(applies["stepfn"])
         print(f"ministack / stepfn apply: {ratio:.2f}x (target for stepfn: < 5 s)")
     if "floor" in targets:
-        over = statistics.median(applies["stepfn"]) - statistics.median(applies["floor"])
-        print(
-            f"stepfn above the floor: {over:.2f} s (of which 10 s are the provider's own waits "
-            "for two zip functions)"
-            if not args.iam_only
-            else f"stepfn above the floor: {over:.2f} s"
+        # Per run (the same load for both), then the median of those differences.
+        over = statistics.median(
+            stepfn - floor
+            for stepfn, floor in zip(applies["stepfn"], applies["floor"], strict=True)
         )
+        note = "" if args.iam_only else " (the provider's own waits for two zip functions: 10 s)"
+        print(f"stepfn apply above the floor, median of the runs: {over:.2f} s{note}")
 
 
 if __name__ == "__main__":

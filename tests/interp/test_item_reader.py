@@ -252,7 +252,7 @@ def test_a_redriven_map_run_reads_again_and_runs_only_the_unsuccessful() -> None
     again = interp.step(run, TaskSucceeded(reread.token, ["a", "b"]), 1005.0)
     # Only the failed child runs again, as the same child execution.
     (retried,) = invokes(again)
-    assert next(e.type for e in again.child_events) == "ExecutionRedriven"
+    assert again.child_events[0].type == "ExecutionRedriven"
     assert {e.execution for e in again.child_events} == {arns[1]}
     interp.step(run, TaskSucceeded(retried.token, "B"), 1006.0)
     assert (run.status, run.output) == ("SUCCEEDED", ["A", "B"])

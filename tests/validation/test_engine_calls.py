@@ -73,3 +73,13 @@ def test_positional_arguments_are_checked_by_their_names() -> None:
     assert calls == [{"activityArn": "arn:aws:states:us-east-1:123456789012:activity:a"}]
     code, message = _refusal(lambda: checked("a" * 257))
     assert code == "ValidationException" and "'activityArn'" in message
+
+
+def test_a_tag_without_a_key_is_a_missing_member(engine: Engine) -> None:
+    # The model leaves Tag.key optional; AWS refuses a tag without one (a named rule).
+    code, message = _refusal(lambda: engine.create_activity(name="a", tags=[{"value": "v"}]))
+    assert (code, message) == (
+        "ValidationException",
+        "1 validation error detected: Value null at 'tags.1.member.key' failed to satisfy "
+        "constraint: Member must not be null",
+    )

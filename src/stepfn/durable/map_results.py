@@ -7,12 +7,14 @@ completes the payload when it hands the task to its adapter, with ``Children``: 
 map run's child executions, each ``{"ExecutionArn", "Name", "Input", "Output",
 "Status", "Error", "Cause", "StartDate", "StopDate", "RedriveCount",
 "StateMachineArn"}`` (payloads as JSON text, dates as epoch seconds). The durable
-worker reads them from its store a page at a time; ``stepfn.run`` from its children.
+worker reads them from its store a page at a time, as the adapter writes them (so a map
+run's results are never all in memory at once); ``stepfn.run`` gives its children.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from stepfn.store.base import ExecutionRecord, Store
@@ -49,20 +51,21 @@ def child_result(record: ExecutionRecord) -> dict[str, Any]:
     }
 
 
-def stored_children(store: Store, map_run_arn: str, event_id: int | None) -> list[dict[str, Any]]:
-    """The children of one run of a map run, in item order, read a page at a time."""
-    found: list[dict[str, Any]] = []
+def stored_children(
+    store: Store, map_run_arn: str, event_id: int | None
+) -> Iterator[dict[str, Any]]:
+    """The children of one run of a map run, read a page at a time as they are used
+    (result files keep no order of AWS's either)."""
     offset = 0
     while True:
         page = store.list_executions(
             map_run_arn=map_run_arn, map_run_event_id=event_id, limit=PAGE, offset=offset
         )
-        found.extend(child_result(record) for record in page)
+        for record in page:
+            yield child_result(record)
         if len(page) < PAGE:
-            break
+            return
         offset += PAGE
-    found.sort(key=lambda child: child["Index"] if child["Index"] is not None else -1)
-    return found
 
 
 def with_stored_children(store: Store, payload: dict[str, Any]) -> dict[str, Any]:

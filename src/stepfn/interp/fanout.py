@@ -217,19 +217,10 @@ def _map_run_arn(interp: StepContext, thread: Thread, state: MapState) -> str:
 def _jsonata_number(
     interp: StepContext, value: Any, bindings: dict[str, Any], field: str
 ) -> float | None:
-    if value is None:
-        return None
+    # A Map's limits may be numbers as written (no expression to evaluate).
     if isinstance(value, int | float):
         return value
-    result = flow.jsonata_value(interp, value, bindings, field)
-    if isinstance(result, bool) or not isinstance(result, int | float):
-        raise StateError(
-            errors.QUERY_EVALUATION_ERROR,
-            f"The JSONata expression '{flow.expression_text(value)}' specified for the field "
-            f"'{field}' returned an unexpected result type. Expected 'number', but was "
-            f"'{json_type(result)}' for value: {to_json_text(result)}",
-        )
-    return result
+    return flow.jsonata_number(interp, value, bindings, field, "number")
 
 
 def _numeric_text(value: Any) -> Any:

@@ -22,8 +22,10 @@ from stepfn.definition.model import (
     TemplateNode,
     compile_template,
 )
-from stepfn.errors import ExecutionError
+from stepfn.errors import ExecutionError, StateError
 from stepfn.interp.dataflow import Scope, apply_result_path, evaluate_template, read_field
+from stepfn.interp.events import to_json_text
+from stepfn.lang.jsonata import json_type
 
 if TYPE_CHECKING:
     from stepfn.interp.runstate import Thread
@@ -240,6 +242,24 @@ def finish_jsonata(
         output = result if has_result else raw
     commit_assign(interp, thread, assigned)
     return interp.exit_state(thread, state, output, assigned)
+
+
+def jsonata_number(
+    interp: StepContext, value: Any, bindings: Mapping[str, Any], field: str, expected: str
+) -> float | None:
+    """A JSONata-mode field that must give a number (None when not set); ``expected``
+    is the type AWS names when it does not (``number``, ``integer``)."""
+    if value is None:
+        return None
+    result = jsonata_value(interp, value, bindings, field)
+    if isinstance(result, bool) or not isinstance(result, int | float):
+        raise StateError(
+            errors.QUERY_EVALUATION_ERROR,
+            f"The JSONata expression '{expression_text(value)}' specified for the field "
+            f"'{field}' returned an unexpected result type. Expected '{expected}', but was "
+            f"'{json_type(result)}' for value: {to_json_text(result)}",
+        )
+    return result
 
 
 def expression_text(value: Any) -> str:

@@ -134,17 +134,8 @@ def _path_seconds(value: Any, path: JsonPath | None, data: Any, scope: Scope) ->
 def _jsonata_seconds(
     interp: StepContext, value: Any, bindings: dict[str, Any], field: str
 ) -> float | None:
-    if value is None:
-        return None
-    seconds = flow.jsonata_value(interp, value, bindings, field)
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise StateError(
-            errors.QUERY_EVALUATION_ERROR,
-            f"The JSONata expression '{flow.expression_text(value)}' specified for the field "
-            f"'{field}' returned an unexpected result type. Expected 'integer', "
-            f"but was '{json_type(seconds)}' for value: {to_json_text(seconds)}",
-        )
-    return float(seconds)
+    seconds = flow.jsonata_number(interp, value, bindings, field, "integer")
+    return None if seconds is None else float(seconds)
 
 
 def resource_kind(resource: str) -> tuple[str, str, str] | None:

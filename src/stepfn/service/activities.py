@@ -20,7 +20,7 @@ from stepfn.service.control_base import (
     too_many_tags,
 )
 from stepfn.store.base import ActivityRecord, Conflict
-from stepfn.validation import (
+from stepfn.validation.rules import (
     DEFAULT_ENCRYPTION,
     MAX_TAGS,
     check_resource_name,

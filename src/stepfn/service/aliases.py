@@ -34,7 +34,7 @@ from stepfn.service.control_base import (
     timestamp,
 )
 from stepfn.store.base import AliasRecord, StateMachineRecord, VersionRecord
-from stepfn.validation import (
+from stepfn.validation.rules import (
     listing,
 )
 

@@ -22,7 +22,7 @@ from stepfn.errors import ServiceError
 from stepfn.interp.machine import MAX_HISTORY_EVENTS
 from stepfn.lang.nesting import depth_problem, text_too_deep
 from stepfn.store.base import ExecutionRecord
-from stepfn.validation import check_resource_name, validation_error
+from stepfn.validation.rules import check_resource_name, validation_error
 
 MAX_INPUT_BYTES = 262_144
 MAX_ARN = 256

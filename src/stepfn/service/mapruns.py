@@ -44,7 +44,7 @@ from stepfn.errors import ServiceError
 from stepfn.interp.runstate import FanOut, run_state_from_json
 from stepfn.service.context import ServiceContext
 from stepfn.store.base import ExecutionRecord
-from stepfn.validation import page
+from stepfn.validation.rules import page
 
 MAX_LONG_ARN = 2000
 MAX_ARN = 256

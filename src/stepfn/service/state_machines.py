@@ -38,7 +38,7 @@ from stepfn.service.control_base import (
     too_many_tags,
 )
 from stepfn.store.base import Conflict, StateMachineRecord
-from stepfn.validation import (
+from stepfn.validation.rules import (
     DEFAULT_ENCRYPTION,
     DEFAULT_LOGGING,
     DEFAULT_TRACING,

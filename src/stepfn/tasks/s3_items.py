@@ -26,12 +26,14 @@ exist. (Service: S3, Status Code: 404, ...)``); the Map reports it as
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import gzip
 import io
 import json
 import re
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -157,16 +159,15 @@ class S3Items:
         config = payload.get("WriterConfig") or {}
         jsonl = str(config.get("OutputType", "JSON")).upper() == "JSONL"
         transform = str(config.get("Transformation", "NONE")).upper()
-        groups = group_results(payload)
         files: dict[str, list[dict[str, Any]]] = {status: [] for status in RESULT_FILES}
-        for status in RESULT_FILES:
-            entries = groups[status]
-            if not entries:
-                continue
-            key = f"{folder}/{status}_0.json"
-            body = render(entries, transform, jsonl)
-            self.clients.call(client, "PutObject", {"Bucket": bucket, "Key": key, "Body": body})
-            files[status].append({"Key": key, "Size": len(body)})
+        with ResultFiles(transform, jsonl) as results:
+            for status, entry in entries(payload):
+                results.add(status, entry)
+            for status, body, size in results.bodies():
+                key = f"{folder}/{status}_0.json"
+                request = {"Bucket": bucket, "Key": key, "Body": body, "ContentLength": size}
+                self.clients.call(client, "PutObject", request)
+                files[status].append({"Key": key, "Size": size})
         manifest = {
             "DestinationBucket": bucket,
             "MapRunArn": run_arn,
@@ -214,25 +215,69 @@ def csv_items(lines: Iterable[str], config: Mapping[str, Any]) -> Iterator[dict[
         yield {name: row[i] if i < len(row) else "" for i, name in enumerate(headers)}
 
 
-def group_results(payload: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """The map run's children by result file: the stored children the engine gives
-    (``Children``), or the outcomes of EXPRESS children (``Results``)."""
-    groups: dict[str, list[dict[str, Any]]] = {status: [] for status in RESULT_FILES}
+def entries(payload: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The map run's result entries with the file each goes to, one at a time: from the
+    stored children the engine gives (``Children``, perhaps read from its store as this
+    goes), or the outcomes of EXPRESS children (``Results``)."""
     for child in payload.get("Children") or ():
         status = child.get("Status")
-        key = (
-            "SUCCEEDED"
-            if status == "SUCCEEDED"
-            else "PENDING"
-            if status in (None, "PENDING")
-            else "FAILED"
-        )
-        groups[key].append(child_entry(child))
+        if status == "SUCCEEDED":
+            yield "SUCCEEDED", child_entry(child)
+        elif status in (None, "PENDING", "RUNNING"):
+            yield "PENDING", child_entry(child)
+        else:
+            yield "FAILED", child_entry(child)
     for result in payload.get("Results") or ():
         status = result.get("Status")
-        if status in groups:
-            groups[status].append(result)
-    return groups
+        if status in RESULT_FILES:
+            yield status, result
+
+
+class ResultFiles:
+    """The result files being written: each a temporary file (in memory while small),
+    so that a map run of many children is never all in memory as text."""
+
+    SPOOL_BYTES = 8 * 2**20
+
+    def __init__(self, transform: str, jsonl: bool) -> None:
+        self.transform = transform
+        self.jsonl = jsonl
+        self._files: dict[str, Any] = {}
+        self._open = contextlib.ExitStack()
+
+    def __enter__(self) -> ResultFiles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._open.close()
+
+    def add(self, status: str, entry: dict[str, Any]) -> None:
+        """Append one child's entry to its status's file."""
+        file = self._files.get(status)
+        if file is None:
+            spooled = tempfile.SpooledTemporaryFile(self.SPOOL_BYTES)  # noqa: SIM115
+            # Closed with the others when the writing ends (``__exit__``).
+            file = self._files[status] = self._open.enter_context(spooled)
+            if not self.jsonl:
+                file.write(b"[")
+        for value in shaped(entry, self.transform):
+            if not self.jsonl and file.tell() > 1:
+                file.write(b",")
+            file.write(json.dumps(value, separators=(",", ":")).encode())
+            if self.jsonl:
+                file.write(b"\n")
+
+    def bodies(self) -> Iterator[tuple[str, Any, int]]:
+        """Each non-empty file, ready to upload: (status, file at its start, size)."""
+        for status in RESULT_FILES:
+            file = self._files.get(status)
+            if file is None:
+                continue
+            if not self.jsonl:
+                file.write(b"]")
+            size = file.tell()
+            file.seek(0)
+            yield status, file, size
 
 
 def child_entry(child: Mapping[str, Any]) -> dict[str, Any]:
@@ -272,21 +317,14 @@ def iso_date(value: Any) -> Any:
     return moment.isoformat(timespec="milliseconds") + "Z"
 
 
-def render(entries: list[dict[str, Any]], transform: str, jsonl: bool) -> bytes:
-    """A result file's content: a JSON array, or JSON Lines; with ``COMPACT`` or
-    ``FLATTEN`` a successful child's entry is its output alone (``FLATTEN`` spreads an
-    array output), a failed one's is kept whole, as AWS documents."""
-    values: list[Any] = []
-    for entry in entries:
-        if transform in ("COMPACT", "FLATTEN") and entry.get("Status") == "SUCCEEDED":
-            output = entry.get("Output")
-            value = json.loads(output) if isinstance(output, str) else output
-            if transform == "FLATTEN" and isinstance(value, list):
-                values.extend(value)
-            else:
-                values.append(value)
-        else:
-            values.append(entry)
-    if jsonl:
-        return "".join(json.dumps(v, separators=(",", ":")) + "\n" for v in values).encode()
-    return json.dumps(values, separators=(",", ":")).encode()
+def shaped(entry: dict[str, Any], transform: str) -> list[Any]:
+    """What a result file holds for one entry: the entry; with ``COMPACT`` or
+    ``FLATTEN`` a successful child's output alone (``FLATTEN`` spreads an array output),
+    a failed one's entry kept whole, as AWS documents."""
+    if transform not in ("COMPACT", "FLATTEN") or entry.get("Status") != "SUCCEEDED":
+        return [entry]
+    output = entry.get("Output")
+    value = json.loads(output) if isinstance(output, str) else output
+    if transform == "FLATTEN" and isinstance(value, list):
+        return value
+    return [value]

@@ -37,7 +37,7 @@ from stepfn.definition.validate_context import MISSING_END, MISSING_TARGET
 from stepfn.errors import DefinitionError, Problem, ServiceError
 from stepfn.lang.jsonpath import compile_path
 from stepfn.service.executions import parse_input
-from stepfn.validation import (
+from stepfn.validation.rules import (
     invalid_definition,
 )
 

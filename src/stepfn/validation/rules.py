@@ -1,18 +1,19 @@
-"""Checks of control-plane requests, with AWS's error codes and texts.
+"""The rules of requests that the service model cannot express, with AWS's codes and texts.
 
 AWS checks a request in two passes, and so do we:
 
 1. The service model's constraints (lengths, ranges, enums, patterns, required members),
-   all at once, reported as one ``ValidationException``::
+   all at once, reported as one ``ValidationException``: that is the one model-driven
+   validator, ``validation.requests``, for the HTTP API and the Engine's Python callers.
+2. The operation's own rules, each with its own code, here and named: a resource name's
+   characters (``check_resource_name``: ``InvalidName``), a definition's problems
+   (``invalid_definition``: ``InvalidDefinition``), logging and encryption settings
+   across their members (``normalize_logging``: ``InvalidLoggingConfiguration``...),
+   tags that need a key (``tag_pairs``), pagination tokens (``page``, ``listing``:
+   ``InvalidToken``).
 
-       1 validation error detected: Value '1001' at 'maxResults' failed to satisfy
-       constraint: Member must have value less than or equal to 1000
-
-   Several violations are joined with ``; `` under ``N validation errors detected``.
-   Members inside lists are located as ``routingConfiguration.1.member.weight``
-   (counting from 1). ``Constraints`` collects them.
-2. The operation's own rules, each with its own code: ``InvalidName``,
-   ``InvalidDefinition``, ``InvalidLoggingConfiguration``, ``InvalidToken``...
+``Constraints`` words model-style violations by hand, for the CloudWatch Logs operations
+(``logs/``), whose service model stepfn does not bundle.
 
 The texts here are AWS's where a recorded answer shows them; the others follow the same
 style and are marked as ours.
@@ -309,10 +310,26 @@ def normalize_encryption(value: dict[str, Any] | None) -> dict[str, Any]:
 # --- tags --------------------------------------------------------------------------------
 
 
-def tag_pairs(tags: Sequence[dict[str, Any]] | None) -> list[tuple[str, str]]:
+def tag_pairs(tags: Sequence[dict[str, Any]] | None, where: str = "tags") -> list[tuple[str, str]]:
     """A TagList (checked against the model already) as (key, value) pairs in the order
-    given; a tag without a value has the empty one, as AWS stores it."""
-    return [(str(tag["key"]), str(tag.get("value") or "")) for tag in tags or ()]
+    given; a tag without a value has the empty one, as AWS stores it.
+
+    Rule: every tag has a key. The model leaves ``key`` optional; AWS refuses a tag
+    without one, as a missing member.
+
+    Raises:
+        ServiceError: ``ValidationException`` naming each tag without a key.
+    """
+    tags = tags or ()
+    missing = [
+        f"Value null at '{where}.{index}.member.key' failed to satisfy constraint: "
+        "Member must not be null"
+        for index, tag in enumerate(tags, start=1)
+        if tag.get("key") is None
+    ]
+    if missing:
+        raise validation_error(missing)
+    return [(str(tag["key"]), str(tag.get("value") or "")) for tag in tags]
 
 
 # --- pagination ---------------------------------------------------------------------------
