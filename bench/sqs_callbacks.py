@@ -12,7 +12,8 @@ each with SendTaskSuccess through the stepfn server. One round trip is the time 
 one message of an execution reaching a consumer to the next one of the same execution
 reaching one: SendTaskSuccess, the step it wakes, the commit and the next send.
 
-The peer, in the same run against the same moto: ``--executions`` client threads each
+The peer, in the same run, against a moto server of its own (started fresh, as the
+stepfn run's is): ``--executions`` client threads each
 send a message to a request queue, the consumers receive it and reply on a reply queue,
 and the client receives the reply (send, receive, reply, receive: the round trip with
 no Step Functions between). Figures are printed, never asserted. Past about six
@@ -276,6 +277,13 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.update(AWS_ENV)
     print(f"{args.executions} executions x {args.rounds} rounds, {args.consumers} consumers")
+    # Each run has a moto server of its own, started fresh: one run's connections and
+    # queues cannot slow the other's.
+    peer_moto = MotoServer().start()
+    try:
+        print(boto3_alone(peer_moto.url, args.executions, args.rounds, args.consumers), flush=True)
+    finally:
+        peer_moto.stop()
     moto = MotoServer().start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -287,7 +295,6 @@ def main() -> None:
                 print(ours, flush=True)
             finally:
                 stepfn_server.stop()
-        print(boto3_alone(moto.url, args.executions, args.rounds, args.consumers), flush=True)
     finally:
         moto.stop()
     print(f"moto calls left unanswered and made again (both runs): {STALLS[0]}")
