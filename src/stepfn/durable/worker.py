@@ -526,18 +526,31 @@ class Worker:
         with self._in_flight_lock:
             self._in_flight += 1
         reported = threading.Event()
+        counted = [True]  # whether the task still counts as in flight
+
+        def uncount() -> None:  # under _in_flight_lock
+            if counted[0]:
+                counted[0] = False
+                self._in_flight -= 1
+                self._in_flight_lock.notify_all()
 
         def done(outcome: TaskOutcome) -> None:
             if reported.is_set():
                 return  # an adapter that answers twice: the first answer stands
+            if outcome.pending:
+                self._submitted(task, outcome)  # the task goes on: not its end
+                with self._in_flight_lock:
+                    # It now waits on something the engine moves (a nested execution),
+                    # as a callback does: an idle engine must go on stepping for it.
+                    uncount()
+                return
             reported.set()
             try:
                 self._answer(task, outcome)
             finally:
                 with self._in_flight_lock:
                     self._running.pop(task.token, None)
-                    self._in_flight -= 1
-                    self._in_flight_lock.notify_all()
+                    uncount()
 
         try:
             payload = json.loads(task.payload)
@@ -572,10 +585,24 @@ class Worker:
             except Exception:  # a cancel is best effort: the step is committed already
                 log.exception("cancelling a task failed")
 
+    # --- TaskSubmitted (nested executions, callbacks) ------------------------------------
+
+    def _submitted(self, task: TaskRecord, outcome: TaskOutcome) -> None:
+        """A task was handed over and goes on: TaskSubmitted, through the inbox. The
+        task stays dispatched: its end (or SendTask*) comes later."""
+        stimulus = {"type": "TaskSubmitted", "token": task.token, "output": outcome.output}
+        try:
+            self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
+        except Exception:  # the store is closing: the end still comes through the inbox
+            return
+        self.on_runnable(task.execution_arn)
+
     def _answer(self, task: TaskRecord, outcome: TaskOutcome) -> None:
         """Put a task's outcome in its execution's inbox and mark the task done."""
         if task.kind == "callback" and outcome.succeeded:
-            return  # the callback's answer comes through SendTask*, not the call
+            # The call was made (the message sent): the task waits for SendTask*.
+            self._submitted(task, outcome)
+            return
         if outcome.succeeded:
             stimulus = {"type": "TaskSucceeded", "token": task.token, "output": outcome.output}
         else:

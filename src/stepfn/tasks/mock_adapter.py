@@ -18,6 +18,7 @@ state per execution, a retry included.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections import OrderedDict
@@ -27,14 +28,22 @@ from typing import Any
 
 from stepfn.definition.varrefs import nested_states
 from stepfn.tasks.base import (
+    NOT_CANCELLABLE,
+    Cancel,
+    Completion,
     Registry,
     TaskOutcome,
     TaskRequest,
+    is_submitted_pattern,
 )
 from stepfn.tasks.intercept import Intercepting
 from stepfn.tasks.mock_config import MockConfig, MockConfigError, MockedResponse
 
 RUNTIME = "States.Runtime"
+# A mocked ``.sync`` / ``.waitForTaskToken`` task is submitted (TaskSubmitted, as AWS
+# records it) before its mocked answer; the mock file says nothing of the call's own
+# result, so the submission shows an empty object.
+MOCK_SUBMISSION = TaskOutcome.submission({})
 _BINDINGS_KEPT = 100_000  # executions remembered; the oldest are forgotten first
 
 
@@ -156,6 +165,25 @@ class MockRegistry(Intercepting):
     def intercept(self, request: TaskRequest) -> TaskOutcome | None:
         """The mocked outcome of ``request``; None for a task that is not mocked."""
         return self.mocks.answer(request)
+
+    def invoke(self, request: TaskRequest) -> TaskOutcome:
+        """The mocked outcome, else the real task's, run in this thread."""
+        outcome = self.intercept(request)
+        if outcome is None:
+            return self.inner.invoke(request)
+        if is_submitted_pattern(request.resource):
+            return dataclasses.replace(outcome, submitted=MOCK_SUBMISSION)
+        return outcome
+
+    def start(self, request: TaskRequest, done: Completion) -> Cancel:
+        """Answer a mocked task at once; start any other through the wrapped registry."""
+        outcome = self.intercept(request)
+        if outcome is None:
+            return self.inner.start(request, done)
+        if is_submitted_pattern(request.resource):
+            done(MOCK_SUBMISSION)
+        done(outcome)
+        return NOT_CANCELLABLE
 
 
 def mock_tasks_for_run(
