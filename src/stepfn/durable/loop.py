@@ -12,12 +12,31 @@ ready again once that step ends.
 
 With a virtual clock there are no threads: ``run_until_idle`` drives everything in the
 caller's thread, moving the clock from timer to timer.
+
+**Leases.** On a store that several servers write at once (PostgreSQL: ``Store.shared``)
+the loop works by leases, under an owner name of its own (one per process). What is
+ready here is only a hint: a stepper *claims* runnable executions from the store
+(``claim_executions``: those with stimuli that nobody holds, or whose holder's lease
+ran out), steps them, and each commit checks the lease and gives it up in the same
+statement, so a server that lost its lease (stalled past it, or presumed dead) has its
+step refused and dropped: no transition is committed twice. The tasks a step dispatches
+are written with this server's lease. The scheduler renews every lease this server
+holds while it lives, takes over the tasks whose lease ran out (their server died: run
+again, at least once) and looks for executions that other servers made runnable. Timers
+need no lease: each is taken by one ``DELETE ... RETURNING``. Recovery is those claims:
+nothing is re-dispatched at start, so a second server starting leaves the first one's
+tasks in flight alone. On SQLite (one writer) none of this runs: the in-memory ready set
+is the truth, guarded by each commit's ``next_event_id``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import socket
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -28,6 +47,15 @@ from stepfn.store.base import Store
 BATCH = 128  # executions stepped per transaction
 POLL_SECONDS = 0.25  # how often an idle scheduler looks for other processes' stimuli
 TICK_SECONDS = 0.2  # the longest a scheduler sleeps without looking at the timers
+LEASE_SECONDS = 15.0  # how long a claim holds without renewal: a dead server's work
+# waits that long before another server takes it over
+TAKEOVER_SECONDS = 1.0  # how often a leased loop looks for tasks whose lease ran out
+
+
+def owner_name() -> str:
+    """A name for this server process in leases: host, pid and a random part (a pid
+    comes back after a restart; the random part does not)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def stepper_count() -> int:
@@ -46,11 +74,20 @@ class Loop:
         worker: Worker,
         *,
         on_stepped: Callable[[], None] = lambda: None,
+        leases: bool | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.store = store
         self.clock = clock
         self.worker = worker
         self.on_stepped = on_stepped
+        # Leased work (see the module's docstring): by default on a shared store.
+        self.leased = store.shared if leases is None else leases
+        self.owner = owner_name() if self.leased else None
+        self.lease_seconds = lease_seconds
+        worker.lease_owner = self.owner
+        worker.lease_seconds = lease_seconds
+        self._claim_more = self.leased  # claim without a hint (at start, after a full claim)
         self._ready: OrderedDict[str, None] = OrderedDict()
         self._stepping: set[str] = set()
         self._again: set[str] = set()  # woken while being stepped
@@ -71,6 +108,8 @@ class Loop:
             self._signal.notify()
 
     def _take(self, limit: int = BATCH) -> list[str]:
+        if self.leased:
+            return self._claim(limit)
         with self._signal:
             arns: list[str] = []
             while self._ready and len(arns) < limit:
@@ -78,6 +117,29 @@ class Loop:
                 arns.append(arn)
             self._stepping.update(arns)
             return arns
+
+    def _claim(self, limit: int) -> list[str]:
+        """Leased: claim runnable executions from the store when there is a hint that
+        some are (a local wake-up, the scheduler's poll, or a claim that came back full:
+        more are waiting)."""
+        with self._signal:
+            if not (self._ready or self._claim_more):
+                return []
+            self._ready.clear()
+            self._claim_more = False
+        assert self.owner is not None
+        try:
+            arns = self.store.claim_executions(self.owner, time.time(), self.lease_seconds, limit)
+        except Exception:
+            with self._signal:
+                self._claim_more = True  # the store failed: try again next round
+            raise
+        with self._signal:
+            if len(arns) == limit:
+                self._claim_more = True
+                self._signal.notify()
+            self._stepping.update(arns)
+        return arns
 
     def _done(self, arns: list[str]) -> None:
         with self._signal:
@@ -94,10 +156,26 @@ class Loop:
 
     def recover(self) -> None:
         """After a restart: what has stimuli waiting is ready; tasks that were dispatched
-        and never answered are dispatched again."""
+        and never answered are dispatched again. Leased, recovery is the claims: what
+        nobody holds (or whose lease ran out) is claimed by the steppers and by
+        ``take_over``, and nothing that another live server holds is touched."""
+        if self.leased:
+            with self._signal:
+                self._claim_more = True
+            self.take_over()
+            return
         for arn in self.store.executions_with_inbox():
             self.wake(arn)
         self.worker.recover()
+
+    def take_over(self) -> int:
+        """Leased: run the tasks whose server died (their lease ran out); how many."""
+        return self.worker.take_over(time.time())
+
+    def renew(self) -> None:
+        """Leased: move on the lease of everything this server holds."""
+        if self.owner is not None:
+            self.store.renew_leases(self.owner, time.time(), self.lease_seconds)
 
     # --- one round -----------------------------------------------------------------------
 
@@ -107,11 +185,24 @@ class Loop:
         if not arns:
             return 0
         try:
-            transitions = self.worker.process(arns)
+            transitions, committed = self.worker.step(arns)
+        except BaseException:
+            self._release(arns)
+            raise
         finally:
             self._done(arns)
+        if self.leased and len(committed) < len(arns):
+            # Claimed, not committed (nothing to do after all, or the commit was
+            # refused): given up, so that whoever has their next stimulus claims them.
+            self._release([arn for arn in arns if arn not in committed])
         self.on_stepped()
         return transitions or len(arns)
+
+    def _release(self, arns: list[str]) -> None:
+        if self.owner is not None:
+            # On failure the leases run out by themselves.
+            with contextlib.suppress(Exception):
+                self.store.release_executions(self.owner, arns)
 
     def fire_timers(self) -> int:
         """Turn due timers into stimuli; how many fired."""
@@ -122,7 +213,13 @@ class Loop:
 
     def poll_inbox(self) -> int:
         """Pick up stimuli that another process wrote (a second server on the same
-        store, a CLI): the in-memory ready set only knows this process's writes."""
+        store, a CLI): the in-memory ready set only knows this process's writes.
+        Leased, the steppers' next claim does it."""
+        if self.leased:
+            with self._signal:
+                self._claim_more = True
+                self._signal.notify()
+            return 0
         arns = self.store.executions_with_inbox(BATCH * 8)
         for arn in arns:
             self.wake(arn)
@@ -160,12 +257,21 @@ class Loop:
 
     def _schedule(self) -> None:
         last_poll = 0.0
+        last_renew = last_takeover = time.monotonic()
         while not self._stopping:
             try:
                 busy = self.fire_timers()
                 if not busy and self.clock.now() - last_poll >= POLL_SECONDS:
                     last_poll = self.clock.now()
                     busy += self.poll_inbox()
+                if self.leased:
+                    # Real time, whatever the engine's clock: leases are about processes.
+                    if time.monotonic() - last_renew >= self.lease_seconds / 3:
+                        last_renew = time.monotonic()
+                        self.renew()
+                    if time.monotonic() - last_takeover >= TAKEOVER_SECONDS:
+                        last_takeover = time.monotonic()
+                        busy += self.take_over()
                 due = self.store.next_timer_due()
             except Exception:  # the store is busy or closing: look again shortly
                 busy, due = 0, None
@@ -195,6 +301,10 @@ class Loop:
             self._tick.notify_all()
         for thread in self._threads:
             thread.join(timeout=10)
+        if self.owner is not None:
+            # A clean stop: the other servers need not wait for these leases to run out.
+            with contextlib.suppress(Exception):
+                self.store.release_leases(self.owner)
 
     # --- in the caller's thread ----------------------------------------------------------
 

@@ -16,6 +16,7 @@ children it started, their history events, and the ends of those that ended.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -187,22 +188,50 @@ class Worker:
         self.status_events: Any = None
         # (parent definition, item processor key) -> a child execution's definition.
         self._child_definitions: dict[tuple[str, str], str] = {}
+        # Leased work (set by the loop on a shared store): the owner name this server
+        # claims under, and how long a claim holds. Tasks are written with its lease.
+        self.lease_owner: str | None = None
+        self.lease_seconds = 15.0
 
     # --- stepping -------------------------------------------------------------------------------
 
     def process(self, arns: Sequence[str]) -> int:
-        """Apply the waiting stimuli of these executions; returns transitions committed."""
+        """Apply the waiting stimuli of these executions now; returns transitions
+        committed. Leased, only those that no other server holds are stepped here (the
+        others' holders apply the stimuli, soon after)."""
+        owner = self.lease_owner
+        if owner is None:
+            return self.step(arns)[0]
+        claimed = self.store.claim_named_executions(owner, arns, time.time(), self.lease_seconds)
+        if not claimed:
+            return 0
+        committed: set[str] = set()
+        try:
+            transitions, committed = self.step(claimed)
+        finally:
+            self.store.release_executions(owner, [a for a in claimed if a not in committed])
+        return transitions
+
+    def step(self, arns: Sequence[str]) -> tuple[int, set[str]]:
+        """Apply the waiting stimuli of these executions: the transitions committed, and
+        the ARNs whose step was committed. Under a lease (``lease_owner``) each commit
+        is refused unless this server still holds its execution, and gives it up."""
         prepared = [p for p in (self._prepare(arn) for arn in dict.fromkeys(arns)) if p]
         if not prepared:
-            return 0
+            return 0, set()
+        for item in prepared:
+            item.commit.lease_owner = self.lease_owner
         refused = set(self.store.commit_steps([p.commit for p in prepared]))
         transitions = 0
+        committed: set[str] = set()
         logged: list[LogEventRecord] = []
         for item in prepared:
             if item.commit.execution_arn in refused:
-                # Another writer moved this execution on: read it again next round.
+                # Another writer moved this execution on (or, leased, another server
+                # took it over): the step is dropped; read it again next round.
                 self.on_runnable(item.commit.execution_arn)
                 continue
+            committed.add(item.commit.execution_arn)
             transitions += sum(1 for e in item.commit.events if e.type.endswith("StateEntered"))
             for notify in self.on_commit:
                 notify(item.commit.execution_arn)
@@ -216,7 +245,7 @@ class Worker:
         if logged and self.logs is not None:
             # After the tasks are on their way: logging never holds an execution up.
             self.logs.write(logged)
-        return transitions
+        return transitions, committed
 
     def start(self, record: ExecutionRecord, input: Any = None) -> None:
         """Store a new execution, already run as far as it goes without waiting: its
@@ -370,6 +399,10 @@ class Worker:
         cancelled: list[str] = []
         tasks: list[TaskRecord] = []
         started: dict[str, StartChildExecution] = {}
+        # Leased: the tasks this server dispatches are held by it, in the commit that
+        # writes them; another server runs them again only once that lease runs out.
+        owner = self.lease_owner
+        expires = time.time() + self.lease_seconds if owner is not None else None
         for command in commands:
             if isinstance(command, StartTimer):
                 timers.append(TimerRecord(arn, command.timer_id, command.due))
@@ -396,6 +429,8 @@ class Worker:
                         timeout_seconds=command.timeout_seconds,
                         heartbeat_seconds=command.heartbeat_seconds,
                         attempt=command.attempt,
+                        lease_owner=owner if kind != "activity" else None,
+                        lease_expires=expires if kind != "activity" else None,
                     )
                 )
             elif isinstance(command, CancelTask):
@@ -561,7 +596,13 @@ class Worker:
     def _answer(self, task: TaskRecord, outcome: TaskOutcome) -> None:
         """Put a task's outcome in its execution's inbox and mark the task done."""
         if task.kind == "callback" and outcome.succeeded:
-            return  # the callback's answer comes through SendTask*, not the call
+            # The callback's answer comes through SendTask*, not the call; its message
+            # is out, so there is nothing left to take over should this server die.
+            if self.lease_owner is not None:
+                # On failure its lease runs out: the message is sent again, at least once.
+                with contextlib.suppress(Exception):
+                    self.store.release_task(task.token, self.lease_owner)
+            return
         if outcome.succeeded:
             stimulus = {"type": "TaskSucceeded", "token": task.token, "output": outcome.output}
         else:
@@ -597,6 +638,22 @@ class Worker:
         for task in self.store.tasks_with_status("dispatched"):
             if task.kind not in ("invoke", "callback"):
                 continue
+            record = self.store.get_execution(task.execution_arn)
+            if record is None or record.status != "RUNNING":
+                self.store.mark_task(task.token, "done")
+                continue
+            self.dispatch(task, execution_info_of(record))
+            count += 1
+        return count
+
+    def take_over(self, now: float) -> int:
+        """Leased: claim the tasks whose server died (their lease ran out before their
+        result came) and run them again here (at least once, as AWS runs tasks).
+        Returns how many."""
+        if self.lease_owner is None:
+            return 0
+        count = 0
+        for task in self.store.claim_tasks(self.lease_owner, now, self.lease_seconds):
             record = self.store.get_execution(task.execution_arn)
             if record is None or record.status != "RUNNING":
                 self.store.mark_task(task.token, "done")

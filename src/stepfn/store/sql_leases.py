@@ -10,6 +10,7 @@ in the transaction that queues their stimuli, so each fires once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from stepfn.store.base import TaskRecord
@@ -30,6 +31,18 @@ class SqlLeases(SqlLogs):
             # Fetched before COMMIT (see SqlStore.add_inbox).
             found = conn.execute(self._q["claim_executions"], values).fetchall()
         return [arn for (arn,) in found]
+
+    def claim_named_executions(
+        self, owner: str, arns: Sequence[str], now: float, lease_seconds: float
+    ) -> list[str]:
+        """Take these executions (those nobody holds) for ``owner``."""
+        values = {"owner": owner, "now": now, "expires": now + lease_seconds}
+        taken: list[str] = []
+        with self._write() as conn:
+            for arn in dict.fromkeys(arns):
+                found = conn.execute(self._q["claim_named_execution"], {**values, "arn": arn})
+                taken += [row[0] for row in found.fetchall()]
+        return taken
 
     def claim_tasks(
         self, owner: str, now: float, lease_seconds: float, limit: int = 100
@@ -55,6 +68,18 @@ class SqlLeases(SqlLogs):
         with self._write() as conn:
             count = conn.execute(self._q["release_execution"], {"arn": arn, "owner": owner})
             return bool(count.rowcount == 1)
+
+    def release_executions(self, owner: str, arns: Sequence[str]) -> None:
+        """Give up ``owner``'s leases on these executions."""
+        if not arns:
+            return
+        with self._write() as conn:
+            self._many(conn, self._q["release_executions"], [(arn, owner) for arn in arns])
+
+    def release_task(self, token: str, owner: str) -> None:
+        """Give up ``owner``'s lease on a task."""
+        with self._write() as conn:
+            conn.execute(self._q["release_task"], {"token": token, "owner": owner})
 
     def release_leases(self, owner: str) -> int:
         """Give up every execution lease of ``owner``; how many."""

@@ -291,10 +291,12 @@ SELECT min(due) FROM timers;
 -- name: insert_task
 INSERT INTO tasks (
     token, execution_arn, resource, payload, state_name, kind, status, created,
-    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt
+    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt, lease_owner,
+    lease_expires
 ) VALUES (
     :token, :execution_arn, :resource, :payload, :state_name, :kind, :status, :created,
-    :activity_arn, :worker_name, :timeout_seconds, :heartbeat_seconds, :attempt
+    :activity_arn, :worker_name, :timeout_seconds, :heartbeat_seconds, :attempt, :lease_owner,
+    :lease_expires
 );
 
 -- name: finish_task
@@ -441,6 +443,20 @@ WHERE arn = :arn AND lease_owner = :owner;
 -- name: release_owner_executions
 UPDATE executions SET lease_owner = NULL, lease_expires = NULL WHERE lease_owner = :owner;
 
+-- name: claim_named_execution
+UPDATE executions SET lease_owner = :owner, lease_expires = :expires
+WHERE arn = :arn AND (lease_owner IS NULL OR lease_expires < :now)
+RETURNING arn;
+
+-- name: release_executions
+UPDATE executions SET lease_owner = NULL, lease_expires = NULL
+WHERE arn = ? AND lease_owner = ?;
+
+-- name: release_task
+-- A callback's message was delivered: nothing is left to take over if its server dies.
+UPDATE tasks SET lease_owner = NULL, lease_expires = NULL
+WHERE token = :token AND lease_owner = :owner;
+
 -- name: execution_lease
 SELECT lease_owner, lease_expires FROM executions WHERE arn = :arn;
 
@@ -453,8 +469,11 @@ RETURNING execution_arn;
 
 -- name: commit_execution_leased
 -- commit_execution for a server that holds the execution's lease: refused as well when
--- another server has taken the execution over.
+-- another server has taken the execution over. The step done, the lease is given up in
+-- the same statement: whoever sees the next stimulus first claims the execution again.
 UPDATE executions SET
+    lease_owner = NULL,
+    lease_expires = NULL,
     next_event_id = :next_event_id,
     run_state = :run_state,
     status = :status,
