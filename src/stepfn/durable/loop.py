@@ -32,6 +32,7 @@ is the truth, guarded by each commit's ``next_event_id``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import socket
@@ -43,6 +44,8 @@ from collections.abc import Callable
 from stepfn.clock import Clock, ScaledClock
 from stepfn.durable.worker import Worker
 from stepfn.store.base import Store
+
+log = logging.getLogger("stepfn.durable.loop")
 
 BATCH = 128  # executions stepped per transaction
 POLL_SECONDS = 0.25  # how often an idle scheduler looks for other processes' stimuli
@@ -93,6 +96,7 @@ class Loop:
         self._again: set[str] = set()  # woken while being stepped
         self._signal = threading.Condition()  # steppers wait on it for ready executions
         self._tick = threading.Condition()  # the scheduler waits on it for new timers
+        self._keeper = threading.Condition()  # the lease keeper sleeps on it
         self._stopping = False
         self._threads: list[threading.Thread] = []
 
@@ -237,6 +241,8 @@ class Loop:
     def start(self, steppers: int | None = None) -> None:
         """Start the scheduler thread and the stepper threads."""
         self._threads = [threading.Thread(target=self._schedule, name="stepfn-scheduler")]
+        if self.leased:
+            self._threads.append(threading.Thread(target=self._keep_leases, name="stepfn-leases"))
         for n in range(steppers or stepper_count()):
             self._threads.append(threading.Thread(target=self._step, name=f"stepfn-step-{n}"))
         for thread in self._threads:
@@ -251,27 +257,19 @@ class Loop:
             except Exception:  # a failed transaction is retried on the next round
                 if self._stopping:
                     return
+                log.warning("a step failed; it is retried", exc_info=True)
             with self._signal:
                 if not self._ready and not self._stopping:
                     self._signal.wait(TICK_SECONDS)
 
     def _schedule(self) -> None:
         last_poll = 0.0
-        last_renew = last_takeover = time.monotonic()
         while not self._stopping:
             try:
                 busy = self.fire_timers()
                 if not busy and self.clock.now() - last_poll >= POLL_SECONDS:
                     last_poll = self.clock.now()
                     busy += self.poll_inbox()
-                if self.leased:
-                    # Real time, whatever the engine's clock: leases are about processes.
-                    if time.monotonic() - last_renew >= self.lease_seconds / 3:
-                        last_renew = time.monotonic()
-                        self.renew()
-                    if time.monotonic() - last_takeover >= TAKEOVER_SECONDS:
-                        last_takeover = time.monotonic()
-                        busy += self.take_over()
                 due = self.store.next_timer_due()
             except Exception:  # the store is busy or closing: look again shortly
                 busy, due = 0, None
@@ -292,13 +290,39 @@ class Loop:
                 if not self._stopping:
                     self._tick.wait(wait)
 
+    def _keep_leases(self) -> None:
+        """Leased: renew this server's leases (a quarter of a lease apart) and take over
+        the tasks of dead servers, in a thread of its own: a busy scheduler or stepper
+        must never make this live server's leases lapse. Real time, whatever the
+        engine's clock: leases are about processes."""
+        last_renew = last_takeover = time.monotonic()
+        while not self._stopping:
+            now = time.monotonic()
+            try:
+                if now - last_renew >= self.lease_seconds / 4:
+                    last_renew = now
+                    self.renew()
+                if now - last_takeover >= TAKEOVER_SECONDS:
+                    last_takeover = now
+                    self.worker.write_answers()
+                    self.take_over()
+            except Exception:  # the store is busy or closing: again at the next turn
+                if self._stopping:
+                    return
+                log.warning("renewing leases or taking tasks over failed", exc_info=True)
+            wait = min(last_renew + self.lease_seconds / 4, last_takeover + TAKEOVER_SECONDS)
+            with self._keeper:
+                if not self._stopping:
+                    self._keeper.wait(max(0.01, wait - time.monotonic()))
+
     def stop(self) -> None:
         """Stop the threads (a step in progress ends first)."""
         self._stopping = True
         with self._signal:
             self._signal.notify_all()
-        with self._tick:
-            self._tick.notify_all()
+        for condition in (self._tick, self._keeper):
+            with condition:
+                condition.notify_all()
         for thread in self._threads:
             thread.join(timeout=10)
         if self.owner is not None:

@@ -192,6 +192,9 @@ class Worker:
         # claims under, and how long a claim holds. Tasks are written with its lease.
         self.lease_owner: str | None = None
         self.lease_seconds = 15.0
+        # Tokens of the tasks running here, and results the store refused (leased).
+        self._here: set[str] = set()
+        self._unwritten: dict[str, tuple[TaskRecord, dict[str, Any]]] = {}
 
     # --- stepping -------------------------------------------------------------------------------
 
@@ -549,6 +552,7 @@ class Worker:
             return
         with self._in_flight_lock:
             self._in_flight += 1
+            self._here.add(task.token)
         reported = threading.Event()
 
         def done(outcome: TaskOutcome) -> None:
@@ -560,6 +564,7 @@ class Worker:
             finally:
                 with self._in_flight_lock:
                     self._running.pop(task.token, None)
+                    self._here.discard(task.token)
                     self._in_flight -= 1
                     self._in_flight_lock.notify_all()
 
@@ -617,9 +622,32 @@ class Worker:
             # answered already (a timeout, or another server's run after a crash).
             if self.store.complete_task(task.token, stimulus, self.clock.now()) is None:
                 return
-        except Exception:  # the store is closing or failing: recovery dispatches it again
+        except Exception:
+            # The store is closing or failing. Leased, the result is kept and written
+            # again by the lease keeper (``write_answers``) while the task's lease is
+            # renewed; unleased (or should this server die), recovery runs it again.
+            if self.lease_owner is not None:
+                with self._in_flight_lock:
+                    self._unwritten[task.token] = (task, stimulus)
             return
         self.on_runnable(task.execution_arn)
+
+    def write_answers(self) -> int:
+        """Leased: write the task results that the store refused before; how many."""
+        with self._in_flight_lock:
+            waiting = list(self._unwritten.items())
+        written = 0
+        for token, (task, stimulus) in waiting:
+            try:
+                message = self.store.complete_task(token, stimulus, self.clock.now())
+            except Exception:
+                return written  # still failing: at the next turn
+            with self._in_flight_lock:
+                self._unwritten.pop(token, None)
+            if message is not None:
+                written += 1
+                self.on_runnable(task.execution_arn)
+        return written
 
     def in_flight(self) -> int:
         """Tasks running now."""
@@ -654,6 +682,11 @@ class Worker:
             return 0
         count = 0
         for task in self.store.claim_tasks(self.lease_owner, now, self.lease_seconds):
+            with self._in_flight_lock:
+                # Its lease lapsed (renewed late) but it runs here still, or its result
+                # waits to be written: it is held again, and not run twice.
+                if task.token in self._here or task.token in self._unwritten:
+                    continue
             record = self.store.get_execution(task.execution_arn)
             if record is None or record.status != "RUNNING":
                 self.store.mark_task(task.token, "done")
