@@ -177,9 +177,14 @@ class Loop:
         return self.worker.take_over(time.time())
 
     def renew(self) -> None:
-        """Leased: move on the lease of everything this server holds."""
-        if self.owner is not None:
-            self.store.renew_leases(self.owner, time.time(), self.lease_seconds)
+        """Leased: move on the leases of what this server works on now: the executions
+        its steppers hold and the tasks running here (see ``Store.renew_held``)."""
+        if self.owner is None:
+            return
+        with self._signal:
+            arns = list(self._stepping)
+        tokens = self.worker.held_tokens()
+        self.store.renew_held(self.owner, time.time(), self.lease_seconds, arns, tokens)
 
     # --- one round -----------------------------------------------------------------------
 

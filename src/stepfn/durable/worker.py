@@ -224,7 +224,15 @@ class Worker:
             return 0, set()
         for item in prepared:
             item.commit.lease_owner = self.lease_owner
-        refused = set(self.store.commit_steps([p.commit for p in prepared]))
+        held = self._hold([task for item in prepared for task in item.commit.new_tasks])
+        try:
+            refused = set(self.store.commit_steps([p.commit for p in prepared]))
+        except BaseException:
+            self._unhold(held)
+            raise
+        self._unhold(
+            [t for p in prepared if p.commit.execution_arn in refused for t in p.commit.new_tasks]
+        )
         transitions = 0
         committed: set[str] = set()
         logged: list[LogEventRecord] = []
@@ -273,9 +281,14 @@ class Worker:
         record.error = run.error
         record.cause = run.cause
         record.stop_date = step.stop_date
-        self.store.create_execution(
-            record, step.events, step.timers, tasks=step.tasks, children=step.children
-        )
+        held = self._hold(step.tasks)
+        try:
+            self.store.create_execution(
+                record, step.events, step.timers, tasks=step.tasks, children=step.children
+            )
+        except BaseException:
+            self._unhold(held)
+            raise
         for notify in self.on_commit:
             notify(record.arn)
         if self.status_events is not None:
@@ -432,8 +445,8 @@ class Worker:
                         timeout_seconds=command.timeout_seconds,
                         heartbeat_seconds=command.heartbeat_seconds,
                         attempt=command.attempt,
-                        lease_owner=owner if kind != "activity" else None,
-                        lease_expires=expires if kind != "activity" else None,
+                        lease_owner=owner if self._runs_here(kind, command) else None,
+                        lease_expires=expires if self._runs_here(kind, command) else None,
                     )
                 )
             elif isinstance(command, CancelTask):
@@ -460,6 +473,14 @@ class Worker:
             stop_date=now if run.status != "RUNNING" else None,
             children=children,
         )
+
+    def _runs_here(self, kind: str, command: InvokeTask) -> bool:
+        """Whether a task is run by this server (and leased to it): invoke tasks, and
+        callbacks with an adapter that sends their message. Activities are polled and
+        bare callbacks wait for SendTask*: nothing to take over."""
+        if kind == "invoke":
+            return True
+        return kind == "callback" and self.registry.find(command.resource) is not None
 
     def _children(
         self,
@@ -631,6 +652,32 @@ class Worker:
                     self._unwritten[task.token] = (task, stimulus)
             return
         self.on_runnable(task.execution_arn)
+
+    def _hold(self, tasks: Sequence[TaskRecord]) -> list[TaskRecord]:
+        """Leased: just before the commit that writes them, the leases of the tasks this
+        server will run start now (not when the step began: a slow commit must not
+        hand them over already expired), and they count as running here, so that a
+        take-over of this server's own never runs one twice. Returns those tasks."""
+        mine = [t for t in tasks if t.lease_owner is not None]
+        if mine:
+            expires = time.time() + self.lease_seconds
+            with self._in_flight_lock:
+                for task in mine:
+                    task.lease_expires = expires
+                    self._here.add(task.token)
+        return mine
+
+    def _unhold(self, tasks: Sequence[TaskRecord]) -> None:
+        """Tasks whose commit failed or was refused: not running here after all."""
+        if tasks:
+            with self._in_flight_lock:
+                self._here.difference_update(t.token for t in tasks)
+
+    def held_tokens(self) -> list[str]:
+        """The tasks whose lease this server must keep: running here, or with a result
+        the store has not taken yet."""
+        with self._in_flight_lock:
+            return [*self._here, *self._unwritten]
 
     def write_answers(self) -> int:
         """Leased: write the task results that the store refused before; how many."""

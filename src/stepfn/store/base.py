@@ -619,6 +619,20 @@ class Store(IamStore):
         whether it did hold it."""
 
     @abc.abstractmethod
+    def renew_held(
+        self,
+        owner: str,
+        now: float,
+        lease_seconds: float,
+        arns: Sequence[str] = (),
+        tokens: Sequence[str] = (),
+    ) -> None:
+        """Move on ``owner``'s leases of these executions and tasks only: what a server
+        is working on now. A lease it holds and forgot (a release that failed) then runs
+        out, and another server takes that work over, where renewing everything it
+        holds would keep that work from everyone."""
+
+    @abc.abstractmethod
     def release_executions(self, owner: str, arns: Sequence[str]) -> None:
         """Give up the leases ``owner`` holds on these executions (claimed, then not
         committed: nothing to do after all, or the commit failed)."""

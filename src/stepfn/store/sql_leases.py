@@ -69,6 +69,26 @@ class SqlLeases(SqlLogs):
             count = conn.execute(self._q["release_execution"], {"arn": arn, "owner": owner})
             return bool(count.rowcount == 1)
 
+    def renew_held(
+        self,
+        owner: str,
+        now: float,
+        lease_seconds: float,
+        arns: Sequence[str] = (),
+        tokens: Sequence[str] = (),
+    ) -> None:
+        """Move on ``owner``'s leases of these executions and tasks."""
+        if not arns and not tokens:
+            return
+        expires = now + lease_seconds
+        with self._write() as conn:
+            if arns:
+                rows_ = [(expires, arn, owner) for arn in arns]
+                self._many(conn, self._q["renew_execution_lease"], rows_)
+            if tokens:
+                rows_ = [(expires, token, owner) for token in tokens]
+                self._many(conn, self._q["renew_task_lease"], rows_)
+
     def release_executions(self, owner: str, arns: Sequence[str]) -> None:
         """Give up ``owner``'s leases on these executions."""
         if not arns:

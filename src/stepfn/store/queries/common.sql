@@ -449,6 +449,12 @@ UPDATE executions SET lease_expires = :expires WHERE lease_owner = :owner;
 -- name: renew_task_leases
 UPDATE tasks SET lease_expires = :expires WHERE lease_owner = :owner AND status = 'dispatched';
 
+-- name: renew_execution_lease
+UPDATE executions SET lease_expires = ? WHERE arn = ? AND lease_owner = ?;
+
+-- name: renew_task_lease
+UPDATE tasks SET lease_expires = ? WHERE token = ? AND lease_owner = ? AND status = 'dispatched';
+
 -- name: release_execution
 UPDATE executions SET lease_owner = NULL, lease_expires = NULL
 WHERE arn = :arn AND lease_owner = :owner;
