@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -230,6 +231,52 @@ def run(
     }
 
 
+def handoff(db: str, folder: Path, samples: int) -> dict[str, list[float]]:
+    """Two servers on one database: an activity task scheduled by a StartExecution on
+    server A and handed out by a GetActivityTask long poll already waiting on server B;
+    then SendTaskSuccess on B, and the execution's end seen on A. Seconds, per sample:
+    how long each hand-off between servers takes (their polling, not LISTEN/NOTIFY)."""
+    a, b = Server(db, folder / "handoff-a.log"), Server(db, folder / "handoff-b.log")
+    found: dict[str, list[float]] = {"activity": [], "answer": []}
+    try:
+        ca, cb = Client(a.url), Client(b.url)
+        activity = ca.call("CreateActivity", name="work")["activityArn"]
+        machine = ca.call(
+            "CreateStateMachine",
+            name="handoff",
+            roleArn=ROLE,
+            definition=json.dumps(
+                {
+                    "StartAt": "W",
+                    "States": {"W": {"Type": "Task", "Resource": activity, "End": True}},
+                }
+            ),
+        )["stateMachineArn"]
+        for i in range(samples):
+            got: dict[str, Any] = {}
+
+            def poll(got: dict[str, Any] = got) -> None:
+                got.update(Client(b.url).call("GetActivityTask", activityArn=activity))
+                got["at"] = time.monotonic()
+
+            poller = threading.Thread(target=poll)
+            poller.start()
+            time.sleep(0.3)  # the poll waits on B
+            began = time.monotonic()
+            arn = ca.call("StartExecution", stateMachineArn=machine, name=f"h{i}")["executionArn"]
+            poller.join()
+            found["activity"].append(got["at"] - began)
+            began = time.monotonic()
+            cb.call("SendTaskSuccess", taskToken=got["taskToken"], output="{}")
+            while ca.call("DescribeExecution", executionArn=arn)["status"] == "RUNNING":
+                time.sleep(0.005)
+            found["answer"].append(time.monotonic() - began)
+    finally:
+        a.stop()
+        b.stop()
+    return found
+
+
 def iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
 
@@ -250,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", default="1,2,4")
     parser.add_argument("--runs", type=int, default=1, help="best of this many per row")
     parser.add_argument("--no-fsync", action="store_true")
+    parser.add_argument(
+        "--handoff", type=int, default=20, help="samples of the hand-off between servers"
+    )
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.servers.split(",")]
     sys.path.insert(0, str(HERE.parent / "tests"))
@@ -295,6 +345,19 @@ def main(argv: list[str] | None = None) -> int:
                         lambda: f"{url}?schema=b{next(names)}",
                         n,
                         lambda: postgres_pids(postmaster),
+                    )
+            if args.handoff:
+                with pg.PostgresServer(durable=not args.no_fsync) as server:
+                    url = server.create_database("handoff")
+                    times = handoff(f"{url}?schema=h", folder, args.handoff)
+                for what, label in (
+                    ("activity", "activity task: StartExecution on A -> GetActivityTask on B"),
+                    ("answer", "SendTaskSuccess on B -> execution ended, seen on A"),
+                ):
+                    ordered = sorted(times[what])
+                    print(
+                        f"{label}: median {statistics.median(ordered) * 1000:.0f} ms, "
+                        f"max {ordered[-1] * 1000:.0f} ms ({len(ordered)} samples)"
                     )
         print(header)
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
