@@ -1,20 +1,24 @@
 """The HTTP stack measured with ``wrk``: uvicorn + Starlette against the old transport.
 
-    python bench/http_transport.py [--seconds 10] [--connections 16] [--threads 2] [--old-ref main~]
+    python bench/http_transport.py [--seconds 10] [--connections 16] [--threads 2]
+                                   [--rounds 3] [--old-ref 1bac6a2]
 
 Two servers run as their own processes, each on a fresh SQLite file (durable, as
 ``stepfn server`` is by default): the new one (``stepfn server``) and the hand-written
-``socketserver`` transport this replaces, checked out from git (``--old-ref``, the
-last commit that had it) into a temporary folder and run in front of the same ``Api``.
+``socketserver`` transport this replaces, its ``server.py`` read from git (``--old-ref``,
+a commit that had it) into a temporary folder and run in front of today's ``Api``, so
+that only the transports differ. The machine is shared and noisy: the two take turns
+for ``--rounds`` rounds, and the medians are compared.
 For each, ``wrk`` posts AWS JSON 1.0 calls from a Lua script:
 
 - ``AWSStepFunctions.StartExecution`` on a Standard state machine whose first state
   is a one-hour Wait (each call commits a new execution and its first events);
 - ``AWSStepFunctions.DescribeStateMachine`` on the same machine (a read).
 
-It prints calls per second of both, and the ratio StartExecution/DescribeStateMachine
-(issue 14's target: toward 0.6). Needs Debian's ``wrk``. Figures are printed, never
-asserted; answers other than 200 are counted and shown.
+It prints calls per second of both, the ratio StartExecution/DescribeStateMachine
+(issue 14's target: toward 0.6) and new/old for each operation (target: at least 1).
+Needs Debian's ``wrk``. Figures are printed, never asserted; answers other than 200 are
+counted and shown.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import argparse
 import json
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 import textwrap
@@ -144,7 +149,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--old-ref", default="main", help="a git commit with the old server.py")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--old-ref", default="1bac6a2", help="a git commit with the old socketserver server.py"
+    )
     parser.add_argument("--new-only", action="store_true", help="skip the old transport")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -161,40 +169,48 @@ def main() -> None:
             raise SystemExit(f"{args.old_ref}:src/stepfn/api/server.py is not the old transport")
         (folder / "old_server.py").write_text(old)
         runs = {
-            "uvicorn+starlette": [
-                sys.executable,
-                "-m",
-                "stepfn",
-                "server",
-                "--db",
-                str(folder / "new.db"),
-                "--port",
-                "0",
-            ],
-            "old socketserver": [
-                sys.executable,
-                "-c",
-                OLD_SERVER,
-                str(folder / "old_server.py"),
-                str(folder / "old.db"),
-            ],
+            NEW: lambda db: [sys.executable, "-m", "stepfn", "server", "--db", db, "--port", "0"],
+            OLD: lambda db: [sys.executable, "-c", OLD_SERVER, str(folder / "old_server.py"), db],
         }
+        if args.new_only:
+            del runs[OLD]
         print(
             f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s, "
-            f"{os.cpu_count()} CPUs, durable SQLite store"
+            f"{os.cpu_count()} CPUs, durable SQLite store, {args.rounds} rounds"
         )
-        for name, command in runs.items():
-            if args.new_only and name != "uvicorn+starlette":
-                continue
-            with process(command) as url:
-                figures = measure(url, folder, args)
-            describe, bad_d = figures["DescribeStateMachine"]
-            start, bad_s = figures["StartExecution"]
+        rates: dict[str, dict[str, list[float]]] = {name: {} for name in runs}
+        for round_ in range(args.rounds):
+            for name, command in runs.items():
+                db = str(folder / f"{name.split()[0]}-{round_}.db")
+                with process(command(db)) as url:
+                    figures = measure(url, folder, args)
+                line = f"  round {round_ + 1} {name:18}"
+                for operation in OPERATIONS:
+                    rate, bad = figures[operation]
+                    rates[name].setdefault(operation, []).append(rate)
+                    line += f" {operation} {rate:6.0f}/s" + (f" (non-2xx: {bad})" if bad else "")
+                print(line, flush=True)
+        print("\nmedians")
+        medians = {
+            name: {op: statistics.median(values) for op, values in by_op.items()}
+            for name, by_op in rates.items()
+        }
+        for name, by_op in medians.items():
+            describe, start = by_op["DescribeStateMachine"], by_op["StartExecution"]
             print(
                 f"{name:18} DescribeStateMachine {describe:8.0f}/s  StartExecution "
-                f"{start:8.0f}/s  ratio {start / describe:.2f}"
-                + (f"  (non-2xx: {bad_d} + {bad_s})" if bad_d or bad_s else "")
+                f"{start:8.0f}/s  StartExecution/DescribeStateMachine {start / describe:.2f}"
             )
+        if OLD in medians:
+            print(
+                "new/old           "
+                + "  ".join(f"{op} {medians[NEW][op] / medians[OLD][op]:.2f}x" for op in OPERATIONS)
+            )
+
+
+NEW = "uvicorn+starlette"
+OLD = "old socketserver"
+OPERATIONS = ("DescribeStateMachine", "StartExecution")
 
 
 if __name__ == "__main__":

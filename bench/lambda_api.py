@@ -3,10 +3,13 @@
     python bench/lambda_api.py [--ministack PATH_TO_MINISTACK_EXECUTABLE]
 
 Starts a real ``stepfn server`` (and ministack, when its executable is given: it is not
-a dependency of stepfn; install it in a venv of its own) on free ports, creates a Python
-and a Node function from zips with boto3 on each, then measures one after another:
-100 warm Invokes and 30 executions of a one-Task state machine per function, and on
-stepfn 16 executions in flight at once (invocations/s). Prints the figures.
+a dependency of stepfn; install it in a venv of its own) on free ports, both running at
+once, creates a Python and a Node function from zips with boto3 on each, then measures:
+100 warm Invokes one after another, 30 executions of a one-Task state machine one after
+another, and 64 with 16 in flight (invocations/s). Each figure is taken on each system in
+turn, ``--rounds`` times (default 3), and the median of the rounds' ratios printed: on a
+shared, loaded machine a figure moves from one minute to the next, and a ratio of two runs
+made moments apart moves much less. Prints every figure.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import io
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,60 +136,113 @@ def executions(sfn: Any, function_arn: str, count: int, in_flight: int = 1) -> f
     return count / (time.perf_counter() - start)
 
 
-def measure(label: str, url: str, concurrent: bool) -> None:
-    lam, sfn = clients(url)
-    for runtime in ("python3.12", "nodejs20.x"):
+FIGURES = (
+    ("warm Invoke, one after another", "calls/s"),
+    ("one-Task executions, one after another", "/s"),
+    ("one-Task executions, 16 in flight", "invocations/s"),
+)
+
+
+class Target:
+    """One system under test: its clients and the functions made on it."""
+
+    def __init__(self, label: str, url: str) -> None:
+        self.label = label
+        self.lam, self.sfn = clients(url)
+        self.functions: dict[str, tuple[str, str]] = {}  # runtime -> (name, ARN)
+
+    def prepare(self, runtime: str) -> None:
         name = f"bench-{runtime.replace('.', '')}-{time.monotonic_ns()}"
-        arn = create(lam, name, runtime)
-        rate = invokes(lam, name, 100)
-        print(f"{label:9} {runtime:11} warm Invoke, one after another: {rate:8.1f} calls/s")
+        self.functions[runtime] = (name, create(self.lam, name, runtime))
+
+    def figure(self, runtime: str, which: int) -> float | None:
+        name, arn = self.functions[runtime]
         try:
-            rate = executions(sfn, arn, 30)
-            print(f"{label:9} {runtime:11} one-Task executions, serial:      {rate:8.1f} /s")
-            if concurrent:
-                rate = executions(sfn, arn, 64, in_flight=16)
-                print(f"{label:9} {runtime:11} 16 in flight: {rate:8.1f} invocations/s")
+            if which == 0:
+                return invokes(self.lam, name, 100)
+            if which == 1:
+                return executions(self.sfn, arn, 30)
+            return executions(self.sfn, arn, 64, in_flight=16)
         except Exception as exc:  # ministack may lack a part: say which
-            print(f"{label:9} {runtime:11} executions: {type(exc).__name__}: {exc}")
+            print(f"{self.label:9} {runtime:11} {FIGURES[which][0]}: {type(exc).__name__}: {exc}")
+            return None
+
+
+def measure(targets: list[Target], rounds: int) -> None:
+    """Each figure on each target in turn, ``rounds`` times: the load of a shared machine
+    moves every figure, so each round's ratio compares two runs made moments apart."""
+    for runtime in ("python3.12", "nodejs20.x"):
+        for target in targets:
+            target.prepare(runtime)
+        for which, (label, unit) in enumerate(FIGURES):
+            ratios: list[float] = []
+            for _ in range(rounds):
+                got = [target.figure(runtime, which) for target in targets]
+                for target, rate in zip(targets, got, strict=True):
+                    if rate is not None:
+                        print(f"{target.label:9} {runtime:11} {label}: {rate:8.1f} {unit}")
+                if len(got) == 2 and got[0] and got[1]:
+                    ratios.append(got[0] / got[1])
+            if ratios:
+                print(
+                    f"=> {runtime:11} {label}: stepfn / {targets[1].label} = "
+                    f"{statistics.median(ratios):.1f}x (median of {len(ratios)} rounds; "
+                    f"each: {', '.join(f'{r:.1f}' for r in ratios)})"
+                )
+
+
+def start(
+    command: list[str], env: dict[str, str], cwd: str, health: str
+) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd
+    )
+    wait_up(health, process)
+    return process
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ministack", help="the ministack executable (in a venv of its own)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each figure")
     args = parser.parse_args()
+    processes: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        stepfn = subprocess.Popen(
-            [sys.executable, "-m", "stepfn", "server", "--port", str(port), "--db",
-             os.path.join(tmp, "bench.db")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
         try:
+            port = free_port()
             url = f"http://127.0.0.1:{port}"
-            wait_up(url + "/health", stepfn)
-            measure("stepfn", url, concurrent=True)
+            processes.append(
+                start(
+                    [
+                        sys.executable,
+                        "-m",
+                        "stepfn",
+                        "server",
+                        "--port",
+                        str(port),
+                        "--db",
+                        os.path.join(tmp, "bench.db"),
+                    ],
+                    dict(os.environ),
+                    tmp,
+                    url + "/health",
+                )
+            )
+            targets = [Target("stepfn", url)]
+            if args.ministack:
+                port = free_port()
+                other = f"http://127.0.0.1:{port}"
+                env = {**os.environ, "GATEWAY_PORT": str(port)}
+                processes.append(start([args.ministack], env, tmp, other + "/_localstack/health"))
+                targets.append(Target("ministack", other))
+            else:
+                print("ministack: not measured (give --ministack PATH)")
+            measure(targets, args.rounds)
         finally:
-            stepfn.terminate()
-            stepfn.wait(30)
-        if not args.ministack:
-            print("ministack: not measured (give --ministack PATH)")
-            return
-        port = free_port()
-        ministack = subprocess.Popen(
-            [args.ministack],
-            env={**os.environ, "GATEWAY_PORT": str(port)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=tmp,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_up(url + "/_localstack/health", ministack)
-            measure("ministack", url, concurrent=True)
-        finally:
-            ministack.terminate()
-            ministack.wait(30)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(30)
 
 
 if __name__ == "__main__":

@@ -273,6 +273,42 @@ def test_run_with_a_local_lambda(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert json.loads(result.stdout) == {"said": "HI"}
 
 
+@pytest.mark.integration
+def test_run_with_functions_given_by_their_code(tmp_path: Path) -> None:
+    py = tmp_path / "py"
+    py.mkdir()
+    (py / "shout.py").write_text("def go(event, context):\n    return event['say'].upper()\n")
+    archive = tmp_path / "node.zip"
+    import zipfile
+
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("index.js", "exports.handler = async (e) => ({ echoed: e });\n")
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:"
+    path = write(
+        tmp_path,
+        "two.json",
+        machine(
+            ("P", {"Type": "Task", "Resource": arn + "py", "ResultPath": "$.said", "Next": "N"}),
+            ("N", {"Type": "Task", "Resource": arn + "node", "End": True}),
+        ),
+    )
+    result = invoke(
+        "run", path, "--input", '{"say": "hi"}',
+        "--function", f"py={py}:python3.12:shout.go",
+        "--function", f"node={archive}",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"echoed": {"say": "hi", "said": "HI"}}
+
+
+def test_run_function_code_without_its_handler(tmp_path: Path) -> None:
+    (tmp_path / "fn").mkdir()
+    result = invoke("run", str(EXAMPLE), "--function", f"f={tmp_path / 'fn'}")
+    assert_clean_error(result, "there is no lambda_function.py in it")
+    result = invoke("run", str(EXAMPLE), "--function", f"f={tmp_path / 'nothing.zip'}")
+    assert_clean_error(result, "neither a directory nor a zip file")
+
+
 @pytest.mark.parametrize(
     ("spec", "fragment"),
     [

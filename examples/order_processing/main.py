@@ -120,13 +120,25 @@ def clients(url: str) -> tuple[Any, Any]:
     return boto3.client("stepfunctions", **options), boto3.client("lambda", **options)
 
 
-def deploy(sfn: Any, lam: Any, data: Path) -> str:
-    """Create (or update) the functions and the state machine; the machine's ARN."""
-    code = application_zip()
-    environment = {"Variables": {"ORDERS_DATA_DIR": str(data)}}
-    for name in ("SMTP_HOST", "SMTP_PORT", "SUPPORT_EMAIL", "ORDERS_MAIL_FROM"):
-        if os.environ.get(name):
-            environment["Variables"][name] = os.environ[name]
+SETTINGS = ("SMTP_HOST", "SMTP_PORT", "SUPPORT_EMAIL", "ORDERS_MAIL_FROM")
+
+
+def deploy(
+    sfn: Any,
+    lam: Any,
+    data: Path,
+    settings: dict[str, str] | None = None,
+    code: bytes | None = None,
+) -> str:
+    """Create (or update) the functions and the state machine; the machine's ARN.
+
+    ``settings`` are the functions' environment beside ``ORDERS_DATA_DIR`` (by default
+    the ``SMTP_*``, ``SUPPORT_EMAIL`` and ``ORDERS_MAIL_FROM`` of this process); ``code``
+    the application's zip (built when not given)."""
+    code = application_zip() if code is None else code
+    if settings is None:
+        settings = {name: os.environ[name] for name in SETTINGS if os.environ.get(name)}
+    environment = {"Variables": {"ORDERS_DATA_DIR": str(data), **settings}}
     existing = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
     for name, (runtime, handler) in FUNCTIONS.items():
         settings = {"Runtime": runtime, "Handler": handler, "Environment": environment}

@@ -15,6 +15,7 @@ from typing import Any
 from stepfn.clock import Clock, IdSource, VirtualClock
 from stepfn.durable.local import Execution
 from stepfn.errors import DefinitionError, ExecutionError, Problem
+from stepfn.tasks.lambda_functions import FunctionCode, FunctionSpecError
 from stepfn.tasks.lambda_local import Handler
 
 __version__ = "0.1.0"
@@ -24,6 +25,8 @@ __all__ = [
     "DefinitionError",
     "Execution",
     "ExecutionError",
+    "FunctionCode",
+    "FunctionSpecError",
     "IdSource",
     "Problem",
     "VirtualClock",
@@ -38,7 +41,7 @@ def run(
     input: Any = None,
     *,
     name: str | None = None,
-    functions: Mapping[str, Handler] | None = None,
+    functions: Mapping[str, Handler | FunctionCode] | None = None,
     state_machine_type: str = "STANDARD",
     clock: Clock | None = None,
     mock_config: Any = None,
@@ -52,9 +55,12 @@ def run(
         input: the execution input (any JSON value); None means ``{}``.
         name: the execution's name (it shows in ``$$.Execution.Name`` and the ARN);
             a UUID when omitted.
-        functions: Lambda function name -> ``handler(event, context)``. Tasks whose
-            Resource is a Lambda function ARN, or ``arn:aws:states:::lambda:invoke``
-            with a ``FunctionName``, call them.
+        functions: Lambda function name -> ``handler(event, context)``, called in this
+            process (the fast path for unit tests), or a ``stepfn.FunctionCode`` (a
+            directory or zip of Python or Node code, e.g.
+            ``FunctionCode.parse("fn.zip:nodejs20.x")``), run in warm worker processes
+            as on Lambda. Tasks whose Resource is a Lambda function ARN, or
+            ``arn:aws:states:::lambda:invoke`` with a ``FunctionName``, call them.
         state_machine_type: ``"STANDARD"`` or ``"EXPRESS"``.
         clock: the clock that times Waits, retries and timeouts. By default a virtual
             clock: waits end at once and the history shows simulated times. Pass
@@ -80,6 +86,7 @@ def run(
         stepfn.testing.MockConfigError: the mock configuration or the test case is not
             valid, with every problem and where it is.
         ValueError: the input nests deeper than ``stepfn.lang.nesting.MAX_NESTING_DEPTH``.
+        FunctionSpecError: a ``FunctionCode`` that cannot run (missing code or handler).
     """
     from stepfn.durable.local import run as run_local
 

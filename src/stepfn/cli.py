@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from stepfn.errors import DefinitionError, Problem
+from stepfn.errors import DefinitionError, Problem, ServiceError
 from stepfn.lang.nesting import depth_problem, text_too_deep
 
 # Columns of the ``--history`` table are cut to keep one event per line.
@@ -92,13 +92,35 @@ def _parse_input(value: str | None) -> Any:
         ) from None
 
 
-def _load_function(spec: str) -> tuple[str, Callable[..., Any]]:
-    """``NAME=MODULE:ATTRIBUTE`` -> the Lambda function name and its local handler."""
+FUNCTION_HELP = (
+    "A Lambda function NAME: NAME=MODULE:FUNCTION, a Python handler(event, context) "
+    "imported into this process, or NAME=PATH[:RUNTIME][:HANDLER], code in a directory "
+    "or a zip, Python or Node, run in warm worker processes (RUNTIME: python3.9..3.13 or "
+    "nodejs*; default nodejs20.x for code with index.js, index.mjs or package.json, else "
+    "Python; HANDLER default index.handler or lambda_function.lambda_handler). A PATH has "
+    "a '/' or ends in .zip. Repeatable."
+)
+
+
+def _load_function(spec: str) -> tuple[str, Any]:
+    """``NAME=MODULE:ATTRIBUTE`` -> the function name and its local handler;
+    ``NAME=PATH[:RUNTIME][:HANDLER]`` -> the name and its ``FunctionCode``."""
+    from stepfn import FunctionCode, FunctionSpecError
+
     name, sep, target = spec.partition("=")
+    if sep and name and FunctionCode.names_code(target):
+        try:
+            code = FunctionCode.parse(target)
+            code.config(name)  # the code and its handler are there, the runtime is known
+        except FunctionSpecError as exc:
+            raise click.ClickException(f"--function {spec}: {exc}") from None
+        return name, code
     module_name, colon, attribute = target.partition(":")
     if not (sep and colon and name and module_name and attribute):
         raise click.BadParameter(
-            f"{spec!r}: expected NAME=MODULE:FUNCTION", param_hint="'--function'"
+            f"{spec!r}: expected NAME=MODULE:FUNCTION or NAME=PATH[:RUNTIME][:HANDLER] "
+            "(a PATH has a '/' or ends in .zip)",
+            param_hint="'--function'",
         )
     # Handlers usually sit beside the definition, in the directory the command runs from.
     if "" not in sys.path:
@@ -240,8 +262,8 @@ def validate(files: tuple[str, ...]) -> None:
     "--function",
     "functions",
     multiple=True,
-    metavar="NAME=MODULE:FUNCTION",
-    help="Run Lambda function NAME with a local Python handler(event, context). Repeatable.",
+    metavar="NAME=MODULE:FUNCTION|NAME=PATH[:RUNTIME][:HANDLER]",
+    help=FUNCTION_HELP,
 )
 @click.option(
     "--real-time",
@@ -332,8 +354,9 @@ def run(
     "--function",
     "functions",
     multiple=True,
-    metavar="NAME=MODULE:FUNCTION",
-    help="A Lambda function handler, as for `run` (repeatable).",
+    metavar="NAME=MODULE:FUNCTION|NAME=PATH[:RUNTIME][:HANDLER]",
+    help=FUNCTION_HELP + " Functions given by their code are registered in the store "
+    "(the Lambda API lists them).",
 )
 @click.option(
     "--auth",
@@ -461,6 +484,8 @@ def server(
         engine = Engine.open(db, functions=handlers, lease_seconds=lease_seconds, **options)
     except StoreError as exc:
         raise click.ClickException(f"cannot open the store {db!r}: {exc}") from None
+    except ServiceError as exc:  # a --function whose code cannot be registered
+        raise click.ClickException(f"--function: {exc.message}") from None
     from stepfn.console import ChangeFeed, basic_credentials, console_routes
 
     feed = ChangeFeed(engine)

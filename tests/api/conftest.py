@@ -68,12 +68,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 
 @pytest.fixture(scope="module")
-def sfn(live: Live) -> Any:
+def sfn(live: Live) -> Iterator[Any]:
     """A boto3 client with the SDK's own parameter checks (as users have it)."""
-    return client(live.url)
+    made = client(live.url)
+    yield made
+    made.close()  # its pooled sockets, else a ResourceWarning whenever it is collected
 
 
 @pytest.fixture(scope="module")
-def raw(live: Live) -> Any:
+def raw(live: Live) -> Iterator[Any]:
     """A boto3 client that sends whatever it is given: the server's checks answer."""
-    return client(live.url, parameter_validation=False)
+    made = client(live.url, parameter_validation=False)
+    yield made
+    made.close()

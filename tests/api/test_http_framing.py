@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from stepfn.api.server import MAX_BODY_BYTES
+from stepfn.api.server import MAX_BODY_BYTES, MAX_HEAD
 
 from .helpers import ROLE, client, wait_for
 
@@ -119,7 +119,16 @@ def test_content_length_with_transfer_encoding_closes_the_connection(served: Any
     )
     assert closed
     assert status(answer) == 400 and answer.count(b"HTTP/1.1 ") == 1
-    assert b"both Content-Length and Transfer-Encoding" in answer
+    body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert body["__type"] == "BadRequest"
+    assert "Content-Length" in body["message"] and "Transfer-Encoding" in body["message"]
+
+
+def test_a_head_over_the_limit_gets_431_and_a_closed_connection(served: Any) -> None:
+    _, address = served
+    answer, closed = exchange(address, (HEAD + f"X-Pad: {'a' * MAX_HEAD}\r\n\r\n").encode())
+    assert closed and status(answer) == 431
+    assert b"RequestHeaderFieldsTooLarge" in answer
 
 
 def test_a_chunk_without_its_crlf_is_refused(served: Any) -> None:

@@ -273,3 +273,43 @@ def test_task_timeout_stops_a_slow_function(live: Live, lam: Any) -> None:
     sfn.close()
     assert done["status"] == "FAILED" and done["error"] == "States.Timeout"
     assert "LambdaFunctionTimedOut" in [e["type"] for e in history]
+
+
+def test_permissions_as_terraforms_aws_lambda_permission_uses_them(lam: Any) -> None:
+    name = create(lam)
+    with pytest.raises(ClientError) as none:
+        lam.get_policy(FunctionName=name)
+    assert none.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    added = lam.add_permission(
+        FunctionName=name,
+        StatementId="AllowExecutionFromSNS",
+        Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com",
+        SourceArn="arn:aws:sns:us-east-1:123456789012:topic",
+    )
+    assert added["ResponseMetadata"]["HTTPStatusCode"] == 201
+    assert json.loads(added["Statement"])["Sid"] == "AllowExecutionFromSNS"
+    policy = json.loads(lam.get_policy(FunctionName=name)["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["AllowExecutionFromSNS"]
+    with pytest.raises(ClientError) as again:
+        lam.add_permission(
+            FunctionName=name,
+            StatementId="AllowExecutionFromSNS",
+            Action="lambda:InvokeFunction",
+            Principal="sns.amazonaws.com",
+        )
+    assert again.value.response["Error"]["Code"] == "ResourceConflictException"
+    assert again.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    removed = lam.remove_permission(FunctionName=name, StatementId="AllowExecutionFromSNS")
+    assert removed["ResponseMetadata"]["HTTPStatusCode"] == 204
+    with pytest.raises(ClientError) as gone:
+        lam.remove_permission(FunctionName=name, StatementId="AllowExecutionFromSNS")
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_list_functions_pages_through_the_sdks_paginator(lam: Any) -> None:
+    names = {create(lam) for _ in range(3)}
+    pages = list(lam.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": 1}))
+    listed = [f["FunctionName"] for page in pages for f in page["Functions"]]
+    assert names <= set(listed) and len(listed) == len(set(listed))
+    assert len(pages) == len(listed)

@@ -17,9 +17,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from stepfn.api.app import method_name
-from stepfn.api.model import load
 from stepfn.api.server import Server
 from stepfn.clock import IdSource
+from stepfn.validation.model import load
 
 from .helpers import PASS, ROLE, WAIT_LONG, Live, client, finished, unique, wait_for
 

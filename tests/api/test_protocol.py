@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stepfn.api.model import load
+from stepfn.validation.model import load
 
 from .helpers import PASS, ROLE, Live, unique
 

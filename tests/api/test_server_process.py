@@ -260,3 +260,30 @@ def test_with_sigv4_the_console_asks_for_the_access_keys(tmp_path: Path) -> None
             urllib.request.urlopen(request, timeout=30)
         refused.value.close()
         assert refused.value.code == 401
+
+
+def test_server_function_option_registers_code_the_lambda_api_lists(tmp_path: Path) -> None:
+    from .test_lambda_api import lambda_client
+
+    code = tmp_path / "fn"
+    code.mkdir()
+    (code / "index.mjs").write_text("export const handler = async (e) => ({ esm: e });\n")
+    with server_process(tmp_path / "f.db", "--function", f"esm={code}") as (process, url):
+        lam = lambda_client(url)
+        listed = lam.list_functions()["Functions"]
+        assert [(f["FunctionName"], f["Runtime"]) for f in listed] == [("esm", "nodejs20.x")]
+        answer = lam.invoke(FunctionName="esm", Payload=b'{"a": 1}')
+        assert json.loads(answer["Payload"].read()) == {"esm": {"a": 1}}
+        lam.close()
+        assert stop(process)[0] == 0
+
+
+def test_server_function_option_with_bad_code_exits_with_a_message(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "stepfn", "server", "--db", str(tmp_path / "g.db"), "--port", "0",
+         "--function", f"bad={tmp_path / 'empty'}:nodejs20.x"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "there is no index.js in it" in done.stderr and "Traceback" not in done.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import re
 import sys
 import threading
 from pathlib import Path
@@ -21,12 +22,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for moto_server
 
 from moto_server import AWS_ENV, MotoServer
 
-SERVICE_NEEDS = frozenset({"sqs", "sns", "dynamodb", "s3", "eventbridge", "secretsmanager"})
+from .api_standin import api_standin
+
+SERVICE_NEEDS = frozenset(
+    {"sqs", "sns", "dynamodb", "s3", "eventbridge", "secretsmanager", "apigateway"}
+)
 BINDINGS = {
     "fixture sqs_create_queue()": "queue",
     "fixture sns_create_topic()[...]": "topic",
     "fixture s3_create_bucket()": "bucket",
+    # The API Gateway cases' host, <api id>.execute-api.<region>.amazonaws.com: any id
+    # will do, since the stand-in API (api_standin.py) answers for it.
+    "unpacked": "api_id",
+    "localstack.utils.aws.aws_stack.get_boto3_region()": "region",
 }
+API_ID = "stepfnapi01"
 
 _server: MotoServer | None = None
 _lock = threading.Lock()
@@ -37,9 +47,6 @@ def unsupported(data: dict[str, Any]) -> str | None:
     for name, how in (data.get("bindings") or {}).items():
         if how not in BINDINGS:
             return f"no stand-in for the binding {name} ({how})"
-    text = json.dumps(data.get("definition"))
-    if '"ItemReader"' in text or '"ResultWriter"' in text:
-        return "needs a Distributed Map reading or writing S3 (not built yet)"
     return None
 
 
@@ -70,7 +77,11 @@ def prepare(data: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     fifo = "fifo" in data.get("name", "")
     for index, (name, how) in enumerate(sorted((data.get("bindings") or {}).items())):
         kind = BINDINGS[how]
-        if kind == "queue":
+        if kind == "api_id":
+            values[name] = API_ID
+        elif kind == "region":
+            values[name] = "us-east-1"
+        elif kind == "queue":
             values[name] = client("sqs").create_queue(QueueName=f"q{index}")["QueueUrl"]
         elif kind == "topic":
             topic = f"t{index}.fifo" if fifo else f"t{index}"
@@ -89,11 +100,38 @@ def prepare(data: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+    for bucket in _literal_buckets(definition) - set(values.values()):
+        client("s3").create_bucket(Bucket=bucket)
     for item in data.get("s3_objects") or []:
         item = _substitute(item, values)
         client("s3").put_object(Bucket=item["Bucket"], Key=item["Key"], Body=item["Body"])
-    routing = {"routes": [{"resource": "arn:aws:states:::*", "endpoint_url": moto.url}]}
+    routing = {
+        "routes": [
+            {"resource": "arn:aws:states:::apigateway:*", "endpoint_url": api_standin().url},
+            {"resource": "arn:aws:states:::*", "endpoint_url": moto.url},
+        ]
+    }
     return definition, given, routing
+
+
+def _literal_buckets(definition: Any) -> set[str]:
+    """The buckets a definition names outright (a ResultWriter's, say): they existed
+    when the case was recorded."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            bucket = value.get("Bucket")
+            if isinstance(bucket, str) and re.fullmatch(r"[a-z0-9][a-z0-9.-]{2,62}", bucket):
+                found.add(bucket)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(definition)
+    return found
 
 
 def _substitute(value: Any, values: dict[str, str]) -> Any:

@@ -12,7 +12,7 @@ import pytest
 from .browser import browser_page
 from .machines import EVIL, ROLE, evil, failing
 from .server import Served
-from .test_http import execute, machine
+from .test_http import execute, finished, machine
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.integration]
 
@@ -112,3 +112,41 @@ def test_the_graph_exports_as_svg(served: Served) -> None:
         text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.startswith("<svg") and "Explode" in text and "<style>" in text
     assert ROLE not in text
+
+
+ROUTED = {
+    "StartAt": "Route",
+    "States": {
+        "Route": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.fail", "BooleanEquals": True, "Next": "Broken"}],
+            "Default": "Done",
+        },
+        "Broken": {"Type": "Fail", "Error": "Counted.Failure"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+def test_the_lists_count_executions_by_status_exactly(served: Served) -> None:
+    arn = machine(served, "counted", ROUTED)
+    # More than the 50 that the counts stopped at before they were exact.
+    runs = [
+        served.engine.start_execution(stateMachineArn=arn, input=json.dumps({"fail": i < 57}))
+        for i in range(60)
+    ]
+    for run in runs:
+        finished(served, run["executionArn"])
+    with browser_page() as page:
+        page.goto(f"{served.url}/console/")
+        row = page.locator("tr").filter(has=page.get_by_role("link", name="counted", exact=True))
+        while not row.count():  # other tests' machines may come first: the next page
+            page.locator(".pager a").click()
+            page.wait_for_load_state("load")
+        assert row.locator(".count.status-failed").inner_text() == "failed 57"
+        assert row.locator(".count.status-succeeded").inner_text() == "succeeded 3"
+        assert row.locator(".count.status-running").count() == 0
+        row.get_by_role("link", name="counted", exact=True).click()
+        page.wait_for_selector("#graph[data-drawn=true]")
+        assert page.locator(".count.status-failed").inner_text() == "failed 57"
+        assert page.locator(".count.status-succeeded").inner_text() == "succeeded 3"

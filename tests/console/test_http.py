@@ -67,7 +67,7 @@ def test_state_machines_list_and_twin(served: Served) -> None:
         api = client.get("/console/api/state-machines").json()
     assert "listed" in html and "failed 1" in html
     [row] = [m for m in twin["stateMachines"] if m["name"] == "listed"]
-    assert row["counts"] == {"FAILED": "1"} and row["type"] == "STANDARD"
+    assert row["counts"] == {"FAILED": 1} and row["type"] == "STANDARD"
     assert api == twin
 
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from stepfn.cli import main
 
 from .helpers import EXAMPLE_ORDER, SEED, aws, server_process
+from .seed_orders import check_seed_orders, wait_done
 
 pytestmark = pytest.mark.integration
 
@@ -190,34 +191,33 @@ def test_a_missing_zip_is_named(tmp_path: Path) -> None:
     assert "main.tf:60 (aws_lambda_function.lambda_function_2)" in result.output, result.output
 
 
-def lambda_api(url: str) -> bool:
-    """Whether the server answers the Lambda API."""
-    from botocore.exceptions import ClientError
-
-    try:
-        aws("lambda", url).list_functions()
-    except ClientError:
-        return False
-    return True
-
-
 @pytest.mark.acceptance
-def test_the_seed_deploys_and_runs(tmp_path: Path) -> None:
+def test_the_seed_deploys_runs_its_orders_and_is_enforced_by_its_policy(
+    stepfn_server_factory: Any, tmp_path: Path
+) -> None:
     folder = tmp_path / "seed"
     shutil.copytree(SEED, folder)
-    with server_process(tmp_path / "stepfn.db") as url:
-        if not lambda_api(url):
-            pytest.skip("this server does not answer the Lambda API (CreateFunction) yet")
-        result = cli("deploy", str(folder), "--endpoint-url", url)
-        assert result.exit_code == 0, result.output
-        sfn = aws("stepfunctions", url)
-        machine = sfn.list_state_machines()["stateMachines"][0]
-        started = sfn.start_execution(
-            stateMachineArn=machine["stateMachineArn"], input=EXAMPLE_ORDER.read_text()
-        )
-        done = sfn.describe_execution(executionArn=started["executionArn"])
-        while done["status"] == "RUNNING":
-            done = sfn.describe_execution(executionArn=started["executionArn"])
-        assert done["status"] == "SUCCEEDED", done
-        assert cli("destroy", str(folder), "--endpoint-url", url).exit_code == 0
-        assert aws("lambda", url).list_functions()["Functions"] == []
+    url = stepfn_server_factory().endpoint_url
+    result = cli("deploy", str(folder), "--endpoint-url", url)
+    assert result.exit_code == 0, result.output
+    sfn, iam = aws("stepfunctions", url), aws("iam", url)
+    [machine] = sfn.list_state_machines()["stateMachines"]
+    described = sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])
+    assert described["roleArn"] == "arn:aws:iam::123456789012:role/StepFunctionExecutionRole"
+    check_seed_orders(sfn, machine["stateMachineArn"])
+
+    # The role's policy is what lets the machine invoke its functions: without it, the
+    # first task is refused as AWS refuses it.
+    policy = "arn:aws:iam::123456789012:policy/StepFunctionPolicy"
+    iam.detach_role_policy(RoleName="StepFunctionExecutionRole", PolicyArn=policy)
+    started = sfn.start_execution(
+        stateMachineArn=machine["stateMachineArn"], input=EXAMPLE_ORDER.read_text()
+    )
+    denied = wait_done(sfn, started["executionArn"])
+    assert denied["error"] == "Lambda.AWSLambdaException"
+    assert "is not authorized to perform: lambda:InvokeFunction" in denied["cause"]
+    iam.attach_role_policy(RoleName="StepFunctionExecutionRole", PolicyArn=policy)
+
+    assert cli("destroy", str(folder), "--endpoint-url", url).exit_code == 0
+    assert aws("lambda", url).list_functions()["Functions"] == []
+    assert sfn.list_state_machines()["stateMachines"] == []

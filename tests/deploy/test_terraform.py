@@ -4,21 +4,19 @@ destroys. Skipped, saying why, without ``terraform`` or a local copy of the aws 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
 from stepfn.cli import main
 
-from .helpers import EXAMPLE_ORDER, SEED, aws, plugin_dir, server_process
+from .helpers import SEED, aws, plugin_dir, server_process
+from .seed_orders import check_seed_orders
 
 TERRAFORM = shutil.which("terraform")
 PLUGINS = plugin_dir()
@@ -103,51 +101,28 @@ def test_the_seeds_iam_resources_apply_plan_clean_and_destroy(tmp_path: Path) ->
         assert iam.list_policies(Scope="Local")["Policies"] == []
 
 
-def lambda_api(url: str) -> bool:
-    """Whether the server answers the Lambda API."""
-    try:
-        aws("lambda", url).list_functions()
-    except ClientError:
-        return False
-    return True
-
-
-def wait_done(sfn: Any, arn: str) -> dict[str, Any]:
-    while True:
-        found: dict[str, Any] = sfn.describe_execution(executionArn=arn)
-        if found["status"] != "RUNNING":
-            return found
-        time.sleep(0.05)
-
-
 @pytest.mark.acceptance
-def test_the_seed_applies_runs_plans_clean_and_destroys(tmp_path: Path) -> None:
-    with server_process(tmp_path / "stepfn.db") as url:
-        if not lambda_api(url):
-            pytest.skip("this server does not answer the Lambda API (CreateFunction) yet")
-        folder = prepared(tmp_path, url)
-        terraform(folder, "apply", "-auto-approve")
+def test_the_seed_applies_runs_its_orders_plans_clean_and_destroys(
+    stepfn_server_factory: Any, tmp_path: Path
+) -> None:
+    url = stepfn_server_factory().endpoint_url
+    folder = prepared(tmp_path, url)
+    terraform(folder, "apply", "-auto-approve")
 
-        iam, functions, sfn = aws("iam", url), aws("lambda", url), aws("stepfunctions", url)
-        iam.get_role(RoleName="StepFunctionExecutionRole")
-        iam.get_role(RoleName="LambdaExecutionRole")
-        iam.get_policy(PolicyArn="arn:aws:iam::123456789012:policy/StepFunctionPolicy")
-        names = sorted(f["FunctionName"] for f in functions.list_functions()["Functions"])
-        assert names == ["LambdaFunction1", "LambdaFunction2"]
-        machines = sfn.list_state_machines()["stateMachines"]
-        assert [m["name"] for m in machines] == ["MyStepFunction"]
+    iam, functions, sfn = aws("iam", url), aws("lambda", url), aws("stepfunctions", url)
+    iam.get_role(RoleName="StepFunctionExecutionRole")
+    iam.get_role(RoleName="LambdaExecutionRole")
+    iam.get_policy(PolicyArn="arn:aws:iam::123456789012:policy/StepFunctionPolicy")
+    names = sorted(f["FunctionName"] for f in functions.list_functions()["Functions"])
+    assert names == ["LambdaFunction1", "LambdaFunction2"]
+    [machine] = sfn.list_state_machines()["stateMachines"]
+    assert machine["name"] == "MyStepFunction"
+    check_seed_orders(sfn, machine["stateMachineArn"])
 
-        started = sfn.start_execution(
-            stateMachineArn=machines[0]["stateMachineArn"], input=EXAMPLE_ORDER.read_text()
-        )
-        result = wait_done(sfn, started["executionArn"])
-        assert result["status"] == "SUCCEEDED", result
-        assert json.loads(result["output"]) is not None
+    plan = terraform(folder, "plan", "-detailed-exitcode", check=False)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
 
-        plan = terraform(folder, "plan", "-detailed-exitcode", check=False)
-        assert plan.returncode == 0, plan.stdout + plan.stderr
-
-        terraform(folder, "destroy", "-auto-approve")
-        assert sfn.list_state_machines()["stateMachines"] == []
-        assert functions.list_functions()["Functions"] == []
-        assert iam.list_roles()["Roles"] == []
+    terraform(folder, "destroy", "-auto-approve")
+    assert sfn.list_state_machines()["stateMachines"] == []
+    assert functions.list_functions()["Functions"] == []
+    assert iam.list_roles()["Roles"] == []

@@ -41,6 +41,7 @@ class Inbox:
 
     messages: list[Message] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
+    peers: list[Any] = field(default_factory=list)  # the client's address, per message
 
     def to(self, address: str) -> list[Message]:
         """The messages whose envelope named ``address``."""
@@ -56,6 +57,7 @@ class _Collect:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.inbox.messages.append(message_from_bytes(envelope.original_content))
         self.inbox.recipients.append(list(envelope.rcpt_tos))
+        self.inbox.peers.append(session.peer)
         return "250 OK"
 
 
@@ -84,8 +86,9 @@ class SmtpServer:
             raise RuntimeError(f"another server answers port {self.port}: {banner!r}")
 
     def stop(self) -> None:
-        """Stop it (its port is refused from then on)."""
-        self.controller.stop()
+        """Stop it (its port is refused from then on); again, nothing more."""
+        if self.controller.loop.is_running():
+            self.controller.stop()
 
 
 def query(data_dir: Path, sql: str, *params: object) -> list[sqlite3.Row]:

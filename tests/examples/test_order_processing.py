@@ -292,6 +292,28 @@ def test_a_mail_server_that_is_down_is_mail_server_unavailable(
     assert query(data_dir, "SELECT * FROM emails") == []
 
 
+def test_a_kept_connection_is_reused_and_a_server_gone_since_is_unavailable(
+    data_dir: Path, smtp: SmtpServer
+) -> None:
+    from orders_app import mail
+    from orders_app.config import settings
+
+    config = settings()
+
+    def message(n: int) -> Any:
+        return mail.compose(config, "customer@example.com", f"message {n}", "text")
+
+    mail.send(config, message(1))
+    mail.send(config, message(2))
+    assert [m["Subject"] for m in smtp.inbox.messages] == ["message 1", "message 2"]
+    # One connection for both: the same client address and port.
+    assert smtp.inbox.peers[0] == smtp.inbox.peers[1]
+    smtp.stop()
+    with pytest.raises(Exception, match="is unavailable") as caught:
+        mail.send(config, message(3))
+    assert type(caught.value).__name__ == "MailServerUnavailable"
+
+
 def test_release_stock_gives_back_once(data_dir: Path) -> None:
     place(example())
     first = call("release_stock", {"order_id": "12345"})

@@ -374,3 +374,30 @@ def test_idle_workers_are_reaped(code: Path) -> None:
         assert rt.workers(config) == []
         later = body(call(rt, config))
         assert later != pid
+
+
+def test_a_slow_init_is_not_the_handlers_time(runtime: FunctionRuntime, tmp_path: Path) -> None:
+    # Lambda times the handler from the end of its init phase (which has a limit of
+    # its own): a module that takes longer to import than the function's timeout still
+    # answers its first call; a warm handler that hangs is stopped at its timeout.
+    code = write_tree(
+        tmp_path / "slow_init",
+        {
+            "app.py": """
+            import time
+
+            time.sleep(1.5)
+
+            def handler(event, context):
+                if event.get("hang"):
+                    time.sleep(60)
+                return "ready"
+        """
+        },
+    )
+    config = fn(code, "app.handler", timeout=1)
+    first = call(runtime, config)
+    assert first.succeeded and body(first) == "ready"
+    assert first.init_ms is not None and first.init_ms >= 1500
+    hung = call(runtime, config, b'{"hang": 1}')
+    assert hung.error_type == "Sandbox.Timedout"

@@ -25,6 +25,11 @@ def test_executions_read_their_definition_and_listings_leave_it_out(store: Store
     assert {r.definition for r in store.list_executions()} == {""}
 
 
+def _before_definitions(known: tuple[sqlfile.Migration, ...]) -> int:
+    """How many migrations come before the one that made the definitions table."""
+    return next(n for n, migration in enumerate(known) if migration.name == "definitions")
+
+
 def _old_rows(insert: Callable[[str, str], None]) -> None:
     """Executions as a database before definitions held them: two share a text."""
     for n, text in enumerate((DEFS[0], DEFS[1], DEFS[0])):
@@ -35,10 +40,11 @@ def test_migrating_sqlite_moves_the_copies(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)
     known = sqlfile.migrations()
+    before = _before_definitions(known)
     conn.execute(
         "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied REAL)"
     )
-    for migration in known[:9]:
+    for migration in known[:before]:
         for statement in migration.statements():
             conn.execute(statement)
         conn.execute(
@@ -58,7 +64,7 @@ def test_migrating_sqlite_moves_the_copies(tmp_path: Path) -> None:
     conn.close()
     store = SqliteStore(path)
     try:
-        assert store.applied_migrations == [m.version for m in known[9:]]
+        assert store.applied_migrations == [m.version for m in known[before:]]
         texts = [
             store.get_execution(f"arn:aws:states:us-east-1:1:execution:sm:e{n}") for n in range(3)
         ]
@@ -77,13 +83,14 @@ def test_migrating_postgres_moves_the_copies(pg_url: str) -> None:
     from stepfn.store.postgres import PostgresStore
 
     known = sqlfile.migrations("postgres")
+    before = _before_definitions(known)
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA definitions_old")
         conn.execute("SET search_path TO definitions_old")
         conn.execute(
             PostgresStore.translate(sqlfile.queries("postgres")["create_schema_migrations"])
         )
-        for migration in known[:5]:
+        for migration in known[:before]:
             for statement in migration.statements():
                 conn.execute(statement)
             conn.execute(
@@ -103,7 +110,7 @@ def test_migrating_postgres_moves_the_copies(pg_url: str) -> None:
         _old_rows(insert)
     store = PostgresStore(f"{pg_url}?schema=definitions_old")
     try:
-        assert store.applied_migrations == [m.version for m in known[5:]]
+        assert store.applied_migrations == [m.version for m in known[before:]]
         texts = [
             store.get_execution(f"arn:aws:states:us-east-1:1:execution:sm:e{n}") for n in range(3)
         ]

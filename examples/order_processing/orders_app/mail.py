@@ -8,8 +8,10 @@ sent with any mail reader. A server that refuses or drops the connection raises
 
 from __future__ import annotations
 
+import contextlib
 import mailbox
 import smtplib
+import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -52,8 +54,7 @@ def send(config: Settings, message: EmailMessage) -> Delivery:
         return Delivery(message_id, f"maildir:{config.maildir}")
     where = f"{config.smtp_host}:{config.smtp_port}"
     try:
-        with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
-            smtp.send_message(message)
+        _deliver(config.smtp_host, config.smtp_port, message)
     except smtplib.SMTPResponseException as exc:
         # 4xx is "try again later" (greylisting, a full queue); 5xx is a refusal for good.
         if 400 <= exc.smtp_code < 500:
@@ -72,3 +73,39 @@ def send(config: Settings, message: EmailMessage) -> Delivery:
         reason = exc.strerror if exc.strerror else str(exc)
         raise MailServerUnavailable(f"The mail server {where} is unavailable: {reason}") from None
     return Delivery(message_id, f"smtp://{where}")
+
+
+# One SMTP connection per thread and server, kept open between invocations as a warm
+# Lambda process keeps its clients: a message then costs MAIL, RCPT and DATA, not also
+# a connect, EHLO and QUIT (half of its round trips).
+_kept = threading.local()
+
+
+def _deliver(host: str, port: int, message: EmailMessage) -> None:
+    """Send over the kept connection to ``host:port``; a kept connection the server has
+    closed meanwhile is replaced once (a new connection's failure is the caller's)."""
+    connections: dict[tuple[str, int], smtplib.SMTP] = _kept.__dict__.setdefault("smtp", {})
+    key = (host, port)
+    smtp = connections.pop(key, None)
+    if smtp is not None:
+        try:
+            smtp.send_message(message)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            _close(smtp)
+            if isinstance(exc, smtplib.SMTPResponseException):
+                raise  # the server answered: the connection was fine
+        else:
+            connections[key] = smtp
+            return
+    smtp = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_SECONDS)
+    try:
+        smtp.send_message(message)
+    except BaseException:
+        _close(smtp)
+        raise
+    connections[key] = smtp
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(OSError):
+        smtp.close()

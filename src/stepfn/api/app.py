@@ -39,16 +39,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from stepfn.api.lambda_api import LambdaApi, is_lambda_path
+from stepfn.api.lambda_api import LambdaAnswer, LambdaApi, is_lambda_path
 from stepfn.api.logs import CONTENT_TYPE as LOGS_CONTENT_TYPE
 from stepfn.api.logs import TARGET_PREFIX as LOGS_TARGET_PREFIX
 from stepfn.api.logs import LogsApi
-from stepfn.api.model import ServiceModel, load
 from stepfn.api.query import XML_CONTENT_TYPE, QueryApi, is_query_request
-from stepfn.api.validate import Validator
 from stepfn.errors import ServiceError
 from stepfn.lang.nesting import depth_problem, text_too_deep
 from stepfn.service.engine import StoreError
+from stepfn.validation.model import ServiceModel, load
+from stepfn.validation.requests import Validator
 
 log = logging.getLogger("stepfn.api")
 
@@ -261,6 +261,38 @@ class Api:
                 request.method, request.target, dict(request.headers), request.body
             )
         return Response(answer.status, {}, answer.headers, answer.content_type, answer.body)
+
+    def start_lambda(self, request: Request, done: Callable[[Response], None]) -> bool:
+        """Answer a Lambda Invoke without a thread waiting on the function: ``done`` gets
+        the response (from a worker's thread, or at once). False for every other request,
+        which ``handle`` answers (in the server's pool)."""
+        if (
+            self.lambda_api is None
+            or request.method != "POST"
+            or not request.target.split("?", 1)[0].rstrip("/").endswith("/invocations")
+            or not is_lambda_path(request.target)
+        ):
+            return False
+        if self.auth is not None:
+            try:
+                self.auth.check(request)
+            except ServiceError:
+                return False  # ``handle`` gives the refusal, as for any request
+        with self._count_lock:
+            self.in_progress += 1
+
+        def answered(answer: LambdaAnswer) -> None:
+            with self._count_lock:
+                self.in_progress -= 1
+            done(Response(answer.status, {}, answer.headers, answer.content_type, answer.body))
+
+        started = self.lambda_api.start(
+            request.method, request.target, dict(request.headers), request.body, answered
+        )
+        if not started:
+            with self._count_lock:
+                self.in_progress -= 1
+        return started
 
     def answer_other(self, request: Request) -> Response:
         """A request that is not a POST: ``GET /health``, else 404 or 405."""

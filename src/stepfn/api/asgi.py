@@ -8,7 +8,10 @@ prefix names the service (``AWSStepFunctions.`` and ``Logs_20140328.``: the ``Ap
 
 What runs where: reading the body, authentication, parsing and validation are quick and
 run on the event loop; the Engine call blocks (SQLite, locks), so it runs in a thread of
-a bounded pool (``THREADS``). A GetActivityTask long poll holds no thread while it
+a bounded pool (``THREADS``, ``BlockingPool``). Running the fast calls on the loop
+itself measured slower (bench/http_transport.py): SQLite gives up the interpreter lock
+while it works, and threads let the loop parse the next requests meanwhile, and let
+concurrent StartExecution calls share a commit. A GetActivityTask long poll holds no thread while it
 waits: ``ActivityPolls`` tries to claim a task in the pool, then awaits the Engine's
 activity signal (one watcher thread for all polls) or a second, and tries again.
 
@@ -26,9 +29,9 @@ import asyncio
 import contextlib
 import functools
 import logging
+import queue
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from starlette.applications import Starlette
@@ -36,6 +39,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepfn.api.app import CONTENT_TYPE, Api, Authenticator, Call, Request, Response, error_document
+from stepfn.api.lambda_api import is_lambda_path
 
 log = logging.getLogger("stepfn.api")
 
@@ -97,9 +101,9 @@ def build_app(
 
 
 class _App(Starlette):
-    """Starlette, with AWS JSON calls (POST with ``X-Amz-Target``) going straight to
-    their endpoint past the router and middleware: they are most of the traffic, and no
-    other route takes them."""
+    """Starlette, with AWS JSON calls (POST with ``X-Amz-Target``) and Lambda's REST
+    calls going straight to their endpoint past the router and middleware: they are most
+    of the traffic, and no other route takes them."""
 
     def __init__(self, endpoint: AwsJson, **options: Any) -> None:
         super().__init__(**options)
@@ -110,11 +114,16 @@ class _App(Starlette):
         endpoint = self._aws_json
 
         async def front(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and scope["method"] == "POST":
-                for name, _ in scope["headers"]:
-                    if name == b"x-amz-target":
-                        await endpoint(scope, receive, send)
-                        return
+            if scope["type"] == "http":
+                if scope["method"] == "POST":
+                    for name, _ in scope["headers"]:
+                        if name == b"x-amz-target":
+                            await endpoint(scope, receive, send)
+                            return
+                if is_lambda_path(scope["path"]):
+                    # Lambda's REST paths (/2015-03-31/...): no console route takes them.
+                    await endpoint(scope, receive, send)
+                    return
             await inner(scope, receive, send)
 
         return front
@@ -139,6 +148,79 @@ async def _answer(send: Send, response: Response, *, close: bool = False) -> Non
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class BlockingPool:
+    """At most ``size`` threads running blocking calls for the event loop.
+
+    Not ``loop.run_in_executor``: a hop to a thread and back is most of a small call's
+    cost here, and the executor's (a ``concurrent.futures.Future`` with its condition
+    variable, chained to an asyncio one) measured three to five times this one's, which
+    queues the call and settles an asyncio future from the thread. anyio's ``to_thread``
+    costs more still. Threads start as calls need them and end after ``IDLE_SECONDS``
+    without one.
+    """
+
+    IDLE_SECONDS = 30.0
+
+    def __init__(self, size: int, name: str = "stepfn-api") -> None:
+        self.size = size
+        self.name = name
+        self._calls: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def run(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Start ``function(*args)`` in a thread; a future of its result (or error)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._calls.put((loop, future, function, args))
+        if not self._idle and self._threads < self.size:
+            with self._lock:
+                if self._threads < self.size:
+                    self._threads += 1
+                    threading.Thread(
+                        target=self._work, name=f"{self.name}-{self._threads}", daemon=True
+                    ).start()
+        return future
+
+    def _work(self) -> None:
+        calls, lock = self._calls, self._lock
+        while True:
+            with lock:
+                self._idle += 1
+            try:
+                loop, future, function, args = calls.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                with lock:
+                    self._idle -= 1
+                    self._threads -= 1
+                return
+            with lock:
+                self._idle -= 1
+            try:
+                result = function(*args)
+            except BaseException as exc:  # the caller's error, given to the caller
+                settle = functools.partial(_fail, future, exc)
+            else:
+                settle = functools.partial(_succeed, future, result)
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                loop.call_soon_threadsafe(settle)
+            del loop, future, function, args, settle
+
+
+_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():  # not cancelled meanwhile
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
 
 
 class _Refused(Exception):
@@ -175,15 +257,12 @@ class AwsJson:
         self.api = api
         self.targets = dict(targets or {})
         self.max_body = max_body
-        # A plain executor rather than anyio's to_thread: a hop to the pool and back is
-        # most of a small call's cost here, and anyio's costs a third more
-        # (bench/http_transport.py).
-        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="stepfn-api")
+        self.pool = BlockingPool(threads)
         self.polls = ActivityPolls(lambda: self.api.engine, self.run)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking call in the bounded pool."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
+        return await self.pool.run(function, *args)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)
@@ -200,12 +279,39 @@ class AwsJson:
         except _Gone:
             return
         request = Request(scope["method"], target, headers, body)
+        if request.method == "POST" and "x-amz-target" not in headers:
+            # A Lambda Invoke waits on its function here, on the event loop, rather
+            # than holding a pool thread (two thread hops fewer per call).
+            started = await self._started(request)
+            if started is not None:
+                await _answer(send, started)
+                return
         if request.method != "POST" or "x-amz-target" not in headers:
             # Not AWS JSON: /health, the admin calls, and the protocols routed by path or
             # form (REST-JSON, Query) that ``Api.handle`` dispatches.
             await _answer(send, await self.run(self.api.handle, request))
             return
         await _answer(send, await self._post(request))
+
+    async def _started(self, request: Request) -> Response | None:
+        """The response of a request the Api answers without a thread (a Lambda Invoke,
+        see ``Api.start_lambda``), or None for the others."""
+        start = getattr(self.api, "start_lambda", None)
+        if start is None:
+            return None
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Response] = loop.create_future()
+
+        def settle(response: Response) -> None:
+            if not future.done():
+                future.set_result(response)
+
+        def done(response: Response) -> None:
+            loop.call_soon_threadsafe(settle, response)
+
+        if not start(request, done):
+            return None
+        return await future
 
     async def _post(self, request: Request) -> Response:
         api = self.api

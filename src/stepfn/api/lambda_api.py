@@ -167,6 +167,9 @@ class LambdaApi:
         self.functions = functions
         self.request_id = request_id
         self.routes = load_routes()
+        # (method, path) -> its route and labels: an Invoke loop asks for one path again
+        # and again, and matching it costs a regular expression per operation.
+        self._routes: dict[tuple[str, str], tuple[Route, dict[str, str]]] = {}
 
     def handle(
         self, method: str, target: str, headers: dict[str, str], body: bytes
@@ -175,7 +178,51 @@ class LambdaApi:
         rid = self.request_id()
         try:
             status, out_headers, data, content_type = self._handle(method, target, headers, body)
-        except ServiceError as exc:
+        except Exception as exc:
+            return self._failed(rid, exc, method, target)
+        return LambdaAnswer(status, [("x-amzn-RequestId", rid), *out_headers], data, content_type)
+
+    def start(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        body: bytes,
+        done: Callable[[LambdaAnswer], None],
+    ) -> bool:
+        """Answer an Invoke without holding a thread while the function runs: ``done``
+        gets the answer (from a worker's thread, or at once). False, with ``done`` not
+        called, for any other request: ``handle`` answers those."""
+        rid = self.request_id()
+        try:
+            route, params = self._parse(method, target, headers, body)
+            starter = getattr(self.functions, "start_invoke", None)
+            if route.operation != "Invoke" or starter is None:
+                return False
+
+            def finished(answer: dict[str, Any] | ServiceError) -> None:
+                if isinstance(answer, ServiceError):
+                    done(self._failed(rid, answer, method, target))
+                    return
+                status, out_headers, data, content_type = self._output(route, answer)
+                done(
+                    LambdaAnswer(
+                        status, [("x-amzn-RequestId", rid), *out_headers], data, content_type
+                    )
+                )
+
+            try:
+                starter(finished, **params)
+            except TypeError as exc:
+                raise _invalid(f"{route.operation}: {exc}") from exc
+        except Exception as exc:
+            done(self._failed(rid, exc, method, target))
+        return True
+
+    @staticmethod
+    def _failed(rid: str, exc: Exception, method: str, target: str) -> LambdaAnswer:
+        """The answer of a request that failed: Lambda's error shape, or a 500."""
+        if isinstance(exc, ServiceError):
             document = {"Type": "User", "message": exc.message}
             document.update(getattr(exc, "fields", None) or {})
             return LambdaAnswer(
@@ -183,17 +230,18 @@ class LambdaApi:
                 [("x-amzn-RequestId", rid), ("x-amzn-ErrorType", exc.code)],
                 json.dumps(document).encode(),
             )
-        except Exception:
-            log.exception("internal error in the Lambda API: %s %s", method, target)
-            document = {"Type": "Service", "message": "An internal error occurred"}
-            return LambdaAnswer(
-                500,
-                [("x-amzn-RequestId", rid), ("x-amzn-ErrorType", "ServiceException")],
-                json.dumps(document).encode(),
-            )
-        return LambdaAnswer(status, [("x-amzn-RequestId", rid), *out_headers], data, content_type)
+        log.error("internal error in the Lambda API: %s %s", method, target, exc_info=exc)
+        document = {"Type": "Service", "message": "An internal error occurred"}
+        return LambdaAnswer(
+            500,
+            [("x-amzn-RequestId", rid), ("x-amzn-ErrorType", "ServiceException")],
+            json.dumps(document).encode(),
+        )
 
     def _route(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        cached = self._routes.get((method, path))
+        if cached is not None:
+            return cached
         allowed = False
         for route in self.routes:
             match = route.pattern.match(path)
@@ -202,14 +250,19 @@ class LambdaApi:
             if route.method != method:
                 allowed = True
                 continue
-            return route, {k: unquote(v) for k, v in match.groupdict().items()}
+            found = route, {k: unquote(v) for k, v in match.groupdict().items()}
+            if len(self._routes) >= 1024:
+                self._routes.clear()
+            self._routes[(method, path)] = found
+            return found
         if allowed:
             raise ServiceError("MethodNotAllowed", f"{method} is not allowed on {path}", 405)
         raise ServiceError("UnknownOperationException", f"No Lambda operation at {path}", 404)
 
-    def _handle(
+    def _parse(
         self, method: str, target: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, list[tuple[str, str]], bytes, str]:
+    ) -> tuple[Route, dict[str, Any]]:
+        """The route of a request and its members as keyword arguments."""
         parts = urlsplit(target)
         route, labels = self._route(method, parts.path)
         params: dict[str, Any] = {}
@@ -238,6 +291,12 @@ class LambdaApi:
                 raise ServiceError("SerializationException", "The body must be a JSON object", 400)
             for key, value in document.items():
                 params[route.body_members.get(str(key), str(key))] = value
+        return route, params
+
+    def _handle(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes, str]:
+        route, params = self._parse(method, target, headers, body)
         operation = getattr(self.functions, method_name(route.operation), None)
         if operation is None:
             error = ServiceError(

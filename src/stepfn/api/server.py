@@ -1,16 +1,23 @@
-"""The HTTP server of the API: uvicorn with its h11 protocol, serving ``asgi.build_app``.
+"""The HTTP server of the API: uvicorn with its httptools protocol on uvloop, serving
+``asgi.build_app``.
 
-Why uvicorn and h11: a well-kept server whose HTTP/1.1 framing is h11's, which is strict
-(a malformed chunk size, a chunk not followed by CRLF, a bad Content-Length or two
-Transfer-Encodings answer ``400`` and close the connection), on one event loop: idle
-connections and long polls hold no thread. h11 rather than httptools: pure Python, no
-compiler at install time, and it measured as fast here (``bench/http_transport.py``).
+Why uvicorn, httptools and uvloop: a well-kept server whose HTTP/1.1 framing is llhttp's
+(Node's parser, through httptools), which is strict (a malformed chunk size, a chunk not
+followed by CRLF, a bad Content-Length, both Content-Length and Transfer-Encoding: ``400``
+and the connection closed), on one event loop: idle connections and long polls hold no
+thread. httptools and uvloop rather than h11 and asyncio's own loop, by measurement
+(``bench/http_transport.py``): h11 parses in Python, and with a thread hop per call the
+pure-Python loop and parser were most of a small call's cost; the two C libraries roughly
+doubled both calls' rates, to 0.7-1.0x the hand-written transport's (StartExecution is
+bound by the store's group commit, not by the transport).
+Where uvloop is missing (it has no Windows build) asyncio's loop serves.
 
 Limits: at most ``LIMIT_CONCURRENCY`` connections and requests at once (``503``
 beyond); a request head must arrive whole within ``HEAD_SECONDS`` of the connection or
 of the previous answer (uvicorn has no such deadline of its own: a client that connects
 and sends nothing would hold its connection for ever); an idle keep-alive connection
-closes after ``KEEP_ALIVE_SECONDS``; headers at most ``MAX_HEAD`` bytes.
+closes after ``KEEP_ALIVE_SECONDS``; a request line and headers of more than ``MAX_HEAD``
+bytes answer ``431`` and close (httptools has no limit of its own).
 
 Graceful shutdown (``drain``): no new connections, idle ones closed, requests in
 progress finish (long polls are cut short) and their connections then close; after
@@ -22,17 +29,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
+import json
 import socket
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import httptools
 import uvicorn
 from starlette.routing import BaseRoute
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from stepfn.api.app import Api, Authenticator
+from stepfn.api.app import CONTENT_TYPE, Api, Authenticator, error_document
 from stepfn.api.asgi import MAX_BODY_BYTES, THREADS, AwsJson, build_app
 
 LIMIT_CONCURRENCY = 2000
@@ -74,9 +84,22 @@ class _Corked:
         return getattr(self._transport, name)
 
 
-class _Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for each request head (see the module)
-    and its writes corked (``_Corked``)."""
+class _HeadTooLarge(Exception):
+    """A request line and headers longer than ``MAX_HEAD``."""
+
+
+def _refusal(status: int, reason: str, code: str, message: str) -> bytes:
+    """A whole answer refusing a request that could not be read, closing its connection."""
+    body = json.dumps(error_document(code, message)).encode()
+    return (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: {CONTENT_TYPE}\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    ).encode() + body
+
+
+class _Protocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline and a size limit for each request
+    head (see the module), and its writes corked (``_Corked``)."""
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
@@ -85,6 +108,8 @@ class _Protocol(H11Protocol):
             with contextlib.suppress(OSError):  # see _listen
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.transport = _Corked(transport, self.loop)  # type: ignore[assignment]
+        self._head_bytes = 0
+        self._too_large = False
         self._head_timer: asyncio.TimerHandle | None = None
         self._arm_head()
 
@@ -101,11 +126,51 @@ class _Protocol(H11Protocol):
             self._head_timer.cancel()
             self._head_timer = None
 
-    def handle_events(self) -> None:
-        before = self.cycle
-        super().handle_events()
-        if self.cycle is not before:  # a request's head arrived whole
-            self._disarm_head()
+    def on_message_begin(self) -> None:
+        self._head_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def _count(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > MAX_HEAD:
+            self._too_large = True
+            raise _HeadTooLarge()  # httptools stops parsing: see data_received
+
+    def data_received(self, data: bytes) -> None:
+        # uvicorn's own answers "Invalid HTTP request received."; this one says what
+        # llhttp found wrong (the framing rules are in its messages).
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._unsupported_upgrade_warning()  # no WebSocket here
+        except httptools.HttpParserError as exc:
+            if self._too_large:
+                answer = _refusal(
+                    431,
+                    "Request Header Fields Too Large",
+                    "RequestHeaderFieldsTooLarge",
+                    f"The request line and headers exceed the limit of {MAX_HEAD} bytes",
+                )
+            else:
+                answer = _refusal(
+                    400, "Bad Request", "BadRequest", f"Malformed HTTP request: {exc}"
+                )
+            self.transport.write(answer)
+            self.transport.close()
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._disarm_head()  # a request's head arrived whole
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # may start a pipelined request
@@ -132,6 +197,15 @@ class _Uvicorn(uvicorn.Server):
         self.graceful = False
         await super()._wait_tasks_to_complete()
         self.graceful = True
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (see the module), else asyncio's."""
+    if importlib.util.find_spec("uvloop") is None:
+        return None
+    import uvloop
+
+    return uvloop.new_event_loop
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -191,7 +265,7 @@ class Server:
         self.config = uvicorn.Config(
             self.app,
             http=_Protocol,
-            loop="asyncio",
+            loop="none",  # serve_forever makes the loop (_loop_factory)
             ws="none",
             lifespan="off",
             interface="asgi3",
@@ -201,7 +275,6 @@ class Server:
             proxy_headers=False,
             limit_concurrency=limit_concurrency,
             timeout_keep_alive=int(KEEP_ALIVE_SECONDS),
-            h11_max_incomplete_event_size=MAX_HEAD,
             backlog=BACKLOG,
         )
         self._uvicorn = _Uvicorn(self.config)
@@ -251,7 +324,8 @@ class Server:
         switch = sys.getswitchinterval()
         sys.setswitchinterval(min(switch, SWITCH_SECONDS))
         try:
-            asyncio.run(self._serve())
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                runner.run(self._serve())
         finally:
             sys.setswitchinterval(switch)
             self._stopped.set()

@@ -188,12 +188,15 @@ class Console:
             return self.failure(request, 400, "BadParameter", str(exc))
 
     def page(self, template: str, gather: Page) -> Callable[[Request], Awaitable[Response]]:
-        """A GET endpoint: ``gather`` runs in a thread (the Engine blocks)."""
+        """A GET endpoint: ``gather`` runs in a thread (the Engine blocks), and the page
+        is rendered there too, so the event loop does not wait on a template."""
+
+        def answer(request: Request) -> Response:
+            return self.render(request, template, gather(request))
 
         async def endpoint(request: Request) -> Response:
             async def act() -> Response:
-                data = await run_in_threadpool(gather, request)
-                return self.render(request, template, data)
+                return await run_in_threadpool(answer, request)
 
             return await self.guarded(request, act)
 

@@ -18,10 +18,6 @@ from stepfn.console.history import annotate, map_iterations, state_visits
 from stepfn.console.outcome import OutcomeTracker
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
-# Executions by status are counted up to this many per status (then shown as "50+"):
-# the Engine has no count operation, and a list page must not read every execution
-# (each counted one is a row read: 6 statuses x 50 x a page of machines bounds it).
-COUNT_CAP = 50
 MACHINES_PAGE = 20
 PAGE_SIZE = 25
 HISTORY_PAGE = 100
@@ -36,6 +32,7 @@ class Engine(Protocol):
     def list_state_machine_versions(self, **kwargs: Any) -> dict[str, Any]: ...
     def list_state_machine_aliases(self, **kwargs: Any) -> dict[str, Any]: ...
     def list_executions(self, **kwargs: Any) -> dict[str, Any]: ...
+    def count_executions(self, *, stateMachineArn: str) -> dict[str, int]: ...
     def describe_execution(self, **kwargs: Any) -> dict[str, Any]: ...
     def describe_state_machine_for_execution(self, **kwargs: Any) -> dict[str, Any]: ...
     def get_execution_history(self, **kwargs: Any) -> dict[str, Any]: ...
@@ -84,17 +81,11 @@ def pretty(text: Any) -> str:
 # --- state machines ----------------------------------------------------------------------
 
 
-def counts(engine: Engine, machine_arn: str) -> dict[str, str]:
-    """Executions of a machine by status, each counted up to ``COUNT_CAP``."""
-    out: dict[str, str] = {}
-    for status in STATUSES:
-        page = engine.list_executions(
-            stateMachineArn=machine_arn, statusFilter=status, maxResults=COUNT_CAP
-        )
-        n = len(page["executions"])
-        if n:
-            out[status] = f"{n}+" if page.get("nextToken") else str(n)
-    return out
+def counts(engine: Engine, machine_arn: str) -> dict[str, int]:
+    """Executions of a machine by status, exact: the store counts them on its index
+    (``Engine.count_executions``), so a list page does not read executions."""
+    found = engine.count_executions(stateMachineArn=machine_arn)
+    return {status: found[status] for status in STATUSES if found.get(status)}
 
 
 def machines_page(engine: Engine, next_token: str | None) -> dict[str, Any]:

@@ -18,16 +18,17 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stepfn.clock import Clock, IdSource, VirtualClock
 from stepfn.definition.model import Machine, build
 from stepfn.definition.parse import parse_definition
+from stepfn.durable.effects import ending, plan, task_request
+from stepfn.durable.map_results import wants_children
 from stepfn.interp.context import ExecutionInfo, execution_info
-from stepfn.interp.events import EXECUTION_ENDS, Event
+from stepfn.interp.events import Event, to_json_text
 from stepfn.interp.machine import (
-    CancelTimer,
     Interpreter,
     InvokeTask,
     RunState,
@@ -41,7 +42,8 @@ from stepfn.interp.machine import (
     TimerFired,
 )
 from stepfn.lang.nesting import depth_problem, value_too_deep
-from stepfn.tasks.base import Registry, TaskRequest
+from stepfn.tasks.base import Registry
+from stepfn.tasks.lambda_functions import FunctionCode, split_functions, with_coded_functions
 from stepfn.tasks.lambda_local import Handler
 from stepfn.tasks.registry import RoutingConfig, default_registry
 
@@ -114,7 +116,7 @@ def run(
     input: Any = None,
     *,
     name: str | None = None,
-    functions: Mapping[str, Handler] | None = None,
+    functions: Mapping[str, Handler | FunctionCode] | None = None,
     state_machine_type: str = "STANDARD",
     clock: Clock | None = None,
     registry: Registry | None = None,
@@ -128,11 +130,38 @@ def run(
     machine = definition if isinstance(definition, Machine) else load_machine(definition)
     clock = clock if clock is not None else VirtualClock()
     ids = ids if ids is not None else IdSource()
-    if registry is None:
-        registry = default_registry(functions, routing, clock=clock)
     if value_too_deep(input):
         # As StartExecution refuses it: every walk of a value recurses once per level.
         raise ValueError(f"Invalid execution input: {depth_problem()}")
+    owned: Registry | None = None
+    if registry is None:
+        local, coded = split_functions(functions)
+        registry = default_registry(local, routing, clock=clock)
+        if coded:
+            # Functions given by their code run in warm workers of this run alone.
+            registry = owned = with_coded_functions(coded, registry, local, clock=clock)
+    try:
+        return _run(
+            machine, input, name, state_machine_type, clock, registry, ids,
+            state_machine_name, mock_config, test_case,
+        )  # fmt: skip
+    finally:
+        if owned is not None:
+            owned.close()
+
+
+def _run(
+    machine: Machine,
+    input: Any,
+    name: str | None,
+    state_machine_type: str,
+    clock: Clock,
+    registry: Registry,
+    ids: IdSource,
+    state_machine_name: str,
+    mock_config: Any,
+    test_case: str | None,
+) -> Execution:
     mocks = None
     if mock_config is not None or test_case is not None:
         from stepfn.tasks.mock_adapter import mock_tasks_for_run
@@ -172,11 +201,12 @@ class Driver:
         self.interpreter = Interpreter(machine, info, ids, time_limit)
         self.run_state = RunState()
         self.events: list[Event] = []
-        # (due time, sequence, stimulus or timer id); the sequence keeps equal times FIFO.
+        # (due time, sequence, stimulus); the sequence keeps equal times FIFO.
         self._queue: list[tuple[float, int, Stimulus]] = []
         self._sequence = itertools.count()
         self._cancelled: set[str] = set()
         self._children: dict[str, Execution] = {}
+        self._started: dict[str, StartChildExecution] = {}  # by child ARN
 
     def run(self) -> Execution:
         """Drive the execution to its end (or until nothing can move it on)."""
@@ -210,42 +240,66 @@ class Driver:
 
     def _apply(self, result: StepResult) -> None:
         self.events.extend(result.events)
-        for command in result.commands:
-            if isinstance(command, StartTimer):
-                self._push(command.due, TimerFired(command.timer_id))
-            elif isinstance(command, CancelTimer):
-                self._cancelled.add(command.timer_id)
-            elif isinstance(command, InvokeTask):
-                self._invoke(command)
-            elif isinstance(command, StartChildExecution):
+        effects = plan(result.commands)
+        self._cancelled.update(effects.cancelled_timers)
+        # The children first: a task of this step may read them (a ResultWriter's).
+        for command in effects.commands:
+            if isinstance(command, StartChildExecution):
                 self._children[command.arn] = Execution(
                     command.arn, command.name, "RUNNING", start_time=self.interpreter.now
                 )
-            # CancelTask: tasks here run to completion when invoked; nothing to cancel.
+                self._started[command.arn] = command
         for event in result.child_events:
             child = self._children[event.execution]
             child.events.append(event)
-            status = EXECUTION_ENDS.get(event.type)
-            if status is not None:
-                details = event.details or {}
-                child.status, child.stop_time = status, event.timestamp
-                child.output = details.get("output")
-                child.error, child.cause = details.get("error"), details.get("cause")
+            end = ending(event)
+            if end is not None:
+                child.status, child.stop_time = end.status, end.stopped
+                child.output, child.error, child.cause = end.output, end.error, end.cause
+        # In the order asked for: effects due at one instant happen in that order.
+        for command in effects.commands:
+            if isinstance(command, StartTimer):
+                self._push(command.due, TimerFired(command.timer_id))
+            elif isinstance(command, InvokeTask):
+                self._invoke(command)
+            # CancelTask: tasks here run to completion when invoked; nothing to cancel.
+
+    def _map_run_children(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The children of a map run, as a ResultWriter writes them (``map_results``)."""
+        found: list[dict[str, Any]] = []
+        for arn, started in self._started.items():
+            if started.map_run_arn != payload["MapRunArn"] or started.map_run_event_id != (
+                payload.get("MapRunEventId", started.map_run_event_id)
+            ):
+                continue
+            child = self._children[arn]
+            first = child.events[0].details or {} if child.events else {}
+            found.append(
+                {
+                    "ExecutionArn": arn,
+                    "Name": child.name,
+                    "Input": to_json_text(first.get("input")),
+                    "Output": None if child.output is None else to_json_text(child.output),
+                    "Status": child.status,
+                    "Error": child.error,
+                    "Cause": child.cause,
+                    "StartDate": child.start_time,
+                    "StopDate": child.stop_time,
+                    "RedriveCount": 0,
+                    "StateMachineArn": started.state_machine_arn,
+                    "Index": started.index,
+                }
+            )
+        found.sort(key=lambda entry: entry["Index"])
+        return found
 
     def _invoke(self, command: InvokeTask) -> None:
         started = self.clock.now()
-        outcome = self.registry.invoke(
-            TaskRequest(
-                token=command.token,
-                resource=command.resource,
-                payload=command.payload,
-                state_name=command.state_name,
-                execution=self.info,
-                timeout_seconds=command.timeout_seconds,
-                heartbeat_seconds=command.heartbeat_seconds,
-                attempt=command.attempt,
-            )
-        )
+        request = task_request(command, self.info)
+        if wants_children(command.resource, command.payload):  # a ResultWriter's write
+            children = self._map_run_children(command.payload)
+            request = replace(request, payload={**command.payload, "Children": children})
+        outcome = self.registry.invoke(request)
         # The answer arrives when the task ended: after its simulated duration on a
         # virtual clock, after the real time it took on a real one. A timeout timer due
         # earlier fires first, as it would on AWS.

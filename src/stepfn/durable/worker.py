@@ -29,23 +29,22 @@ from typing import TYPE_CHECKING, Any
 from stepfn.arns import ACTIVITY, region_and_account, resource_name, split
 from stepfn.clock import Clock, IdSource
 from stepfn.definition.model import JSONPATH
+from stepfn.durable.effects import ending, plan
 from stepfn.durable.map_redrive import with_children
+from stepfn.durable.map_results import wants_children, with_stored_children
 from stepfn.durable.models import ModelCache
 from stepfn.interp.commands import (
-    CancelTask,
-    CancelTimer,
     InvokeTask,
     Redrive,
     Start,
     StartChildExecution,
-    StartTimer,
     Stimulus,
     TaskFailed,
     TaskSucceeded,
     stimulus_from_dict,
 )
 from stepfn.interp.context import ExecutionInfo
-from stepfn.interp.events import EXECUTION_ENDS, Event, TextMemo, to_json_text
+from stepfn.interp.events import Event, TextMemo, to_json_text
 from stepfn.interp.machine import Interpreter
 from stepfn.interp.runstate import RunState, run_state_from_json, run_state_to_json
 from stepfn.store.base import (
@@ -244,15 +243,10 @@ class Worker:
                 continue
             committed.add(item.commit.execution_arn)
             transitions += sum(1 for e in item.commit.events if e.type.endswith("StateEntered"))
-            for notify in self.on_commit:
-                notify(item.commit.execution_arn)
-            if self.status_events is not None and item.commit.status != item.record.status:
-                self._status_changed(item.record, item.commit)
+            self._committed(item)
             if self.logs is not None:
                 logged += self.logs.committed(item.record, item.commit.events)
-            self._cancel_finished(item.commit.finished_task_tokens)
-            for task in item.invokes:
-                self.dispatch(task, item.request_info)
+            self._start_effects(item)
         if logged and self.logs is not None:
             # After the tasks are on their way: logging never holds an execution up.
             self.logs.write(logged)
@@ -265,40 +259,56 @@ class Worker:
 
         StartExecution runs the first states itself: for most executions that is all
         there is until a task answers or a timer fires, and stepping them here saves a
-        second transaction and a round through the inbox. ``input``: the parsed
-        ``record.input``, when the caller has it."""
+        second transaction and a round through the inbox. The first step is made as
+        every later one is (``_stepped``: a ``StepCommit`` and the tasks to dispatch);
+        only its commit differs, as it inserts the execution's row. ``input``: the
+        parsed ``record.input``, when the caller has it."""
         info = execution_info_of(record, input)
         interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
         interpreter.yield_check = budget(START_BUDGET)
-        run = RunState()
         texts = TextMemo()
         texts.remember(info.input, record.input)  # ExecutionStarted's input, as stored
-        step = self._advance(interpreter, run, [(Start(), record.start_date)], record, texts)
-        record.run_state = run_state_to_json(run)
-        record.next_event_id = run.next_event_id
-        record.status = run.status
-        record.output = step.output
-        record.error = run.error
-        record.cause = run.cause
-        record.stop_date = step.stop_date
-        held = self._hold(step.tasks)
+        stimuli = [(Start(), record.start_date)]
+        item = self._stepped(record, info, interpreter, RunState(), stimuli, [], texts)
+        commit = item.commit
+        record.run_state, record.next_event_id = commit.run_state, commit.next_event_id
+        record.status, record.output = commit.status, commit.output
+        record.error, record.cause, record.stop_date = commit.error, commit.cause, commit.stop_date
+        held = self._hold(commit.new_tasks)
         try:
             self.store.create_execution(
-                record, step.events, step.timers, tasks=step.tasks, children=step.children
+                record,
+                commit.events,
+                commit.new_timers,
+                tasks=commit.new_tasks,
+                children=commit.children,
             )
         except BaseException:
             self._unhold(held)
             raise
-        for notify in self.on_commit:
-            notify(record.arn)
-        if self.status_events is not None:
-            self._status_started(record)
+        self._committed(item, started=True)
         if self.logs is not None:
             # Before its tasks can answer: the start's log events come first.
-            self.logs.write(self.logs.committed(record, step.events))
-        for task in step.tasks:
-            if task.kind in ("invoke", "callback"):
-                self.dispatch(task, info)
+            self.logs.write(self.logs.committed(record, commit.events))
+        self._start_effects(item)
+
+    def _committed(self, item: _Prepared, started: bool = False) -> None:
+        """Tell those who watch that ``item``'s step is committed (``started``: it was
+        the first step of a new execution)."""
+        for notify in self.on_commit:
+            notify(item.commit.execution_arn)
+        if self.status_events is None:
+            return
+        if started:
+            self._status_started(item.record)
+        elif item.commit.status != item.record.status:
+            self._status_changed(item.record, item.commit)
+
+    def _start_effects(self, item: _Prepared) -> None:
+        """After the commit: cancel the tasks the step gave up, dispatch its new ones."""
+        self._cancel_finished(item.commit.finished_task_tokens)
+        for task in item.invokes:
+            self.dispatch(task, item.request_info)
 
     def _status_started(self, record: ExecutionRecord) -> None:
         """Status events of a new execution: RUNNING, then its end if it ended at once."""
@@ -359,9 +369,23 @@ class Worker:
             (self._complete(stimulus_from_dict(message.stimulus)), message.created or now)
             for message in sorted(messages, key=lambda m: (m.created, m.id))
         ]
-        step = self._advance(interpreter, run, stimuli, record)
+        return self._stepped(record, info, interpreter, run, stimuli, consumed)
+
+    def _stepped(
+        self,
+        record: ExecutionRecord,
+        info: ExecutionInfo,
+        interpreter: Interpreter,
+        run: RunState,
+        stimuli: Sequence[tuple[Stimulus, float]],
+        consumed: list[int],
+        texts: TextMemo | None = None,
+    ) -> _Prepared:
+        """Apply ``stimuli`` to ``run``, the run state of ``record``: the step's commit
+        and the tasks to dispatch after it, the first step of an execution as the rest."""
+        step = self._advance(interpreter, run, stimuli, record, texts)
         commit = StepCommit(
-            execution_arn=arn,
+            execution_arn=record.arn,
             expected_next_event_id=record.next_event_id,
             next_event_id=run.next_event_id,
             run_state=run_state_to_json(run),
@@ -411,52 +435,12 @@ class Worker:
             events.extend(result.events)
             commands.extend(result.commands)
             child_events.extend(result.child_events)
-        timers: list[TimerRecord] = []
-        cancelled: list[str] = []
-        tasks: list[TaskRecord] = []
-        started: dict[str, StartChildExecution] = {}
-        # Leased: the tasks this server dispatches are held by it, in the commit that
-        # writes them; another server runs them again only once that lease runs out.
-        owner = self.lease_owner
-        expires = time.time() + self.lease_seconds if owner is not None else None
-        for command in commands:
-            if isinstance(command, StartTimer):
-                timers.append(TimerRecord(arn, command.timer_id, command.due))
-            elif isinstance(command, CancelTimer):
-                cancelled.append(command.timer_id)
-            elif isinstance(command, InvokeTask):
-                activity = is_activity(command.resource)
-                kind = task_kind(command.resource, activity)
-                if self.mocks is not None and self.mocks.covers(arn, command.state_name):
-                    # A mocked activity or callback is answered like a call: its mocked
-                    # response is the task's result, no worker or SendTask* involved.
-                    activity, kind = False, "invoke"
-                tasks.append(
-                    TaskRecord(
-                        token=command.token,
-                        execution_arn=arn,
-                        resource=command.resource,
-                        payload=json.dumps(command.payload, separators=(",", ":")),
-                        state_name=command.state_name,
-                        kind=kind,
-                        status="scheduled" if kind == "activity" else "dispatched",
-                        created=now,
-                        activity_arn=command.resource if activity else None,
-                        timeout_seconds=command.timeout_seconds,
-                        heartbeat_seconds=command.heartbeat_seconds,
-                        attempt=command.attempt,
-                        lease_owner=owner if self._runs_here(kind, command) else None,
-                        lease_expires=expires if self._runs_here(kind, command) else None,
-                    )
-                )
-            elif isinstance(command, CancelTask):
-                finished_tokens.append(command.token)
-            elif isinstance(command, StartChildExecution):
-                started[command.arn] = command
-        # A timer started and cancelled within the same step never needs a row.
-        new_timers = {t.timer_id for t in timers}
-        timers = [t for t in timers if t.timer_id not in cancelled]
-        cancelled = [c for c in cancelled if c not in new_timers]
+        effects = plan(commands)
+        timers = [TimerRecord(arn, timer.timer_id, timer.due) for timer in effects.timers]
+        cancelled = effects.cancelled_timers
+        tasks = [self._task_record(arn, command, now) for command in effects.tasks]
+        finished_tokens.extend(effects.cancelled_tasks)
+        started = effects.children
         texts = texts if texts is not None else TextMemo()
         children = (
             self._children(interpreter, record, started, child_events, texts)
@@ -482,6 +466,32 @@ class Worker:
             return True
         return kind == "callback" and self.registry.find(command.resource) is not None
 
+    def _task_record(self, arn: str, command: InvokeTask, now: float) -> TaskRecord:
+        """The row of a task a step invokes: how it runs (``task_kind``) and its state."""
+        activity = is_activity(command.resource)
+        kind = task_kind(command.resource, activity)
+        if self.mocks is not None and self.mocks.covers(arn, command.state_name):
+            # A mocked activity or callback is answered like a call: its mocked
+            # response is the task's result, no worker or SendTask* involved.
+            activity, kind = False, "invoke"
+        return TaskRecord(
+            token=command.token,
+            execution_arn=arn,
+            resource=command.resource,
+            payload=json.dumps(command.payload, separators=(",", ":")),
+            state_name=command.state_name,
+            kind=kind,
+            status="scheduled" if kind == "activity" else "dispatched",
+            created=now,
+            activity_arn=command.resource if activity else None,
+            timeout_seconds=command.timeout_seconds,
+            heartbeat_seconds=command.heartbeat_seconds,
+            attempt=command.attempt,
+            # Leased: held by this server from the commit that writes it (its expiry is
+            # set then: see _hold); another runs it again only once that lease ran out.
+            lease_owner=self.lease_owner if self._runs_here(kind, command) else None,
+        )
+
     def _children(
         self,
         interpreter: Interpreter,
@@ -505,12 +515,10 @@ class Worker:
                 child.output = child.error = child.cause = child.stop_date = None
                 child.redrive_count = int((event.details or {}).get("redriveCount", 1))
                 child.redrive_date = event.timestamp
-            status = EXECUTION_ENDS.get(event.type)
-            if status is not None:
-                details = stored.details or {}
-                child.status, child.stop_date = status, event.timestamp
-                child.output = details.get("output")
-                child.error, child.cause = details.get("error"), details.get("cause")
+            end = ending(event, stored.details)
+            if end is not None:
+                child.status, child.stop_date = end.status, end.stopped
+                child.output, child.error, child.cause = end.output, end.error, end.cause
         for child in steps.values():
             child.next_event_id = child.events[-1].id + 1
             command = started.get(child.arn)
@@ -590,10 +598,13 @@ class Worker:
                     self._in_flight_lock.notify_all()
 
         try:
+            payload = json.loads(task.payload)
+            if wants_children(task.resource, payload):  # a ResultWriter's write
+                payload = with_stored_children(self.store, payload)
             request = TaskRequest(
                 token=task.token,
                 resource=task.resource,
-                payload=json.loads(task.payload),
+                payload=payload,
                 state_name=task.state_name,
                 execution=info,
                 timeout_seconds=task.timeout_seconds,

@@ -41,6 +41,7 @@ DEFAULT_POOL_SIZE = 4
 DEFAULT_IDLE_SECONDS = 300.0
 DEADLINE_EXCEEDED = "DeadlineExceeded"
 TIMER_TICK = 0.01  # seconds: how late a timeout may fire, at most
+INIT_SECONDS = 10.0  # Lambda's limit for a sandbox's init phase
 
 Done = Callable[[InvocationResult], None]
 
@@ -314,6 +315,11 @@ class FunctionRuntime:
         call.worker = worker
         call.started = now = time.monotonic()
         call.kill_at = now + call.config.timeout
+        if worker.init_ms is None:
+            # The worker is still starting: its init phase has a limit of its own, as on
+            # Lambda, and is not the handler's time (a slow start on a loaded machine
+            # must not time the first call out).
+            call.kill_at += INIT_SECONDS
         worker.invocation = call
         if call.deadline is None or call.kill_at < call.deadline:
             self._schedule(call.kill_at, call)
@@ -416,6 +422,15 @@ class FunctionRuntime:
         if frame.kind == "init":
             if frame.status:
                 worker.init_error = frame.body
+                return
+            with self._lock:
+                call = worker.invocation
+                if call is not None and call.state == _RUNNING:
+                    # The handler's own time starts now that the init phase is over.
+                    call.started = worker.ready_at
+                    call.kill_at = worker.ready_at + call.config.timeout
+                    if call.deadline is None or call.kill_at < call.deadline:
+                        self._schedule(call.kill_at, call)
             return
         nxt: _Call | None = None
         stop = False

@@ -26,10 +26,11 @@ from stepfn.interp.runstate import SILENT, ChildExecution, FanOut, RedriveOf, Th
 
 if TYPE_CHECKING:
     from stepfn.interp.machine import Interpreter
+    from stepfn.interp.step_context import StepContext
 
 
 def start(
-    interp: Interpreter,
+    interp: StepContext,
     parent: Thread,
     child: Thread,
     state: MapState,
@@ -52,7 +53,7 @@ def start(
     interp.run.children[arn] = ChildExecution(arn, name, child.id, input, interp.now, label)
     child.execution = arn
     child.last_event_id = 0
-    interp.commands.append(
+    interp.command(
         StartChildExecution(
             arn=arn,
             name=name,
@@ -68,7 +69,7 @@ def start(
 
 
 def redrive(
-    interp: Interpreter, child: Thread, state: MapState, redriven: RedriveOf, input: Any
+    interp: StepContext, child: Thread, state: MapState, redriven: RedriveOf, input: Any
 ) -> None:
     """Make ``child`` the root of ``redriven``, an unsuccessful child execution of a
     redriven map run, which runs again: the same ARN, its history going on from its

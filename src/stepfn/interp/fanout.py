@@ -21,20 +21,27 @@ from stepfn import errors
 from stepfn.arns import ArnBuilder
 from stepfn.definition.model import MapState, ParallelState, State
 from stepfn.errors import StateError
-from stepfn.interp import children, flow
+from stepfn.interp import children, flow, item_reader, map_data, result_writer
 from stepfn.interp.commands import MapRunRedrive
 from stepfn.interp.dataflow import evaluate_template, read_field
 from stepfn.interp.events import to_json_text
+from stepfn.interp.retry import will_retry
 from stepfn.interp.runstate import SILENT, RedriveOf
 from stepfn.lang.jsonata import json_type
 from stepfn.lang.jsonpath import JsonPath
 
 if TYPE_CHECKING:
-    from stepfn.interp.machine import FanOut, Interpreter, Thread
+    from stepfn.interp.machine import FanOut, Thread
+    from stepfn.interp.step_context import StepContext
 
 Outcome = tuple[str | None, Any] | None
 
 TOLERANCE_EXCEEDED_CAUSE = "The specified tolerated failure threshold was exceeded"
+
+# At most this many child executions of a distributed Map run at once, as on AWS (its
+# MaxConcurrency 0 means "as many as that"): the others wait as item indexes, so that a
+# map run of a million items never holds a million threads in its run state.
+MAX_CHILD_EXECUTIONS = 10_000
 
 # AWS's hard limit of redrives of one map run; past it the Map fails with States.Runtime
 # (the cause is our wording).
@@ -48,7 +55,7 @@ MAP_RUN_REDRIVES_CAUSE = (
 
 
 def run_map(
-    interp: Interpreter, thread: Thread, state: MapState, redrive: MapRunRedrive | None = None
+    interp: StepContext, thread: Thread, state: MapState, redrive: MapRunRedrive | None = None
 ) -> Outcome:
     """Enter a Map state: find its items and start the first iterations. With
     ``redrive``, go on with that map run of a distributed Map (see ``_redrive_items``):
@@ -57,9 +64,13 @@ def run_map(
     from stepfn.interp.machine import FanOut
 
     raw = thread.state_input
+    # With an ItemReader the items are read after the map run starts (item_reader.py).
+    reading = item_reader.reads_items(state)
     if state.jsonata:
         bindings = flow.jsonata_bindings(interp, thread, raw)
-        if state.has_items:
+        if reading:
+            items = []
+        elif state.has_items:
             items = flow.jsonata_value(interp, state.items, bindings, "Items")
             if not isinstance(items, list):
                 raise StateError(
@@ -89,7 +100,12 @@ def run_map(
     else:
         scope = interp.scope(thread)
         effective = flow.effective_input(interp, thread, state, raw, scope, parameters=False)
-        items = read_field(state.items_path, effective, scope) if state.items_path else effective
+        if reading:
+            items = []
+        elif state.items_path:
+            items = read_field(state.items_path, effective, scope)
+        else:
+            items = effective
         if not isinstance(items, list):
             raise StateError(
                 errors.RUNTIME,
@@ -128,7 +144,11 @@ def run_map(
     elif state.distributed:
         map_run = _map_run_arn(interp, thread, state)
         map_run_event_id = interp.emit(thread, "MapRunStarted", {"mapRunArn": map_run}).id
-    items = _batch(state, items)
+    items = [] if reading else item_reader.batch(interp, thread, state, items)
+    if state.distributed and not state.item_batcher:
+        # A list of its own: its slots are let go as children start (_start_child), and
+        # the one read from the input is part of the input.
+        items = list(items)
     fan = FanOut(
         kind="map",
         items=items,
@@ -142,6 +162,16 @@ def run_map(
         map_run_event_id=map_run_event_id,
     )
     thread.fan = fan
+    if reading:
+        if redrive is not None:
+            map_data.remember_redrive(fan, redrive)
+        try:
+            item_reader.start_reading(interp, thread, state, fan)
+        except item_reader.ReaderFailed as exc:
+            return map_data.map_run_failed(
+                interp, thread, state, errors.ITEM_READER_FAILED, exc.cause
+            )
+        return None
     if redrive is not None:
         _redrive_items(fan, redrive)
     if not fan.pending:
@@ -169,55 +199,28 @@ def _redrive_items(fan: FanOut, redrive: MapRunRedrive) -> None:
         fan.pending.append(index)
 
 
-def _map_started(interp: Interpreter, thread: Thread, state: MapState, items: list[Any]) -> None:
+def _map_started(interp: StepContext, thread: Thread, state: MapState, items: list[Any]) -> None:
     # AWS records MapStateStarted once it has the items and MaxConcurrency, before it
     # reads the failure tolerances (whose errors come after it in the history).
-    size = len(_batch(state, items)) if state.item_batcher else len(items)
+    batched = item_reader.batch(interp, thread, state, items) if state.item_batcher else items
+    size = len(batched)
     interp.emit(thread, "MapStateStarted", {"length": size})
 
 
-def _map_run_arn(interp: Interpreter, thread: Thread, state: MapState) -> str:
+def _map_run_arn(interp: StepContext, thread: Thread, state: MapState) -> str:
     # Inside a child execution, the child's own state machine and name.
     info = interp.info_of(thread)
     label = state.label or state.name
     return ArnBuilder(info.region, info.account).map_run(info.state_machine_name, label, info.name)
 
 
-def _batch(state: MapState, items: list[Any]) -> list[Any]:
-    """Group items into batches as ItemBatcher says (only fixed counts are supported)."""
-    batcher = state.item_batcher
-    if not batcher:
-        return items
-    size = batcher.get("MaxItemsPerBatch")
-    if not isinstance(size, int) or size <= 0:
-        size = len(items) or 1
-    batch_input = batcher.get("BatchInput")
-    batches = []
-    for start in range(0, len(items), size):
-        batch: dict[str, Any] = {}
-        if isinstance(batch_input, dict):
-            batch["BatchInput"] = batch_input
-        batch["Items"] = items[start : start + size]
-        batches.append(batch)
-    return batches
-
-
 def _jsonata_number(
-    interp: Interpreter, value: Any, bindings: dict[str, Any], field: str
+    interp: StepContext, value: Any, bindings: dict[str, Any], field: str
 ) -> float | None:
-    if value is None:
-        return None
+    # A Map's limits may be numbers as written (no expression to evaluate).
     if isinstance(value, int | float):
         return value
-    result = flow.jsonata_value(interp, value, bindings, field)
-    if isinstance(result, bool) or not isinstance(result, int | float):
-        raise StateError(
-            errors.QUERY_EVALUATION_ERROR,
-            f"The JSONata expression '{flow.expression_text(value)}' specified for the field "
-            f"'{field}' returned an unexpected result type. Expected 'number', but was "
-            f"'{json_type(result)}' for value: {to_json_text(result)}",
-        )
-    return result
+    return flow.jsonata_number(interp, value, bindings, field, "number")
 
 
 def _numeric_text(value: Any) -> Any:
@@ -275,7 +278,7 @@ def _path_float(
     return float(found)
 
 
-def _item_input(interp: Interpreter, thread: Thread, state: MapState, index: int, item: Any) -> Any:
+def _item_input(interp: StepContext, thread: Thread, state: MapState, index: int, item: Any) -> Any:
     """An iteration's input: the item, or ItemSelector evaluated with $$.Map.Item."""
     fan = thread.fan
     assert fan is not None
@@ -292,7 +295,7 @@ def _item_input(interp: Interpreter, thread: Thread, state: MapState, index: int
 # --- Parallel --------------------------------------------------------------------------------
 
 
-def run_parallel(interp: Interpreter, thread: Thread, state: ParallelState) -> Outcome:
+def run_parallel(interp: StepContext, thread: Thread, state: ParallelState) -> Outcome:
     """Enter a Parallel state: start every branch on the same input."""
     from stepfn.interp.machine import FanOut
 
@@ -324,10 +327,12 @@ def run_parallel(interp: Interpreter, thread: Thread, state: ParallelState) -> O
 # --- children ----------------------------------------------------------------------------------
 
 
-def _start_children(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> None:
+def _start_children(interp: StepContext, thread: Thread, state: State, fan: FanOut) -> None:
     """Start children while there are items and room under MaxConcurrency."""
     started = []
     limit = fan.max_concurrency
+    if fan.map_run and not 0 < limit <= MAX_CHILD_EXECUTIONS:
+        limit = MAX_CHILD_EXECUTIONS  # a distributed Map's children, at most AWS's
     while fan.pending and (limit <= 0 or len(fan.running) < limit):
         index = fan.pending.popleft()
         started.append(_start_child(interp, thread, state, fan, index))
@@ -337,7 +342,7 @@ def _start_children(interp: Interpreter, thread: Thread, state: State, fan: FanO
 
 
 def _start_child(
-    interp: Interpreter, thread: Thread, state: State, fan: FanOut, index: int
+    interp: StepContext, thread: Thread, state: State, fan: FanOut, index: int
 ) -> tuple[Thread, str, Any]:
     item = fan.items[index]
     if isinstance(state, MapState):
@@ -352,6 +357,11 @@ def _start_child(
                     children.start(interp, thread, child, state, fan, index, data)
                 else:
                     children.redrive(interp, child, state, redriven, data)
+                # The child's input is in its own history now: a map run of many items
+                # need not carry them all in its run state to its end. (TestState, which
+                # inspects the items afterwards, runs no child executions for real.)
+                if getattr(interp, "inspector", None) is None:
+                    fan.items[index] = None
             else:
                 child.execution = SILENT
         elif child.execution != SILENT:
@@ -368,14 +378,15 @@ def _start_child(
     return child, machine.start_at, data
 
 
-def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: Any) -> None:
+def child_succeeded(interp: StepContext, parent: Thread, child: Thread, output: Any) -> None:
     """A branch or iteration ended well: keep its output; start more or finish."""
     fan = parent.fan
     if fan is None or child.index not in fan.running:
         return
-    state = interp.machines[parent.machine_key].states[parent.state]
+    state = interp.state_of(parent)
     del fan.running[child.index]
-    fan.results[child.index] = output
+    if not isinstance(state, MapState) or result_writer.keeps_outputs(state):
+        fan.results[child.index] = output
     fan.succeeded.add(child.index)
     # An inline Map's iterations record MapIteration* events, unless silent; a
     # distributed Map's items are executions. (Not ``child.silent``: a property call
@@ -386,13 +397,13 @@ def child_succeeded(interp: Interpreter, parent: Thread, child: Thread, output: 
 
 
 def child_failed(
-    interp: Interpreter, parent: Thread, child: Thread, error: str | None, cause: str | None
+    interp: StepContext, parent: Thread, child: Thread, error: str | None, cause: str | None
 ) -> None:
     """A branch or iteration failed: tolerate it, or fail the state."""
     fan = parent.fan
     if fan is None or child.index not in fan.running:
         return
-    state = interp.machines[parent.machine_key].states[parent.state]
+    state = interp.state_of(parent)
     del fan.running[child.index]
     fan.failures += 1
     if isinstance(state, MapState):
@@ -409,7 +420,7 @@ def child_failed(
     if isinstance(state, MapState) and state.distributed:
         interp.emit(parent, "MapRunFailed", {})
     # A state about to be retried shows no Failed event: AWS starts it again at once.
-    if not interp.will_retry(parent, state, error):
+    if not will_retry(parent, state, error):
         interp.emit(
             parent, "MapStateFailed" if isinstance(state, MapState) else "ParallelStateFailed"
         )
@@ -418,7 +429,7 @@ def child_failed(
     interp.continue_thread(parent, outcome)
 
 
-def _keep_for_redrive(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> None:
+def _keep_for_redrive(interp: StepContext, parent: Thread, state: State, fan: FanOut) -> None:
     """Keep the fan-out of a top-level inline Map or Parallel whose failure failed the
     execution: RedriveExecution goes on with it (``redrive``). Only its successes
     matter then, so the other results are dropped. (A stopped or timed-out execution
@@ -435,7 +446,7 @@ def _keep_for_redrive(interp: Interpreter, parent: Thread, state: State, fan: Fa
     parent.fan = fan
 
 
-def redrive(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> Outcome:
+def redrive(interp: StepContext, thread: Thread, state: State, fan: FanOut) -> Outcome:
     """Go on with the kept fan-out of a top-level inline Map or Parallel, as AWS's
     RedriveExecution does: the children that succeeded keep their outputs and do not
     run again; the ones that failed or were aborted, and those never started, run (from
@@ -460,7 +471,7 @@ def _tolerated(fan: FanOut) -> bool:
     return False
 
 
-def _abort_running(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> None:
+def _abort_running(interp: StepContext, parent: Thread, state: State, fan: FanOut) -> None:
     for index, child_id in sorted(fan.running.items()):
         child = interp.run.threads.get(child_id)
         if child is None:
@@ -474,7 +485,7 @@ def _abort_running(interp: Interpreter, parent: Thread, state: State, fan: FanOu
     fan.pending.clear()
 
 
-def _settle(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> None:
+def _settle(interp: StepContext, parent: Thread, state: State, fan: FanOut) -> None:
     if fan.pending:
         _start_children(interp, parent, state, fan)
     if not fan.running and not fan.pending:
@@ -482,8 +493,12 @@ def _settle(interp: Interpreter, parent: Thread, state: State, fan: FanOut) -> N
         interp.continue_thread(parent, outcome)
 
 
-def _complete(interp: Interpreter, thread: Thread, state: State, fan: FanOut) -> Outcome:
-    """All children are done: the state's result is their outputs, in order."""
+def _complete(interp: StepContext, thread: Thread, state: State, fan: FanOut) -> Outcome:
+    """All children are done: the state's result is their outputs, in order (or, with
+    a ResultWriter, where they were written, once they are)."""
+    if isinstance(state, MapState) and result_writer.writes_results(state):
+        result_writer.start_writing(interp, thread, state, fan)
+        return None
     thread.fan = None
     if isinstance(state, MapState):
         if state.distributed:
@@ -492,7 +507,7 @@ def _complete(interp: Interpreter, thread: Thread, state: State, fan: FanOut) ->
     return finish_results(interp, thread, state, fan.results)
 
 
-def finish_results(interp: Interpreter, thread: Thread, state: State, results: Any) -> Outcome:
+def finish_results(interp: StepContext, thread: Thread, state: State, results: Any) -> Outcome:
     """A Map's or Parallel's result flow from its children's outputs: ResultSelector,
     ResultPath, OutputPath (or JSONata's Assign and Output), then leave the state."""
     assert isinstance(state, MapState | ParallelState)
@@ -505,7 +520,7 @@ def finish_results(interp: Interpreter, thread: Thread, state: State, results: A
     return flow.finish_jsonpath(interp, thread, state, raw, results, scope)
 
 
-def restart(interp: Interpreter, thread: Thread, state: State) -> Outcome:
+def restart(interp: StepContext, thread: Thread, state: State) -> Outcome:
     """Run a Map or Parallel state again after a retry's backoff."""
     if isinstance(state, MapState):
         return run_map(interp, thread, state)

@@ -22,12 +22,14 @@ from stepfn.definition.model import (
     TemplateNode,
     compile_template,
 )
-from stepfn.errors import ExecutionError
-from stepfn.interp.context import context_object
+from stepfn.errors import ExecutionError, StateError
 from stepfn.interp.dataflow import Scope, apply_result_path, evaluate_template, read_field
+from stepfn.interp.events import to_json_text
+from stepfn.lang.jsonata import json_type
 
 if TYPE_CHECKING:
-    from stepfn.interp.machine import Interpreter, Thread
+    from stepfn.interp.runstate import Thread
+    from stepfn.interp.step_context import StepContext
 
 Outcome = tuple[str | None, Any] | None
 
@@ -37,24 +39,18 @@ _NO_RESULT = object()
 class Inspector(Protocol):
     """Watches one state's data flow: what TestState reports as ``inspectionData``.
 
-    An interpreter has one as its ``inspector`` attribute only when something asked to
-    watch (``stepfn.teststate.service``); executions never set it, so each hook below
-    costs one attribute lookup. The stage names are AWS's ``inspectionData`` fields.
+    A step context has one as its ``inspector`` only when something asked to watch
+    (``stepfn.teststate.service``); executions never set it, so each hook below costs
+    one attribute lookup. The stage names are AWS's ``inspectionData`` fields.
     """
 
     def stage(self, name: str, value: Any) -> None:
         """``value`` as it is after the data-flow step ``name`` (``afterInputPath``...)."""
 
-    def context(
-        self, thread: Thread, task_token: str | None, map_item: tuple[int, Any] | None
-    ) -> dict[str, Any]:
-        """The context object the state sees (TestState may be handed one to use)."""
-        ...
 
-
-def inspect(interp: Interpreter, name: str, value: Any) -> None:
+def inspect(interp: StepContext, name: str, value: Any) -> None:
     """Show the inspector, if the interpreter has one, a named stage of the data flow."""
-    inspector = getattr(interp, "inspector", None)
+    inspector = interp.inspector
     if inspector is not None:
         inspector.stage(name, value)
 
@@ -65,7 +61,7 @@ def template(node: TemplateNode, data: Any, scope: Scope) -> Any:
 
 
 def effective_input(
-    interp: Interpreter,
+    interp: StepContext,
     thread: Thread,
     state: State,
     raw: Any,
@@ -97,7 +93,7 @@ def output_path(state: State, data: Any, scope: Scope) -> Any:
 
 
 def finish_jsonpath(
-    interp: Interpreter, thread: Thread, state: State, raw: Any, result: Any, scope: Scope
+    interp: StepContext, thread: Thread, state: State, raw: Any, result: Any, scope: Scope
 ) -> Outcome:
     """ResultPath, Assign, OutputPath, then leave the state."""
     assert isinstance(state, ResultFlowState)
@@ -111,7 +107,7 @@ def finish_jsonpath(
 
 
 def finish_simple(
-    interp: Interpreter, thread: Thread, state: State, effective: Any, scope: Scope
+    interp: StepContext, thread: Thread, state: State, effective: Any, scope: Scope
 ) -> Outcome:
     """Leave a state without a result (Wait, Succeed): Assign, then OutputPath."""
     assigned = assign_jsonpath(interp, thread, state.assign, effective, scope)
@@ -121,7 +117,7 @@ def finish_simple(
 
 
 def assign_jsonpath(
-    interp: Interpreter,
+    interp: StepContext,
     thread: Thread,
     assign: Mapping[str, Any] | None,
     source: Any,
@@ -140,7 +136,7 @@ MAX_VARIABLE_BYTES = 256 * 1024
 MAX_VARIABLES_BYTES = 10 * 1024 * 1024
 
 
-def commit_assign(interp: Interpreter, thread: Thread, assigned: dict[str, Any] | None) -> None:
+def commit_assign(interp: StepContext, thread: Thread, assigned: dict[str, Any] | None) -> None:
     """Store assigned variables in the thread's scope, once the whole state succeeded.
 
     AWS limits one variable to 256 KiB and all of an execution's to 10 MiB
@@ -176,7 +172,7 @@ def _size(value: Any) -> int:
 
 
 def jsonata_bindings(
-    interp: Interpreter,
+    interp: StepContext,
     thread: Thread,
     raw: Any,
     *,
@@ -188,18 +184,7 @@ def jsonata_bindings(
     """``$states`` and the variables, as JSONata expressions of the state see them."""
     states: dict[str, Any] = {"input": raw}
     if task_token is not None or map_item is not None or _reads_context(interp, thread):
-        inspector = getattr(interp, "inspector", None)
-        if inspector is not None:
-            states["context"] = inspector.context(thread, task_token, map_item)
-        else:
-            states["context"] = context_object(
-                interp.info_of(thread),
-                thread.state,
-                thread.entered_time,
-                interp.retry_count_of(thread),
-                task_token,
-                map_item,
-            )
+        states["context"] = interp.context_object(thread, task_token, map_item)
     if result is not _NO_RESULT:
         states["result"] = result
     if error_output is not _NO_RESULT:
@@ -209,12 +194,12 @@ def jsonata_bindings(
     return bindings
 
 
-def _reads_context(interp: Interpreter, thread: Thread) -> bool:
+def _reads_context(interp: StepContext, thread: Thread) -> bool:
     """Whether the thread's current state may read ``$states.context`` (see the model)."""
-    return interp.machines[thread.machine_key].states[thread.state].reads_context
+    return interp.state_of(thread).reads_context
 
 
-def jsonata_value(interp: Interpreter, value: Any, bindings: Mapping[str, Any], field: str) -> Any:
+def jsonata_value(interp: StepContext, value: Any, bindings: Mapping[str, Any], field: str) -> Any:
     """Evaluate a JSONata-mode field: ``{% %}`` strings anywhere inside ``value``."""
     from stepfn.lang.jsonata import evaluate_template as evaluate
 
@@ -222,7 +207,7 @@ def jsonata_value(interp: Interpreter, value: Any, bindings: Mapping[str, Any], 
 
 
 def assign_jsonata(
-    interp: Interpreter,
+    interp: StepContext,
     thread: Thread,
     assign: Mapping[str, Any] | None,
     bindings: Mapping[str, Any],
@@ -237,7 +222,7 @@ def assign_jsonata(
 
 
 def finish_jsonata(
-    interp: Interpreter,
+    interp: StepContext,
     thread: Thread,
     state: State,
     raw: Any,
@@ -259,6 +244,24 @@ def finish_jsonata(
     return interp.exit_state(thread, state, output, assigned)
 
 
+def jsonata_number(
+    interp: StepContext, value: Any, bindings: Mapping[str, Any], field: str, expected: str
+) -> float | None:
+    """A JSONata-mode field that must give a number (None when not set); ``expected``
+    is the type AWS names when it does not (``number``, ``integer``)."""
+    if value is None:
+        return None
+    result = jsonata_value(interp, value, bindings, field)
+    if isinstance(result, bool) or not isinstance(result, int | float):
+        raise StateError(
+            errors.QUERY_EVALUATION_ERROR,
+            f"The JSONata expression '{expression_text(value)}' specified for the field "
+            f"'{field}' returned an unexpected result type. Expected '{expected}', but was "
+            f"'{json_type(result)}' for value: {to_json_text(result)}",
+        )
+    return result
+
+
 def expression_text(value: Any) -> str:
     """The expression inside ``{% ... %}``, for error messages."""
     if isinstance(value, str):
@@ -273,7 +276,7 @@ def expression_text(value: Any) -> str:
 
 
 def choice_exit(
-    interp: Interpreter,
+    interp: StepContext,
     thread: Thread,
     state: ChoiceState,
     raw: Any,
@@ -303,7 +306,7 @@ def choice_exit(
 
 
 def choice_exit_jsonpath(
-    interp: Interpreter,
+    interp: StepContext,
     thread: Thread,
     state: ChoiceState,
     raw: Any,

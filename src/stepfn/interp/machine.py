@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepfn import errors
 from stepfn.definition.model import (
@@ -46,7 +46,7 @@ from stepfn.definition.model import (
     compile_template,
 )
 from stepfn.errors import ExecutionError, StateError
-from stepfn.interp import children, fanout, states
+from stepfn.interp import children, fanout, map_data, states
 from stepfn.interp import retry as retry_rules
 from stepfn.interp.commands import (
     Begin,
@@ -69,6 +69,10 @@ from stepfn.interp.context import ExecutionInfo, context_object
 from stepfn.interp.dataflow import Scope
 from stepfn.interp.events import Event, to_json_text
 from stepfn.interp.runstate import FanOut, RunState, Thread
+from stepfn.interp.step_context import StepContext
+
+if TYPE_CHECKING:
+    from stepfn.interp.flow import Inspector
 
 # The step API in one place: stimuli in, commands and events out, run state carried.
 __all__ = [
@@ -131,8 +135,14 @@ class Interpreter:
         info: ExecutionInfo,
         ids: Any,
         time_limit: float | None = None,
+        context: StepContext | None = None,
     ) -> None:
         self.machine = machine
+        # What the state modules are given (``step_context.py``): this interpreter, or
+        # a driver's context around it that answers some of its members (TestState).
+        self.ctx: StepContext = self if context is None else context
+        # TestState's watcher of the data flow (``flow.Inspector``); None in executions.
+        self.inspector: Inspector | None = None
         self.info = info
         self.ids = ids
         # AWS ends a Standard execution whose history would outgrow its quota; Express
@@ -311,18 +321,33 @@ class Interpreter:
         map_item: tuple[int, Any] | None = None,
     ) -> Scope:
         """What JSONPath expressions of the thread's current state may read."""
+        ctx = self.ctx
         return Scope(
-            lambda: context_object(
-                self.info_of(thread),
-                thread.state,
-                thread.entered_time,
-                self.retry_count_of(thread),
-                task_token,
-                map_item,
-            ),
-            self.variables(thread),
+            lambda: ctx.context_object(thread, task_token, map_item),
+            ctx.variables(thread),
             self.ids,
         )
+
+    def context_object(
+        self, thread: Thread, task_token: str | None, map_item: tuple[int, Any] | None
+    ) -> dict[str, Any]:
+        """The context object of the thread's current state."""
+        return context_object(
+            self.info_of(thread),
+            thread.state,
+            thread.entered_time,
+            self.retry_count_of(thread),
+            task_token,
+            map_item,
+        )
+
+    def state_of(self, thread: Thread) -> State:
+        """The state ``thread`` is in."""
+        return self.machines[thread.machine_key].states[thread.state]
+
+    def command(self, command: Command) -> None:
+        """Ask the driver for ``command`` once the step is committed."""
+        self.commands.append(command)
 
     def retry_count_of(self, thread: Thread) -> int | None:
         """``$$.State.RetryCount``: shown for Task states only."""
@@ -396,15 +421,15 @@ class Interpreter:
                 thread, f"{state.type}StateEntered", {"name": state_name, "input": data}
             )
             thread.entered_id = entered.id
-            outcome = self.guarded(thread, state, Interpreter.enter_state)
+            outcome = self.guarded(thread, state, enter_state)
             if outcome is None:
                 return
             state_name, data = outcome
 
     def guarded(self, thread: Thread, state: State, action: Any, *args: Any) -> Any:
-        """Run ``action(self, thread, state, *args)``; a failure goes to Retry/Catch."""
+        """Run ``action(context, thread, state, *args)``; a failure goes to Retry/Catch."""
         try:
-            return action(self, thread, state, *args)
+            return action(self.ctx, thread, state, *args)
         except StateError as exc:
             cause = (
                 f"An error occurred while executing the state '{state.name}' "
@@ -418,13 +443,13 @@ class Interpreter:
                     "EvaluationFailed",
                     {"error": exc.error, "cause": cause, "state": state.name},
                 )
-                if isinstance(state, MapState | ParallelState) and not self.will_retry(
+                if isinstance(state, MapState | ParallelState) and not retry_rules.will_retry(
                     thread, state, exc.error
                 ):
                     self.emit(thread, f"{state.type}StateFailed")
-            return self.state_failed(thread, state, exc.error, cause)
+            return self.ctx.state_failed(thread, state, exc.error, cause)
         except ExecutionError as exc:
-            return self.state_failed(thread, state, exc.error, exc.cause)
+            return self.ctx.state_failed(thread, state, exc.error, exc.cause)
 
     def continue_thread(self, thread: Thread, outcome: tuple[str | None, Any] | None) -> None:
         """Go on after a blocked state finished: run the next state, or end the thread."""
@@ -432,30 +457,9 @@ class Interpreter:
             return
         next_state, data = outcome
         if next_state is not None:
-            self.enqueue(thread, next_state, data, front=True)
+            self.ctx.enqueue(thread, next_state, data, front=True)
 
-    # --- entering states -------------------------------------------------------------------
-
-    def enter_state(self, thread: Thread, state: State) -> tuple[str | None, Any] | None:
-        """Start the state ``thread`` just entered. Returns (next state, its input), or
-        None when the state blocks or the thread ended."""
-        if isinstance(state, PassState):
-            return states.run_pass(self, thread, state)
-        if isinstance(state, TaskState):
-            return states.run_task(self, thread, state)
-        if isinstance(state, ChoiceState):
-            return states.run_choice(self, thread, state)
-        if isinstance(state, WaitState):
-            return states.run_wait(self, thread, state)
-        if isinstance(state, SucceedState):
-            return states.run_succeed(self, thread, state)
-        if isinstance(state, FailState):
-            return states.run_fail(self, thread, state)
-        if isinstance(state, ParallelState):
-            return fanout.run_parallel(self, thread, state)
-        if isinstance(state, MapState):
-            return fanout.run_map(self, thread, state)
-        raise TypeError(f"unknown state {state!r}")
+    # --- leaving states -------------------------------------------------------------------
 
     def exit_state(
         self,
@@ -492,7 +496,7 @@ class Interpreter:
         parent = self.run.threads[thread.parent]
         if thread.execution and children.is_root(self, thread, parent):
             children.end(self, thread, "ExecutionSucceeded", {"output": output})
-        fanout.child_succeeded(self, parent, thread, output)
+        fanout.child_succeeded(self.ctx, parent, thread, output)
 
     def fail_thread(self, thread: Thread, error: str | None, cause: str | None) -> None:
         """A thread failed with nothing left to handle the error."""
@@ -511,7 +515,7 @@ class Interpreter:
         if thread.execution and children.is_root(self, thread, parent):
             shown = None if error == errors.TIMEOUT and cause == "" else cause
             children.end(self, thread, "ExecutionFailed", _failure_details(error, shown))
-        fanout.child_failed(self, parent, thread, error, cause)
+        fanout.child_failed(self.ctx, parent, thread, error, cause)
 
     def abort_thread(self, thread: Thread) -> None:
         """Stop a thread whose result is no longer wanted; its tasks and timers go."""
@@ -550,15 +554,6 @@ class Interpreter:
 
     # --- errors -------------------------------------------------------------------------------
 
-    def will_retry(self, thread: Thread, state: State, error: str | None) -> bool:
-        """Whether a retrier of ``state`` takes ``error`` (and has attempts left)."""
-        if not isinstance(state, RetryingState):
-            return False
-        index = retry_rules.find_retrier(state.retry, error)
-        if index is None:
-            return False
-        return thread.attempts.get(index, 0) < state.retry[index].max_attempts
-
     def state_failed(
         self, thread: Thread, state: State, error: str | None, cause: str | None
     ) -> tuple[str | None, Any] | None:
@@ -577,7 +572,7 @@ class Interpreter:
             catcher = retry_rules.find_catcher(state.catch, error)
             if catcher is not None:
                 return self.caught(thread, state, catcher, error, cause)
-        self.fail_thread(thread, error, cause)
+        self.ctx.fail_thread(thread, error, cause)
         return None
 
     def caught(
@@ -587,7 +582,7 @@ class Interpreter:
         error_output = {"Error": error, "Cause": cause}
         if cause is None:
             error_output = {"Error": error}
-        output, assigned = states.catch_output(self, thread, state, catcher, error_output)
+        output, assigned = states.catch_output(self.ctx, thread, state, catcher, error_output)
         details: dict[str, Any] = {"name": state.name, "output": output}
         if assigned:
             details["assignedVariables"] = {k: to_json_text(v) for k, v in assigned.items()}
@@ -630,6 +625,11 @@ class Interpreter:
             return  # a late answer for a task that timed out or was aborted
         self._release_task(thread)
         state = self.machines[thread.machine_key].states[thread.state]
+        if isinstance(state, MapState):  # its ItemReader's read or ResultWriter's write
+            self.continue_thread(
+                thread, self.guarded(thread, state, map_data.data_answered, stimulus.output)
+            )
+            return
         assert isinstance(state, TaskState)
         outcome = self.guarded(thread, state, states.task_result, stimulus.output)
         self.continue_thread(thread, outcome)
@@ -640,9 +640,13 @@ class Interpreter:
             return
         self._release_task(thread)
         state = self.machines[thread.machine_key].states[thread.state]
+        if isinstance(state, MapState):
+            outcome = map_data.data_refused(self, thread, state, stimulus.error, stimulus.cause)
+            self.continue_thread(thread, outcome)
+            return
         assert isinstance(state, TaskState)
-        states.task_failure_event(self, thread, state, stimulus.error, stimulus.cause)
-        outcome = self.state_failed(thread, state, stimulus.error, stimulus.cause)
+        states.task_failure_event(self.ctx, thread, state, stimulus.error, stimulus.cause)
+        outcome = self.ctx.state_failed(thread, state, stimulus.error, stimulus.cause)
         self.continue_thread(thread, outcome)
 
     def _release_task(self, thread: Thread) -> None:
@@ -656,7 +660,7 @@ class Interpreter:
         if thread is None:
             return
         state = self.machines[thread.machine_key].states[thread.state]
-        seconds = states.heartbeat_of(self, thread)
+        seconds = states.heartbeat_of(self.ctx, thread)
         if isinstance(state, TaskState) and seconds:
             self.cancel_timers(thread, ("heartbeat",))
             self.new_timer(thread, self.now + seconds, "heartbeat")
@@ -694,9 +698,9 @@ class Interpreter:
                 self.commands.append(CancelTask(thread.token))
                 thread.token = None
             self.cancel_timers(thread, ("task-timeout", "heartbeat"))
-            states.task_timed_out_event(self, thread, state)
+            states.task_timed_out_event(self.ctx, thread, state)
             # AWS gives a timed-out task an empty cause (a catcher sees "Cause": "").
-            outcome = self.state_failed(thread, state, errors.TIMEOUT, "")
+            outcome = self.ctx.state_failed(thread, state, errors.TIMEOUT, "")
         else:
             raise ValueError(f"unknown timer purpose {purpose!r}")
         self.continue_thread(thread, outcome)
@@ -760,6 +764,28 @@ class Interpreter:
             kind = "ExecutionFailed" if stimulus.fail else "ExecutionAborted"
             self.emit(root, kind, details or None)
         self._finish_all()
+
+
+# What entering each type of state does (``states.py`` and ``fanout.py``).
+_ENTER: dict[type, Callable[[StepContext, Thread, Any], tuple[str | None, Any] | None]] = {
+    PassState: states.run_pass,
+    TaskState: states.run_task,
+    ChoiceState: states.run_choice,
+    WaitState: states.run_wait,
+    SucceedState: states.run_succeed,
+    FailState: states.run_fail,
+    ParallelState: fanout.run_parallel,
+    MapState: fanout.run_map,
+}
+
+
+def enter_state(ctx: StepContext, thread: Thread, state: State) -> tuple[str | None, Any] | None:
+    """Start the state ``thread`` just entered. Returns (next state, its input), or
+    None when the state blocks or the thread ended."""
+    enter = _ENTER.get(type(state))
+    if enter is None:
+        raise TypeError(f"unknown state {state!r}")
+    return enter(ctx, thread, state)
 
 
 def _goes_on_with(state: State | None, fan: FanOut) -> bool:

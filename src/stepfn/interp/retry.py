@@ -17,10 +17,13 @@ AWS's rules, in the order they apply:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from stepfn import errors
-from stepfn.definition.model import Catcher, Retrier
+from stepfn.definition.model import Catcher, Retrier, RetryingState, State
+
+if TYPE_CHECKING:
+    from stepfn.interp.runstate import Thread
 
 TERMINAL_ERRORS = frozenset({errors.RUNTIME})
 
@@ -66,3 +69,13 @@ def backoff_delay(retrier: Retrier, attempt: int, rng: _Random) -> float:
     if retrier.jitter_strategy == "FULL":
         delay = delay * rng.random()
     return delay
+
+
+def will_retry(thread: Thread, state: State, error: str | None) -> bool:
+    """Whether a retrier of ``state`` takes ``error`` with attempts left on ``thread``."""
+    if not isinstance(state, RetryingState):
+        return False
+    index = find_retrier(state.retry, error)
+    if index is None:
+        return False
+    return thread.attempts.get(index, 0) < state.retry[index].max_attempts

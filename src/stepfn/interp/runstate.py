@@ -49,6 +49,9 @@ class FanOut:
     # cannot tell). A top-level inline Map or Parallel that stopped its execution keeps
     # its fan-out, so that RedriveExecution runs only the other children again.
     succeeded: set[int] = field(default_factory=set)
+    # What a Map with an ItemReader or a ResultWriter waits for: "" (its children),
+    # "reading" (its items) or "writing" (its results); see item_reader, result_writer.
+    phase: str = ""
 
 
 @dataclass(slots=True)
@@ -245,6 +248,7 @@ def _thread_to_dict(thread: Thread) -> dict[str, Any]:
                 for index, r in sorted(fan.redriven.items())
             ],
             "succeeded": sorted(fan.succeeded),
+            "phase": fan.phase,
         },
         "variables": thread.variables,
         "map_item": None if thread.map_item is None else list(thread.map_item),
@@ -277,6 +281,7 @@ def _thread_from_dict(data: dict[str, Any]) -> Thread:
             },
             # Run states written before inline redrive kept successes have none.
             succeeded=set(fan_data.get("succeeded", ())),
+            phase=fan_data.get("phase", ""),
         )
     map_item = data["map_item"]
     announce = data["announce"]

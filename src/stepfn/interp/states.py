@@ -24,14 +24,15 @@ from stepfn.definition.model import (
     WaitState,
 )
 from stepfn.errors import ExecutionError, StateError
-from stepfn.interp import flow
+from stepfn.interp import flow, task_parameters
 from stepfn.interp.dataflow import Scope, read, read_field
 from stepfn.interp.events import to_json_text
 from stepfn.lang.jsonata import json_type
 from stepfn.lang.jsonpath import JsonPath, PathNotFound
 
 if TYPE_CHECKING:
-    from stepfn.interp.machine import Interpreter, Thread
+    from stepfn.interp.runstate import Thread
+    from stepfn.interp.step_context import StepContext
 
 Outcome = tuple[str | None, Any] | None
 
@@ -41,7 +42,7 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 # --- Pass ------------------------------------------------------------------------------------
 
 
-def run_pass(interp: Interpreter, thread: Thread, state: PassState) -> Outcome:
+def run_pass(interp: StepContext, thread: Thread, state: PassState) -> Outcome:
     """Pass: its input, or its Result, to its output."""
     raw = thread.state_input
     if state.jsonata:
@@ -69,12 +70,12 @@ def check_result_size(state: State, result: Any) -> None:
 # --- Task ------------------------------------------------------------------------------------
 
 
-def run_task(interp: Interpreter, thread: Thread, state: TaskState) -> Outcome:
+def run_task(interp: StepContext, thread: Thread, state: TaskState) -> Outcome:
     """Task: evaluate the payload and ask the driver to invoke the resource."""
     return invoke_task(interp, thread, state)
 
 
-def invoke_task(interp: Interpreter, thread: Thread, state: TaskState) -> Outcome:
+def invoke_task(interp: StepContext, thread: Thread, state: TaskState) -> Outcome:
     """Schedule the task (again, on a retry)."""
     from stepfn.interp.machine import InvokeTask
 
@@ -100,10 +101,11 @@ def invoke_task(interp: Interpreter, thread: Thread, state: TaskState) -> Outcom
         timeout = _path_seconds(state.timeout_seconds, state.timeout_seconds_path, raw, scope)
         heartbeat = _path_seconds(state.heartbeat_seconds, state.heartbeat_seconds_path, raw, scope)
     flow.inspect(interp, "afterArguments" if state.jsonata else "afterParameters", payload)
+    task_parameters.check(state.resource, payload)
     thread.token = token
     interp.run.tokens[token] = thread.id
     task_scheduled_events(interp, thread, state, payload, timeout, heartbeat)
-    interp.commands.append(
+    interp.command(
         InvokeTask(
             token, state.resource, payload, state.name, timeout, heartbeat, thread.retry_count
         )
@@ -130,19 +132,10 @@ def _path_seconds(value: Any, path: JsonPath | None, data: Any, scope: Scope) ->
 
 
 def _jsonata_seconds(
-    interp: Interpreter, value: Any, bindings: dict[str, Any], field: str
+    interp: StepContext, value: Any, bindings: dict[str, Any], field: str
 ) -> float | None:
-    if value is None:
-        return None
-    seconds = flow.jsonata_value(interp, value, bindings, field)
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise StateError(
-            errors.QUERY_EVALUATION_ERROR,
-            f"The JSONata expression '{flow.expression_text(value)}' specified for the field "
-            f"'{field}' returned an unexpected result type. Expected 'integer', "
-            f"but was '{json_type(seconds)}' for value: {to_json_text(seconds)}",
-        )
-    return float(seconds)
+    seconds = flow.jsonata_number(interp, value, bindings, field, "integer")
+    return None if seconds is None else float(seconds)
 
 
 def resource_kind(resource: str) -> tuple[str, str, str] | None:
@@ -168,7 +161,7 @@ def resource_kind(resource: str) -> tuple[str, str, str] | None:
 
 
 def task_scheduled_events(
-    interp: Interpreter,
+    interp: StepContext,
     thread: Thread,
     state: TaskState,
     payload: Any,
@@ -206,7 +199,7 @@ def task_scheduled_events(
     interp.emit(thread, "TaskStarted", {"resourceType": rtype, "resource": rname})
 
 
-def task_result(interp: Interpreter, thread: Thread, state: TaskState, output: Any) -> Outcome:
+def task_result(interp: StepContext, thread: Thread, state: TaskState, output: Any) -> Outcome:
     """The task succeeded: record it, then ResultSelector, ResultPath, OutputPath."""
     family, rtype, rname = resource_kind(state.resource) or ("task", "", "")
     if family == "lambda":
@@ -230,7 +223,7 @@ def task_result(interp: Interpreter, thread: Thread, state: TaskState, output: A
 
 
 def task_failure_event(
-    interp: Interpreter, thread: Thread, state: TaskState, error: str | None, cause: str | None
+    interp: StepContext, thread: Thread, state: TaskState, error: str | None, cause: str | None
 ) -> None:
     """Record a task's failure in AWS's event type for its resource."""
     family, rtype, rname = resource_kind(state.resource) or ("task", "", "")
@@ -247,7 +240,7 @@ def task_failure_event(
     interp.emit(thread, kind, details)
 
 
-def task_timed_out_event(interp: Interpreter, thread: Thread, state: TaskState) -> None:
+def task_timed_out_event(interp: StepContext, thread: Thread, state: TaskState) -> None:
     """Record a task's timeout."""
     family, rtype, rname = resource_kind(state.resource) or ("task", "", "")
     details: dict[str, Any] = {"error": errors.TIMEOUT}
@@ -259,15 +252,15 @@ def task_timed_out_event(interp: Interpreter, thread: Thread, state: TaskState) 
     interp.emit(thread, kind, details)
 
 
-def heartbeat_of(interp: Interpreter, thread: Thread) -> float | None:
+def heartbeat_of(interp: StepContext, thread: Thread) -> float | None:
     """The heartbeat interval of the thread's running task, if it has one."""
-    state = interp.machines[thread.machine_key].states[thread.state]
+    state = interp.state_of(thread)
     if isinstance(state, TaskState) and isinstance(state.heartbeat_seconds, int | float):
         return float(state.heartbeat_seconds)
     return None
 
 
-def retry_state(interp: Interpreter, thread: Thread, state: State) -> Outcome:
+def retry_state(interp: StepContext, thread: Thread, state: State) -> Outcome:
     """A retry's backoff is over: run the state again, without a new Entered event."""
     from stepfn.interp import fanout
 
@@ -279,7 +272,7 @@ def retry_state(interp: Interpreter, thread: Thread, state: State) -> Outcome:
 # --- Choice ----------------------------------------------------------------------------------
 
 
-def run_choice(interp: Interpreter, thread: Thread, state: ChoiceState) -> Outcome:
+def run_choice(interp: StepContext, thread: Thread, state: ChoiceState) -> Outcome:
     """Choice: the first matching rule's Next, else Default, else States.NoChoiceMatched."""
     raw = thread.state_input
     if state.jsonata:
@@ -319,7 +312,7 @@ def no_choice_cause(state: ChoiceState) -> str:
 # --- Wait ------------------------------------------------------------------------------------
 
 
-def run_wait(interp: Interpreter, thread: Thread, state: WaitState) -> Outcome:
+def run_wait(interp: StepContext, thread: Thread, state: WaitState) -> Outcome:
     """Wait: start a timer for the duration or the timestamp."""
     raw = thread.state_input
     due = wait_due(interp, thread, state, raw)
@@ -329,7 +322,7 @@ def run_wait(interp: Interpreter, thread: Thread, state: WaitState) -> Outcome:
     return None
 
 
-def wait_due(interp: Interpreter, thread: Thread, state: WaitState, raw: Any) -> float:
+def wait_due(interp: StepContext, thread: Thread, state: WaitState, raw: Any) -> float:
     """When the Wait state ends, from whichever of its four fields it has."""
     if state.jsonata:
         bindings = flow.jsonata_bindings(interp, thread, raw)
@@ -362,13 +355,7 @@ def wait_due(interp: Interpreter, thread: Thread, state: WaitState, raw: Any) ->
         return interp.now if parsed is None else parsed
     if state.seconds_path is not None:
         path = state.seconds_path
-        try:
-            seconds = read(path, effective, scope)
-        except PathNotFound:
-            raise StateError(
-                errors.RUNTIME,
-                f"The SecondsPath parameter does not reference an input value: {path.text}",
-            ) from None
+        seconds = _path_value(path, effective, scope, "SecondsPath")
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             raise StateError(
                 errors.RUNTIME,
@@ -388,13 +375,7 @@ def wait_due(interp: Interpreter, thread: Thread, state: WaitState, raw: Any) ->
         return interp.now + float(seconds)
     assert state.timestamp_path is not None
     path = state.timestamp_path
-    try:
-        stamp = read(path, effective, scope)
-    except PathNotFound:
-        raise StateError(
-            errors.RUNTIME,
-            f"The TimestampPath parameter does not reference an input value: {path.text}",
-        ) from None
+    stamp = _path_value(path, effective, scope, "TimestampPath")
     parsed = parse_timestamp(stamp)
     if parsed is None:
         raise StateError(
@@ -422,22 +403,34 @@ def parse_timestamp(value: Any) -> float | None:
     return parsed.timestamp()
 
 
-def wait_done(interp: Interpreter, thread: Thread, state: State) -> Outcome:
+def wait_done(interp: StepContext, thread: Thread, state: State) -> Outcome:
     """The wait is over: the state's output flows on."""
     assert isinstance(state, WaitState)
-    raw = thread.state_input
-    if state.jsonata:
-        return flow.finish_jsonata(interp, thread, state, raw, result=None, has_result=False)
-    scope = interp.scope(thread)
-    effective = flow.effective_input(interp, thread, state, raw, scope, parameters=False)
-    return flow.finish_simple(interp, thread, state, effective, scope)
+    return _flow_on(interp, thread, state)
+
+
+def _path_value(path: JsonPath, effective: Any, scope: Scope, field: str) -> Any:
+    """What a Wait's ``SecondsPath`` or ``TimestampPath`` (``field``) reads."""
+    try:
+        return read(path, effective, scope)
+    except PathNotFound:
+        raise StateError(
+            errors.RUNTIME,
+            f"The {field} parameter does not reference an input value: {path.text}",
+        ) from None
 
 
 # --- Succeed and Fail ------------------------------------------------------------------------
 
 
-def run_succeed(interp: Interpreter, thread: Thread, state: SucceedState) -> Outcome:
+def run_succeed(interp: StepContext, thread: Thread, state: SucceedState) -> Outcome:
     """Succeed: end the thread with the state's output."""
+    return _flow_on(interp, thread, state)
+
+
+def _flow_on(interp: StepContext, thread: Thread, state: State) -> Outcome:
+    """The state's input, through its InputPath and OutputPath (or its JSONata Output),
+    is its output: a Wait that is over, a Succeed."""
     raw = thread.state_input
     if state.jsonata:
         return flow.finish_jsonata(interp, thread, state, raw, result=None, has_result=False)
@@ -446,7 +439,7 @@ def run_succeed(interp: Interpreter, thread: Thread, state: SucceedState) -> Out
     return flow.finish_simple(interp, thread, state, effective, scope)
 
 
-def run_fail(interp: Interpreter, thread: Thread, state: FailState) -> Outcome:
+def run_fail(interp: StepContext, thread: Thread, state: FailState) -> Outcome:
     """Fail: end the thread with an error and a cause."""
     raw = thread.state_input
     if state.jsonata:
@@ -477,7 +470,7 @@ def _fail_text(value: Any, path: Any, field: str, data: Any, scope: Scope) -> st
 
 
 def catch_output(
-    interp: Interpreter, thread: Thread, state: State, catcher: Catcher, error_output: Any
+    interp: StepContext, thread: Thread, state: State, catcher: Catcher, error_output: Any
 ) -> tuple[Any, dict[str, Any] | None]:
     """The output a catcher passes on, and the variables it assigns."""
     raw = thread.state_input

@@ -13,7 +13,7 @@ from typing import Any
 
 from stepfn.errors import ServiceError
 from stepfn.store.base import LogEventRecord
-from stepfn.validation import Constraints, validation_error
+from stepfn.validation.rules import Constraints, validation_error
 
 GROUP_PATTERN = r"[\.\-_/#A-Za-z0-9]+"
 STREAM_PATTERN = r"[^:*]*"

@@ -64,7 +64,7 @@ from stepfn.store.base import (
     Store,
     StoreError,
 )
-from stepfn.validation import Constraints, sequence, structure
+from stepfn.validation.rules import Constraints, sequence, structure
 
 
 class CloudWatchLogs:

@@ -20,19 +20,13 @@ from stepfn.service.control_base import (
     too_many_tags,
 )
 from stepfn.store.base import ActivityRecord, Conflict
-from stepfn.validation import (
+from stepfn.validation.rules import (
     DEFAULT_ENCRYPTION,
-    MAX_ARN,
-    MAX_NAME,
     MAX_TAGS,
-    Constraints,
-    check_encryption,
-    check_page,
     check_resource_name,
-    check_tag_keys,
-    check_tags,
+    listing,
     normalize_encryption,
-    page,
+    tag_pairs,
 )
 
 
@@ -54,12 +48,7 @@ class Activities:
         encryptionConfiguration: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """CreateActivity, idempotent on the name (tags of a repeat are ignored)."""
-        c = Constraints()
-        if c.required(name, "name"):
-            c.string(name, "name", 1, MAX_NAME)
-        pairs = check_tags(tags, c)
-        check_encryption(encryptionConfiguration, c)
-        c.check()
+        pairs = tag_pairs(tags)
         check_resource_name(name)
         normalize_encryption(encryptionConfiguration)
         arn = self.arns.activity(name)
@@ -103,33 +92,21 @@ class Activities:
         self, maxResults: int | None = None, nextToken: str | None = None
     ) -> dict[str, Any]:
         """ListActivities, by name."""
-        c = Constraints()
-        check_page(maxResults, nextToken, c)
-        c.check()
-        chosen, token = page(
-            sorted(self.store.list_activities(), key=lambda a: a.name),
+        return listing(
+            self.store.list_activities(),
             lambda a: a.name,
+            "activities",
+            lambda a: {
+                "activityArn": a.arn,
+                "name": a.name,
+                "creationDate": timestamp(a.creation_date),
+            },
             scope="activities",
             max_results=maxResults,
             next_token=nextToken,
         )
-        out: dict[str, Any] = {
-            "activities": [
-                {
-                    "activityArn": a.arn,
-                    "name": a.name,
-                    "creationDate": timestamp(a.creation_date),
-                }
-                for a in chosen
-            ]
-        }
-        return ControlBase._optional(out, "nextToken", token)
 
     def _activity_arn(self, arn: Any) -> str:
-        c = Constraints()
-        if c.required(arn, "activityArn"):
-            c.string(arn, "activityArn", 1, MAX_ARN)
-        c.check()
         parse_arn(arn, (ACTIVITY,))
         return str(arn)
 
@@ -143,10 +120,7 @@ class Activities:
 
     def tag_resource(self, resourceArn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
         """TagResource: add or overwrite tags of a state machine or an activity."""
-        c = Constraints()
-        self._resource_constraints(resourceArn, c)
-        pairs = check_tags(tags, c) if c.required(tags, "tags") else []
-        c.check()
+        pairs = tag_pairs(tags)
         arn = self._taggable(resourceArn)
         current = self._user_tags(arn)
         added = {k: v for k, v in pairs if k != VERSION_COUNTER_TAG}
@@ -158,10 +132,7 @@ class Activities:
 
     def untag_resource(self, resourceArn: str, tagKeys: list[str]) -> dict[str, Any]:
         """UntagResource: remove tags (keys not set are ignored)."""
-        c = Constraints()
-        self._resource_constraints(resourceArn, c)
-        keys = check_tag_keys(tagKeys, c) if c.required(tagKeys, "tagKeys") else []
-        c.check()
+        keys = list(tagKeys)
         arn = self._taggable(resourceArn)
         keys = [k for k in keys if k != VERSION_COUNTER_TAG]
         if keys:
@@ -170,16 +141,8 @@ class Activities:
 
     def list_tags_for_resource(self, resourceArn: str) -> dict[str, Any]:
         """ListTagsForResource, in the order the tags were first set."""
-        c = Constraints()
-        self._resource_constraints(resourceArn, c)
-        c.check()
         arn = self._taggable(resourceArn)
         return {"tags": [{"key": k, "value": v} for k, v in self._user_tags(arn).items()]}
-
-    @staticmethod
-    def _resource_constraints(arn: Any, c: Constraints) -> None:
-        if c.required(arn, "resourceArn"):
-            c.string(arn, "resourceArn", 1, MAX_ARN)
 
     def _taggable(self, arn: str) -> str:
         """A state machine's or an activity's ARN; versions and aliases carry no tags

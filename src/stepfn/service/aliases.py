@@ -34,15 +34,8 @@ from stepfn.service.control_base import (
     timestamp,
 )
 from stepfn.store.base import AliasRecord, StateMachineRecord, VersionRecord
-from stepfn.validation import (
-    MAX_ARN,
-    MAX_DESCRIPTION,
-    MAX_NAME,
-    Constraints,
-    check_page,
-    page,
-    sequence,
-    structure,
+from stepfn.validation.rules import (
+    listing,
 )
 
 # The service model's pattern for alias names, quoted as written in AWS's messages.
@@ -76,12 +69,6 @@ class VersionsAndAliases(ControlBase):
         saw: it must be the current revision (``INITIAL`` for a state machine never
         updated), or the call fails with ``ConflictException``.
         """
-        c = Constraints()
-        c.required(stateMachineArn, "stateMachineArn")
-        c.string(stateMachineArn, "stateMachineArn", 1, MAX_ARN)
-        c.string(revisionId, "revisionId")
-        c.string(description, "description", None, MAX_DESCRIPTION, sensitive=True)
-        c.check()
         record = self._machine_for_change(stateMachineArn)
         if revisionId is not None:
             current = record.revision_id or INITIAL_REVISION
@@ -104,36 +91,22 @@ class VersionsAndAliases(ControlBase):
     ) -> dict[str, Any]:
         """ListStateMachineVersions, newest first. A state machine that does not exist
         simply has none (AWS names no error for it)."""
-        c = Constraints()
-        c.required(stateMachineArn, "stateMachineArn")
-        c.string(stateMachineArn, "stateMachineArn", 1, MAX_ARN)
-        check_page(maxResults, nextToken, c)
-        c.check()
         ref = parse_state_machine_arn(stateMachineArn)
         if ref.kind != "state_machine":
             raise invalid_arn(f"Invalid state machine ARN: {stateMachineArn}")
         versions = self.store.list_versions(ref.base)
-        chosen, token = page(
-            sorted(versions, key=lambda v: -v.version),
+        return listing(
+            versions,
             lambda v: -v.version,
+            "stateMachineVersions",
+            lambda v: {"stateMachineVersionArn": v.arn, "creationDate": timestamp(v.creation_date)},
             scope=f"versions:{ref.base}",
             max_results=maxResults,
             next_token=nextToken,
         )
-        out: dict[str, Any] = {
-            "stateMachineVersions": [
-                {"stateMachineVersionArn": v.arn, "creationDate": timestamp(v.creation_date)}
-                for v in chosen
-            ]
-        }
-        return self._optional(out, "nextToken", token)
 
     def delete_state_machine_version(self, stateMachineVersionArn: str) -> dict[str, Any]:
         """DeleteStateMachineVersion; a version an alias still routes to is kept."""
-        c = Constraints()
-        c.required(stateMachineVersionArn, "stateMachineVersionArn")
-        c.string(stateMachineVersionArn, "stateMachineVersionArn", 1, 2000)
-        c.check()
         ref = parse_state_machine_arn(stateMachineVersionArn)
         if ref.kind != "version":
             raise invalid_arn(f"Invalid version ARN: {stateMachineVersionArn}")
@@ -174,12 +147,7 @@ class VersionsAndAliases(ControlBase):
     ) -> dict[str, Any]:
         """CreateStateMachineAlias. Idempotent: the same name, description and routing
         give the existing alias; a different description or routing is a conflict."""
-        c = Constraints()
-        c.string(description, "description", None, MAX_DESCRIPTION, sensitive=True)
-        if c.required(name, "name") and c.string(name, "name", 1, MAX_NAME):
-            c.pattern(name, "name", ALIAS_NAME_PATTERN)
-        routes = self._routing_constraints(routingConfiguration, c, required=True)
-        c.check()
+        routes = [dict(route) for route in routingConfiguration or ()]
         machine_arn = self._check_routes(routes)
         machine = self._state_machine_record(machine_arn)
         if machine is None:
@@ -240,10 +208,7 @@ class VersionsAndAliases(ControlBase):
         routingConfiguration: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """UpdateStateMachineAlias: its description, its routing, or both."""
-        c = Constraints()
-        c.string(description, "description", None, MAX_DESCRIPTION, sensitive=True)
-        routes = self._routing_constraints(routingConfiguration, c, required=False)
-        c.check()
+        routes = [dict(route) for route in routingConfiguration or ()]
         if description is None and routingConfiguration is None:
             raise ServiceError(
                 "ValidationException",
@@ -285,11 +250,6 @@ class VersionsAndAliases(ControlBase):
     ) -> dict[str, Any]:
         """ListStateMachineAliases, oldest first as AWS's recordings show. Given a
         version ARN, the aliases that route to that version."""
-        c = Constraints()
-        c.required(stateMachineArn, "stateMachineArn")
-        c.string(stateMachineArn, "stateMachineArn", 1, MAX_ARN)
-        check_page(maxResults, nextToken, c)
-        c.check()
         ref = parse_state_machine_arn(stateMachineArn)
         if ref.kind not in ("state_machine", "version"):
             raise invalid_arn(f"Invalid state machine ARN: {stateMachineArn}")
@@ -307,28 +267,19 @@ class VersionsAndAliases(ControlBase):
                 for a in aliases
                 if any(r["stateMachineVersionArn"] == ref.text for r in a.routing_configuration)
             ]
-        chosen, token = page(
-            sorted(aliases, key=lambda a: (a.creation_date, a.name)),
+        return listing(
+            aliases,
             lambda a: (a.creation_date, a.name),
+            "stateMachineAliases",
+            lambda a: {"stateMachineAliasArn": a.arn, "creationDate": timestamp(a.creation_date)},
             scope=f"aliases:{ref.text}",
             max_results=maxResults,
             next_token=nextToken,
         )
-        out: dict[str, Any] = {
-            "stateMachineAliases": [
-                {"stateMachineAliasArn": a.arn, "creationDate": timestamp(a.creation_date)}
-                for a in chosen
-            ]
-        }
-        return self._optional(out, "nextToken", token)
 
     # --- helpers -------------------------------------------------------------------------
 
     def _alias_ref(self, arn: Any) -> StateMachineArn:
-        c = Constraints()
-        c.required(arn, "stateMachineAliasArn")
-        c.string(arn, "stateMachineAliasArn", 1, MAX_ARN)
-        c.check()
         ref = parse_state_machine_arn(arn)
         if ref.kind != "alias":
             raise invalid_arn(f"Invalid alias ARN: {arn}")
@@ -339,34 +290,6 @@ class VersionsAndAliases(ControlBase):
         if alias is None:
             raise _alias_not_found()
         return alias
-
-    @staticmethod
-    def _routing_constraints(value: Any, c: Constraints, *, required: bool) -> list[dict[str, Any]]:
-        """Model constraints of a RoutingConfigurationList (1 or 2 items)."""
-        if required and not c.required(value, "routingConfiguration"):
-            return []
-        items = sequence(value, "routingConfiguration")
-        if items is None:
-            return []
-        if not 1 <= len(items) <= 2:
-            bound = "greater than or equal to 1" if not items else "less than or equal to 2"
-            c.fail(items, "routingConfiguration", f"Member must have length {bound}")
-        routes = []
-        for i, item in enumerate(items):
-            here = f"routingConfiguration.{i + 1}.member"
-            route = structure(item, here) or {}
-            arn, weight = route.get("stateMachineVersionArn"), route.get("weight")
-            ok = c.required(arn, f"{here}.stateMachineVersionArn") and c.string(
-                arn, f"{here}.stateMachineVersionArn", 1, MAX_ARN
-            )
-            ok = (
-                c.required(weight, f"{here}.weight")
-                and c.integer(weight, f"{here}.weight", 0, 100)
-                and ok
-            )
-            if ok:
-                routes.append({"stateMachineVersionArn": arn, "weight": weight})
-        return routes
 
     @staticmethod
     def _check_routes(routes: list[dict[str, Any]]) -> str:

@@ -22,7 +22,7 @@ from stepfn.definition.validate import is_error, validate
 from stepfn.errors import DefinitionError, Problem, ServiceError
 from stepfn.service.context import ServiceContext
 from stepfn.store.base import Conflict, StateMachineRecord, VersionRecord
-from stepfn.validation import MAX_TAGS, invalid_definition
+from stepfn.validation.rules import MAX_TAGS, invalid_definition
 
 TARGET_TTL = 1.0  # seconds a cached StartExecution target stays fresh
 TARGET_CACHE_SIZE = 4096

@@ -12,8 +12,9 @@ The Engine is composed of services, each given what it needs explicitly
 * ``logs``: the CloudWatch Logs operations over the log groups executions write to.
 
 ``operations`` is the explicit table the API dispatches on: operation name -> the method
-that answers it. The same methods are the Engine's own attributes, named as boto3 names
-them, for Python callers.
+that answers it, given members the API has checked against the service model. The same
+methods are the Engine's own attributes, named as boto3 names them, for Python callers:
+those check their arguments with the same validator (``validation.requests``) first.
 
 ``Engine.open("stepfn.db")`` opens (or creates) a store and starts the engine's loop in
 a background thread: it steps runnable executions through the worker, and fires due
@@ -30,6 +31,7 @@ answered is dispatched again.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -39,6 +41,7 @@ from stepfn.durable.express import ExpressRunner
 from stepfn.durable.loop import LEASE_SECONDS, Loop
 from stepfn.durable.worker import Worker
 from stepfn.errors import ServiceError
+from stepfn.functions.local import FunctionCode
 from stepfn.functions.pool import FunctionRuntime
 from stepfn.logs.delivery import LogDelivery
 from stepfn.logs.events import log_group_name
@@ -46,7 +49,8 @@ from stepfn.logs.service import CloudWatchLogs
 from stepfn.service.activities import Activities
 from stepfn.service.context import ServiceContext
 from stepfn.service.executions import Executions
-from stepfn.service.functions import Functions, FunctionsFirst, function_code_dir
+from stepfn.service.function_invoke import FunctionsFirst
+from stepfn.service.functions import Functions, function_code_dir
 from stepfn.service.iam import Iam
 from stepfn.service.iam_tasks import IamEnforced
 from stepfn.service.mapruns import MapRuns
@@ -55,6 +59,7 @@ from stepfn.service.tokens import TaskTokens
 from stepfn.store import open_store
 from stepfn.store.base import Store, StoreError
 from stepfn.tasks.base import Registry
+from stepfn.tasks.lambda_functions import split_functions
 from stepfn.tasks.lambda_local import Handler
 from stepfn.tasks.mock_adapter import MockTasks
 from stepfn.tasks.mock_config import (
@@ -65,6 +70,7 @@ from stepfn.tasks.mock_config import (
 )
 from stepfn.tasks.registry import RoutingConfig, default_registry
 from stepfn.teststate.service import TestState
+from stepfn.validation.requests import checking, default_validator
 
 __all__ = [
     "Engine",
@@ -80,6 +86,12 @@ __all__ = [
 Operation = Callable[..., dict[str, Any]]
 
 
+def _snake(operation: str) -> str:
+    """An operation's name as boto3 names its method: ``StartExecution`` ->
+    ``start_execution``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
 class Engine:
     """Step Functions, durable: state machines, executions, activities, timers."""
 
@@ -89,7 +101,7 @@ class Engine:
         *,
         clock: Clock | None = None,
         registry: Registry | None = None,
-        functions: Mapping[str, Handler] | None = None,
+        functions: Mapping[str, Handler | FunctionCode] | None = None,
         ids: IdSource | None = None,
         region: str = "us-east-1",
         account: str = "123456789012",
@@ -111,9 +123,10 @@ class Engine:
         self.region = region
         self.account = account
         self.read_only = read_only
-        inner = (
-            registry if registry is not None else default_registry(functions, routing, clock=clock)
-        )
+        # Python callables run in this process; functions given by their code are
+        # registered below, durably, beside those of the Lambda API.
+        local, coded = split_functions(functions)
+        inner = registry if registry is not None else default_registry(local, routing, clock=clock)
         # Lambda functions registered through the Lambda API (stored durably) run in warm
         # workers; in-process Python callables keep their names.
         self.functions = Functions(
@@ -125,7 +138,13 @@ class Engine:
             region=region,
             account=account,
         )
-        self.registry = Registry([FunctionsFirst(self.functions, inner, functions or {})])
+        self.registry = Registry([FunctionsFirst(self.functions, inner, local)])
+        try:
+            for function_name, code in coded.items():
+                self.functions.register_code(function_name, code)
+        except ServiceError:
+            self.functions.close()
+            raise
         # Executions started on ``stateMachineArn#TestCase`` run that test case of the
         # Step Functions Local mock file (a path or a ``stepfn.testing.MockConfig``).
         self.mocks: Any = None
@@ -213,6 +232,7 @@ class Engine:
         self.execution_description = executions.execution_description
         self.describe_state_machine_for_execution = executions.describe_state_machine_for_execution
         self.list_executions = executions.list_executions
+        self.count_executions = executions.count_executions  # not AWS's: for the console
         self.get_execution_history = executions.get_execution_history
         self.stop_execution = self._running(executions.stop_execution)
         self.redrive_execution = self._running(executions.redrive_execution)
@@ -229,7 +249,8 @@ class Engine:
         self.update_map_run = self.map_runs.update_map_run
         self.test_state = self.test_states.test_state
 
-        # The API's dispatch table: every Step Functions operation and what answers it.
+        # The API's dispatch table: every Step Functions operation and what answers it
+        # (given members the API has checked against the service model).
         self.operations: dict[str, Operation] = {
             "CreateStateMachine": self.create_state_machine,
             "DescribeStateMachine": self.describe_state_machine,
@@ -269,6 +290,13 @@ class Engine:
             "UpdateMapRun": self.update_map_run,
             "TestState": self.test_state,
         }
+        # The same methods for Python callers check their arguments against the service
+        # model first, with the validator the API checks requests with (the table above
+        # is what the API calls, its members already checked): the same answers either
+        # way. What the model cannot say, the services check as named rules.
+        self.validator = default_validator()
+        for operation, method in self.operations.items():
+            setattr(self, _snake(operation), checking(self.validator, operation, method))
 
         if read_only:
             return
@@ -283,7 +311,12 @@ class Engine:
         """An engine on the store at ``url``: a SQLite file path, ``:memory:``, or
         ``memory://`` (see ``stepfn.store.open_store``). ``read_only=True`` starts no
         loop and recovers nothing (see the module's docstring)."""
-        return cls(open_store(url), **options)
+        store = open_store(url)
+        try:
+            return cls(store, **options)
+        except BaseException:
+            store.close()
+            raise
 
     def _running(self, operation: Operation) -> Operation:
         """``operation``, refused on a read-only engine: nothing would run it."""

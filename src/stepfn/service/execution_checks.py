@@ -1,7 +1,10 @@
-"""Checks and conversions of the execution operations' members, with AWS's texts.
+"""The execution operations' rules that the service model cannot express, with AWS's texts.
 
-The service model's constraints of each member (``Constraints``), execution input
-parsed as AWS's parser words its complaints, pagination tokens, and the rules of
+The members' model constraints (lengths, enums, ranges, required) are checked before
+any of this by the one validator (``stepfn.validation.requests``), for the HTTP API and
+for the Engine's Python callers alike. Here: the characters of execution names,
+execution input parsed as AWS's parser words its complaints (and its size in UTF-8
+bytes, which the model counts in characters), pagination tokens, and the rules of
 redrive. ``executions.py`` and ``tokens.py`` use them.
 """
 
@@ -19,7 +22,7 @@ from stepfn.errors import ServiceError
 from stepfn.interp.machine import MAX_HISTORY_EVENTS
 from stepfn.lang.nesting import depth_problem, text_too_deep
 from stepfn.store.base import ExecutionRecord
-from stepfn.validation import Constraints, check_resource_name, validation_error
+from stepfn.validation.rules import check_resource_name, validation_error
 
 MAX_INPUT_BYTES = 262_144
 MAX_ARN = 256
@@ -46,10 +49,8 @@ def when(seconds: float | None) -> datetime | None:
 
 
 def check_name(name: str) -> None:
-    """An execution name: 1 to 80 characters, none that AWS refuses in names (the
-    character rule is the control plane's, shared by every resource name)."""
-    if not 1 <= len(name) <= 80:
-        raise ServiceError("InvalidName", f"Invalid Name: '{name}'")
+    """Rule: an execution name has none of the characters AWS refuses in names (the
+    control plane's rule, shared by every resource name). Its length is the model's."""
     check_resource_name(name)
 
 
@@ -141,26 +142,6 @@ def decode_token(token: str | None) -> int:
 def page_size(max_results: int | None, default: int = 100) -> int:
     """``maxResults`` (already checked: 0..1000) as a page size; 0 means the default."""
     return max_results or default
-
-
-def arn_member(c: Constraints, value: Any, where: str, high: int = MAX_ARN) -> None:
-    if c.required(value, where):
-        c.string(value, where, 1, high)
-
-
-def page_members(c: Constraints, max_results: Any, token: Any, token_max: int) -> None:
-    c.integer(max_results, "maxResults", 0, 1000)
-    c.string(token, "nextToken", 1, token_max)
-
-
-def task_token(c: Constraints, token: Any) -> None:
-    if c.required(token, "taskToken"):
-        c.string(token, "taskToken", 1, MAX_TASK_TOKEN, sensitive=True)
-
-
-def error_and_cause(c: Constraints, error: Any, cause: Any) -> None:
-    c.string(error, "error", 0, MAX_ERROR, sensitive=True)
-    c.string(cause, "cause", 0, MAX_CAUSE, sensitive=True)
 
 
 def not_redrivable(record: ExecutionRecord, now: float) -> str | None:

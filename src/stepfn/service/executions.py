@@ -39,31 +39,20 @@ from stepfn.errors import ServiceError
 from stepfn.interp.events import render_event
 from stepfn.service.context import ServiceContext
 from stepfn.service.execution_checks import (
-    INCLUDED_DATA,
-    MAX_ARN,
-    MAX_HISTORY_TOKEN,
-    MAX_INPUT_BYTES,
-    MAX_LIST_TOKEN,
     REDRIVABLE,
-    REDRIVE_FILTERS,
     REDRIVE_LOCK,
-    STATUS_ENUM,
     STATUSES,
-    arn_member,
     check_name,
     decode_token,
     encode_token,
-    error_and_cause,
     not_redrivable,
-    page_members,
     page_size,
     parse_input,
     when,
 )
-from stepfn.service.mapruns import MAX_LONG_ARN, FeatureMissing, MapRuns
+from stepfn.service.mapruns import FeatureMissing, MapRuns
 from stepfn.service.state_machines import StateMachines
-from stepfn.store.base import Conflict, ExecutionRecord, StepCommit
-from stepfn.validation import Constraints
+from stepfn.store.base import Conflict, ExecutionRecord, ExecutionSummary, StepCommit
 
 REDRIVE_TOKENS = 10
 REDRIVE_TOKEN_SECONDS = 15 * 60
@@ -119,7 +108,6 @@ class Executions:
 
         ``stateMachineArn#TestCase`` runs a test case of the engine's mock file."""
         stateMachineArn, test_case = self._test_case(stateMachineArn)
-        self._check_start(stateMachineArn, input, traceHeader)
         target = self.machines.resolve_target(stateMachineArn)
         name = name if name is not None else self.ids.uuid()
         check_name(name)
@@ -182,19 +170,6 @@ class Executions:
         except MockConfigError as exc:
             raise ServiceError("ValidationException", "; ".join(exc.problems)) from None
 
-    @staticmethod
-    def _check_start(state_machine_arn: Any, input: Any, trace_header: Any) -> None:
-        c = Constraints()
-        arn_member(c, state_machine_arn, "stateMachineArn")
-        c.string(input, "input", None, MAX_INPUT_BYTES, sensitive=True)
-        if c.string(trace_header, "traceHeader", 0, 256) and not trace_header.isascii():
-            c.fail(
-                trace_header,
-                "traceHeader",
-                r"Member must satisfy regular expression pattern: \p{ASCII}*",
-            )
-        c.check()
-
     def _express_arn(self, sm_name: str, name: str) -> str:
         # Express execution ARNs carry a unique suffix: names may repeat.
         return self.arns.express_execution(sm_name, name, self.ids.uuid())
@@ -228,10 +203,6 @@ class Executions:
     ) -> dict[str, Any]:
         """StartSyncExecution: run an Express execution and return how it ended."""
         stateMachineArn, test_case = self._test_case(stateMachineArn)
-        self._check_start(stateMachineArn, input, traceHeader)
-        c = Constraints()
-        c.enum(includedData, "includedData", INCLUDED_DATA)
-        c.check()
         target = self.machines.resolve_target(stateMachineArn)
         if target.type != "EXPRESS":
             raise ServiceError(
@@ -296,18 +267,10 @@ class Executions:
             raise ServiceError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'")
         return record
 
-    @staticmethod
-    def _check_execution_arn(arn: Any, included_data: Any = None) -> None:
-        c = Constraints()
-        arn_member(c, arn, "executionArn")
-        c.enum(included_data, "includedData", INCLUDED_DATA)
-        c.check()
-
     def describe_execution(
         self, executionArn: str, includedData: str | None = None
     ) -> dict[str, Any]:
         """DescribeExecution."""
-        self._check_execution_arn(executionArn, includedData)
         record = self._execution(executionArn)
         return self.execution_description(record, includedData != "METADATA_ONLY")
 
@@ -341,13 +304,7 @@ class Executions:
                 out["error"] = record.error
             if record.cause is not None:
                 out["cause"] = record.cause
-        if record.version_arn:
-            out["stateMachineVersionArn"] = record.version_arn
-        if record.alias_arn:
-            out["stateMachineAliasArn"] = record.alias_arn
-        out["redriveCount"] = record.redrive_count
-        if record.redrive_date is not None:
-            out["redriveDate"] = when(record.redrive_date)
+        _target_and_redrives(record, out)
         reason = not_redrivable(record, self.clock.now())
         if reason is None:
             out["redriveStatus"] = "REDRIVABLE"
@@ -360,7 +317,6 @@ class Executions:
         self, executionArn: str, includedData: str | None = None
     ) -> dict[str, Any]:
         """DescribeStateMachineForExecution: the definition the execution runs."""
-        self._check_execution_arn(executionArn, includedData)
         record = self._execution(executionArn)
         # A child execution runs <machine>/<label>: its settings are its machine's.
         machine_arn, _, label = record.state_machine_arn.partition("/")
@@ -387,6 +343,14 @@ class Executions:
             out["revisionId"] = record.state_machine_revision_id
         return out
 
+    def count_executions(self, stateMachineArn: str) -> dict[str, int]:
+        """How many executions a Standard state machine has, by status (a stepfn
+        addition, not an AWS operation: the console's lists show them)."""
+        target = self.machines.resolve_target(stateMachineArn)  # checks that it exists
+        if target.type == "EXPRESS":
+            return {}
+        return self.store.count_executions(target.state_machine_arn)
+
     def list_executions(
         self,
         stateMachineArn: str | None = None,
@@ -397,13 +361,6 @@ class Executions:
         redriveFilter: str | None = None,
     ) -> dict[str, Any]:
         """ListExecutions, newest first."""
-        c = Constraints()
-        c.string(stateMachineArn, "stateMachineArn", 1, MAX_ARN)
-        c.enum(statusFilter, "statusFilter", STATUS_ENUM)
-        page_members(c, maxResults, nextToken, MAX_LIST_TOKEN)
-        c.string(mapRunArn, "mapRunArn", 1, MAX_LONG_ARN)
-        c.enum(redriveFilter, "redriveFilter", REDRIVE_FILTERS)
-        c.check()
         if stateMachineArn is not None and mapRunArn is not None:
             raise ServiceError(
                 "ValidationException",
@@ -434,7 +391,7 @@ class Executions:
             # once lists the children of its newest run, which DescribeMapRun describes.
             map_run_event_id = self.map_runs._map_run(mapRunArn)[1].started.id
         # One more than the page: whether there is a next page, without counting them all.
-        records = self.store.list_executions(
+        records = self.store.list_execution_summaries(
             machine_arn,
             statusFilter,
             version_arn,
@@ -452,7 +409,7 @@ class Executions:
         return out
 
     @staticmethod
-    def _list_item(record: ExecutionRecord) -> dict[str, Any]:
+    def _list_item(record: ExecutionSummary) -> dict[str, Any]:
         item: dict[str, Any] = {
             "executionArn": record.arn,
             "stateMachineArn": record.state_machine_arn,
@@ -466,13 +423,7 @@ class Executions:
             # Only children have one, and they are listed only by their map run.
             item["mapRunArn"] = record.map_run_arn
             item["itemCount"] = record.item_count or 1
-        if record.version_arn:
-            item["stateMachineVersionArn"] = record.version_arn
-        if record.alias_arn:
-            item["stateMachineAliasArn"] = record.alias_arn
-        item["redriveCount"] = record.redrive_count
-        if record.redrive_date is not None:
-            item["redriveDate"] = when(record.redrive_date)
+        _target_and_redrives(record, item)
         return item
 
     def get_execution_history(
@@ -484,12 +435,6 @@ class Executions:
         includeExecutionData: bool = True,
     ) -> dict[str, Any]:
         """GetExecutionHistory, paginated by event id."""
-        c = Constraints()
-        arn_member(c, executionArn, "executionArn")
-        page_members(c, maxResults, nextToken, MAX_HISTORY_TOKEN)
-        c.boolean(reverseOrder, "reverseOrder")
-        c.boolean(includeExecutionData, "includeExecutionData")
-        c.check()
         self._execution(executionArn)
         size = page_size(maxResults)
         after = decode_token(nextToken)
@@ -517,10 +462,6 @@ class Executions:
         self, executionArn: str, error: str | None = None, cause: str | None = None
     ) -> dict[str, Any]:
         """StopExecution: abort now (the stop is applied before this returns)."""
-        c = Constraints()
-        arn_member(c, executionArn, "executionArn")
-        error_and_cause(c, error, cause)
-        c.check()
         record = self._execution(executionArn)
         if record.status != "RUNNING":
             # Stopping a finished execution changes nothing; it reports when it stopped.
@@ -548,11 +489,6 @@ class Executions:
         ``REDRIVE_TOKEN_SECONDS`` after their first use, whatever the execution's status
         since. The tokens are kept by this process, not stored.
         """
-        c = Constraints()
-        arn_member(c, executionArn, "executionArn")
-        if c.string(clientToken, "clientToken", 1, 64) and isinstance(clientToken, str):
-            c.pattern(clientToken, "clientToken", r"[!-~]+")
-        c.check()
         # execution ARN -> [(token, redrive date)], oldest first
         tokens: dict[str, list[tuple[str, float]]] = vars(self).setdefault("_redrive_tokens", {})
         with REDRIVE_LOCK:
@@ -604,3 +540,15 @@ class Executions:
                 del used[:-REDRIVE_TOKENS]
         self.wake(executionArn)
         return {"redriveDate": when(now)}
+
+
+def _target_and_redrives(record: ExecutionRecord | ExecutionSummary, out: dict[str, Any]) -> None:
+    """The members DescribeExecution and ListExecutions share: the version or alias the
+    execution was started through, and its redrives."""
+    if record.version_arn:
+        out["stateMachineVersionArn"] = record.version_arn
+    if record.alias_arn:
+        out["stateMachineAliasArn"] = record.alias_arn
+    out["redriveCount"] = record.redrive_count
+    if record.redrive_date is not None:
+        out["redriveDate"] = when(record.redrive_date)

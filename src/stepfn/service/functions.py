@@ -20,7 +20,7 @@ import dataclasses
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,31 +28,21 @@ from typing import Any
 from stepfn.clock import Clock, IdSource
 from stepfn.errors import ServiceError
 from stepfn.functions.code import CodeError, prepare_code
+from stepfn.functions.local import FunctionCode, FunctionSpecError
 from stepfn.functions.model import LATEST, FunctionConfig, FunctionConfigError
 from stepfn.functions.pool import FunctionRuntime
 from stepfn.functions.results import InvocationResult
-from stepfn.store.base import LogEventRecord
+from stepfn.service.function_errors import invalid, lambda_error, not_found
+from stepfn.service.function_invoke import start_invoke
+from stepfn.service.function_listing import MarkerError, in_order, page
+from stepfn.service.function_logs import FunctionLogs
+from stepfn.service.function_policies import FunctionPolicies
 from stepfn.store.sql_functions import FunctionAliasRow, FunctionRow, SqlFunctions
-from stepfn.tasks.base import Cancel, Completion, Registry, TaskOutcome, TaskRequest
-from stepfn.tasks.lambda_functions import LambdaFunctions
-from stepfn.tasks.lambda_local import function_name, task_target
 
-
-def lambda_error(code: str, message: str, status: int) -> ServiceError:
-    """A Lambda error: ``code`` with ``Type: User``, at ``status``."""
-    error = ServiceError(code, message, status)
-    error.fields = {"Type": "User"}  # type: ignore[attr-defined]
-    return error
-
-
-def not_found(what: str) -> ServiceError:
-    """Lambda's 404."""
-    return lambda_error("ResourceNotFoundException", what, 404)
-
-
-def invalid(message: str) -> ServiceError:
-    """Lambda's 400 for a parameter it refuses."""
-    return lambda_error("InvalidParameterValueException", message, 400)
+# How long a looked-up configuration is trusted: changes made through this service
+# clear it at once; one made by another process on the same store shows within this,
+# as Lambda's own changes take a moment to reach every invoker.
+LOOKUP_SECONDS = 1.0
 
 
 def _iso(seconds: float) -> str:
@@ -100,15 +90,37 @@ class Functions:
         self.region = region
         self.account = account
         self._lock = threading.Lock()  # publish: read-then-write of the version counter
+        # (name, qualifier) -> (configuration or None, monotonic time it is good until).
+        self._lookups: dict[tuple[str, str], tuple[FunctionConfig | None, float]] = {}
+        self.logs = FunctionLogs(store, clock)
+        self.policies = FunctionPolicies(self)
 
     # --- lookups ------------------------------------------------------------------------
 
     def lookup(self, name: str, qualifier: str | None = None) -> FunctionConfig | None:
-        """The configuration a name and qualifier (version or alias) name, or None."""
-        name = self._name(name)
+        """The configuration a name and qualifier (version or alias) name, or None.
+
+        Cached for ``LOOKUP_SECONDS`` (a Task's every invocation asks): a change through
+        this service shows at once."""
         if qualifier in (None, ""):
             qualifier = LATEST
         assert qualifier is not None
+        key = (name, qualifier)
+        now = time.monotonic()
+        cached = self._lookups.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        config = self._lookup(self._name(name), qualifier)
+        if len(self._lookups) > 4096:
+            self._lookups.clear()
+        self._lookups[key] = (config, now + LOOKUP_SECONDS)
+        return config
+
+    def _changed(self) -> None:
+        """Forget the cached lookups (a function, version or alias changed)."""
+        self._lookups.clear()
+
+    def _lookup(self, name: str, qualifier: str) -> FunctionConfig | None:
         row = self.store.get_function_version(name, qualifier)
         if row is None:
             alias = self.store.get_function_alias(name, qualifier)
@@ -211,6 +223,7 @@ class Functions:
         return fields
 
     def _store(self, config: FunctionConfig, created: float | None = None) -> None:
+        self._changed()
         now = self.clock.now()
         self.store.put_function_version(
             FunctionRow(
@@ -281,10 +294,27 @@ class Functions:
             "Tags": self.store.get_tags(self._arn(config.name)),
         }
 
-    def list_functions(self, **_: Any) -> dict[str, Any]:
-        """ListFunctions: every function's ``$LATEST``."""
+    def list_functions(
+        self,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+        FunctionVersion: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """ListFunctions: every function's ``$LATEST`` (every version with
+        ``FunctionVersion=ALL``), by name, a page of ``MaxItems`` (default 50) at a time."""
+        if FunctionVersion not in (None, "ALL"):
+            raise invalid(f"FunctionVersion {FunctionVersion!r} must be ALL")
         rows = self.store.list_functions_latest()
-        return {"Functions": [self.describe(_config_of(row)) for row in rows]}
+        if FunctionVersion == "ALL":
+            rows = [
+                v for row in rows for v in in_order(self.store.list_function_versions(row.name))
+            ]
+        found, marker = _paged(rows, Marker, MaxItems)
+        answer: dict[str, Any] = {"Functions": [self.describe(_config_of(row)) for row in found]}
+        if marker:
+            answer["NextMarker"] = marker
+        return answer
 
     def update_function_code(
         self, FunctionName: str, Publish: bool = False, **params: Any
@@ -316,6 +346,7 @@ class Functions:
         """DeleteFunction: the function, or one published version."""
         name, qualifier = self._split(FunctionName, Qualifier)
         self._require(name)
+        self._changed()
         if qualifier in (None, LATEST):
             self.store.delete_function(name)
             self.store.remove_tags(self._arn(name), self.store.get_tags(self._arn(name)))
@@ -351,6 +382,7 @@ class Functions:
                 description=latest.description if Description is None else Description,
             )
             now = self.clock.now()
+            self._changed()
             self.store.publish_function_version(
                 name,
                 FunctionRow(
@@ -366,13 +398,22 @@ class Functions:
             )
         return self.describe(config)
 
-    def list_versions_by_function(self, FunctionName: str, **_: Any) -> dict[str, Any]:
-        """ListVersionsByFunction: ``$LATEST`` then the numbers in order."""
+    def list_versions_by_function(
+        self,
+        FunctionName: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """ListVersionsByFunction: ``$LATEST`` then the numbers in order, paged."""
         name = self._name(FunctionName)
         self._require(name)
-        rows = self.store.list_function_versions(name)
-        rows.sort(key=lambda r: (r.version != LATEST, int(r.version) if r.version != LATEST else 0))
-        return {"Versions": [self.describe(_config_of(row)) for row in rows]}
+        rows = in_order(self.store.list_function_versions(name))
+        found, marker = _paged(rows, Marker, MaxItems)
+        answer: dict[str, Any] = {"Versions": [self.describe(_config_of(row)) for row in found]}
+        if marker:
+            answer["NextMarker"] = marker
+        return answer
 
     # --- aliases ----------------------------------------------------------------------
 
@@ -398,6 +439,7 @@ class Functions:
         if Name.isdigit() or Name == LATEST:
             raise invalid(f"Alias name {Name!r} must not be a version number")
         row = FunctionAliasRow(name, Name, FunctionVersion, Description, self.ids.uuid())
+        self._changed()
         self.store.put_function_alias(row)
         return self._alias_shape(row)
 
@@ -432,6 +474,7 @@ class Functions:
             row.description if Description is None else Description,
             self.ids.uuid(),
         )
+        self._changed()
         self.store.put_function_alias(row)
         return self._alias_shape(row)
 
@@ -439,19 +482,30 @@ class Functions:
         """DeleteAlias (a missing alias is not an error, as in Lambda)."""
         name = self._name(FunctionName)
         self._require(name)
+        self._changed()
         self.store.delete_function_alias(name, Name)
+        self.store.remove_function_policy(name, Name)  # an alias's permissions go with it
         return {}
 
     def list_aliases(
-        self, FunctionName: str, FunctionVersion: str | None = None, **_: Any
+        self,
+        FunctionName: str,
+        FunctionVersion: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
-        """ListAliases."""
+        """ListAliases (of one version with ``FunctionVersion``), by name, paged."""
         name = self._name(FunctionName)
         self._require(name)
         rows = self.store.list_function_aliases(name)
         if FunctionVersion:
             rows = [r for r in rows if r.version == FunctionVersion]
-        return {"Aliases": [self._alias_shape(r) for r in rows]}
+        found, marker = _paged(rows, Marker, MaxItems)
+        answer: dict[str, Any] = {"Aliases": [self._alias_shape(r) for r in found]}
+        if marker:
+            answer["NextMarker"] = marker
+        return answer
 
     # --- tags ---------------------------------------------------------------------------
 
@@ -481,10 +535,21 @@ class Functions:
         config = self._require(FunctionName)
         return {"CodeSigningConfigArn": "", "FunctionName": config.name}
 
+    # --- resource policies (service/function_policies.py) ------------------------------
+
+    def add_permission(self, FunctionName: str, **params: Any) -> dict[str, Any]:
+        """AddPermission (see ``FunctionPolicies.add``)."""
+        return self.policies.add(FunctionName, **params)
+
+    def remove_permission(
+        self, FunctionName: str, StatementId: str, Qualifier: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """RemovePermission (see ``FunctionPolicies.remove``)."""
+        return self.policies.remove(FunctionName, StatementId, Qualifier)
+
     def get_policy(self, FunctionName: str, Qualifier: str | None = None) -> dict[str, Any]:
-        """GetPolicy: stepfn keeps no resource policies, so there is none."""
-        self._require(FunctionName, Qualifier)
-        raise not_found("The resource you requested does not exist.")
+        """GetPolicy (see ``FunctionPolicies.get``)."""
+        return self.policies.get(FunctionName, Qualifier)
 
     def get_function_concurrency(self, FunctionName: str) -> dict[str, Any]:
         """GetFunctionConcurrency."""
@@ -560,119 +625,72 @@ class Functions:
 
         ``Event`` returns at once (202) and runs the function in the background;
         ``DryRun`` only checks that it exists (204)."""
-        name, qualifier = self._split(FunctionName, Qualifier)
-        config = self._require(name, qualifier)
-        if InvocationType not in ("RequestResponse", "Event", "DryRun"):
-            raise invalid(f"InvocationType {InvocationType!r} is not valid")
-        if InvocationType == "DryRun":
-            return {"StatusCode": 204, "Payload": b""}
-        data = Payload.encode() if isinstance(Payload, str) else bytes(Payload or b"")
-        if data.strip():
-            try:
-                json.loads(data)
-            except ValueError as exc:
-                raise lambda_error(
-                    "InvalidRequestContentException",
-                    f"Could not parse request body into json: {exc}",
-                    400,
-                ) from exc
-        request_id = self.ids.uuid()
-        invoked = self._arn(name, qualifier)
-        if InvocationType == "Event":
-            self.runtime.invoke(
-                config,
-                data,
-                lambda result: self._record(result, config),
-                request_id=request_id,
-                invoked_arn=invoked,
-            )
-            return {"StatusCode": 202, "Payload": b""}
         finished = threading.Event()
-        box: list[InvocationResult] = []
+        box: list[dict[str, Any] | ServiceError] = []
 
-        def done(result: InvocationResult) -> None:
-            box.append(result)
+        def done(answer: dict[str, Any] | ServiceError) -> None:
+            box.append(answer)
             finished.set()
 
-        self.runtime.invoke(
-            config,
-            data,
+        self.start_invoke(
             done,
-            request_id=request_id,
-            deadline=time.monotonic() + config.timeout + 5,
-            invoked_arn=invoked,
+            FunctionName=FunctionName,
+            Payload=Payload,
+            InvocationType=InvocationType,
+            LogType=LogType,
+            Qualifier=Qualifier,
         )
         finished.wait()
-        result = box[0]
-        self._record(result, config)
-        if result.service_error is not None and result.function_error is None:
-            raise lambda_error(result.service_error, result.service_message, result.status_code)
-        answer: dict[str, Any] = {
-            "StatusCode": 200,
-            "Payload": result.payload,
-            "ExecutedVersion": result.executed_version,
-        }
-        if result.function_error is not None:
-            answer["FunctionError"] = result.function_error
-        if LogType == "Tail":
-            answer["LogResult"] = base64.b64encode(result.log_tail.encode()).decode()
-        return answer
+        if isinstance(box[0], ServiceError):
+            raise box[0]
+        return box[0]
+
+    def start_invoke(
+        self, done: Callable[[dict[str, Any] | ServiceError], None], **params: Any
+    ) -> None:
+        """Invoke without waiting (see ``function_invoke.start_invoke``)."""
+        start_invoke(self, done, **params)
 
     def _record(self, result: InvocationResult, config: FunctionConfig) -> None:
-        """Write an invocation's log to ``/aws/lambda/NAME``."""
-        name = config.name
-        now = int(self.clock.now() * 1000)
-        stream = result.log_stream or "default"
-        events = [
-            LogEventRecord(f"/aws/lambda/{name}", stream, now, line, now)
-            for line in result.log.splitlines()
-        ]
-        self.store.append_log_events(events)
+        """Write an invocation's log to ``/aws/lambda/NAME`` (soon after, in the
+        background: see ``FunctionLogs``)."""
+        self.logs.record(result, config)
 
-    def close(self) -> None:
-        """Stop the warm workers."""
-        self.runtime.close()
+    def register_code(self, name: str, code: FunctionCode) -> dict[str, Any]:
+        """Create the function ``name`` from its code (a directory or a zip), or replace
+        its ``$LATEST``: what ``--function NAME=PATH`` does on a server.
 
-
-class FunctionsFirst:
-    """The task adapter for Lambda resources: registered functions, else the rest.
-
-    A Task naming a function registered in the store (and not one of the in-process
-    Python callables, which take precedence for their names) runs it in a warm worker;
-    every other task goes to ``inner``, the registry of the other adapters.
-    """
-
-    def __init__(
-        self, functions: Functions, inner: Registry, local_names: Iterable[str] = ()
-    ) -> None:
-        self.functions = functions
-        self.adapter = LambdaFunctions(
-            functions.lookup,
-            functions.runtime,
-            clock=functions.clock,
-            region=functions.region,
-            account=functions.account,
+        Raises:
+            ServiceError: InvalidParameterValueException, saying what is wrong with the
+                code, runtime or handler.
+        """
+        try:
+            config = code.config(name, self.code_dir)
+        except FunctionSpecError as exc:
+            raise invalid(f"Function '{name}': {exc}") from exc
+        current = self.lookup(name)
+        config = dataclasses.replace(
+            config,
+            role=current.role if current is not None else "",
+            last_modified=_iso(self.clock.now()),
         )
-        self.inner = inner
-        self.local_names = frozenset(local_names)
-
-    def handles(self, resource: str) -> bool:
-        """Every resource some adapter runs."""
-        return self.adapter.handles(resource) or self.inner.find(resource) is not None
-
-    def start(self, request: TaskRequest, done: Completion) -> Cancel:
-        """Run a registered function, or pass the task on."""
-        if self.adapter.handles(request.resource):
-            target = task_target(request)
-            if not isinstance(target, TaskOutcome):
-                name, qualifier = function_name(target[1])
-                if name not in self.local_names and self.functions.lookup(name, qualifier):
-                    return self.adapter.start(request, done)
-        return self.inner.start(request, done)
+        self._store(config)
+        return self.describe(config)
 
     def close(self) -> None:
-        """Close the other adapters."""
-        self.inner.close()
+        """Stop the warm workers, then write the last logs."""
+        self.runtime.close()
+        self.logs.close()
+
+
+def _paged(
+    items: list[Any], marker: str | None, max_items: int | None
+) -> tuple[list[Any], str | None]:
+    """One page of a listing; a bad Marker or MaxItems is InvalidParameterValueException."""
+    try:
+        return page(items, marker, max_items)
+    except MarkerError as exc:
+        raise invalid(str(exc)) from None
 
 
 def function_code_dir(store: object) -> Path:

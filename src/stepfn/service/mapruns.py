@@ -44,7 +44,7 @@ from stepfn.errors import ServiceError
 from stepfn.interp.runstate import FanOut, run_state_from_json
 from stepfn.service.context import ServiceContext
 from stepfn.store.base import ExecutionRecord
-from stepfn.validation import Constraints, check_page, page
+from stepfn.validation.rules import page
 
 MAX_LONG_ARN = 2000
 MAX_ARN = 256
@@ -121,11 +121,6 @@ class MapRuns:
         self, executionArn: str, maxResults: int | None = None, nextToken: str | None = None
     ) -> dict[str, Any]:
         """ListMapRuns: the map runs an execution started, oldest first."""
-        c = Constraints()
-        if c.required(executionArn, "executionArn"):
-            c.string(executionArn, "executionArn", 1, MAX_ARN)
-        check_page(maxResults, nextToken, c)
-        c.check()
         parse_arn(executionArn, (EXECUTION,))
         record = self.store.get_execution(executionArn)
         if record is None:
@@ -159,10 +154,6 @@ class MapRuns:
 
     def describe_map_run(self, mapRunArn: str) -> dict[str, Any]:
         """DescribeMapRun: status, settings and item counts of a map run."""
-        c = Constraints()
-        if c.required(mapRunArn, "mapRunArn"):
-            c.string(mapRunArn, "mapRunArn", 1, MAX_LONG_ARN)
-        c.check()
         record, run = self._map_run(mapRunArn)
         status = self._status(record, run)
         state = self._map_state(record, run.arn)
@@ -213,30 +204,6 @@ class MapRuns:
     ) -> dict[str, Any]:
         """UpdateMapRun: refused for a finished map run, as AWS refuses it; a running one
         cannot be changed by stepfn yet (``UnsupportedOperation``)."""
-        c = Constraints()
-        if c.required(mapRunArn, "mapRunArn"):
-            c.string(mapRunArn, "mapRunArn", 1, MAX_LONG_ARN)
-        c.integer(maxConcurrency, "maxConcurrency", 0, 2**31 - 1)
-        c.integer(toleratedFailureCount, "toleratedFailureCount", 0, 2**63 - 1)
-        if toleratedFailurePercentage is not None:
-            if isinstance(toleratedFailurePercentage, bool) or not isinstance(
-                toleratedFailurePercentage, int | float
-            ):
-                raise ServiceError(
-                    "SerializationException", "Expected a number for 'toleratedFailurePercentage'"
-                )
-            if not 0 <= toleratedFailurePercentage <= 100:
-                bound = (
-                    "greater than or equal to 0"
-                    if toleratedFailurePercentage < 0
-                    else ("less than or equal to 100")
-                )
-                c.fail(
-                    toleratedFailurePercentage,
-                    "toleratedFailurePercentage",
-                    f"Member must have value {bound}",
-                )
-        c.check()
         if (
             maxConcurrency is None
             and toleratedFailurePercentage is None

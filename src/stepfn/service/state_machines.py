@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stepfn.arns import (
+    StateMachineArn,
     invalid_arn,
     parse_state_machine_arn,
 )
+from stepfn.definition.parse import parse_definition
 from stepfn.definition.validate import is_error
 from stepfn.definition.varrefs import variable_references
-from stepfn.errors import ServiceError
+from stepfn.errors import Problem, ServiceError
 from stepfn.service.aliases import VersionsAndAliases
 from stepfn.service.control_base import (
     VERSION_COUNTER_TAG,
@@ -36,27 +38,18 @@ from stepfn.service.control_base import (
     too_many_tags,
 )
 from stepfn.store.base import Conflict, StateMachineRecord
-from stepfn.validation import (
+from stepfn.validation.rules import (
     DEFAULT_ENCRYPTION,
     DEFAULT_LOGGING,
     DEFAULT_TRACING,
-    MACHINE_TYPES,
-    MAX_ARN,
-    MAX_DEFINITION,
-    MAX_DESCRIPTION,
-    MAX_NAME,
     MAX_TAGS,
-    Constraints,
-    check_encryption,
-    check_logging,
-    check_page,
     check_resource_name,
-    check_tags,
-    check_tracing,
+    invalid_definition,
+    listing,
     normalize_encryption,
     normalize_logging,
     normalize_tracing,
-    page,
+    tag_pairs,
 )
 
 __all__ = ["StateMachines", "Target"]
@@ -102,21 +95,7 @@ class StateMachines(VersionsAndAliases):
         definition, type and configurations returns the existing state machine (its role
         and tags are then left as they are); anything else differing is
         ``StateMachineAlreadyExists``."""
-        c = Constraints()
-        if c.required(name, "name"):
-            c.string(name, "name", 1, MAX_NAME)
-        if c.required(definition, "definition"):
-            c.string(definition, "definition", 1, MAX_DEFINITION, sensitive=True)
-        if c.required(roleArn, "roleArn"):
-            c.string(roleArn, "roleArn", 1, MAX_ARN)
-        c.enum(type, "type", MACHINE_TYPES)
-        check_logging(loggingConfiguration, c)
-        pairs = check_tags(tags, c)
-        check_tracing(tracingConfiguration, c)
-        c.boolean(publish, "publish")
-        c.string(versionDescription, "versionDescription", None, MAX_DESCRIPTION, sensitive=True)
-        check_encryption(encryptionConfiguration, c)
-        c.check()
+        pairs = tag_pairs(tags)
         check_resource_name(name)
         if versionDescription is not None and not publish:
             raise ServiceError(
@@ -125,6 +104,7 @@ class StateMachines(VersionsAndAliases):
         _check_role(roleArn)
         machine_type = type or "STANDARD"
         self._check_definition(definition, machine_type)
+        refuse_unresolved_resources(definition)
         logging = normalize_logging(loggingConfiguration)
         tracing = normalize_tracing(tracingConfiguration)
         encryption = normalize_encryption(encryptionConfiguration)
@@ -200,17 +180,7 @@ class StateMachines(VersionsAndAliases):
         ``includedData="METADATA_ONLY"`` leaves the definition out (``{}``), as AWS does
         for callers who may not decrypt it.
         """
-        c = Constraints()
-        if c.required(stateMachineArn, "stateMachineArn"):
-            c.string(stateMachineArn, "stateMachineArn", 1, MAX_ARN)
-        c.enum(includedData, "includedData", ("ALL_DATA", "METADATA_ONLY"))
-        c.check()
-        ref = parse_state_machine_arn(stateMachineArn)
-        if ref.kind == "labelled":
-            raise labelled_arn(stateMachineArn)
-        machine = self._state_machine_record(ref.base)
-        if machine is None:
-            raise does_not_exist(stateMachineArn)
+        ref, machine = self._existing(stateMachineArn)
         out: dict[str, Any]
         if ref.kind == "version":
             version = self.store.get_version(ref.text)
@@ -251,6 +221,17 @@ class StateMachines(VersionsAndAliases):
             out["definition"] = "{}"
         return out
 
+    def _existing(self, arn: str) -> tuple[StateMachineArn, StateMachineRecord]:
+        """``arn`` read, and the state machine it names (``StateMachineDoesNotExist``
+        when there is none; a Distributed Map's labelled ARN is refused)."""
+        ref = parse_state_machine_arn(arn)
+        if ref.kind == "labelled":
+            raise labelled_arn(arn)
+        machine = self._state_machine_record(ref.base)
+        if machine is None:
+            raise does_not_exist(arn)
+        return ref, machine
+
     def update_state_machine(
         self,
         stateMachineArn: str,
@@ -263,17 +244,6 @@ class StateMachines(VersionsAndAliases):
         encryptionConfiguration: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """UpdateStateMachine; with ``publish=True`` also publishes the new revision."""
-        c = Constraints()
-        if c.required(stateMachineArn, "stateMachineArn"):
-            c.string(stateMachineArn, "stateMachineArn", 1, MAX_ARN)
-        c.string(definition, "definition", 1, MAX_DEFINITION, sensitive=True)
-        c.string(roleArn, "roleArn", 1, MAX_ARN)
-        check_logging(loggingConfiguration, c)
-        check_tracing(tracingConfiguration, c)
-        c.boolean(publish, "publish")
-        c.string(versionDescription, "versionDescription", None, MAX_DESCRIPTION, sensitive=True)
-        check_encryption(encryptionConfiguration, c)
-        c.check()
         ref = parse_state_machine_arn(stateMachineArn)
         if ref.kind == "labelled":
             raise labelled_arn(stateMachineArn)
@@ -297,6 +267,7 @@ class StateMachines(VersionsAndAliases):
         record = self._machine_for_change(stateMachineArn)
         if definition is not None:
             self._check_definition(definition, record.type)
+            refuse_unresolved_resources(definition)
         if roleArn is not None:
             _check_role(roleArn)
         new = {
@@ -337,10 +308,6 @@ class StateMachines(VersionsAndAliases):
         """DeleteStateMachine, with its versions, aliases and tags. A state machine
         whose executions still run is ``DELETING`` until the last one ends; deleting
         one that does not exist succeeds, as on AWS."""
-        c = Constraints()
-        if c.required(stateMachineArn, "stateMachineArn"):
-            c.string(stateMachineArn, "stateMachineArn", 1, MAX_ARN)
-        c.check()
         ref = parse_state_machine_arn(stateMachineArn)
         if ref.kind == "labelled":
             raise labelled_arn(stateMachineArn)
@@ -361,33 +328,25 @@ class StateMachines(VersionsAndAliases):
         self, maxResults: int | None = None, nextToken: str | None = None
     ) -> dict[str, Any]:
         """ListStateMachines, by name as AWS lists them."""
-        c = Constraints()
-        check_page(maxResults, nextToken, c)
-        c.check()
         records = []
         for record in self.store.list_state_machines():
             if record.status == "DELETING" and self._finish_deletion(record):
                 continue
             records.append(record)
-        chosen, token = page(
-            sorted(records, key=lambda r: r.name),
+        return listing(
+            records,
             lambda r: r.name,
+            "stateMachines",
+            lambda r: {
+                "stateMachineArn": r.arn,
+                "name": r.name,
+                "type": r.type,
+                "creationDate": timestamp(r.creation_date),
+            },
             scope="stateMachines",
             max_results=maxResults,
             next_token=nextToken,
         )
-        out: dict[str, Any] = {
-            "stateMachines": [
-                {
-                    "stateMachineArn": r.arn,
-                    "name": r.name,
-                    "type": r.type,
-                    "creationDate": timestamp(r.creation_date),
-                }
-                for r in chosen
-            ]
-        }
-        return self._optional(out, "nextToken", token)
 
     def validate_state_machine_definition(
         self,
@@ -403,13 +362,6 @@ class StateMachines(VersionsAndAliases):
         ``truncated`` says whether some were left out. ``result`` is ``FAIL`` when any
         error was found, whether it was returned or not.
         """
-        c = Constraints()
-        if c.required(definition, "definition"):
-            c.string(definition, "definition", None, MAX_DEFINITION, sensitive=True)
-        c.enum(type, "type", MACHINE_TYPES)
-        c.enum(severity, "severity", ("ERROR", "WARNING"))
-        c.integer(maxResults, "maxResults", 0, _DEFINITION_DIAGNOSTICS)
-        c.check()
         problems = self._definition_problems(definition, type or "STANDARD")
         failed = any(is_error(p) for p in problems)
         if (severity or "ERROR") == "ERROR":
@@ -449,12 +401,7 @@ class StateMachines(VersionsAndAliases):
         if cached is not None:
             target: Target = cached
             return target
-        ref = parse_state_machine_arn(arn)
-        if ref.kind == "labelled":
-            raise labelled_arn(arn)
-        machine = self._state_machine_record(ref.base)
-        if machine is None:
-            raise does_not_exist(arn)
+        ref, machine = self._existing(arn)
         if machine.status == "DELETING":
             raise deleting(arn)
         alias_arn = None
@@ -501,6 +448,53 @@ class StateMachines(VersionsAndAliases):
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def unresolved_resources(states: Any, path: str = "/States") -> list[Problem]:
+    """The Task states, at any depth, whose ``Resource`` still holds a ``${...}``
+    placeholder (a Terraform reference or a SAM/CDK substitution nobody resolved).
+
+    Validation lets such a Resource pass, so that ``stepfn validate`` checks a template
+    before its substitutions; a state machine cannot run one, and AWS's
+    CreateStateMachine refuses it as it refuses any Resource that is not an ARN.
+    """
+    problems: list[Problem] = []
+    if not isinstance(states, dict):
+        return problems
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        where = f"{path}/{name}"
+        resource = state.get("Resource")
+        if state.get("Type") == "Task" and isinstance(resource, str) and "${" in resource:
+            problems.append(
+                Problem(
+                    f"{where}/Resource",
+                    "Value is not a valid resource ARN",
+                    code="SCHEMA_VALIDATION_FAILED",
+                )
+            )
+        for i, branch in enumerate(state.get("Branches") or []):
+            if isinstance(branch, dict):
+                problems += unresolved_resources(
+                    branch.get("States"), f"{where}/Branches[{i}]/States"
+                )
+        for key in ("ItemProcessor", "Iterator"):
+            inner = state.get(key)
+            if isinstance(inner, dict):
+                problems += unresolved_resources(inner.get("States"), f"{where}/{key}/States")
+    return problems
+
+
+def refuse_unresolved_resources(definition: str) -> None:
+    """Refuse a (valid) definition with an unresolved ``${...}`` Resource, as AWS answers:
+    ``InvalidDefinition``, ``SCHEMA_VALIDATION_FAILED: Value is not a valid resource ARN
+    at /States/NAME/Resource``."""
+    if "${" not in definition:
+        return  # the common case costs a substring search
+    problems = unresolved_resources(parse_definition(definition, allow_yaml=False).get("States"))
+    if problems:
+        raise invalid_definition(problems)
 
 
 def _check_role(role_arn: str) -> None:

@@ -97,6 +97,25 @@ class ActivityRecord:
 
 
 @dataclass
+class ExecutionSummary:
+    """What a list of executions shows of each: no input, output, definition or run
+    state (``Store.list_execution_summaries``)."""
+
+    arn: str
+    state_machine_arn: str
+    name: str
+    status: str
+    start_date: float
+    stop_date: float | None = None
+    version_arn: str | None = None
+    alias_arn: str | None = None
+    map_run_arn: str | None = None
+    item_count: int | None = None
+    redrive_count: int = 0
+    redrive_date: float | None = None
+
+
+@dataclass
 class ExecutionRecord:
     """An execution and its interpreter run state."""
 
@@ -429,6 +448,29 @@ class Store(IamStore):
         of that run of the map run. ``redriven``: only those redriven at least once
         (True) or never (False). ``limit``/``offset`` page the answer, so a page costs
         what it holds rather than every execution of the state machine."""
+
+    @abc.abstractmethod
+    def list_execution_summaries(
+        self,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
+        map_run_arn: str | None = None,
+        *,
+        map_run_event_id: int | None = None,
+        redriven: bool | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ExecutionSummary]:
+        """``list_executions`` without the large columns (input, output, definition,
+        run state), which a listing does not show: the same filters and order."""
+
+    @abc.abstractmethod
+    def count_executions(self, state_machine_arn: str) -> dict[str, int]:
+        """How many executions of a state machine there are, by status (the statuses
+        it has none of are left out): the same executions as ``list_executions(
+        state_machine_arn)``, counted over the index rather than read."""
 
     @abc.abstractmethod
     def count_map_run_children(

@@ -17,6 +17,7 @@ from stepfn.store.base import (
     AliasRecord,
     ChildStep,
     ExecutionRecord,
+    ExecutionSummary,
     InboxMessage,
     StateMachineRecord,
     StepCommit,
@@ -48,6 +49,10 @@ from stepfn.store.sql_rows import (
 # Every event id is below this, which stands for "after the newest" when a reverse read
 # starts from the end.
 _PAST_LAST_ID = 2**63 - 1
+
+
+# The statuses count_executions counts, in the order of its query's columns.
+EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 
 
 class SqlStore(SqlLeases, SqlFunctions, SqlIam):
@@ -335,24 +340,67 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
     ) -> list[ExecutionRecord]:
         """Executions matching every given filter, newest first (by start date; the
         later written first among equal dates), paged by ``limit``/``offset``."""
-        given = dict(
-            zip(
-                EXECUTION_FILTERS,
-                (state_machine_arn, status, version_arn, alias_arn, map_run_arn, map_run_event_id),
-                strict=True,
-            )
+        found = self._list_execution_rows(
+            "list_executions",
+            (state_machine_arn, status, version_arn, alias_arn, map_run_arn, map_run_event_id),
+            redriven,
+            limit,
+            offset,
         )
+        # Listings leave the definitions out: ``definition`` is empty.
+        return [ExecutionRecord(definition="", **row) for row in found]
+
+    def list_execution_summaries(
+        self,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
+        map_run_arn: str | None = None,
+        *,
+        map_run_event_id: int | None = None,
+        redriven: bool | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ExecutionSummary]:
+        """``list_executions`` without the large columns, which a listing does not show."""
+        found = self._list_execution_rows(
+            "list_execution_summaries",
+            (state_machine_arn, status, version_arn, alias_arn, map_run_arn, map_run_event_id),
+            redriven,
+            limit,
+            offset,
+        )
+        return [ExecutionSummary(**row) for row in found]
+
+    def _list_execution_rows(
+        self,
+        query: str,
+        filters: tuple[Any, ...],
+        redriven: bool | None,
+        limit: int | None,
+        offset: int,
+    ) -> list[dict[str, Any]]:
+        """The rows of a listing query: ``filters`` are the values of
+        ``EXECUTION_FILTERS`` in order, None where not given."""
+        given = dict(zip(EXECUTION_FILTERS, filters, strict=True))
         values: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
         # Column names come from the fixed EXECUTION_FILTERS, never from the caller.
-        filters = "".join(f" AND {name} = :{name}" for name in values)
+        where = "".join(f" AND {name} = :{name}" for name in values)
         if redriven is not None:
-            filters += " AND redrive_count > 0" if redriven else " AND redrive_count = 0"
+            where += " AND redrive_count > 0" if redriven else " AND redrive_count = 0"
         values["limit"] = self.no_limit if limit is None else limit
         values["offset"] = offset
         with self._read() as conn:
-            found = rows(conn.execute(self._filled("list_executions", filters), values))
-        # Listings leave the definitions out: ``definition`` is empty.
-        return [ExecutionRecord(definition="", **row) for row in found]
+            return rows(conn.execute(self._filled(query, where), values))
+
+    def count_executions(self, state_machine_arn: str) -> dict[str, int]:
+        """How many executions of a state machine there are, by status."""
+        with self._read() as conn:
+            found = conn.execute(
+                self._q["count_executions"], {"state_machine_arn": state_machine_arn}
+            ).fetchone()
+        return {status: int(n) for status, n in zip(EXECUTION_STATUSES, found, strict=True) if n}
 
     def count_map_run_children(
         self, map_run_arn: str, map_run_event_id: int
@@ -523,6 +571,11 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
         The timers are taken by one ``DELETE ... RETURNING``: a timer fires once even
         with several servers firing on one database."""
         q = self._q
+        # Most calls find nothing due (the scheduler looks after every batch of steps):
+        # a read answers that without taking the write lock or writing a transaction.
+        earliest = self.next_timer_due()
+        if earliest is None or earliest > now:
+            return []
         with self._write() as conn:
             due = conn.execute(q["fire_timers"], {"now": now, "limit": limit}).fetchall()
             # RETURNING gives no order: the inbox gets them earliest due first.

@@ -80,8 +80,13 @@ class SqlFunctions(SqlCore):
             if version is None:
                 conn.execute(self._q["delete_function_aliases"], {"name": name})
                 conn.execute(self._q["delete_function_versions"], {"name": name})
+                conn.execute(self._q["remove_function_statements"], {"name": name})
             else:
                 conn.execute(self._q["delete_function_version"], {"name": name, "version": version})
+                conn.execute(
+                    self._q["remove_function_version_statements"],
+                    {"name": name, "qualifier": version},
+                )
 
     def put_function_alias(self, row: FunctionAliasRow) -> None:
         """Add or replace an alias."""
@@ -106,6 +111,43 @@ class SqlFunctions(SqlCore):
         """Remove an alias (nothing when missing)."""
         with self._write() as conn:
             conn.execute(self._q["delete_function_alias"], {"name": name, "alias": alias})
+
+    # resource policies ------------------------------------------------------------------
+
+    def add_function_statement(self, name: str, qualifier: str, sid: str, statement: str) -> bool:
+        """Add a statement (JSON text) to the policy of a function or qualifier (``""``:
+        the function itself); False when one with that ``sid`` is there already."""
+        params = {"name": name, "qualifier": qualifier, "sid": sid, "statement": statement}
+        with self._write() as conn:
+            found = conn.execute(
+                self._q["function_statements"], {"name": name, "qualifier": qualifier}
+            ).fetchall()
+            if any(row[0] == sid for row in found):
+                return False
+            conn.execute(self._q["add_function_statement"], params)
+        return True
+
+    def function_statements(self, name: str, qualifier: str) -> list[tuple[str, str]]:
+        """(sid, statement JSON) of a policy, in the order they were added."""
+        with self._read() as conn:
+            found = conn.execute(
+                self._q["function_statements"], {"name": name, "qualifier": qualifier}
+            ).fetchall()
+        return [(str(sid), str(statement)) for sid, statement in found]
+
+    def remove_function_statement(self, name: str, qualifier: str, sid: str) -> bool:
+        """Remove one statement; False when there was none with that ``sid``."""
+        params = {"name": name, "qualifier": qualifier, "sid": sid}
+        with self._write() as conn:
+            return int(conn.execute(self._q["remove_function_statement"], params).rowcount) > 0
+
+    def remove_function_policy(self, name: str, qualifier: str) -> None:
+        """Drop the whole policy of a qualifier (its alias was deleted)."""
+        with self._write() as conn:
+            conn.execute(
+                self._q["remove_function_version_statements"],
+                {"name": name, "qualifier": qualifier},
+            )
 
     def _function_rows(self, query: str, params: dict[str, Any]) -> list[FunctionRow]:
         with self._read() as conn:

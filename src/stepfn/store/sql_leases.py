@@ -10,6 +10,7 @@ in the transaction that queues their stimuli, so each fires once.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,13 @@ from stepfn.store.sql_rows import rows
 
 class SqlLeases(SqlLogs):
     """Claims, renewals and releases, in SQL (see ``Store`` for each method)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # The group commit of task answers (see complete_task).
+        self._completions_lock = threading.Lock()
+        self._completions_group = threading.Lock()
+        self._completions: list[_Completion] = []
 
     def claim_executions(
         self, owner: str, now: float, lease_seconds: float, limit: int = 100
@@ -115,12 +123,66 @@ class SqlLeases(SqlLogs):
         return str(found[0]), float(found[1])
 
     def complete_task(self, token: str, stimulus: dict[str, Any], now: float) -> int | None:
-        """Mark a task done and queue its result, in one transaction."""
+        """Mark a task done and queue its result, in one transaction.
+
+        A group commit, as ``create_execution``'s: answers arriving together (from the
+        workers' reader threads) share one transaction; whichever thread holds the group
+        lock commits every queued answer, each under a savepoint."""
+        item = _Completion(token, to_json(stimulus), now)
+        with self._completions_lock:
+            self._completions.append(item)
+        with self._completions_group:
+            if not item.done:
+                with self._completions_lock:
+                    batch, self._completions = self._completions, []
+                self._complete_tasks(batch)
+        if item.error is not None:
+            raise item.error
+        return item.message_id
+
+    def _complete_tasks(self, batch: list[_Completion]) -> None:
         q = self._q
-        with self._write() as conn:
-            found = conn.execute(q["complete_task"], {"token": token}).fetchall()
-            if not found:
-                return None
-            values = {"execution_arn": found[0][0], "stimulus": to_json(stimulus), "created": now}
-            (message_id,) = conn.execute(q["add_inbox"], values).fetchone()
-        return int(message_id)
+        try:
+            with self._write() as conn:
+                for item in batch:
+                    if len(batch) > 1:
+                        conn.execute("SAVEPOINT completion")
+                    try:
+                        found = conn.execute(q["complete_task"], {"token": item.token}).fetchall()
+                        if found:  # else answered already: nothing is queued
+                            values = {
+                                "execution_arn": found[0][0],
+                                "stimulus": item.stimulus,
+                                "created": item.now,
+                            }
+                            (message_id,) = conn.execute(q["add_inbox"], values).fetchone()
+                            item.message_id = int(message_id)
+                    except Exception as exc:
+                        if len(batch) == 1:
+                            raise
+                        # One answer that cannot be written fails alone.
+                        conn.execute("ROLLBACK TO SAVEPOINT completion")
+                        item.error = self._store_error(exc) or exc
+                    if len(batch) > 1:
+                        conn.execute("RELEASE SAVEPOINT completion")
+        except BaseException as exc:
+            for item in batch:
+                item.message_id = None
+                item.error = item.error or exc
+        finally:
+            for item in batch:
+                item.done = True
+
+
+class _Completion:
+    """One queued ``complete_task``: its values, then its result."""
+
+    __slots__ = ("done", "error", "message_id", "now", "stimulus", "token")
+
+    def __init__(self, token: str, stimulus: str, now: float) -> None:
+        self.token = token
+        self.stimulus = stimulus
+        self.now = now
+        self.done = False
+        self.message_id: int | None = None
+        self.error: BaseException | None = None

@@ -14,6 +14,7 @@ from stepfn.tasks.http_invoke import ApiGatewayTasks, HttpTasks
 from stepfn.tasks.lambda_local import Handler, LocalLambda
 from stepfn.tasks.optimized import OptimizedTasks
 from stepfn.tasks.routing import ROUTING_DOCS, Routing
+from stepfn.tasks.s3_items import S3Items
 
 RoutingConfig = Routing | Mapping[str, Any] | str | Path | None
 
@@ -73,6 +74,7 @@ def default_registry(
             RoutedStandIns(routes),
             LocalLambda(functions or {}, clock=clock),
             OptimizedTasks(routes, clients),
+            S3Items(routes, clients),
             AwsSdkTasks(routes, clients),
             HttpTasks(routes),
             ApiGatewayTasks(routes),

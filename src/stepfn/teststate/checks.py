@@ -2,7 +2,8 @@
 
 AWS checks a TestState request in the same two passes as the other operations (see
 ``stepfn.validation``): the service model's constraints first, as one
-``ValidationException``, then TestState's own rules, each with the text AWS answers
+``ValidationException`` (the Engine's validator, before ``test_state`` runs), then
+TestState's own rules, each with the text AWS answers
 with. Texts in quotes below are AWS's, as recorded; the few that no recording shows are
 marked "ours" where they are raised.
 
@@ -36,20 +37,12 @@ from stepfn.definition.validate_context import MISSING_END, MISSING_TARGET
 from stepfn.errors import DefinitionError, Problem, ServiceError
 from stepfn.lang.jsonpath import compile_path
 from stepfn.service.executions import parse_input
-from stepfn.validation import (
-    MAX_ARN,
-    MAX_DEFINITION,
-    Constraints,
+from stepfn.validation.rules import (
     invalid_definition,
-    structure,
 )
 
 # The name AWS tests a lone state under.
 SINGLE_STATE_NAME = "StateName"
-LEVELS = ("INFO", "DEBUG", "TRACE")
-VALIDATION_MODES = ("STRICT", "PRESENT", "NONE")
-MAX_DATA = 262_144
-MAX_INT = 2**31 - 1
 # The variable a Map with an ItemReader reads ``mapItemReaderData`` from (see reader_items).
 READER_VARIABLE = "stepfnItemReaderData"
 
@@ -133,37 +126,11 @@ def read_request(
     context: Any,
     configuration: Any,
 ) -> TestRequest:
-    """Check the request against the service model and TestState's request-wide rules."""
-    c = Constraints()
-    if c.required(definition, "definition"):
-        c.string(definition, "definition", 1, MAX_DEFINITION, sensitive=True)
-    c.string(role_arn, "roleArn", 1, MAX_ARN)
-    c.string(input, "input", 0, MAX_DATA, sensitive=True)
-    c.enum(level, "inspectionLevel", LEVELS)
-    c.boolean(reveal_secrets, "revealSecrets")
-    c.string(variables, "variables", 0, MAX_DATA, sensitive=True)
-    c.string(state_name, "stateName", 1, 80, sensitive=True)
-    c.string(context, "context", 0, MAX_DATA, sensitive=True)
-    mock = structure(mock, "mock")
-    error_output = None
-    if mock is not None:
-        c.string(mock.get("result"), "mock.result", 0, MAX_DATA, sensitive=True)
-        c.enum(mock.get("fieldValidationMode"), "mock.fieldValidationMode", VALIDATION_MODES)
-        error_output = structure(mock.get("errorOutput"), "mock.errorOutput")
-        if error_output is not None:
-            c.string(error_output.get("error"), "mock.errorOutput.error", 0, 256, sensitive=True)
-            c.string(error_output.get("cause"), "mock.errorOutput.cause", 0, 32768, sensitive=True)
-    config = structure(configuration, "stateConfiguration") or {}
-    where = "stateConfiguration."
-    c.integer(config.get("retrierRetryCount"), where + "retrierRetryCount", 0, MAX_INT)
-    c.string(config.get("errorCausedByState"), where + "errorCausedByState", 1, 80, sensitive=True)
-    c.integer(
-        config.get("mapIterationFailureCount"), where + "mapIterationFailureCount", 0, MAX_INT
-    )
-    c.string(
-        config.get("mapItemReaderData"), where + "mapItemReaderData", 0, MAX_DATA, sensitive=True
-    )
-    c.check()
+    """TestState's request-wide rules, on members the service model has checked."""
+    # The members' model constraints were checked by the one validator
+    # (``stepfn.validation.requests``) before the call: the rules here are TestState's.
+    config = configuration or {}
+    error_output = (mock or {}).get("errorOutput")
 
     request = TestRequest(
         input=parse_input(input if input is not None else "{}"),
@@ -417,9 +384,11 @@ def with_reader_items(target: Target) -> Target:
     state = target.state
     assert isinstance(state, MapState)
     if state.jsonata:
-        reading = replace(state, items="{% $" + READER_VARIABLE + " %}", has_items=True)
+        reading = replace(
+            state, items="{% $" + READER_VARIABLE + " %}", has_items=True, item_reader=None
+        )
     else:
-        reading = replace(state, items_path=compile_path("$" + READER_VARIABLE))
+        reading = replace(state, items_path=compile_path("$" + READER_VARIABLE), item_reader=None)
     states = dict(target.machine.states)
     states[state.name] = reading
     return Target(replace(target.machine, states=states), reading)

@@ -1,9 +1,9 @@
 """TestState: run one state against an input and show what it did, as AWS's TestState does.
 
-The state runs in the ordinary interpreter, subclassed as ``Probe`` so that it stops
-where TestState stops: when the state leaves (``output`` and ``nextState``), fails, or
-meets a Retry or a Catch. TestState does not retry or go on to the catcher's state; it
-says what would happen (``status``):
+The state runs in the ordinary interpreter, whose step context (``interp.step_context``)
+is a ``Probe``: it stops where TestState stops, when the state leaves (``output`` and
+``nextState``), fails, or meets a Retry or a Catch. TestState does not retry or go on to
+the catcher's state; it says what would happen (``status``):
 
 ==============  ========================================================================
 SUCCEEDED       the state left normally: ``output``, and ``nextState`` unless it ends
@@ -48,24 +48,25 @@ from stepfn.definition.model import (
     State,
     TaskState,
 )
+from stepfn.durable.effects import plan, task_request
 from stepfn.errors import ExecutionError
 from stepfn.interp import fanout, flow, states
 from stepfn.interp.commands import (
     Begin,
     InvokeTask,
     Start,
-    StartTimer,
     TaskFailed,
     TaskSucceeded,
     TimerFired,
 )
 from stepfn.interp.context import ExecutionInfo, execution_info
-from stepfn.interp.dataflow import Scope, evaluate_template, read_field
+from stepfn.interp.dataflow import evaluate_template, read_field
 from stepfn.interp.events import to_json_text
 from stepfn.interp.fanout import TOLERANCE_EXCEEDED_CAUSE
 from stepfn.interp.machine import Interpreter, StepResult
 from stepfn.interp.retry import backoff_delay, find_retrier, matches
 from stepfn.interp.runstate import FanOut, RunState, Thread
+from stepfn.interp.step_context import Next, Outcome, PassThrough, Vars
 from stepfn.service.context import ServiceContext
 from stepfn.tasks.base import Registry, TaskOutcome, TaskRequest
 from stepfn.teststate.checks import (
@@ -218,14 +219,17 @@ class Verdict:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-class Probe(Interpreter):
-    """An interpreter that runs one state and stops, watching its data flow.
+class Probe(PassThrough):
+    """A step context (``interp.step_context``) that runs one state and stops, watching
+    its data flow.
 
-    It is its own ``inspector`` (see ``interp.flow.Inspector``): it keeps the stages the
-    interpreter reports and builds the context object the state reads. It overrides the
-    interpreter where a state's run ends (``exit_state``, ``fail_thread``,
-    ``state_failed``) to record a ``Verdict`` instead of moving on, and never starts the
-    children of a Map or Parallel (``enqueue``): a test mocks their results.
+    It drives an ordinary interpreter and is the context that interpreter hands the
+    state modules: it passes most members on (``PassThrough``) and answers itself where
+    a state's run ends (``exit_state``, ``fail_thread``, ``state_failed``: a
+    ``Verdict`` instead of moving on), what the state reads (``context_object``,
+    ``variables``), and never starts the children of a Map or Parallel (``enqueue``): a
+    test mocks their results. It is its own ``inspector`` (``interp.flow.Inspector``),
+    keeping the stages the data flow reports.
     """
 
     def __init__(
@@ -236,7 +240,8 @@ class Probe(Interpreter):
         ids: Any,
         hidden: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(target.machine, info, ids)
+        self.interpreter = Interpreter(target.machine, info, ids, context=self)
+        super().__init__(self.interpreter)
         self.inspector = self
         self.state = target.state
         self.request = request
@@ -251,14 +256,17 @@ class Probe(Interpreter):
         """Keep a data-flow stage (the last one of a name wins)."""
         self.stages[name] = value
 
-    def context(
+    # --- what the state reads ----------------------------------------------------------------
+
+    def context_object(
         self, thread: Thread, task_token: str | None, map_item: tuple[int, Any] | None
     ) -> dict[str, Any]:
         """The context object: the one the request gave, or the one AWS makes up for a
         test (an Express execution's ARNs, the state named ``StateName``, no
         ``RedriveCount``, ``RetryCount`` for states with Retry). ``Task`` is there only
         for the ``.waitForTaskToken`` pattern, the one that hands its token on."""
-        if not _waits_for_token(self.machines[thread.machine_key].states.get(thread.state)):
+        state = self._state_of(thread)
+        if not _waits_for_token(state):
             task_token = None
         given = self.request.context
         if given is not None:
@@ -266,7 +274,7 @@ class Probe(Interpreter):
             if task_token is not None and "Task" not in ctx:
                 ctx["Task"] = {"Token": task_token}
         else:
-            info = self.info
+            info = self.interpreter.info
             ctx = {
                 "Execution": {
                     "Id": info.execution_arn,
@@ -278,52 +286,34 @@ class Probe(Interpreter):
                 "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
                 "State": {"Name": SINGLE_STATE_NAME, "EnteredTime": iso8601(thread.entered_time)},
             }
-            retry_count = self.retry_count_of(thread)
-            if retry_count is not None:
-                ctx["State"]["RetryCount"] = retry_count
+            # ``RetryCount`` as the request sets it (``retrierRetryCount``), for states
+            # with Retry: AWS shows it for Map states too.
+            if isinstance(state, RetryingState):
+                ctx["State"]["RetryCount"] = self.request.retry_count
             if task_token is not None:
                 ctx["Task"] = {"Token": task_token}
         if map_item is not None:
             ctx["Map"] = {"Item": {"Index": map_item[0], "Value": map_item[1]}}
         return ctx
 
-    # --- the interpreter, as far as one state goes ---------------------------------------------
-
-    def scope(
-        self,
-        thread: Thread,
-        task_token: str | None = None,
-        map_item: tuple[int, Any] | None = None,
-    ) -> Scope:
-        """What JSONPath expressions read: the test's context object and variables."""
-        return Scope(
-            lambda: self.context(thread, task_token, map_item), self.variables(thread), self.ids
-        )
-
-    def retry_count_of(self, thread: Thread) -> int | None:
-        """``RetryCount`` as the request sets it (``retrierRetryCount``), for states with
-        Retry: AWS shows it for Map states too."""
-        state = self.machines[thread.machine_key].states.get(thread.state)
-        return self.request.retry_count if isinstance(state, RetryingState) else None
+    def _state_of(self, thread: Thread) -> State | None:
+        return self.interpreter.machines[thread.machine_key].states.get(thread.state)
 
     def variables(self, thread: Thread) -> dict[str, Any]:
         """The variables, with the items a Map's reader would read (``hidden``)."""
-        seen = super().variables(thread)
+        seen = self.interpreter.variables(thread)
         return {**seen, **self.hidden} if self.hidden else seen
+
+    # --- the interpreter, as far as one state goes ---------------------------------------------
 
     def enqueue(self, thread: Thread, state_name: str, data: Any, front: bool = False) -> None:
         """Run only the state under test: its iterations and branches are mocked."""
         if thread.parent is None:
-            super().enqueue(thread, state_name, data, front)
+            self.interpreter.enqueue(thread, state_name, data, front)
 
     def exit_state(
-        self,
-        thread: Thread,
-        state: State,
-        output: Any,
-        assigned: dict[str, Any] | None = None,
-        next_state: str | None = None,
-    ) -> tuple[str | None, Any] | None:
+        self, thread: Thread, state: State, output: Any, assigned: Vars, next_state: Next = None
+    ) -> Outcome:
         """The state left: its output, and where it would go."""
         target = None if state.end else (next_state or state.next)
         thread.done = True
@@ -400,33 +390,28 @@ class Probe(Interpreter):
         """Run the state to its verdict: a task is answered by its mock or by ``invoke``, a
         Wait ends at once, a Map or Parallel settles with its mock."""
         run = RunState()
-        self.step(run, Start(begin=False), now)
+        step = self.interpreter.step
+        step(run, Start(begin=False), now)
         root = self.root = run.threads[""]
         root.variables.update(self.request.variables)
         state = self.state
-        self.stage("input", self.info.input)
+        info = self.interpreter.info
+        self.stage("input", info.input)
         if isinstance(state, FailState):
-            self.stage("afterInputPath", self.info.input)
+            self.stage("afterInputPath", info.input)
         if isinstance(state, PassState) and state.has_result:
             self.stage("result", state.result)
-        result = self.step(run, Begin(), now)
+        result = step(run, Begin(), now)
         for _ in range(MAX_ROUNDS):
             if self.verdict is not None:
                 return
-            task = next((c for c in result.commands if isinstance(c, InvokeTask)), None)
-            if task is not None:
-                result = self._answer(run, root, task, invoke, now)
+            effects = plan(result.commands)
+            if effects.tasks:
+                result = self._answer(run, root, effects.tasks[0], invoke, now)
                 continue
-            wait = next(
-                (
-                    c
-                    for c in result.commands
-                    if isinstance(c, StartTimer) and root.timers.get(c.timer_id) == "wait"
-                ),
-                None,
-            )
+            wait = next((c for c in effects.timers if root.timers.get(c.timer_id) == "wait"), None)
             if wait is not None:
-                result = self.step(run, TimerFired(wait.timer_id), now)
+                result = step(run, TimerFired(wait.timer_id), now)
                 continue
             if root.fan is not None:
                 self._settle(root, root.fan)
@@ -443,26 +428,13 @@ class Probe(Interpreter):
         invoke: Callable[[TaskRequest], TaskOutcome],
         now: float,
     ) -> StepResult:
-        request = self.request
+        request, step = self.request, self.interpreter.step
         if request.has_mock_result:
             self.stage("result", request.mock_result)
-            return self.step(run, TaskSucceeded(task.token, request.mock_result), now)
+            return step(run, TaskSucceeded(task.token, request.mock_result), now)
         if request.mocked:
-            return self.step(
-                run, TaskFailed(task.token, request.mock_error, request.mock_cause), now
-            )
-        outcome = invoke(
-            TaskRequest(
-                token=task.token,
-                resource=task.resource,
-                payload=task.payload,
-                state_name=task.state_name,
-                execution=self.info,
-                timeout_seconds=task.timeout_seconds,
-                heartbeat_seconds=task.heartbeat_seconds,
-                attempt=request.retry_count,
-            )
-        )
+            return step(run, TaskFailed(task.token, request.mock_error, request.mock_cause), now)
+        outcome = invoke(task_request(task, self.interpreter.info, attempt=request.retry_count))
         # A task that took longer than its TimeoutSeconds (or, never sending a heartbeat,
         # its HeartbeatSeconds) times out, as it would in an execution.
         for limit, purpose in (
@@ -471,16 +443,16 @@ class Probe(Interpreter):
         ):
             if limit and outcome.duration > limit:
                 timer = next(t for t, p in root.timers.items() if p == purpose)
-                return self.step(run, TimerFired(timer), now)
+                return step(run, TimerFired(timer), now)
         if outcome.succeeded:
             self.stage("result", outcome.output)
-            return self.step(run, TaskSucceeded(task.token, outcome.output), now)
-        return self.step(run, TaskFailed(task.token, outcome.error, outcome.cause), now)
+            return step(run, TaskSucceeded(task.token, outcome.output), now)
+        return step(run, TaskFailed(task.token, outcome.error, outcome.cause), now)
 
     def _settle(self, root: Thread, fan: FanOut) -> None:
         """End a Map or Parallel with its mock: the results, or the error."""
-        state = self.machine.states[root.state]
-        self.abort_children(root)
+        state = self.interpreter.machine.states[root.state]
+        self.interpreter.abort_children(root)
         root.fan = None
         request = self.request
         if isinstance(state, MapState):

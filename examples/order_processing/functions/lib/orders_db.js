@@ -42,6 +42,8 @@ function connect() {
   busyAsError(() => {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
+    // As the Python side (orders_app/db.py): in WAL mode, sync at checkpoints, not per commit.
+    db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.exec(fs.readFileSync(SCHEMA, 'utf8'));
   });

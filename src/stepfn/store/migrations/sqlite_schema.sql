@@ -99,7 +99,7 @@ CREATE TABLE executions (
     -- The server stepping it, and until when (see 0006_leases).
     lease_owner TEXT,
     lease_expires REAL,
-    -- The definition it runs (see 0010_definitions).
+    -- The definition it runs (see 0011_definitions).
     definition_id INTEGER REFERENCES definitions (id)
 );
 
@@ -225,6 +225,16 @@ CREATE TABLE function_aliases (
     description TEXT NOT NULL,
     revision_id TEXT NOT NULL,
     PRIMARY KEY (name, alias)
+) WITHOUT ROWID;
+
+-- Lambda resource policies: one row per statement ('' qualifier: the function itself).
+CREATE TABLE function_policies (
+    name TEXT NOT NULL,
+    qualifier TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    statement TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (name, qualifier, sid)
 ) WITHOUT ROWID;
 
 -- IAM: roles and managed policies; tags as a JSON list of {Key, Value}.

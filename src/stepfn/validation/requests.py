@@ -1,5 +1,12 @@
 """Requests checked against the service model, with AWS's error codes and texts.
 
+The one request validator: the HTTP API checks each request with it before calling the
+Engine, and the Engine's own methods check their keyword arguments with it for Python
+callers (``Engine.start_execution(...)``), so both get the same answers, in AWS's words.
+What the model cannot say (the kind of resource an ARN names, rules across members, the
+characters of a name) are the named rules of ``validation.rules``, checked by the
+services after this.
+
 AWS (its request framework) reads a request in two passes, and so does this module:
 
 1. **Deserialisation.** A member of the wrong JSON type (a number where the model has a
@@ -24,10 +31,15 @@ Engine can take as keyword arguments.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar, cast
 
-from stepfn.api.model import ServiceModel, Shape
 from stepfn.errors import ServiceError
+from stepfn.validation.model import ServiceModel, Shape, load
+from stepfn.validation.rules import validation_error
 
 # Enum lists as AWS prints them where a recorded answer shows an order other than the
 # model's (AWS prints a Java set); the others follow the model's order.
@@ -40,6 +52,14 @@ _ENUM_ORDER: dict[str, tuple[str, ...]] = {
         "FAILED",
         "RUNNING",
     ),
+}
+
+# Where AWS answers otherwise than its model says (recorded): operation -> member -> the
+# model constraints it does not apply. ValidateStateMachineDefinition of an empty
+# definition answers a diagnostic ("Definition must be a valid JSON object"), not the
+# Definition shape's minimum length.
+_NOT_APPLIED: dict[str, dict[str, tuple[str, ...]]] = {
+    "ValidateStateMachineDefinition": {"definition": ("min",)},
 }
 
 _INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
@@ -78,15 +98,6 @@ def serialization_error(where: str, shape: Shape, value: Any) -> ServiceError:
     )
 
 
-def validation_error(messages: list[str]) -> ServiceError:
-    """One ``ValidationException`` for all the violations, as AWS words it."""
-    count = len(messages)
-    noun = "error" if count == 1 else "errors"
-    return ServiceError(
-        "ValidationException", f"{count} validation {noun} detected: " + "; ".join(messages)
-    )
-
-
 def java_length(text: str) -> int:
     """A string's length as AWS (Java) counts it: UTF-16 code units."""
     if text.isascii():
@@ -116,7 +127,25 @@ class Validator:
 
     def __init__(self, model: ServiceModel) -> None:
         self.model = model
-        self.shapes = model.shapes
+        self.shapes = dict(model.shapes)
+        self._inputs = {name: op.input for name, op in model.operations.items()}
+        for operation, members in _NOT_APPLIED.items():
+            self._relax(operation, members)
+
+    def _relax(self, operation: str, members: dict[str, tuple[str, ...]]) -> None:
+        """Give ``operation`` an input shape whose ``members`` lack the constraints named."""
+        name = self._inputs.get(operation)
+        if name is None:
+            return
+        shape = self.shapes[name]
+        refs = dict(shape.members)
+        for member, dropped in members.items():
+            cleared: dict[str, Any] = dict.fromkeys(dropped)
+            relaxed = replace(self.shapes[refs[member]], **cleared)
+            refs[member] = f"{operation}.{member}"
+            self.shapes[refs[member]] = relaxed
+        self._inputs[operation] = f"{operation}Input"
+        self.shapes[f"{operation}Input"] = replace(shape, members=refs)
 
     def request(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """The request of ``operation`` cleaned of unknown members and nulls.
@@ -125,7 +154,7 @@ class Validator:
             ServiceError: ``SerializationException`` for a member of the wrong JSON type,
                 ``ValidationException`` listing every violated constraint.
         """
-        name = self.model.operations[operation].input
+        name = self._inputs[operation]
         if name is None:
             return {}
         messages: list[str] = []
@@ -133,6 +162,11 @@ class Validator:
         if messages:
             raise validation_error(messages)
         return cleaned
+
+    def members(self, operation: str) -> frozenset[str]:
+        """The members the model knows in ``operation``'s request."""
+        name = self._inputs[operation]
+        return frozenset(self.shapes[name].members) if name is not None else frozenset()
 
     # --- by type ---------------------------------------------------------------------------
 
@@ -143,6 +177,8 @@ class Validator:
                 raise serialization_error(where, shape, value)
             return self._structure(value, shape, where + ".", messages)
         if kind == "list":
+            if isinstance(value, tuple):  # a Python caller's sequence; JSON has no tuples
+                value = list(value)
             if not isinstance(value, list):
                 raise serialization_error(where, shape, value)
             return self._list(value, shape, where, messages)
@@ -237,19 +273,26 @@ class Validator:
             self._length(value, java_length(value), shape, where, messages)
 
     def _length(self, value: Any, size: int, shape: Shape, where: str, messages: list[str]) -> None:
-        if shape.min is not None and size < shape.min:
-            text = f"Member must have length greater than or equal to {_number(shape.min)}"
-            self._fail(value, shape, where, text, messages)
-        elif shape.max is not None and size > shape.max:
-            text = f"Member must have length less than or equal to {_number(shape.max)}"
-            self._fail(value, shape, where, text, messages)
+        self._bounds(value, size, "length", shape, where, messages)
 
     def _range(self, value: int | float, shape: Shape, where: str, messages: list[str]) -> None:
-        if shape.min is not None and value < shape.min:
-            text = f"Member must have value greater than or equal to {_number(shape.min)}"
+        self._bounds(value, value, "value", shape, where, messages)
+
+    def _bounds(
+        self,
+        value: Any,
+        size: int | float,
+        what: str,
+        shape: Shape,
+        where: str,
+        messages: list[str],
+    ) -> None:
+        """The shape's ``min``/``max`` of a value's length or of the value itself."""
+        if shape.min is not None and size < shape.min:
+            text = f"Member must have {what} greater than or equal to {_number(shape.min)}"
             self._fail(value, shape, where, text, messages)
-        elif shape.max is not None and value > shape.max:
-            text = f"Member must have value less than or equal to {_number(shape.max)}"
+        elif shape.max is not None and size > shape.max:
+            text = f"Member must have {what} less than or equal to {_number(shape.max)}"
             self._fail(value, shape, where, text, messages)
 
     def _fail(
@@ -285,3 +328,32 @@ class Validator:
             items = ", ".join(f"{k}={self.shown(v, value_shape)}" for k, v in value.items())
             return "{" + items + "}"
         return str(value)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def checking(validator: Validator, operation: str, method: F) -> F:
+    """``method`` (which answers ``operation``) with its arguments checked first.
+
+    The Engine's methods for Python callers: the members pass through
+    ``Validator.request`` (so a wrong one is refused as the HTTP API refuses it), and a
+    keyword the model does not know is handed on unchanged, for Python to refuse as any
+    unexpected argument."""
+    known = validator.members(operation)
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def checked(*args: Any, **params: Any) -> Any:
+        if args:  # positional arguments: named as the method names them
+            params = dict(signature.bind_partial(*args, **params).arguments)
+        extra = {k: v for k, v in params.items() if k not in known}
+        return method(**validator.request(operation, params), **extra)
+
+    return cast(F, checked)
+
+
+@functools.cache
+def default_validator() -> Validator:
+    """The validator of the service model ``model.load()`` reads (one per process)."""
+    return Validator(load())

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from stepfn.api import model
-from stepfn.api.validate import Validator, java_length
 from stepfn.errors import ServiceError
+from stepfn.validation import model
+from stepfn.validation.requests import Validator, java_length
 
 BUNDLED = model.load(prefer_botocore=False)
 
@@ -26,7 +26,7 @@ def test_the_bundled_model_is_botocores_trimmed() -> None:
         pytest.skip("botocore is not installed")
     raw = model._read_json(path)
     assert model.trim(raw) == json.loads(model.BUNDLED.read_text(encoding="utf-8")), (
-        "regenerate it: python -m stepfn.api.model"
+        "regenerate it: python -m stepfn.validation.model"
     )
 
 

@@ -1,18 +1,19 @@
-"""Checks of control-plane requests, with AWS's error codes and texts.
+"""The rules of requests that the service model cannot express, with AWS's codes and texts.
 
 AWS checks a request in two passes, and so do we:
 
 1. The service model's constraints (lengths, ranges, enums, patterns, required members),
-   all at once, reported as one ``ValidationException``::
+   all at once, reported as one ``ValidationException``: that is the one model-driven
+   validator, ``validation.requests``, for the HTTP API and the Engine's Python callers.
+2. The operation's own rules, each with its own code, here and named: a resource name's
+   characters (``check_resource_name``: ``InvalidName``), a definition's problems
+   (``invalid_definition``: ``InvalidDefinition``), logging and encryption settings
+   across their members (``normalize_logging``: ``InvalidLoggingConfiguration``...),
+   tags that need a key (``tag_pairs``), pagination tokens (``page``, ``listing``:
+   ``InvalidToken``).
 
-       1 validation error detected: Value '1001' at 'maxResults' failed to satisfy
-       constraint: Member must have value less than or equal to 1000
-
-   Several violations are joined with ``; `` under ``N validation errors detected``.
-   Members inside lists are located as ``routingConfiguration.1.member.weight``
-   (counting from 1). ``Constraints`` collects them.
-2. The operation's own rules, each with its own code: ``InvalidName``,
-   ``InvalidDefinition``, ``InvalidLoggingConfiguration``, ``InvalidToken``...
+``Constraints`` words model-style violations by hand, for the CloudWatch Logs operations
+(``logs/``), whose service model stepfn does not bundle.
 
 The texts here are AWS's where a recorded answer shows them; the others follow the same
 style and are marked as ours.
@@ -238,24 +239,6 @@ def invalid_definition(problems: Iterable[Problem]) -> ServiceError:
 # --- configurations ----------------------------------------------------------------------
 
 
-def check_logging(value: Any, c: Constraints, where: str = "loggingConfiguration") -> None:
-    """Model constraints of a LoggingConfiguration."""
-    config = structure(value, where)
-    if config is None:
-        return
-    c.enum(config.get("level"), f"{where}.level", LOG_LEVELS)
-    c.boolean(config.get("includeExecutionData"), f"{where}.includeExecutionData")
-    destinations = sequence(config.get("destinations"), f"{where}.destinations") or []
-    for i, destination in enumerate(destinations):
-        here = f"{where}.destinations.{i + 1}.member"
-        item = structure(destination, here) or {}
-        group = structure(item.get("cloudWatchLogsLogGroup"), f"{here}.cloudWatchLogsLogGroup")
-        if group is not None:
-            c.string(
-                group.get("logGroupArn"), f"{here}.cloudWatchLogsLogGroup.logGroupArn", 1, MAX_ARN
-            )
-
-
 def normalize_logging(value: dict[str, Any] | None) -> dict[str, Any]:
     """A LoggingConfiguration as AWS stores and describes it.
 
@@ -294,29 +277,9 @@ def normalize_logging(value: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def check_tracing(value: Any, c: Constraints, where: str = "tracingConfiguration") -> None:
-    """Model constraints of a TracingConfiguration."""
-    config = structure(value, where)
-    if config is not None:
-        c.boolean(config.get("enabled"), f"{where}.enabled")
-
-
 def normalize_tracing(value: dict[str, Any] | None) -> dict[str, Any]:
     """A TracingConfiguration as AWS describes it (``enabled`` always present)."""
     return {"enabled": bool((value or {}).get("enabled", False))}
-
-
-def check_encryption(value: Any, c: Constraints, where: str = "encryptionConfiguration") -> None:
-    """Model constraints of an EncryptionConfiguration."""
-    config = structure(value, where)
-    if config is None:
-        return
-    if c.required(config.get("type"), f"{where}.type"):
-        c.enum(config.get("type"), f"{where}.type", ENCRYPTION_TYPES)
-    c.string(config.get("kmsKeyId"), f"{where}.kmsKeyId", 1, 2048)
-    c.integer(
-        config.get("kmsDataKeyReusePeriodSeconds"), f"{where}.kmsDataKeyReusePeriodSeconds", 60, 900
-    )
 
 
 def normalize_encryption(value: dict[str, Any] | None) -> dict[str, Any]:
@@ -347,38 +310,29 @@ def normalize_encryption(value: dict[str, Any] | None) -> dict[str, Any]:
 # --- tags --------------------------------------------------------------------------------
 
 
-def check_tags(value: Any, c: Constraints, where: str = "tags") -> list[tuple[str, str]]:
-    """A TagList: model constraints, and the pairs in the order given."""
-    pairs: list[tuple[str, str]] = []
-    for i, tag in enumerate(sequence(value, where) or []):
-        here = f"{where}.{i + 1}.member"
-        item = structure(tag, here) or {}
-        key, text = item.get("key"), item.get("value", "")
-        ok = c.required(key, f"{here}.key") and c.string(key, f"{here}.key", 1, MAX_TAG_KEY)
-        if text is None:
-            text = ""
-        ok = c.string(text, f"{here}.value", 0, MAX_TAG_VALUE) and ok
-        if ok:
-            pairs.append((str(key), str(text)))
-    return pairs
+def tag_pairs(tags: Sequence[dict[str, Any]] | None, where: str = "tags") -> list[tuple[str, str]]:
+    """A TagList (checked against the model already) as (key, value) pairs in the order
+    given; a tag without a value has the empty one, as AWS stores it.
 
+    Rule: every tag has a key. The model leaves ``key`` optional; AWS refuses a tag
+    without one, as a missing member.
 
-def check_tag_keys(value: Any, c: Constraints, where: str = "tagKeys") -> list[str]:
-    """A TagKeyList: model constraints, and the keys."""
-    keys: list[str] = []
-    for i, key in enumerate(sequence(value, where) or []):
-        if c.string(key, f"{where}.{i + 1}.member", 1, MAX_TAG_KEY):
-            keys.append(key)
-    return keys
+    Raises:
+        ServiceError: ``ValidationException`` naming each tag without a key.
+    """
+    tags = tags or ()
+    missing = [
+        f"Value null at '{where}.{index}.member.key' failed to satisfy constraint: "
+        "Member must not be null"
+        for index, tag in enumerate(tags, start=1)
+        if tag.get("key") is None
+    ]
+    if missing:
+        raise validation_error(missing)
+    return [(str(tag["key"]), str(tag.get("value") or "")) for tag in tags]
 
 
 # --- pagination ---------------------------------------------------------------------------
-
-
-def check_page(max_results: Any, next_token: Any, c: Constraints, high: int = MAX_PAGE) -> None:
-    """Model constraints of ``maxResults`` (0..high) and ``nextToken`` (1..1024)."""
-    c.integer(max_results, "maxResults", 0, high)
-    c.string(next_token, "nextToken", 1, MAX_TOKEN)
 
 
 def page(
@@ -412,6 +366,27 @@ def page(
     if start + size < len(items):
         token = _write_token(scope, key(chosen[-1]))
     return chosen, token
+
+
+def listing(
+    items: Iterable[T],
+    key: Callable[[T], Any],
+    member: str,
+    shown: Callable[[T], dict[str, Any]],
+    *,
+    scope: str,
+    max_results: int | None,
+    next_token: str | None,
+) -> dict[str, Any]:
+    """A List* answer: ``member`` holding ``shown(item)`` for one page of ``items`` in
+    ``key`` order (see ``page``), and ``nextToken`` when more follow."""
+    chosen, token = page(
+        sorted(items, key=key), key, scope=scope, max_results=max_results, next_token=next_token
+    )
+    out: dict[str, Any] = {member: [shown(item) for item in chosen]}
+    if token:
+        out["nextToken"] = token
+    return out
 
 
 def _after(value: Any, mark: Any) -> bool:

@@ -1,4 +1,4 @@
--- 0006 (SQLite's 0010): each definition text is stored once, in definitions, and
+-- 0007 (SQLite's 0011): each definition text is stored once, in definitions, and
 -- executions refer to it (they held a copy each). ``digest`` is the SHA-256 of the text
 -- (hex), computed here for the copies moved from existing executions exactly as the
 -- store computes it for new ones.

@@ -1,4 +1,4 @@
--- 0010: each definition text is stored once, in definitions, and executions refer to it
+-- 0011: each definition text is stored once, in definitions, and executions refer to it
 -- (they held a copy each: a Distributed Map of 10,000 items held 10,000). ``digest`` is
 -- the SHA-256 of the text (hex), which the store computes when it writes a new one; the
 -- copies moved here from existing executions get a placeholder digest instead (SQLite

@@ -1,7 +1,8 @@
 """The Step Functions service model: the operations and the shapes of their requests.
 
-The HTTP API checks every request against the model AWS publishes (the one the SDKs are
-generated from), so a request is refused with the same constraint AWS would name. The
+Every request, over HTTP or from Python through the Engine, is checked against the model
+AWS publishes (the one the SDKs are generated from), so a request is refused with the
+same constraint AWS would name (``validation.requests``). The
 model is read from botocore's data when botocore is installed (``find_spec`` locates it
 without importing it: the server must not depend on botocore), and otherwise from
 ``service-model.json`` beside this module: a trimmed copy of botocore's
@@ -12,11 +13,12 @@ shapes are left out.
 
 Regenerate the bundled copy (with botocore installed) by running::
 
-    python -m stepfn.api.model
+    python -m stepfn.validation.model
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import importlib.util
 import json
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("stepfn.api")
+log = logging.getLogger("stepfn.validation")
 
 SERVICE = "stepfunctions"
 API_VERSION = "2016-11-23"
@@ -181,8 +183,11 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+@functools.cache
 def load(prefer_botocore: bool = True) -> ServiceModel:
-    """The service model: botocore's when installed (and readable), else the bundled one."""
+    """The service model: botocore's when installed (and readable), else the bundled one.
+
+    Read once per process (the model is immutable): every Engine and API shares it."""
     if prefer_botocore:
         path = botocore_model_path()
         if path is not None:

@@ -1,0 +1,231 @@
+"""Lambda Tasks through the durable engine, in process: invocations/s with executions in flight.
+
+    python bench/lambda_tasks.py [--executions 2000] [--in-flight 16] [--runtime python3.12]
+                                 [--profile FILE]
+
+An ``Engine`` on a SQLite file (in a temporary folder) with its background loop, real
+time; a function created through ``engine.functions.create_function`` (a zip: Python or
+Node, returning its event); a one-Task state machine on its ARN. ``--in-flight`` clients
+each start an execution, wait until it has ended (told by ``Engine.on_commit``, then
+checked with ``describe_execution``, as an API client would poll), and start the next.
+Printed: one-Task executions (= invocations) per second, from the first start to the last
+end, the CPU of this process per execution, and the SQL statements and commits per
+execution (counted through the SQLite connection's trace callback: a figure the load of a
+shared machine does not move). ``--profile FILE`` writes a cProfile of
+every thread (CPU time), warm-up included, and prints its top.
+
+Each execution costs, in the engine: StartExecution (a group commit of the execution's
+row, events and task), the task's dispatch to a warm worker, its answer (a transaction
+putting it in the inbox), and the step that ends the execution (a batched commit).
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from stepfn.service.engine import Engine
+
+ROLE = "arn:aws:iam::123456789012:role/bench"
+PY = "def handler(event, context):\n    return event\n"
+NODE = "exports.handler = async (event) => event;\n"
+
+
+def zipped(name: str, text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def make_function(engine: Engine, runtime: str) -> str:
+    python = runtime.startswith("python")
+    made = engine.functions.create_function(
+        FunctionName="bench",
+        Runtime=runtime,
+        Handler="app.handler" if python else "index.handler",
+        Role=ROLE,
+        Code={"ZipFile": zipped("app.py", PY) if python else zipped("index.js", NODE)},
+    )
+    return str(made["FunctionArn"])
+
+
+class Finished:
+    """Wakes the client waiting on an execution whenever one of its steps commits."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waiting: dict[str, threading.Event] = {}
+
+    def expect(self, arn: str) -> threading.Event:
+        event = threading.Event()
+        with self.lock:
+            self.waiting[arn] = event
+        return event
+
+    def committed(self, arn: str) -> None:
+        with self.lock:
+            event = self.waiting.get(arn)
+        if event is not None:
+            event.set()
+
+
+def run(engine: Engine, machine: str, count: int, in_flight: int, seen: Finished) -> float:
+    lock = threading.Lock()
+    left = [count]
+    failures: list[str] = []
+
+    def client() -> None:
+        while True:
+            with lock:
+                if left[0] == 0:
+                    return
+                left[0] -= 1
+                n = left[0]
+            name = f"e{n}-{time.monotonic_ns()}"
+            arn = f"{machine.replace(':stateMachine:', ':execution:')}:{name}"
+            event = seen.expect(arn)
+            engine.start_execution(stateMachineArn=machine, name=name, input='{"n": 1}')
+            while True:
+                event.wait(5)
+                event.clear()
+                status = engine.describe_execution(executionArn=arn)["status"]
+                if status != "RUNNING":
+                    if status != "SUCCEEDED":
+                        failures.append(status)
+                    break
+            with seen.lock:
+                seen.waiting.pop(arn, None)
+
+    threads = [threading.Thread(target=client) for _ in range(in_flight)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{len(failures)} executions did not succeed: {failures[:3]}")
+    return count / elapsed
+
+
+class ThreadProfiles:
+    """cProfile in every thread, on CPU time (``time.thread_time``): what each function
+    costs in CPU, waiting left out. Threads started after ``start`` are profiled (the
+    engine's stepper threads are woken, not started, so their profile starts too: the
+    hook is also installed in running threads' next call through ``sys.setprofile``
+    is not possible, hence the engine is opened after ``start``)."""
+
+    def __init__(self) -> None:
+        self.profiles: list[cProfile.Profile] = []
+        self.lock = threading.Lock()
+
+    def _hook(self, *_: Any) -> None:
+        profile = cProfile.Profile(time.thread_time)
+        with self.lock:
+            self.profiles.append(profile)
+        sys.setprofile(None)
+        profile.enable()
+
+    def start(self) -> None:
+        threading.setprofile(self._hook)
+
+    def stop(self) -> None:
+        threading.setprofile(None)  # type: ignore[arg-type]
+        for profile in self.profiles:
+            profile.disable()
+
+    def report(self, path: str) -> None:
+        stats = None
+        for profile in self.profiles:
+            profile.create_stats()
+            if not profile.stats:  # type: ignore[attr-defined]
+                continue
+            if stats is None:
+                stats = pstats.Stats(profile)
+            else:
+                stats.add(profile)
+        if stats is not None:
+            stats.dump_stats(path)
+            stats.sort_stats("tottime").print_stats(40)
+            stats.sort_stats("cumulative").print_stats(60)
+
+
+class SqlCount:
+    """Counts the SQL statements the store runs (its connection's trace callback): a
+    figure the machine's load does not change, unlike the time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.statements = 0
+        self.commits = 0
+        conn = getattr(engine.store, "_conn", None)
+        if conn is not None:
+            conn.set_trace_callback(self._seen)
+
+    def _seen(self, sql: str) -> None:
+        self.statements += 1
+        if sql.startswith("COMMIT"):
+            self.commits += 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--executions", type=int, default=2000)
+    parser.add_argument("--in-flight", type=int, default=16)
+    parser.add_argument("--runtime", default="python3.12")
+    parser.add_argument("--profile", help="write a cProfile of the timed run here")
+    args = parser.parse_args()
+    print(f"# {platform.python_implementation()} {platform.python_version()}, "
+          f"{os.cpu_count()} cores, {args.runtime}")  # fmt: skip
+    profiles = ThreadProfiles() if args.profile else None
+    if profiles is not None:
+        profiles.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine.open(str(Path(tmp) / "bench.db"))
+        try:
+            seen = Finished()
+            engine.on_commit(seen.committed)
+            arn = make_function(engine, args.runtime)
+            definition = {
+                "StartAt": "T",
+                "States": {"T": {"Type": "Task", "Resource": arn, "End": True}},
+            }
+            machine = engine.create_state_machine(
+                name="bench", definition=json.dumps(definition), roleArn=ROLE
+            )["stateMachineArn"]
+            run(engine, machine, 200, args.in_flight, seen)  # warm the workers and caches
+            counted = SqlCount(engine)
+            cpu = time.process_time()
+            rate = run(engine, machine, args.executions, args.in_flight, seen)
+            cpu = time.process_time() - cpu
+            statements, commits = counted.statements, counted.commits
+            if profiles is not None:
+                profiles.stop()
+                profiles.report(args.profile)
+            print(
+                f"one-Task executions, {args.in_flight} in flight: {rate:8.1f} invocations/s "
+                f"({cpu / args.executions * 1e6:.0f} us CPU each in this process)"
+            )
+            print(
+                f"SQL per execution: {statements / args.executions:.1f} statements, "
+                f"{commits / args.executions:.2f} commits"
+            )
+        finally:
+            engine.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
