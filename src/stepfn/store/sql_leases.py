@@ -89,20 +89,25 @@ class SqlLeases(SqlLogs):
         if not arns and not tokens:
             return
         expires = now + lease_seconds
-        with self._write() as conn:
-            if arns:
-                rows_ = [(expires, arn, owner) for arn in arns]
-                self._many(conn, self._q["renew_execution_lease"], rows_)
-            if tokens:
-                rows_ = [(expires, token, owner) for token in tokens]
-                self._many(conn, self._q["renew_task_lease"], rows_)
+        # Outside a transaction (the connections are in autocommit mode): each row is
+        # its own statement and transaction, so a renewal holds one row lock at a time
+        # and can never be one side of a deadlock with the commits and claims that lock
+        # the same rows in their own order (one renewal of hundreds of rows could, and
+        # a renewal lost that way lets live work be taken over).
+        # (Not executemany: psycopg pipelines it into one implicit transaction.)
+        with self._read() as conn:
+            for arn in arns:
+                conn.execute(self._q["renew_execution_lease"], (expires, arn, owner))
+            for token in tokens:
+                conn.execute(self._q["renew_task_lease"], (expires, token, owner))
 
     def release_executions(self, owner: str, arns: Sequence[str]) -> None:
         """Give up ``owner``'s leases on these executions."""
         if not arns:
             return
-        with self._write() as conn:
-            self._many(conn, self._q["release_executions"], [(arn, owner) for arn in arns])
+        with self._read() as conn:  # a row at a time, as renew_held does
+            for arn in arns:
+                conn.execute(self._q["release_executions"], (arn, owner))
 
     def release_task(self, token: str, owner: str) -> None:
         """Give up ``owner``'s lease on a task."""
