@@ -47,6 +47,8 @@ def run(
     mock_config: Any = None,
     test_case: str | None = None,
     routing: Any = None,
+    state_machines: Mapping[str, Any] | None = None,
+    callbacks: Any = None,
 ) -> Execution:
     """Run a state machine to its end, in this process, and return the execution.
 
@@ -77,6 +79,14 @@ def run(
             JSON/YAML file holding one. Without it, calls go where
             ``AWS_ENDPOINT_URL[_<SERVICE>]`` says, and Tasks nothing routes fail saying
             how to route them.
+        state_machines: the state machines nested executions may start
+            (``arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken]``):
+            ARN (or name) -> definition, or -> ``{"definition": ..., "type": "EXPRESS"}``.
+            Each child runs here to its end; its ARN is the one AWS would give it.
+        callbacks: a ``stepfn.durable.local_children.LocalTokens``: the other party of
+            ``.waitForTaskToken`` tasks and activities (its ``send_task_success``,
+            ``send_task_failure``, ``send_task_heartbeat`` and ``get_activity_task``
+            are called from any thread, as boto3's are).
 
     Returns:
         The ``Execution``: ``status``, ``output``, ``error``, ``cause``, ``history``.
@@ -100,6 +110,8 @@ def run(
         mock_config=mock_config,
         test_case=test_case,
         routing=routing,
+        state_machines=state_machines,
+        callbacks=callbacks,
     )
 
 

@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from stepfn.clock import VirtualClock
+from stepfn.durable.local_children import LocalTokens
 
 from .compare import compare_case
 from .lambdas import functions_for, unknown_handlers
-from .services import SERVICE_NEEDS, prepare, unsupported
+from .services import SERVICE_NEEDS, Party, prepare, unsupported
 
 ENV_VAR = "STEPFN_CONFORMANCE_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +42,24 @@ EXPECTED_FAILURES = Path(__file__).with_name("expected_failures.txt")
 CASE_TIME_LIMIT = 30.0
 
 # What this runner can supply; any other need makes a case skip.
-RUNNABLE_NEEDS = frozenset({"lambda", "wait>0s", "context-object"})
+# ``callback`` and ``activity``: the runner plays the other party (``services.Party``);
+# ``sfn`` and ``sync-integration``: nested executions of the case's child state machines;
+# ``iam``: the role the Task's Credentials name is made in moto's IAM.
+RUNNABLE_NEEDS = frozenset(
+    {
+        "lambda",
+        "wait>0s",
+        "context-object",
+        "callback",
+        "activity",
+        "sfn",
+        "sync-integration",
+        "iam",
+    }
+)
+# Real seconds a run on a virtual clock waits for the runner's answer before its
+# simulated time moves on (a case that is never answered takes this long).
+CALLBACK_GRACE = 2.0
 # What a moto server supplies (``services.py``); cases needing it run through stepfn.run.
 SERVICE_RUNNABLE = SERVICE_NEEDS | {"bindings"}
 
@@ -212,10 +230,14 @@ def run_case(case: Case) -> Outcome:
     # Copies: the recording must stay as it was, whatever the run does.
     definition, given = copy.deepcopy(data["definition"]), copy.deepcopy(data.get("input"))
     routing = None
+    party: Party | None = None
+    callbacks = LocalTokens(grace=CALLBACK_GRACE)
     try:
         with _time_limit(CASE_TIME_LIMIT):
             if case.uses_services:
-                definition, given, routing = prepare(data)
+                definition, given, routing, values = prepare(data)
+                if {"callback", "activity"} & set(case.needs):
+                    party = Party(data, values, callbacks).start()
             execution = stepfn.run(
                 definition,
                 given,
@@ -226,12 +248,17 @@ def run_case(case: Case) -> Outcome:
                 clock=clock,
                 mock_config=mocks,
                 test_case=TARGET if mocks is not None else None,
+                state_machines=data.get("child_state_machines") or None,
+                callbacks=callbacks if {"callback", "activity"} & set(case.needs) else None,
             )
     except (Exception, CaseTimeout) as exc:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         text = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         place = f"{_short_path(where.filename)}:{where.lineno}"
         return Outcome(case, [f"stepfn.run raised {text} ({place})"], True)
+    finally:
+        if party is not None:
+            party.stop()
     differences = compare_case(
         data,
         status=execution.status,

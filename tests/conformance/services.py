@@ -11,6 +11,7 @@ table its input names, and its ``s3_objects``.
 from __future__ import annotations
 
 import atexit
+import datetime
 import json
 import re
 import sys
@@ -31,10 +32,21 @@ BINDINGS = {
     "fixture sqs_create_queue()": "queue",
     "fixture sns_create_topic()[...]": "topic",
     "fixture s3_create_bucket()": "bucket",
+    "fixture create_activity()[...]": "activity",
+    "fixture create_cross_account_admin_role_and_policy()": "role",
+    "module datetime.datetime.now().strftime()": "now",
     # The API Gateway cases' host, <api id>.execute-api.<region>.amazonaws.com: any id
     # will do, since the stand-in API (api_standin.py) answers for it.
     "unpacked": "api_id",
     "localstack.utils.aws.aws_stack.get_boto3_region()": "region",
+}
+# The format LocalStack's test gives strftime for ``now`` bindings (test_wait.py).
+NOW_FORMAT = "%Y-%m-%dT%H:%M:%S"
+# Cases this runner cannot serve although it has their bindings: case id -> why.
+NOT_SERVED = {
+    "activities/activity_task_on_deleted": (
+        "needs an activity deleted before the run: stepfn.run has no activity registry"
+    ),
 }
 API_ID = "stepfnapi01"
 
@@ -44,6 +56,9 @@ _lock = threading.Lock()
 
 def unsupported(data: dict[str, Any]) -> str | None:
     """Why the service setup here cannot serve a case, or None."""
+    why = NOT_SERVED.get(f"{data.get('category')}/{data.get('name')}")
+    if why is not None:
+        return why
     for name, how in (data.get("bindings") or {}).items():
         if how not in BINDINGS:
             return f"no stand-in for the binding {name} ({how})"
@@ -63,8 +78,9 @@ def server() -> MotoServer:
         return _server
 
 
-def prepare(data: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
-    """The case's definition and input with its bindings made, and the routing."""
+def prepare(data: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], dict[str, str]]:
+    """The case's definition and input with its bindings made, the routing, and the
+    bound values (binding -> queue URL, topic or role ARN, ...)."""
     import boto3
 
     moto = server()
@@ -77,7 +93,13 @@ def prepare(data: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     fifo = "fifo" in data.get("name", "")
     for index, (name, how) in enumerate(sorted((data.get("bindings") or {}).items())):
         kind = BINDINGS[how]
-        if kind == "api_id":
+        if kind == "activity":
+            values[name] = f"arn:aws:states:us-east-1:123456789012:activity:activity-{index}"
+        elif kind == "now":
+            values[name] = datetime.datetime.now().strftime(NOW_FORMAT)
+        elif kind == "role":
+            values[name] = cross_account_role(client("iam"), index)
+        elif kind == "api_id":
             values[name] = API_ID
         elif kind == "region":
             values[name] = "us-east-1"
@@ -111,7 +133,103 @@ def prepare(data: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
             {"resource": "arn:aws:states:::*", "endpoint_url": moto.url},
         ]
     }
-    return definition, given, routing
+    return definition, given, routing, values
+
+
+# How the runner answers a case's callbacks (the recordings' test code did this): case
+# id -> "success" (the message body as output), "message" (its Message as output),
+# "failure" (SendTaskFailure), "none" (never answers: the task times out).
+CALLBACKS = {
+    "callback/sqs_wait_for_task_token_call_chain": "message",
+    "callback/sqs_wait_for_task_token_no_token_parameter": "none",
+    "error_handling/sqs_failure_in_wait_for_task_tok": "failure",
+    "timeouts/heartbeat_path_timeout": "none",
+}
+FAILURE = {"error": "Failure error", "cause": "Failure cause"}
+
+
+class Party:
+    """The other side of a case's callbacks and activities: an SQS consumer that
+    answers task tokens, and an activity worker, each a thread until ``stop()``."""
+
+    def __init__(self, data: dict[str, Any], values: dict[str, str], callbacks: Any) -> None:
+        self.case_id = f"{data.get('category')}/{data.get('name')}"
+        self.callbacks = callbacks
+        self.queues = [v for v in values.values() if v.startswith("http")]
+        self.activities = [v for v in values.values() if ":activity:" in v]
+        self.how = CALLBACKS.get(self.case_id, "success")
+        self._stopped = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> Party:
+        for url in self.queues:
+            self._threads.append(threading.Thread(target=self._consume, args=(url,), daemon=True))
+        for arn in self.activities:
+            self._threads.append(threading.Thread(target=self._work, args=(arn,), daemon=True))
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _consume(self, url: str) -> None:
+        import boto3
+
+        sqs = boto3.client("sqs", endpoint_url=server().url, region_name="us-east-1")
+        while not self._stopped.is_set():
+            got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1, MaxNumberOfMessages=10)
+            for message in got.get("Messages", []):
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                try:
+                    body = json.loads(message["Body"])
+                except ValueError:
+                    continue  # not a callback's message: nothing to answer
+                self._answer(body)
+
+    def _answer(self, body: Any) -> None:
+        token = body.get("TaskToken") if isinstance(body, dict) else None
+        if not token or self.how == "none":
+            return
+        if self.how == "failure":
+            self.callbacks.send_task_failure(token, **FAILURE)
+            return
+        self.callbacks.send_task_heartbeat(token)
+        output = body.get("Message") if self.how == "message" else body
+        self.callbacks.send_task_success(token, json.dumps(output))
+
+    def _work(self, arn: str) -> None:
+        while not self._stopped.is_set():
+            task = self.callbacks.get_activity_task(arn, "conformance-worker", timeout=0.5)
+            if not task:
+                continue
+            self.callbacks.send_task_heartbeat(task["taskToken"])
+            self.callbacks.send_task_success(task["taskToken"], task["input"])
+
+
+def cross_account_role(iam: Any, index: int) -> str:
+    """A role the Task's ``Credentials`` name: made in moto's IAM, with a policy that
+    allows everything (as the recording's fixture makes it)."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "states.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    name = f"cross-account-admin-{index}"
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    admin = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    iam.put_role_policy(RoleName=name, PolicyName="admin", PolicyDocument=json.dumps(admin))
+    return str(role["Role"]["Arn"])
 
 
 def _literal_buckets(definition: Any) -> set[str]:

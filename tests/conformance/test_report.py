@@ -30,7 +30,9 @@ def test_tally_counts_each_kind_of_result() -> None:
 
 def test_skip_reasons() -> None:
     assert _case("a", ["lambda", "wait>0s", "context-object"]).skip_reason() is None
-    assert _case("b", ["sqs", "callback", "lambda"]).skip_reason() == "needs callback"
+    # Callbacks, activities and nested executions run too: the runner plays their party.
+    assert _case("b", ["sqs", "callback", "activity", "sfn"]).skip_reason() is None
+    assert _case("b", ["sqs", "batch", "lambda"]).skip_reason() == "needs batch"
     # Services run against moto; a binding nothing here makes stays a skip, naming it.
     assert _case("c", ["sqs", "lambda"]).skip_reason() is None
     unbound = Case("cat", "d", {"needs": ["bindings"], "bindings": {"${ext1}": "module x()"}})

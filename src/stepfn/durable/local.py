@@ -15,11 +15,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepfn.clock import Clock, IdSource, VirtualClock
 from stepfn.definition.model import Machine, build
@@ -29,6 +30,7 @@ from stepfn.durable.map_results import wants_children
 from stepfn.interp.context import ExecutionInfo, execution_info
 from stepfn.interp.events import Event, to_json_text
 from stepfn.interp.machine import (
+    CancelTask,
     Interpreter,
     InvokeTask,
     RunState,
@@ -38,14 +40,18 @@ from stepfn.interp.machine import (
     StepResult,
     Stimulus,
     TaskFailed,
+    TaskSubmitted,
     TaskSucceeded,
     TimerFired,
 )
 from stepfn.lang.nesting import depth_problem, value_too_deep
-from stepfn.tasks.base import Registry
+from stepfn.tasks.base import Registry, TaskOutcome
 from stepfn.tasks.lambda_functions import FunctionCode, split_functions, with_coded_functions
 from stepfn.tasks.lambda_local import Handler
 from stepfn.tasks.registry import RoutingConfig, default_registry
+
+if TYPE_CHECKING:
+    from stepfn.durable.local_children import LocalExecutions, LocalTokens
 
 # An Express execution runs at most five minutes, as on AWS.
 EXPRESS_TIME_LIMIT = 300.0
@@ -125,8 +131,18 @@ def run(
     mock_config: Any = None,
     test_case: str | None = None,
     routing: RoutingConfig = None,
+    state_machines: Mapping[str, Any] | None = None,
+    callbacks: LocalTokens | None = None,
+    region: str | None = None,
+    account: str | None = None,
+    children: LocalExecutions | None = None,
 ) -> Execution:
-    """Run an execution to its end and return it. See ``stepfn.run``."""
+    """Run an execution to its end and return it. See ``stepfn.run``.
+
+    ``state_machines`` (ARN or name -> definition) are what nested executions
+    (``states:startExecution*``) may start; ``callbacks`` answers ``.waitForTaskToken``
+    tasks and activities from outside (``LocalTokens``); ``children`` is the nested
+    executions' runner a parent passes on to its children."""
     machine = definition if isinstance(definition, Machine) else load_machine(definition)
     clock = clock if clock is not None else VirtualClock()
     ids = ids if ids is not None else IdSource()
@@ -140,10 +156,21 @@ def run(
         if coded:
             # Functions given by their code run in warm workers of this run alone.
             registry = owned = with_coded_functions(coded, registry, local, clock=clock)
+        if children is None:
+            from stepfn.durable.local_children import LocalExecutions
+
+            children = LocalExecutions(state_machines or {}, registry, ids, clock, callbacks)
+            if callbacks is None and state_machines:
+                # A nested .waitForTaskToken child answers its parent through these.
+                callbacks = children.callbacks
+        from stepfn.tasks.nested import NestedExecutions
+
+        registry.prepend(NestedExecutions(children))
     try:
         return _run(
             machine, input, name, state_machine_type, clock, registry, ids,
             state_machine_name, mock_config, test_case,
+            callbacks=callbacks, region=region, account=account,
         )  # fmt: skip
     finally:
         if owned is not None:
@@ -161,6 +188,10 @@ def _run(
     state_machine_name: str,
     mock_config: Any,
     test_case: str | None,
+    *,
+    callbacks: LocalTokens | None = None,
+    region: str | None = None,
+    account: str | None = None,
 ) -> Execution:
     mocks = None
     if mock_config is not None or test_case is not None:
@@ -170,16 +201,24 @@ def _run(
         registry = mocks.wrap(registry)
     name = name or ids.uuid()
     time_limit = EXPRESS_TIME_LIMIT if state_machine_type == "EXPRESS" else None
+    where: dict[str, str] = {}
+    if region is not None:
+        where["region"] = region
+    if account is not None:
+        where["account"] = account
     info = execution_info(
         name,
         {} if input is None else input,
         clock.now(),
         state_machine_name=state_machine_name,
         state_machine_type=state_machine_type,
+        **where,
     )
     if mocks is not None and test_case is not None:
         mocks.bind(info.execution_arn, state_machine_name, test_case, dict(machine.raw))
-    return Driver(machine, info, ids, clock, registry, time_limit=time_limit).run()
+    return Driver(
+        machine, info, ids, clock, registry, time_limit=time_limit, callbacks=callbacks
+    ).run()
 
 
 class Driver:
@@ -194,8 +233,14 @@ class Driver:
         registry: Registry,
         *,
         time_limit: float | None = None,
+        callbacks: LocalTokens | None = None,
     ) -> None:
         self.info = info
+        # Answers from outside (SendTask*, activity workers) for tokens in ``_waiting``.
+        self.callbacks = callbacks
+        self._answers: queue.SimpleQueue[Stimulus] = queue.SimpleQueue()
+        self._waiting: set[str] = set()
+        self._peeked: Stimulus | None = None
         self.clock = clock
         self.registry = registry
         self.interpreter = Interpreter(machine, info, ids, time_limit)
@@ -210,9 +255,24 @@ class Driver:
 
     def run(self) -> Execution:
         """Drive the execution to its end (or until nothing can move it on)."""
+        try:
+            return self._run()
+        finally:
+            if self.callbacks is not None:
+                self.callbacks.release(self._waiting)
+
+    def _run(self) -> Execution:
         self._apply(self.interpreter.step(self.run_state, Start(), self.clock.now()))
         run = self.run_state
-        while run.status == "RUNNING" and self._queue:
+        while run.status == "RUNNING":
+            self._take_answers()
+            if not self._queue:
+                # Nothing but answers from outside can move it on now.
+                if self._waiting and self._wait_for_answer(None):
+                    continue
+                break
+            if self._waiting and self._wait_for_answer(self._queue[0][0]):
+                continue  # an answer came before the next timer
             due, _, stimulus = heapq.heappop(self._queue)
             if isinstance(stimulus, TimerFired) and stimulus.timer_id in self._cancelled:
                 self._cancelled.discard(stimulus.timer_id)
@@ -234,6 +294,41 @@ class Driver:
             events=self.events,
             children=list(self._children.values()),
         )
+
+    def deliver(self, stimulus: Stimulus) -> None:
+        """An answer from outside (any thread): SendTask*, an activity worker's poll."""
+        self._answers.put(stimulus)
+
+    def _take_answers(self) -> None:
+        while True:
+            if self._peeked is not None:
+                stimulus, self._peeked = self._peeked, None
+            else:
+                try:
+                    stimulus = self._answers.get_nowait()
+                except queue.Empty:
+                    return
+            if isinstance(stimulus, TaskSucceeded | TaskFailed):
+                self._waiting.discard(stimulus.token)
+            self._push(self.clock.now(), stimulus)
+
+    def _wait_for_answer(self, due: float | None) -> bool:
+        """Wait for an answer from outside before the clock moves on to ``due`` (None:
+        nothing else is due). A virtual clock waits ``callbacks.grace`` real seconds,
+        then lets simulated time pass; a real clock waits until ``due``."""
+        assert self.callbacks is not None
+        if due is not None and due <= self.clock.now():
+            return False
+        if self.clock.virtual or due is None:
+            timeout: float | None = self.callbacks.grace
+        else:
+            timeout = due - self.clock.now()
+        try:
+            stimulus = self._answers.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        self._peeked = stimulus  # taken first by _take_answers, in its order
+        return True
 
     def _push(self, due: float, stimulus: Stimulus) -> None:
         heapq.heappush(self._queue, (due, next(self._sequence), stimulus))
@@ -262,7 +357,11 @@ class Driver:
                 self._push(command.due, TimerFired(command.timer_id))
             elif isinstance(command, InvokeTask):
                 self._invoke(command)
-            # CancelTask: tasks here run to completion when invoked; nothing to cancel.
+            elif isinstance(command, CancelTask) and command.token in self._waiting:
+                # Invoked tasks ran to completion already; a callback stops waiting.
+                self._waiting.discard(command.token)
+                if self.callbacks is not None:
+                    self.callbacks.release([command.token])
 
     def _map_run_children(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
         """The children of a map run, as a ResultWriter writes them (``map_results``)."""
@@ -299,12 +398,39 @@ class Driver:
         if wants_children(command.resource, command.payload):  # a ResultWriter's write
             children = self._map_run_children(command.payload)
             request = replace(request, payload={**command.payload, "Children": children})
+        callbacks = self.callbacks
+        callback = command.resource.endswith(".waitForTaskToken")
+        mocks = getattr(self.registry, "mocks", None)
+        if mocks is not None and mocks.covers(self.info.execution_arn, command.state_name):
+            # A mocked callback or activity is answered like a call (the worker's rule).
+            callbacks, callback = None, False
+        if callbacks is not None and (callback or callbacks.is_activity(command.resource)):
+            # Answered from outside: the token is live before the call, which may be
+            # answered before it returns.
+            self._waiting.add(command.token)
+            callbacks.own(command.token, self)
+            if not callback:
+                callbacks.schedule_activity(command.resource, request)
+                return
+            if self.registry.find(command.resource) is None:
+                return  # nothing to call: the token is all there is
         outcome = self.registry.invoke(request)
         # The answer arrives when the task ended: after its simulated duration on a
         # virtual clock, after the real time it took on a real one. A timeout timer due
         # earlier fires first, as it would on AWS.
         ended = max(self.clock.now(), started + outcome.duration)
+        if outcome.submitted is not None:
+            self._push(started, TaskSubmitted(command.token, outcome.submitted.output))
+        if callback and callbacks is not None:
+            if outcome.succeeded:  # the call was made; SendTask* ends the task
+                self._push(ended, TaskSubmitted(command.token, outcome.output))
+                return
+            self._waiting.discard(command.token)
+            callbacks.release([command.token])
+        self._push_end(command.token, outcome, ended)
+
+    def _push_end(self, token: str, outcome: TaskOutcome, ended: float) -> None:
         if outcome.succeeded:
-            self._push(ended, TaskSucceeded(command.token, outcome.output))
+            self._push(ended, TaskSucceeded(token, outcome.output))
         else:
-            self._push(ended, TaskFailed(command.token, outcome.error, outcome.cause))
+            self._push(ended, TaskFailed(token, outcome.error, outcome.cause))

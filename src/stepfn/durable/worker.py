@@ -583,10 +583,24 @@ class Worker:
             self._in_flight += 1
             self._here.add(task.token)
         reported = threading.Event()
+        counted = [True]  # whether the task still counts as in flight
+
+        def uncount() -> None:  # under _in_flight_lock
+            if counted[0]:
+                counted[0] = False
+                self._in_flight -= 1
+                self._in_flight_lock.notify_all()
 
         def done(outcome: TaskOutcome) -> None:
             if reported.is_set():
                 return  # an adapter that answers twice: the first answer stands
+            if outcome.pending:
+                self._submitted(task, outcome)  # the task goes on: not its end
+                with self._in_flight_lock:
+                    # It now waits on something the engine moves (a nested execution),
+                    # as a callback does: an idle engine must go on stepping for it.
+                    uncount()
+                return
             reported.set()
             try:
                 self._answer(task, outcome)
@@ -594,8 +608,7 @@ class Worker:
                 with self._in_flight_lock:
                     self._running.pop(task.token, None)
                     self._here.discard(task.token)
-                    self._in_flight -= 1
-                    self._in_flight_lock.notify_all()
+                    uncount()
 
         try:
             payload = json.loads(task.payload)
@@ -630,15 +643,28 @@ class Worker:
             except Exception:  # a cancel is best effort: the step is committed already
                 log.exception("cancelling a task failed")
 
+    # --- TaskSubmitted (nested executions, callbacks) ------------------------------------
+
+    def _submitted(self, task: TaskRecord, outcome: TaskOutcome) -> None:
+        """A task was handed over and goes on: TaskSubmitted, through the inbox. The
+        task stays dispatched: its end (or SendTask*) comes later."""
+        stimulus = {"type": "TaskSubmitted", "token": task.token, "output": outcome.output}
+        try:
+            self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
+        except Exception:  # the store is closing: the end still comes through the inbox
+            return
+        self.on_runnable(task.execution_arn)
+
     def _answer(self, task: TaskRecord, outcome: TaskOutcome) -> None:
         """Put a task's outcome in its execution's inbox and mark the task done."""
         if task.kind == "callback" and outcome.succeeded:
-            # The callback's answer comes through SendTask*, not the call; its message
-            # is out, so there is nothing left to take over should this server die.
+            # The call was made (the message sent): the task waits for SendTask*, and
+            # there is nothing left to take over should this server die.
             if self.lease_owner is not None:
                 # On failure its lease runs out: the message is sent again, at least once.
                 with contextlib.suppress(Exception):
                     self.store.release_task(task.token, self.lease_owner)
+            self._submitted(task, outcome)
             return
         if outcome.succeeded:
             stimulus = {"type": "TaskSucceeded", "token": task.token, "output": outcome.output}

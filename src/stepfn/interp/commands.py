@@ -43,6 +43,24 @@ class TaskFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskSubmitted:
+    """A task was handed over and goes on (a ``.sync`` job or nested execution started,
+    a ``.waitForTaskToken`` message sent): record ``output``, the call's result, and
+    keep waiting for the task's end."""
+
+    token: str
+    output: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStarted:
+    """An activity worker took the task (GetActivityTask): ActivityStarted."""
+
+    token: str
+    worker_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TaskHeartbeat:
     """A worker reported that a task is still alive."""
 
@@ -107,7 +125,18 @@ class Redrive:
     map_run: MapRunRedrive | None = None
 
 
-Stimulus = Start | Begin | Redrive | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | Stop
+Stimulus = (
+    Start
+    | Begin
+    | Redrive
+    | TaskSucceeded
+    | TaskFailed
+    | TaskSubmitted
+    | TaskStarted
+    | TaskHeartbeat
+    | TimerFired
+    | Stop
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +200,18 @@ Command = InvokeTask | StartTimer | CancelTimer | CancelTask | StartChildExecuti
 
 _STIMULI: dict[str, type] = {
     cls.__name__: cls
-    for cls in (Start, Begin, Redrive, TaskSucceeded, TaskFailed, TaskHeartbeat, TimerFired, Stop)
+    for cls in (
+        Start,
+        Begin,
+        Redrive,
+        TaskSucceeded,
+        TaskFailed,
+        TaskSubmitted,
+        TaskStarted,
+        TaskHeartbeat,
+        TimerFired,
+        Stop,
+    )
 }
 
 

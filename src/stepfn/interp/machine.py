@@ -62,6 +62,8 @@ from stepfn.interp.commands import (
     Stop,
     TaskFailed,
     TaskHeartbeat,
+    TaskStarted,
+    TaskSubmitted,
     TaskSucceeded,
     TimerFired,
 )
@@ -93,6 +95,8 @@ __all__ = [
     "Stop",
     "TaskFailed",
     "TaskHeartbeat",
+    "TaskStarted",
+    "TaskSubmitted",
     "TaskSucceeded",
     "Thread",
     "TimerFired",
@@ -232,6 +236,10 @@ class Interpreter:
             self._timer_fired(stimulus.timer_id)
         elif isinstance(stimulus, TaskHeartbeat):
             self._heartbeat(stimulus.token)
+        elif isinstance(stimulus, TaskSubmitted):
+            self._task_submitted(stimulus)
+        elif isinstance(stimulus, TaskStarted):
+            self._task_started(stimulus)
         elif isinstance(stimulus, Stop):
             self._stop(stimulus)
         self._drain()
@@ -654,6 +662,24 @@ class Interpreter:
             self.run.tokens.pop(thread.token, None)
             thread.token = None
         self.cancel_timers(thread, ("task-timeout", "heartbeat"))
+
+    def _task_submitted(self, stimulus: TaskSubmitted) -> None:
+        # The task goes on: only its event (a late one, for a task that ended, is dropped).
+        thread = self._thread_for_token(stimulus.token)
+        if thread is None:
+            return
+        state = self.machines[thread.machine_key].states[thread.state]
+        assert isinstance(state, TaskState)
+        states.task_submitted_event(self, thread, state, stimulus.output)
+
+    def _task_started(self, stimulus: TaskStarted) -> None:
+        # An activity worker took the task: ActivityStarted, and its heartbeat restarts.
+        thread = self._thread_for_token(stimulus.token)
+        if thread is None:
+            return
+        details = {"workerName": stimulus.worker_name} if stimulus.worker_name else None
+        self.emit(thread, "ActivityStarted", details)
+        self._heartbeat(stimulus.token)
 
     def _heartbeat(self, token: str) -> None:
         thread = self._thread_for_token(token)

@@ -222,6 +222,17 @@ def task_result(interp: StepContext, thread: Thread, state: TaskState, output: A
     return flow.finish_jsonpath(interp, thread, state, raw, output, scope)
 
 
+def task_submitted_event(
+    interp: StepContext, thread: Thread, state: TaskState, output: Any
+) -> None:
+    """Record that a service integration's task was submitted and goes on (TaskSubmitted,
+    with what the call returned): a ``.sync`` job or a ``.waitForTaskToken`` message."""
+    _family, rtype, rname = resource_kind(state.resource) or ("task", "", "")
+    interp.emit(
+        thread, "TaskSubmitted", {"resourceType": rtype, "resource": rname, "output": output}
+    )
+
+
 def task_failure_event(
     interp: StepContext, thread: Thread, state: TaskState, error: str | None, cause: str | None
 ) -> None:
@@ -255,9 +266,23 @@ def task_timed_out_event(interp: StepContext, thread: Thread, state: TaskState) 
 def heartbeat_of(interp: StepContext, thread: Thread) -> float | None:
     """The heartbeat interval of the thread's running task, if it has one."""
     state = interp.state_of(thread)
-    if isinstance(state, TaskState) and isinstance(state.heartbeat_seconds, int | float):
+    if not isinstance(state, TaskState):
+        return None
+    if isinstance(state.heartbeat_seconds, int | float) and not state.jsonata:
         return float(state.heartbeat_seconds)
-    return None
+    if state.heartbeat_seconds is None and state.heartbeat_seconds_path is None:
+        return None
+    # HeartbeatSecondsPath or a JSONata expression: evaluated again on the state's input,
+    # which gives what it gave when the task was scheduled (it succeeded then).
+    raw = thread.state_input
+    try:
+        if state.jsonata:
+            bindings = flow.jsonata_bindings(interp, thread, raw, task_token=thread.token)
+            return _jsonata_seconds(interp, state.heartbeat_seconds, bindings, "HeartbeatSeconds")
+        scope = interp.scope(thread, task_token=thread.token)
+        return _path_seconds(None, state.heartbeat_seconds_path, raw, scope)
+    except (StateError, ExecutionError):
+        return None
 
 
 def retry_state(interp: StepContext, thread: Thread, state: State) -> Outcome:

@@ -54,6 +54,7 @@ from stepfn.service.functions import Functions, function_code_dir
 from stepfn.service.iam import Iam
 from stepfn.service.iam_tasks import IamEnforced
 from stepfn.service.mapruns import MapRuns
+from stepfn.service.nested import EngineChildren
 from stepfn.service.state_machines import StateMachines
 from stepfn.service.tokens import TaskTokens
 from stepfn.store import open_store
@@ -68,6 +69,7 @@ from stepfn.tasks.mock_config import (
     load_mock_config,
     mock_config_from_env,
 )
+from stepfn.tasks.nested import NestedExecutions
 from stepfn.tasks.registry import RoutingConfig, default_registry
 from stepfn.teststate.service import TestState
 from stepfn.validation.requests import checking, default_validator
@@ -145,6 +147,9 @@ class Engine:
         except ServiceError:
             self.functions.close()
             raise
+        # Nested executions (states:startExecution*, aws-sdk:sfn:*) run on this engine.
+        self.children = EngineChildren()
+        self.registry.prepend(NestedExecutions(self.children))
         # Executions started on ``stateMachineArn#TestCase`` run that test case of the
         # Step Functions Local mock file (a path or a ``stepfn.testing.MockConfig``).
         self.mocks: Any = None
@@ -199,6 +204,8 @@ class Engine:
             self.wake,
             mocks=self.mocks,
         )
+        self.children.bind(self.executions, self.tokens)
+        self.worker.on_commit.append(self.children.committed)
         self.test_states = TestState(self.ctx, self.registry)
         self.logs = CloudWatchLogs(store, clock, region=region, account=account)
 

@@ -125,9 +125,10 @@ class TaskTokens:
         task = self.store.claim_activity_task(activityArn, workerName)
         if task is None:
             return None
-        self.store.add_inbox(
-            task.execution_arn, {"type": "TaskHeartbeat", "token": task.token}, self.clock.now()
-        )
+        # ActivityStarted, with the worker's name; its heartbeat timer starts again.
+        started = {"type": "TaskStarted", "token": task.token, "worker_name": workerName}
+        self.store.add_inbox(task.execution_arn, started, self.clock.now())
+        self.wake(task.execution_arn)
         return {"taskToken": task.token, "input": task.payload}
 
     def stop_polling(self) -> None:

@@ -24,6 +24,7 @@ still arrives afterwards is ignored by the driver.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,13 @@ class TaskOutcome:
     cause: str | None = None
     # Simulated seconds the task took; a virtual clock advances by it.
     duration: float = 0.0
+    # A submission, not an end: the work was handed over (a nested execution started,
+    # a message sent for a callback) and the task goes on; ``output`` is what the call
+    # returned, recorded as TaskSubmitted. The task's end is reported after it.
+    pending: bool = False
+    # On an end that ``Registry.invoke`` returns: the submission reported before it, for
+    # drivers that see only the end.
+    submitted: TaskOutcome | None = None
 
     @classmethod
     def success(cls, output: Any, duration: float = 0.0) -> TaskOutcome:
@@ -66,12 +74,19 @@ class TaskOutcome:
         return cls(True, output=output, duration=duration)
 
     @classmethod
+    def submission(cls, output: Any) -> TaskOutcome:
+        """The task was submitted (``output``: the call's result); its end comes later."""
+        return cls(True, output=output, pending=True)
+
+    @classmethod
     def failure(cls, error: str | None, cause: str | None, duration: float = 0.0) -> TaskOutcome:
         """A failed outcome."""
         return cls(False, error=error, cause=cause, duration=duration)
 
 
-# Called once with the task's outcome, from whatever thread the adapter finishes on.
+# Called once with the task's outcome, from whatever thread the adapter finishes on;
+# an adapter whose task is submitted first (``.sync``, a nested execution) may call it
+# once before that with ``TaskOutcome.submission(...)``.
 Completion = Callable[[TaskOutcome], None]
 
 
@@ -118,6 +133,15 @@ class AsyncTaskAdapter(Protocol):
         ...
 
 
+def is_submitted_pattern(resource: str) -> bool:
+    """Whether AWS records a TaskSubmitted for a Task of ``resource``: the ``.sync`` and
+    ``.waitForTaskToken`` integration patterns, whose call hands the work over and
+    waits for its end (activities and Lambda ARNs have none)."""
+    return resource.startswith("arn:") and resource.endswith(
+        (".sync", ".sync:2", ".waitForTaskToken")
+    )
+
+
 def no_adapter(resource: str) -> TaskOutcome:
     """The outcome of a resource that nothing routes."""
     return TaskOutcome.failure(
@@ -151,23 +175,15 @@ class Registry:
         return None
 
     def invoke(self, request: TaskRequest) -> TaskOutcome:
-        """Run a task to its end in this thread (for TestState and simple drivers)."""
+        """Run a task to its end in this thread (for TestState and simple drivers); a
+        submission reported on the way comes with the end (``TaskOutcome.submitted``)."""
         adapter = self.find(request.resource)
         if adapter is None:
             return no_adapter(request.resource)
         if hasattr(adapter, "invoke"):
             outcome: TaskOutcome = adapter.invoke(request)
             return outcome
-        box: list[TaskOutcome] = []
-        ended = threading.Event()
-
-        def done(outcome: TaskOutcome) -> None:
-            box.append(outcome)
-            ended.set()
-
-        adapter.start(request, done)
-        ended.wait()
-        return box[0]
+        return wait_for_end(adapter.start, request)
 
     def start(self, request: TaskRequest, done: Completion) -> Cancel:
         """Start a task through its adapter; ``done`` gets its outcome once.
@@ -202,6 +218,29 @@ class Registry:
             closer = getattr(adapter, "close", None)
             if callable(closer):
                 closer()
+
+
+def wait_for_end(
+    start: Callable[[TaskRequest, Completion], Cancel], request: TaskRequest
+) -> TaskOutcome:
+    """Start a task through ``start`` and block until it ends; its end is returned with
+    the submission reported before it, if any."""
+    box: list[TaskOutcome] = []
+    submitted: list[TaskOutcome] = []
+    ended = threading.Event()
+
+    def done(outcome: TaskOutcome) -> None:
+        if outcome.pending:
+            submitted.append(outcome)
+            return
+        box.append(outcome)
+        ended.set()
+
+    start(request, done)
+    ended.wait()
+    if submitted and box[0].submitted is None:
+        return dataclasses.replace(box[0], submitted=submitted[0])
+    return box[0]
 
 
 def _run_blocking(adapter: TaskAdapter, request: TaskRequest, done: Completion) -> None:

@@ -18,6 +18,7 @@ state per execution, a retry included.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections import OrderedDict
@@ -32,10 +33,15 @@ from stepfn.tasks.base import (
     Registry,
     TaskOutcome,
     TaskRequest,
+    is_submitted_pattern,
 )
 from stepfn.tasks.mock_config import MockConfig, MockConfigError, MockedResponse
 
 RUNTIME = "States.Runtime"
+# A mocked ``.sync`` / ``.waitForTaskToken`` task is submitted (TaskSubmitted, as AWS
+# records it) before its mocked answer; the mock file says nothing of the call's own
+# result, so the submission shows an empty object.
+MOCK_SUBMISSION = TaskOutcome.submission({})
 _BINDINGS_KEPT = 100_000  # executions remembered; the oldest are forgotten first
 
 
@@ -185,13 +191,19 @@ class MockRegistry(Registry):
     def invoke(self, request: TaskRequest) -> TaskOutcome:
         """The mocked outcome, else the real task's, run in this thread."""
         outcome = self.mocks.answer(request)
-        return outcome if outcome is not None else self.inner.invoke(request)
+        if outcome is None:
+            return self.inner.invoke(request)
+        if is_submitted_pattern(request.resource):
+            return dataclasses.replace(outcome, submitted=MOCK_SUBMISSION)
+        return outcome
 
     def start(self, request: TaskRequest, done: Completion) -> Cancel:
         """Answer a mocked task at once; start any other through the wrapped registry."""
         outcome = self.mocks.answer(request)
         if outcome is None:
             return self.inner.start(request, done)
+        if is_submitted_pattern(request.resource):
+            done(MOCK_SUBMISSION)
         done(outcome)
         return NOT_CANCELLABLE
 

@@ -1,0 +1,128 @@
+"""The durable engine's side of nested executions (``tasks/nested.py``).
+
+A child is an ordinary execution of the engine: started through ``Executions``, stored,
+listed and described like any other. A ``.sync`` parent waits for it through a watch:
+after each committed step the worker names the execution it moved
+(``Worker.on_commit``); when that is a watched child that has ended, its description
+goes to the parent's task, whose adapter puts the end in the parent's inbox.
+
+Watches live in this process. After a restart the parent's task, dispatched and never
+answered, is dispatched again (``Worker.recover``): the adapter starts the child again
+under the same name and input, which StartExecution answers with the same execution
+while it runs, and the watch is made again. A child without a ``Name`` is named from
+the parent's task token, so that this holds for it too.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from stepfn.errors import ServiceError
+from stepfn.interp.context import ExecutionInfo
+
+if TYPE_CHECKING:
+    from stepfn.service.executions import Executions
+    from stepfn.service.tokens import TaskTokens
+
+Description = dict[str, Any]
+
+
+class EngineChildren:
+    """``ChildExecutions`` over the engine's services (bound once they exist)."""
+
+    def __init__(self) -> None:
+        self._executions: Executions | None = None
+        self._tokens: TaskTokens | None = None
+        self._watches: dict[str, list[Callable[[Description], None]]] = {}
+        self._lock = threading.Lock()
+
+    def bind(self, executions: Executions, tokens: TaskTokens) -> None:
+        """Give the services (the adapter is made before them: the worker needs it)."""
+        self._executions, self._tokens = executions, tokens
+
+    @property
+    def executions(self) -> Executions:
+        if self._executions is None:
+            raise ServiceError("ServiceUnavailable", "the engine is not ready", 503)
+        return self._executions
+
+    def start_child(
+        self,
+        state_machine_arn: str,
+        name: str | None,
+        input: str,
+        parent: ExecutionInfo,
+        token: str,
+    ) -> dict[str, Any]:
+        """StartExecution of the child."""
+        ours = name is None
+        if name is None:
+            # Named from the parent's task token (one per attempt): a dispatch again
+            # after a restart finds the same child.
+            name = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{parent.execution_arn}#{token}"))
+        try:
+            return self.executions.start_execution(state_machine_arn, name=name, input=input)
+        except ServiceError as exc:
+            if not ours or exc.code != "ExecutionAlreadyExists":
+                raise
+            # This task's own child, which ended while the server was down: the task
+            # goes on with it (a running one StartExecution itself answers again).
+            found = self.executions.store.get_execution(exc.message.split("'")[1])
+            if found is None:
+                raise
+            return {"executionArn": found.arn, "startDate": found.start_date}
+
+    def watch(self, execution_arn: str, ended: Callable[[Description], None]) -> None:
+        """Call ``ended`` once the child has ended."""
+        if ":express:" in execution_arn:
+            # Express executions keep no record to watch: not supported yet, said at once
+            # rather than a parent waiting forever.
+            ended(
+                {
+                    "executionArn": execution_arn,
+                    "status": "FAILED",
+                    "error": "States.Runtime",
+                    "cause": "stepfn cannot wait (.sync) for an Express child execution yet",
+                }
+            )
+            return
+        with self._lock:
+            self._watches.setdefault(execution_arn, []).append(ended)
+        self.committed(execution_arn)  # it may have ended before the watch was made
+
+    def committed(self, execution_arn: str) -> None:
+        """A step of ``execution_arn`` was committed (``Worker.on_commit``): end the
+        tasks that wait for it when it has ended."""
+        if execution_arn not in self._watches:  # the usual case: a dict lookup
+            return
+        try:
+            description = self.executions.describe_execution(execution_arn)
+        except ServiceError:
+            return
+        if description.get("status") == "RUNNING":
+            return
+        with self._lock:
+            waiting = self._watches.pop(execution_arn, [])
+        for ended in waiting:
+            ended(description)
+
+    def stop(self, execution_arn: str) -> None:
+        """StopExecution of the child."""
+        self.executions.stop_execution(execution_arn)
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """An ``aws-sdk:sfn`` call on this engine."""
+        tokens = self._tokens
+        executions = self.executions
+        assert tokens is not None
+        table: dict[str, Callable[..., dict[str, Any]]] = {
+            "DescribeExecution": executions.describe_execution,
+            "StopExecution": executions.stop_execution,
+            "SendTaskSuccess": tokens.send_task_success,
+            "SendTaskFailure": tokens.send_task_failure,
+            "SendTaskHeartbeat": tokens.send_task_heartbeat,
+        }
+        return table[operation](**params)
