@@ -1,5 +1,5 @@
 -- The schema as all migrations together leave it (without schema_migrations, which the
--- migration runner keeps). Not run by the store: tests/store/test_migrations.py checks that
+-- migration runner keeps), for readers. Not run by the store: tests/store/test_migrations.py checks that
 -- a database migrated from empty has exactly this schema. Adding a migration? Change this
 -- file to match.
 
