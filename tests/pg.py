@@ -10,7 +10,9 @@ not one of pytest's: those are private to the user running the tests.)
 
 from __future__ import annotations
 
+import atexit
 import glob
+import itertools
 import os
 import pwd
 import shutil
@@ -164,3 +166,43 @@ class PostgresServer:
     ) -> None:
         self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_shared: PostgresServer | None = None
+_shared_url: str | None = None
+_schemas = itertools.count(1)
+
+
+def shared_url() -> str:
+    """The test database of one PostgreSQL server per test process, started on first
+    use and stopped when the process exits (the store, engine and service suites share
+    it). Skips the calling test, saying why, when PostgreSQL is not installed."""
+    global _shared, _shared_url
+    if _shared_url is None:
+        if binaries() is None:
+            import pytest
+
+            pytest.skip(MISSING)
+        server = PostgresServer()
+        server.__enter__()
+        atexit.register(server.__exit__, None, None, None)
+        _shared = server
+        _shared_url = server.create_database("stepfn_tests")
+    return _shared_url
+
+
+def schema_url() -> str:
+    """A store URL in a schema of its own of the shared test database."""
+    return f"{shared_url()}?schema=t{next(_schemas)}"
+
+
+def store_url(kind: str, folder: Path) -> str:
+    """The store URL the engine tests run on, by backend: ``memory`` (SQLite in
+    memory), ``sqlite`` (a file in ``folder``) or ``postgresql`` (a fresh schema)."""
+    if kind == "memory":
+        return "memory://"
+    if kind == "sqlite":
+        return str(folder / "stepfn.db")
+    if kind == "postgresql":
+        return schema_url()
+    raise ValueError(f"no store kind {kind!r}")

@@ -338,7 +338,9 @@ def run(
     "--db",
     default="stepfn.db",
     show_default=True,
-    help="The store: a SQLite file path, or memory:// for a throwaway in-memory one.",
+    help="The store: a SQLite file path, memory:// for a throwaway in-memory one, or "
+    "postgresql://user@host:port/database[?schema=NAME] for a database that several "
+    "servers share.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -409,6 +411,16 @@ def run(
     help="Send each execution status change as EventBridge's 'Step Functions Execution "
     "Status Change' event: POSTed to an http(s) URL, or appended to a JSON-lines FILE.",
 )
+@click.option(
+    "--lease-seconds",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    callback=lambda ctx, param, value: _finite(value, param),
+    help="On a PostgreSQL store shared by several servers: how long a server's claim on "
+    "its work holds without renewal, i.e. how soon the others take over a dead server's "
+    "executions and tasks.",
+)
 def server(
     db: str,
     host: str,
@@ -421,6 +433,7 @@ def server(
     clock_kind: str,
     mock_config: str | None,
     status_events: str | None,
+    lease_seconds: float,
 ) -> None:
     """Serve the Step Functions API, with durable executions, timers and workers.
 
@@ -468,7 +481,7 @@ def server(
             )
         options["clock"] = ManualClock()
     try:
-        engine = Engine.open(db, functions=handlers, **options)
+        engine = Engine.open(db, functions=handlers, lease_seconds=lease_seconds, **options)
     except StoreError as exc:
         raise click.ClickException(f"cannot open the store {db!r}: {exc}") from None
     except ServiceError as exc:  # a --function whose code cannot be registered

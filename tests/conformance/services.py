@@ -111,7 +111,7 @@ def prepare(data: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], dict[str, s
             values[name] = client("sns").create_topic(Name=topic, Attributes=attributes)["TopicArn"]
         else:
             values[name] = f"bucket-{index}"
-            client("s3").create_bucket(Bucket=values[name])
+            make_bucket(client("s3"), values[name])
     definition = _substitute(data["definition"], values)
     given = _substitute(data.get("input"), values)
     table = given.get("TableName") if isinstance(given, dict) else None
@@ -123,7 +123,7 @@ def prepare(data: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], dict[str, s
             BillingMode="PAY_PER_REQUEST",
         )
     for bucket in _literal_buckets(definition) - set(values.values()):
-        client("s3").create_bucket(Bucket=bucket)
+        make_bucket(client("s3"), bucket)
     for item in data.get("s3_objects") or []:
         item = _substitute(item, values)
         client("s3").put_object(Bucket=item["Bucket"], Key=item["Key"], Body=item["Body"])
@@ -207,6 +207,19 @@ class Party:
                 continue
             self.callbacks.send_task_heartbeat(task["taskToken"])
             self.callbacks.send_task_success(task["taskToken"], task["input"])
+
+
+def make_bucket(s3: Any, name: str) -> None:
+    """A bucket as AWS makes one: since January 2023 every new bucket encrypts its
+    objects with SSE-S3 by default (the recordings' results say ``ServerSideEncryption:
+    AES256``), which moto does only when the bucket's default encryption is set."""
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
 
 
 def cross_account_role(iam: Any, index: int) -> str:

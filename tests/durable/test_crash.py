@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+import pg  # tests/pg.py, put on the path by conftest.py
+
 boto3 = pytest.importorskip("boto3")
 from botocore.config import Config  # noqa: E402
 
@@ -49,7 +51,7 @@ def definition() -> dict[str, Any]:
 
 
 class ServerProcess:
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path | str) -> None:
         self.db = db
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -69,6 +71,8 @@ class ServerProcess:
                 str(self.db),
                 "--port",
                 str(self.port),
+                "--lease-seconds",
+                "2",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -93,9 +97,12 @@ class ServerProcess:
             self.proc.wait(timeout=20)
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "crash.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
+    # On PostgreSQL the server works by leases: a restarted server takes over what the
+    # killed one held once its lease (cut short here) runs out.
+    db = tmp_path / "crash.db" if request.param == "sqlite" else pg.schema_url()
+    process = ServerProcess(db)
     process.start()
     yield process
     process.stop()

@@ -61,8 +61,8 @@ def shape(history: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
-def engine() -> Engine:
-    e = Engine.open("memory://", clock=VirtualClock())
+def engine(store_url: str) -> Engine:
+    e = Engine.open(store_url, clock=VirtualClock())
     yield e
     e.close()
 

@@ -29,9 +29,9 @@ def double(event: Any, context: Any) -> Any:
     return {"n": event["n"] * 2}
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return "memory://" if request.param == "memory" else str(tmp_path / "stepfn.db")
+@pytest.fixture
+def url(store_url: str) -> str:
+    return store_url
 
 
 @pytest.fixture

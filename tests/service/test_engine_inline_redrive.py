@@ -10,7 +10,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,10 +34,11 @@ def work(event: Any, context: Any) -> Any:
     return event * 10
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def opened(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Engine]]:
-    """Opens the engine; for SQLite a second call closes it and opens the same file."""
-    url = "memory://" if request.param == "memory" else str(tmp_path / "stepfn.db")
+@pytest.fixture
+def opened(store_url: str) -> Iterator[Callable[[], Engine]]:
+    """Opens the engine; for a file or a database a second call closes it and opens
+    the same store again."""
+    url = store_url
     engines: list[Engine] = []
 
     def open_engine() -> Engine:

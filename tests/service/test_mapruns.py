@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,12 +33,13 @@ def flaky(event: Any, context: Any) -> Any:
     return event * 10
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
     from stepfn.clock import VirtualClock
 
-    url = "memory://" if request.param == "memory" else str(tmp_path / "stepfn.db")
-    made = Engine.open(url, clock=VirtualClock(), functions={"double": double, "flaky": flaky})
+    made = Engine.open(
+        store_url, clock=VirtualClock(), functions={"double": double, "flaky": flaky}
+    )
     yield made
     made.close()
 

@@ -10,7 +10,6 @@ import json
 import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +19,8 @@ from stepfn.clock import VIRTUAL_EPOCH, IdSource, VirtualClock
 from stepfn.errors import ServiceError
 from stepfn.service import control_base
 from stepfn.service.engine import Engine
+from stepfn.store import open_store
 from stepfn.store.base import ExecutionRecord, Store
-from stepfn.store.memory import MemoryStore
-from stepfn.store.sqlite import SqliteStore
 
 ROLE = "arn:aws:iam::123456789012:role/stepfn"
 PREFIX = "arn:aws:states:us-east-1:123456789012"
@@ -41,9 +39,9 @@ def variant(comment: str) -> str:
     return json.dumps({**PASS, "Comment": comment})
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    store: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "c.db")
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    store = open_store(store_url)
     yield store
     store.close()
 

@@ -21,23 +21,15 @@ _schemas = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[pg.PostgresServer]:
-    """One PostgreSQL server for the session (skips when PostgreSQL is not installed)."""
-    if pg.binaries() is None:
-        pytest.skip(pg.MISSING)
-    with pg.PostgresServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def pg_url(pg_server: pg.PostgresServer) -> str:
-    """A database for the store tests."""
-    return pg_server.create_database("stepfn_tests")
+def pg_url() -> str:
+    """The test database of the PostgreSQL server shared by the suites (skips when
+    PostgreSQL is not installed)."""
+    return pg.shared_url()
 
 
 def postgres_store(url: str) -> Store:
     """A store in a new schema of the test database."""
-    return open_store(f"{url}?schema=t{next(_schemas)}")
+    return open_store(f"{url}?schema=s{next(_schemas)}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])

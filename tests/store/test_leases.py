@@ -164,3 +164,29 @@ def test_a_commit_for_a_missing_execution_names_it_refused(store: Store) -> None
     assert store.commit_steps([step(missing, 2, lease_owner="a")]) == [missing]
     with pytest.raises(StoreError):
         store.add_inbox(missing, {"type": "Begin"}, 1.0)
+
+
+def test_renewing_what_is_held_lets_a_forgotten_lease_run_out(store: Store) -> None:
+    kept, forgotten = start(store, "kept"), start(store, "forgotten")
+    for arn in (kept, forgotten):
+        store.add_inbox(arn, {"type": "Begin"}, 1001.0)
+    store.claim_executions("a", 2000.0, 30.0)
+    store.commit_steps(
+        [
+            step(
+                kept,
+                2,
+                lease_owner="a",
+                new_tasks=[task("t1", kept, kind="invoke", activity_arn=None)],
+            )
+        ]
+    )
+    store.add_inbox(kept, {"type": "Begin"}, 1002.0)
+    assert store.claim_executions("a", 2001.0, 30.0) == [kept]
+    claimed = store.claim_tasks("a", 2001.0, 30.0)
+    assert [t.token for t in claimed] == ["t1"]
+    # a works on kept and t1 only: forgotten's lease runs out, and b takes it over.
+    store.renew_held("a", 2025.0, 30.0, [kept], ["t1"])
+    assert store.claim_executions("b", 2040.0, 30.0) == [forgotten]
+    assert store.claim_tasks("b", 2040.0, 30.0) == []
+    assert store.execution_lease(kept) == ("a", 2055.0)

@@ -142,6 +142,28 @@ def test_s3_sdk_put_and_get_object(moto: MotoServer) -> None:
     assert missing.error == "S3.NoSuchBucketException"
 
 
+def test_s3_put_sends_a_crc32_and_get_asks_for_no_checksum(moto: MotoServer) -> None:
+    # As AWS's recordings show: putObject's result has ChecksumCRC32 (the SDK sent one),
+    # getObject's has none (Step Functions does not set ChecksumMode).
+    client(moto, "s3").create_bucket(Bucket="sums")
+    put = stepfn.run(
+        task("arn:aws:states:::aws-sdk:s3:putObject", {"Bucket": "sums", "Key": "k", "Body": "x"}),
+        routing=routing(moto),
+    )
+    assert put.status == "SUCCEEDED", put.cause
+    assert put.output["ChecksumCRC32"]
+    got = stepfn.run(
+        task("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": "sums", "Key": "k"}),
+        routing=routing(moto),
+    )
+    assert got.status == "SUCCEEDED", got.cause
+    assert got.output["Body"] == '"x"'
+    assert not [key for key in got.output if key.startswith("Checksum")]
+    # The same object read with ChecksumMode has one: the adapter's choice is what hides it.
+    enabled = client(moto, "s3").get_object(Bucket="sums", Key="k", ChecksumMode="ENABLED")
+    assert enabled.get("ChecksumCRC32") == put.output["ChecksumCRC32"]
+
+
 def test_events_put_events_and_a_failed_entry(moto: MotoServer) -> None:
     entries = [{"Source": "a.b", "DetailType": "t", "Detail": {"k": 1}}]
     ok = stepfn.run(

@@ -12,12 +12,32 @@ ready again once that step ends.
 
 With a virtual clock there are no threads: ``run_until_idle`` drives everything in the
 caller's thread, moving the clock from timer to timer.
+
+**Leases.** On a store that several servers write at once (PostgreSQL: ``Store.shared``)
+the loop works by leases, under an owner name of its own (one per process). What is
+ready here is only a hint: a stepper *claims* runnable executions from the store
+(``claim_executions``: those with stimuli that nobody holds, or whose holder's lease
+ran out), steps them, and each commit checks the lease and gives it up in the same
+statement, so a server that lost its lease (stalled past it, or presumed dead) has its
+step refused and dropped: no transition is committed twice. The tasks a step dispatches
+are written with this server's lease. The scheduler renews every lease this server
+holds while it lives, takes over the tasks whose lease ran out (their server died: run
+again, at least once) and looks for executions that other servers made runnable. Timers
+need no lease: each is taken by one ``DELETE ... RETURNING``. Recovery is those claims:
+nothing is re-dispatched at start, so a second server starting leaves the first one's
+tasks in flight alone. On SQLite (one writer) none of this runs: the in-memory ready set
+is the truth, guarded by each commit's ``next_event_id``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import secrets
+import socket
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -25,9 +45,20 @@ from stepfn.clock import Clock, ScaledClock
 from stepfn.durable.worker import Worker
 from stepfn.store.base import Store
 
+log = logging.getLogger("stepfn.durable.loop")
+
 BATCH = 128  # executions stepped per transaction
 POLL_SECONDS = 0.25  # how often an idle scheduler looks for other processes' stimuli
 TICK_SECONDS = 0.2  # the longest a scheduler sleeps without looking at the timers
+LEASE_SECONDS = 15.0  # how long a claim holds without renewal: a dead server's work
+# waits that long before another server takes it over
+TAKEOVER_SECONDS = 1.0  # how often a leased loop looks for tasks whose lease ran out
+
+
+def owner_name() -> str:
+    """A name for this server process in leases: host, pid and a random part (a pid
+    comes back after a restart; the random part does not)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def stepper_count() -> int:
@@ -46,16 +77,26 @@ class Loop:
         worker: Worker,
         *,
         on_stepped: Callable[[], None] = lambda: None,
+        leases: bool | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.store = store
         self.clock = clock
         self.worker = worker
         self.on_stepped = on_stepped
+        # Leased work (see the module's docstring): by default on a shared store.
+        self.leased = store.shared if leases is None else leases
+        self.owner = owner_name() if self.leased else None
+        self.lease_seconds = lease_seconds
+        worker.lease_owner = self.owner
+        worker.lease_seconds = lease_seconds
+        self._claim_more = self.leased  # claim without a hint (at start, after a full claim)
         self._ready: OrderedDict[str, None] = OrderedDict()
         self._stepping: set[str] = set()
         self._again: set[str] = set()  # woken while being stepped
         self._signal = threading.Condition()  # steppers wait on it for ready executions
         self._tick = threading.Condition()  # the scheduler waits on it for new timers
+        self._keeper = threading.Condition()  # the lease keeper sleeps on it
         self._stopping = False
         self._threads: list[threading.Thread] = []
 
@@ -71,6 +112,8 @@ class Loop:
             self._signal.notify()
 
     def _take(self, limit: int = BATCH) -> list[str]:
+        if self.leased:
+            return self._claim(limit)
         with self._signal:
             arns: list[str] = []
             while self._ready and len(arns) < limit:
@@ -78,6 +121,29 @@ class Loop:
                 arns.append(arn)
             self._stepping.update(arns)
             return arns
+
+    def _claim(self, limit: int) -> list[str]:
+        """Leased: claim runnable executions from the store when there is a hint that
+        some are (a local wake-up, the scheduler's poll, or a claim that came back full:
+        more are waiting)."""
+        with self._signal:
+            if not (self._ready or self._claim_more):
+                return []
+            self._ready.clear()
+            self._claim_more = False
+        assert self.owner is not None
+        try:
+            arns = self.store.claim_executions(self.owner, time.time(), self.lease_seconds, limit)
+        except Exception:
+            with self._signal:
+                self._claim_more = True  # the store failed: try again next round
+            raise
+        with self._signal:
+            if len(arns) == limit:
+                self._claim_more = True
+                self._signal.notify()
+            self._stepping.update(arns)
+        return arns
 
     def _done(self, arns: list[str]) -> None:
         with self._signal:
@@ -94,10 +160,31 @@ class Loop:
 
     def recover(self) -> None:
         """After a restart: what has stimuli waiting is ready; tasks that were dispatched
-        and never answered are dispatched again."""
+        and never answered are dispatched again. Leased, recovery is the claims: what
+        nobody holds (or whose lease ran out) is claimed by the steppers and by
+        ``take_over``, and nothing that another live server holds is touched."""
+        if self.leased:
+            with self._signal:
+                self._claim_more = True
+            self.take_over()
+            return
         for arn in self.store.executions_with_inbox():
             self.wake(arn)
         self.worker.recover()
+
+    def take_over(self) -> int:
+        """Leased: run the tasks whose server died (their lease ran out); how many."""
+        return self.worker.take_over(time.time())
+
+    def renew(self) -> None:
+        """Leased: move on the leases of what this server works on now: the executions
+        its steppers hold and the tasks running here (see ``Store.renew_held``)."""
+        if self.owner is None:
+            return
+        with self._signal:
+            arns = list(self._stepping)
+        tokens = self.worker.held_tokens()
+        self.store.renew_held(self.owner, time.time(), self.lease_seconds, arns, tokens)
 
     # --- one round -----------------------------------------------------------------------
 
@@ -107,11 +194,24 @@ class Loop:
         if not arns:
             return 0
         try:
-            transitions = self.worker.process(arns)
+            transitions, committed = self.worker.step(arns)
+        except BaseException:
+            self._release(arns)
+            raise
         finally:
             self._done(arns)
+        if self.leased and len(committed) < len(arns):
+            # Claimed, not committed (nothing to do after all, or the commit was
+            # refused): given up, so that whoever has their next stimulus claims them.
+            self._release([arn for arn in arns if arn not in committed])
         self.on_stepped()
         return transitions or len(arns)
+
+    def _release(self, arns: list[str]) -> None:
+        if self.owner is not None:
+            # On failure the leases run out by themselves.
+            with contextlib.suppress(Exception):
+                self.store.release_executions(self.owner, arns)
 
     def fire_timers(self) -> int:
         """Turn due timers into stimuli; how many fired."""
@@ -122,7 +222,13 @@ class Loop:
 
     def poll_inbox(self) -> int:
         """Pick up stimuli that another process wrote (a second server on the same
-        store, a CLI): the in-memory ready set only knows this process's writes."""
+        store, a CLI): the in-memory ready set only knows this process's writes.
+        Leased, the steppers' next claim does it."""
+        if self.leased:
+            with self._signal:
+                self._claim_more = True
+                self._signal.notify()
+            return 0
         arns = self.store.executions_with_inbox(BATCH * 8)
         for arn in arns:
             self.wake(arn)
@@ -140,6 +246,8 @@ class Loop:
     def start(self, steppers: int | None = None) -> None:
         """Start the scheduler thread and the stepper threads."""
         self._threads = [threading.Thread(target=self._schedule, name="stepfn-scheduler")]
+        if self.leased:
+            self._threads.append(threading.Thread(target=self._keep_leases, name="stepfn-leases"))
         for n in range(steppers or stepper_count()):
             self._threads.append(threading.Thread(target=self._step, name=f"stepfn-step-{n}"))
         for thread in self._threads:
@@ -154,6 +262,7 @@ class Loop:
             except Exception:  # a failed transaction is retried on the next round
                 if self._stopping:
                     return
+                log.warning("a step failed; it is retried", exc_info=True)
             with self._signal:
                 if not self._ready and not self._stopping:
                     self._signal.wait(TICK_SECONDS)
@@ -186,15 +295,45 @@ class Loop:
                 if not self._stopping:
                     self._tick.wait(wait)
 
+    def _keep_leases(self) -> None:
+        """Leased: renew this server's leases (a quarter of a lease apart) and take over
+        the tasks of dead servers, in a thread of its own: a busy scheduler or stepper
+        must never make this live server's leases lapse. Real time, whatever the
+        engine's clock: leases are about processes."""
+        last_renew = last_takeover = time.monotonic()
+        while not self._stopping:
+            now = time.monotonic()
+            try:
+                if now - last_renew >= self.lease_seconds / 4:
+                    last_renew = now
+                    self.renew()
+                if now - last_takeover >= TAKEOVER_SECONDS:
+                    last_takeover = now
+                    self.worker.write_answers()
+                    self.take_over()
+            except Exception:  # the store is busy or closing: again at the next turn
+                if self._stopping:
+                    return
+                log.warning("renewing leases or taking tasks over failed", exc_info=True)
+            wait = min(last_renew + self.lease_seconds / 4, last_takeover + TAKEOVER_SECONDS)
+            with self._keeper:
+                if not self._stopping:
+                    self._keeper.wait(max(0.01, wait - time.monotonic()))
+
     def stop(self) -> None:
         """Stop the threads (a step in progress ends first)."""
         self._stopping = True
         with self._signal:
             self._signal.notify_all()
-        with self._tick:
-            self._tick.notify_all()
+        for condition in (self._tick, self._keeper):
+            with condition:
+                condition.notify_all()
         for thread in self._threads:
             thread.join(timeout=10)
+        if self.owner is not None:
+            # A clean stop: the other servers need not wait for these leases to run out.
+            with contextlib.suppress(Exception):
+                self.store.release_leases(self.owner)
 
     # --- in the caller's thread ----------------------------------------------------------
 

@@ -16,6 +16,7 @@ children it started, their history events, and the ends of those that ended.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -186,22 +187,61 @@ class Worker:
         self.status_events: Any = None
         # (parent definition, item processor key) -> a child execution's definition.
         self._child_definitions: dict[tuple[str, str], str] = {}
+        # Leased work (set by the loop on a shared store): the owner name this server
+        # claims under, and how long a claim holds. Tasks are written with its lease.
+        self.lease_owner: str | None = None
+        self.lease_seconds = 15.0
+        # Tokens of the tasks running here, and results the store refused (leased).
+        self._here: set[str] = set()
+        self._unwritten: dict[str, tuple[TaskRecord, dict[str, Any]]] = {}
 
     # --- stepping -------------------------------------------------------------------------------
 
     def process(self, arns: Sequence[str]) -> int:
-        """Apply the waiting stimuli of these executions; returns transitions committed."""
+        """Apply the waiting stimuli of these executions now; returns transitions
+        committed. Leased, only those that no other server holds are stepped here (the
+        others' holders apply the stimuli, soon after)."""
+        owner = self.lease_owner
+        if owner is None:
+            return self.step(arns)[0]
+        claimed = self.store.claim_named_executions(owner, arns, time.time(), self.lease_seconds)
+        if not claimed:
+            return 0
+        committed: set[str] = set()
+        try:
+            transitions, committed = self.step(claimed)
+        finally:
+            self.store.release_executions(owner, [a for a in claimed if a not in committed])
+        return transitions
+
+    def step(self, arns: Sequence[str]) -> tuple[int, set[str]]:
+        """Apply the waiting stimuli of these executions: the transitions committed, and
+        the ARNs whose step was committed. Under a lease (``lease_owner``) each commit
+        is refused unless this server still holds its execution, and gives it up."""
         prepared = [p for p in (self._prepare(arn) for arn in dict.fromkeys(arns)) if p]
         if not prepared:
-            return 0
-        refused = set(self.store.commit_steps([p.commit for p in prepared]))
+            return 0, set()
+        for item in prepared:
+            item.commit.lease_owner = self.lease_owner
+        held = self._hold([task for item in prepared for task in item.commit.new_tasks])
+        try:
+            refused = set(self.store.commit_steps([p.commit for p in prepared]))
+        except BaseException:
+            self._unhold(held)
+            raise
+        self._unhold(
+            [t for p in prepared if p.commit.execution_arn in refused for t in p.commit.new_tasks]
+        )
         transitions = 0
+        committed: set[str] = set()
         logged: list[LogEventRecord] = []
         for item in prepared:
             if item.commit.execution_arn in refused:
-                # Another writer moved this execution on: read it again next round.
+                # Another writer moved this execution on (or, leased, another server
+                # took it over): the step is dropped; read it again next round.
                 self.on_runnable(item.commit.execution_arn)
                 continue
+            committed.add(item.commit.execution_arn)
             transitions += sum(1 for e in item.commit.events if e.type.endswith("StateEntered"))
             self._committed(item)
             if self.logs is not None:
@@ -210,7 +250,7 @@ class Worker:
         if logged and self.logs is not None:
             # After the tasks are on their way: logging never holds an execution up.
             self.logs.write(logged)
-        return transitions
+        return transitions, committed
 
     def start(self, record: ExecutionRecord, input: Any = None) -> None:
         """Store a new execution, already run as far as it goes without waiting: its
@@ -234,13 +274,18 @@ class Worker:
         record.run_state, record.next_event_id = commit.run_state, commit.next_event_id
         record.status, record.output = commit.status, commit.output
         record.error, record.cause, record.stop_date = commit.error, commit.cause, commit.stop_date
-        self.store.create_execution(
-            record,
-            commit.events,
-            commit.new_timers,
-            tasks=commit.new_tasks,
-            children=commit.children,
-        )
+        held = self._hold(commit.new_tasks)
+        try:
+            self.store.create_execution(
+                record,
+                commit.events,
+                commit.new_timers,
+                tasks=commit.new_tasks,
+                children=commit.children,
+            )
+        except BaseException:
+            self._unhold(held)
+            raise
         self._committed(item, started=True)
         if self.logs is not None:
             # Before its tasks can answer: the start's log events come first.
@@ -413,6 +458,14 @@ class Worker:
             children=children,
         )
 
+    def _runs_here(self, kind: str, command: InvokeTask) -> bool:
+        """Whether a task is run by this server (and leased to it): invoke tasks, and
+        callbacks with an adapter that sends their message. Activities are polled and
+        bare callbacks wait for SendTask*: nothing to take over."""
+        if kind == "invoke":
+            return True
+        return kind == "callback" and self.registry.find(command.resource) is not None
+
     def _task_record(self, arn: str, command: InvokeTask, now: float) -> TaskRecord:
         """The row of a task a step invokes: how it runs (``task_kind``) and its state."""
         activity = is_activity(command.resource)
@@ -434,6 +487,9 @@ class Worker:
             timeout_seconds=command.timeout_seconds,
             heartbeat_seconds=command.heartbeat_seconds,
             attempt=command.attempt,
+            # Leased: held by this server from the commit that writes it (its expiry is
+            # set then: see _hold); another runs it again only once that lease ran out.
+            lease_owner=self.lease_owner if self._runs_here(kind, command) else None,
         )
 
     def _children(
@@ -525,6 +581,7 @@ class Worker:
             return
         with self._in_flight_lock:
             self._in_flight += 1
+            self._here.add(task.token)
         reported = threading.Event()
         counted = [True]  # whether the task still counts as in flight
 
@@ -550,6 +607,7 @@ class Worker:
             finally:
                 with self._in_flight_lock:
                     self._running.pop(task.token, None)
+                    self._here.discard(task.token)
                     uncount()
 
         try:
@@ -600,7 +658,12 @@ class Worker:
     def _answer(self, task: TaskRecord, outcome: TaskOutcome) -> None:
         """Put a task's outcome in its execution's inbox and mark the task done."""
         if task.kind == "callback" and outcome.succeeded:
-            # The call was made (the message sent): the task waits for SendTask*.
+            # The call was made (the message sent): the task waits for SendTask*, and
+            # there is nothing left to take over should this server die.
+            if self.lease_owner is not None:
+                # On failure its lease runs out: the message is sent again, at least once.
+                with contextlib.suppress(Exception):
+                    self.store.release_task(task.token, self.lease_owner)
             self._submitted(task, outcome)
             return
         if outcome.succeeded:
@@ -617,9 +680,58 @@ class Worker:
             # answered already (a timeout, or another server's run after a crash).
             if self.store.complete_task(task.token, stimulus, self.clock.now()) is None:
                 return
-        except Exception:  # the store is closing or failing: recovery dispatches it again
+        except Exception:
+            # The store is closing or failing. Leased, the result is kept and written
+            # again by the lease keeper (``write_answers``) while the task's lease is
+            # renewed; unleased (or should this server die), recovery runs it again.
+            if self.lease_owner is not None:
+                with self._in_flight_lock:
+                    self._unwritten[task.token] = (task, stimulus)
             return
         self.on_runnable(task.execution_arn)
+
+    def _hold(self, tasks: Sequence[TaskRecord]) -> list[TaskRecord]:
+        """Leased: just before the commit that writes them, the leases of the tasks this
+        server will run start now (not when the step began: a slow commit must not
+        hand them over already expired), and they count as running here, so that a
+        take-over of this server's own never runs one twice. Returns those tasks."""
+        mine = [t for t in tasks if t.lease_owner is not None]
+        if mine:
+            expires = time.time() + self.lease_seconds
+            with self._in_flight_lock:
+                for task in mine:
+                    task.lease_expires = expires
+                    self._here.add(task.token)
+        return mine
+
+    def _unhold(self, tasks: Sequence[TaskRecord]) -> None:
+        """Tasks whose commit failed or was refused: not running here after all."""
+        if tasks:
+            with self._in_flight_lock:
+                self._here.difference_update(t.token for t in tasks)
+
+    def held_tokens(self) -> list[str]:
+        """The tasks whose lease this server must keep: running here, or with a result
+        the store has not taken yet."""
+        with self._in_flight_lock:
+            return [*self._here, *self._unwritten]
+
+    def write_answers(self) -> int:
+        """Leased: write the task results that the store refused before; how many."""
+        with self._in_flight_lock:
+            waiting = list(self._unwritten.items())
+        written = 0
+        for token, (task, stimulus) in waiting:
+            try:
+                message = self.store.complete_task(token, stimulus, self.clock.now())
+            except Exception:
+                return written  # still failing: at the next turn
+            with self._in_flight_lock:
+                self._unwritten.pop(token, None)
+            if message is not None:
+                written += 1
+                self.on_runnable(task.execution_arn)
+        return written
 
     def in_flight(self) -> int:
         """Tasks running now."""
@@ -638,6 +750,27 @@ class Worker:
         for task in self.store.tasks_with_status("dispatched"):
             if task.kind not in ("invoke", "callback"):
                 continue
+            record = self.store.get_execution(task.execution_arn)
+            if record is None or record.status != "RUNNING":
+                self.store.mark_task(task.token, "done")
+                continue
+            self.dispatch(task, execution_info_of(record))
+            count += 1
+        return count
+
+    def take_over(self, now: float) -> int:
+        """Leased: claim the tasks whose server died (their lease ran out before their
+        result came) and run them again here (at least once, as AWS runs tasks).
+        Returns how many."""
+        if self.lease_owner is None:
+            return 0
+        count = 0
+        for task in self.store.claim_tasks(self.lease_owner, now, self.lease_seconds):
+            with self._in_flight_lock:
+                # Its lease lapsed (renewed late) but it runs here still, or its result
+                # waits to be written: it is held again, and not run twice.
+                if task.token in self._here or task.token in self._unwritten:
+                    continue
             record = self.store.get_execution(task.execution_arn)
             if record is None or record.status != "RUNNING":
                 self.store.mark_task(task.token, "done")

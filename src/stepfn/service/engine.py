@@ -38,7 +38,7 @@ from typing import Any
 
 from stepfn.clock import Clock, IdSource
 from stepfn.durable.express import ExpressRunner
-from stepfn.durable.loop import Loop
+from stepfn.durable.loop import LEASE_SECONDS, Loop
 from stepfn.durable.worker import Worker
 from stepfn.errors import ServiceError
 from stepfn.functions.local import FunctionCode
@@ -112,6 +112,8 @@ class Engine:
         mock_config: Any = None,
         status_events: Any = None,
         routing: RoutingConfig = None,
+        leases: bool | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         clock = clock if clock is not None else Clock()
         self.ctx = ServiceContext(
@@ -175,7 +177,15 @@ class Engine:
         )
         self.worker.mocks = self.mocks
         self.worker.status_events = status_events
-        self.loop = Loop(store, clock, self.worker, on_stepped=self._notify_pollers)
+        # Leased work when several servers may share the store (durable/loop.py).
+        self.loop = Loop(
+            store,
+            clock,
+            self.worker,
+            on_stepped=self._notify_pollers,
+            leases=leases,
+            lease_seconds=lease_seconds,
+        )
         self.express = ExpressRunner(
             self.ctx.models, self.ids, clock, self.registry, self.log_delivery
         )

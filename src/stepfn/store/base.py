@@ -201,6 +201,10 @@ class TaskRecord:
     timeout_seconds: float | None = None
     heartbeat_seconds: float | None = None
     attempt: int = 0
+    # The server running it and until when (leased work: see Store.claim_tasks); read
+    # back only by the claims, which need not return them.
+    lease_owner: str | None = None
+    lease_expires: float | None = None
 
 
 @dataclass
@@ -312,6 +316,10 @@ class LogEventRecord:
 
 class Store(IamStore):
     """The persistence interface of the engine. Each method is one transaction."""
+
+    #: Whether several servers may write this store at once (a database server): the
+    #: engine then claims its work with leases. SQLite has one writer at a time.
+    shared: bool = False
 
     # state machines, versions, aliases -------------------------------------------------------
 
@@ -627,6 +635,14 @@ class Store(IamStore):
         again (``renew_leases`` keeps it)."""
 
     @abc.abstractmethod
+    def claim_named_executions(
+        self, owner: str, arns: Sequence[str], now: float, lease_seconds: float
+    ) -> list[str]:
+        """Take these executions, those of them that nobody holds (or whose lease
+        expired), stimuli or not, for ``owner`` until ``now + lease_seconds``; returns
+        the ARNs taken. For a step that must happen now (StopExecution)."""
+
+    @abc.abstractmethod
     def claim_tasks(
         self, owner: str, now: float, lease_seconds: float, limit: int = 100
     ) -> list[TaskRecord]:
@@ -643,6 +659,30 @@ class Store(IamStore):
     def release_execution(self, arn: str, owner: str) -> bool:
         """Give an execution's lease up (nothing when ``owner`` does not hold it);
         whether it did hold it."""
+
+    @abc.abstractmethod
+    def renew_held(
+        self,
+        owner: str,
+        now: float,
+        lease_seconds: float,
+        arns: Sequence[str] = (),
+        tokens: Sequence[str] = (),
+    ) -> None:
+        """Move on ``owner``'s leases of these executions and tasks only: what a server
+        is working on now. A lease it holds and forgot (a release that failed) then runs
+        out, and another server takes that work over, where renewing everything it
+        holds would keep that work from everyone."""
+
+    @abc.abstractmethod
+    def release_executions(self, owner: str, arns: Sequence[str]) -> None:
+        """Give up the leases ``owner`` holds on these executions (claimed, then not
+        committed: nothing to do after all, or the commit failed)."""
+
+    @abc.abstractmethod
+    def release_task(self, token: str, owner: str) -> None:
+        """Give up a task's lease: its work is done here (a callback's message was
+        delivered) and nothing is left to take over if ``owner`` dies."""
 
     @abc.abstractmethod
     def release_leases(self, owner: str) -> int:

@@ -70,6 +70,7 @@ class PostgresStore(SqlStore):
     """
 
     dialect: ClassVar[str] = "postgres"
+    shared = True
     begin_write: ClassVar[str] = "BEGIN"
     no_limit: ClassVar[int | None] = None
 

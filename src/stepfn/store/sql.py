@@ -7,6 +7,7 @@ maps its driver's errors (see ``sql_core``). Every method is one transaction.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -21,6 +22,7 @@ from stepfn.store.base import (
     StateMachineRecord,
     StepCommit,
     StoredEvent,
+    StoreError,
     TaskRecord,
     TimerRecord,
     VersionRecord,
@@ -62,6 +64,55 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
         self._queue_lock = threading.Lock()
         self._group_lock = threading.Lock()
         self._new_executions: list[NewExecution] = []
+        # Definitions by text and by id (their rows never change): an execution refers
+        # to its definition's row, and every step reads its text from here.
+        self._definition_by_text: dict[str, int] = {}
+        self._definition_by_id: dict[int, str] = {}
+
+    # definitions --------------------------------------------------------------------------
+
+    def _definition_ids(self, conn: Any, rows_: Iterable[dict[str, Any]]) -> list[tuple[str, int]]:
+        """Give each execution row (its ``definition`` text) the ``definition_id`` of that
+        text's row, added when missing, in the caller's transaction. Returns the
+        (text, id) pairs to remember once that transaction has committed."""
+        q = self._q
+        learned: list[tuple[str, int]] = []
+        found: dict[str, int] = {}
+        for row in rows_:
+            text = row["definition"]
+            known = self._definition_by_text.get(text)
+            if known is None:
+                known = found.get(text)
+            if known is None:
+                digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                values = {"digest": digest, "definition": text}
+                conn.execute(q["put_definition"], values)
+                (known,) = conn.execute(q["definition_id"], {"digest": digest}).fetchone()
+                known = found[text] = int(known)
+                learned.append((text, known))
+            row["definition_id"] = known
+        return learned
+
+    def _remember(self, learned: list[tuple[str, int]]) -> None:
+        if len(self._definition_by_text) + len(learned) > 1024:
+            self._definition_by_text.clear()
+            self._definition_by_id.clear()
+        for text, id_ in learned:
+            self._definition_by_text[text] = id_
+            self._definition_by_id[id_] = text
+
+    def _definition(self, id_: int | None) -> str:
+        """The text of a stored definition."""
+        if id_ is None:
+            return ""
+        text = self._definition_by_id.get(id_)
+        if text is None:
+            with self._read() as conn:
+                found = conn.execute(self._q["get_definition"], {"id": id_}).fetchone()
+            text = "" if found is None else str(found[0])
+            if found is not None:
+                self._remember([(text, int(id_))])
+        return text
 
     # state machines, versions, aliases ----------------------------------------------------
 
@@ -231,8 +282,12 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
         """Insert queued executions in one transaction, each under a savepoint: one
         that collides fails alone."""
         q = self._q
+        learned: list[tuple[str, int]] = []
         try:
             with self._write() as conn:
+                learned = self._definition_ids(
+                    conn, [row for item in batch for row in (item.execution, *item.children)]
+                )
                 for item in batch:
                     conn.execute("SAVEPOINT new_execution")
                     try:
@@ -255,6 +310,7 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
                         conn.execute("ROLLBACK TO SAVEPOINT new_execution")
                         item.error = self._store_error(exc)
                     conn.execute("RELEASE SAVEPOINT new_execution")
+            self._remember(learned)
         except BaseException as exc:
             for item in batch:
                 item.error = item.error or exc
@@ -265,7 +321,9 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         """The execution with this ARN."""
         row = self._one("get_execution", {"arn": arn}, "executions")
-        return None if row is None else ExecutionRecord(**row)
+        if row is None:
+            return None
+        return ExecutionRecord(definition=self._definition(row.pop("definition_id")), **row)
 
     def list_executions(
         self,
@@ -289,7 +347,8 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
             limit,
             offset,
         )
-        return [ExecutionRecord(**row) for row in found]
+        # Listings leave the definitions out: ``definition`` is empty.
+        return [ExecutionRecord(definition="", **row) for row in found]
 
     def list_execution_summaries(
         self,
@@ -354,7 +413,12 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def update_execution(self, record: ExecutionRecord) -> None:
         """Replace a stored execution's row; ``StoreError`` when there is none."""
-        self._update("update_execution", params(record, "executions"), "execution")
+        values = params(record, "executions")
+        with self._write() as conn:
+            learned = self._definition_ids(conn, [values])
+            if conn.execute(self._q["update_execution"], values).rowcount == 0:
+                raise StoreError(f"no execution {record.arn}")
+        self._remember(learned)
 
     def commit_steps(self, commits: Sequence[StepCommit]) -> list[str]:
         """Commit steps of (possibly many) executions in one transaction.
@@ -421,6 +485,7 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
                     children += changed[0]
                     ended += changed[1]
                     redriven += changed[2]
+            learned = self._definition_ids(conn, children) if children else []
             # Child executions before their events, which refer to them.
             for query, batch in (
                 ("insert_execution", children),
@@ -436,6 +501,8 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
             ):
                 if batch:
                     self._many(conn, q[query], batch)
+        if children:
+            self._remember(learned)
         return refused
 
     def get_events(

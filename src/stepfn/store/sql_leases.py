@@ -11,6 +11,7 @@ in the transaction that queues their stimuli, so each fires once.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from stepfn.store.base import TaskRecord
@@ -39,6 +40,18 @@ class SqlLeases(SqlLogs):
             found = conn.execute(self._q["claim_executions"], values).fetchall()
         return [arn for (arn,) in found]
 
+    def claim_named_executions(
+        self, owner: str, arns: Sequence[str], now: float, lease_seconds: float
+    ) -> list[str]:
+        """Take these executions (those nobody holds) for ``owner``."""
+        values = {"owner": owner, "now": now, "expires": now + lease_seconds}
+        taken: list[str] = []
+        with self._write() as conn:
+            for arn in dict.fromkeys(arns):
+                found = conn.execute(self._q["claim_named_execution"], {**values, "arn": arn})
+                taken += [row[0] for row in found.fetchall()]
+        return taken
+
     def claim_tasks(
         self, owner: str, now: float, lease_seconds: float, limit: int = 100
     ) -> list[TaskRecord]:
@@ -63,6 +76,43 @@ class SqlLeases(SqlLogs):
         with self._write() as conn:
             count = conn.execute(self._q["release_execution"], {"arn": arn, "owner": owner})
             return bool(count.rowcount == 1)
+
+    def renew_held(
+        self,
+        owner: str,
+        now: float,
+        lease_seconds: float,
+        arns: Sequence[str] = (),
+        tokens: Sequence[str] = (),
+    ) -> None:
+        """Move on ``owner``'s leases of these executions and tasks."""
+        if not arns and not tokens:
+            return
+        expires = now + lease_seconds
+        # Outside a transaction (the connections are in autocommit mode): each row is
+        # its own statement and transaction, so a renewal holds one row lock at a time
+        # and can never be one side of a deadlock with the commits and claims that lock
+        # the same rows in their own order (one renewal of hundreds of rows could, and
+        # a renewal lost that way lets live work be taken over).
+        # (Not executemany: psycopg pipelines it into one implicit transaction.)
+        with self._read() as conn:
+            for arn in arns:
+                conn.execute(self._q["renew_execution_lease"], (expires, arn, owner))
+            for token in tokens:
+                conn.execute(self._q["renew_task_lease"], (expires, token, owner))
+
+    def release_executions(self, owner: str, arns: Sequence[str]) -> None:
+        """Give up ``owner``'s leases on these executions."""
+        if not arns:
+            return
+        with self._read() as conn:  # a row at a time, as renew_held does
+            for arn in arns:
+                conn.execute(self._q["release_executions"], (arn, owner))
+
+    def release_task(self, token: str, owner: str) -> None:
+        """Give up ``owner``'s lease on a task."""
+        with self._write() as conn:
+            conn.execute(self._q["release_task"], {"token": token, "owner": owner})
 
     def release_leases(self, owner: str) -> int:
         """Give up every execution lease of ``owner``; how many."""

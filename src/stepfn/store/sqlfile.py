@@ -146,13 +146,6 @@ def migrations(dialect: str = "sqlite") -> tuple[Migration, ...]:
     return tuple(found)
 
 
-@functools.cache
-def schema_sql() -> str:
-    """The text of ``migrations/sqlite_schema.sql``: the SQLite schema as all its
-    migrations together leave it."""
-    return _read("migrations", "sqlite_schema.sql")
-
-
 def split_statements(script: str) -> list[str]:
     """Split a SQL script into statements.
 

@@ -147,6 +147,11 @@ class AwsClients:
                     # The service judges the request, as it does for Step Functions.
                     parameter_validation=False,
                     retries={"total_max_attempts": 1},
+                    # Step Functions' SDK sends a CRC32 with an upload (AWS's putObject
+                    # results show ChecksumCRC32) but asks for no checksum back: its
+                    # getObject results carry none, so ChecksumMode is left unset.
+                    request_checksum_calculation="when_supported",
+                    response_checksum_validation="when_required",
                 )
                 client = session.create_client(
                     service, region_name=region, endpoint_url=endpoint, config=config

@@ -150,20 +150,22 @@ DELETE FROM tags WHERE resource_arn = :resource_arn;
 -- executions -------------------------------------------------------------------------------
 
 -- name: insert_execution
+-- definition_id: the row of its text in definitions (see SqlStore._definition_ids).
 INSERT INTO executions (
-    arn, state_machine_arn, name, type, status, input, start_date, definition, role_arn,
+    arn, state_machine_arn, name, type, status, input, start_date, definition_id, role_arn,
     version_arn, alias_arn, output, error, cause, stop_date, run_state, next_event_id,
     redrive_count, redrive_date, trace_header, map_run_arn, state_machine_revision_id,
     item_count, map_run_event_id, item_index
 ) VALUES (
-    :arn, :state_machine_arn, :name, :type, :status, :input, :start_date, :definition,
+    :arn, :state_machine_arn, :name, :type, :status, :input, :start_date, :definition_id,
     :role_arn, :version_arn, :alias_arn, :output, :error, :cause, :stop_date, :run_state,
     :next_event_id, :redrive_count, :redrive_date, :trace_header, :map_run_arn,
     :state_machine_revision_id, :item_count, :map_run_event_id, :item_index
 );
 
 -- name: get_execution
-SELECT arn, state_machine_arn, name, type, status, input, start_date, definition, role_arn,
+-- The definition's text comes from the store's cache of definitions by id.
+SELECT arn, state_machine_arn, name, type, status, input, start_date, definition_id, role_arn,
     version_arn, alias_arn, output, error, cause, stop_date, run_state, next_event_id,
     redrive_count, redrive_date, trace_header, map_run_arn, state_machine_revision_id,
     item_count, map_run_event_id, item_index
@@ -173,7 +175,8 @@ FROM executions WHERE arn = :arn;
 -- The filters placeholder becomes one "AND <column> = :<column>" per filter given (the
 -- columns come from a fixed list in sql.py), rather than "(:x IS NULL OR x = :x)"
 -- terms, which would keep SQLite from using the indexes on state machine and status.
-SELECT arn, state_machine_arn, name, type, status, input, start_date, definition, role_arn,
+-- A listing does not read the definitions.
+SELECT arn, state_machine_arn, name, type, status, input, start_date, role_arn,
     version_arn, alias_arn, output, error, cause, stop_date, run_state, next_event_id,
     redrive_count, redrive_date, trace_header, map_run_arn, state_machine_revision_id,
     item_count, map_run_event_id, item_index
@@ -194,7 +197,7 @@ LIMIT :limit OFFSET :offset;
 -- name: update_execution
 UPDATE executions SET
     state_machine_arn = :state_machine_arn, name = :name, type = :type, status = :status,
-    input = :input, start_date = :start_date, definition = :definition,
+    input = :input, start_date = :start_date, definition_id = :definition_id,
     role_arn = :role_arn, version_arn = :version_arn, alias_arn = :alias_arn,
     output = :output, error = :error, cause = :cause, stop_date = :stop_date,
     run_state = :run_state, next_event_id = :next_event_id, redrive_count = :redrive_count,
@@ -218,6 +221,16 @@ UPDATE executions SET
     redrive_count = coalesce(:redrive_count, redrive_count),
     redrive_date = CASE WHEN :redrive = 0 THEN redrive_date ELSE :redrive_date END
 WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id;
+
+-- name: put_definition
+INSERT INTO definitions (digest, definition) VALUES (:digest, :definition)
+ON CONFLICT (digest) DO NOTHING;
+
+-- name: definition_id
+SELECT id FROM definitions WHERE digest = :digest;
+
+-- name: get_definition
+SELECT definition FROM definitions WHERE id = :id;
 
 -- name: end_child_execution
 -- A child execution (a distributed Map's item) ended in a step of its parent: the parent
@@ -318,14 +331,16 @@ SELECT min(due) FROM timers;
 -- name: insert_task
 INSERT INTO tasks (
     token, execution_arn, resource, payload, state_name, kind, status, created,
-    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt
+    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt, lease_owner,
+    lease_expires
 ) VALUES (
     :token, :execution_arn, :resource, :payload, :state_name, :kind, :status, :created,
-    :activity_arn, :worker_name, :timeout_seconds, :heartbeat_seconds, :attempt
+    :activity_arn, :worker_name, :timeout_seconds, :heartbeat_seconds, :attempt, :lease_owner,
+    :lease_expires
 );
 
 -- name: finish_task
-UPDATE tasks SET status = 'done' WHERE token = ?;
+UPDATE tasks SET status = 'done', lease_owner = NULL, lease_expires = NULL WHERE token = ?;
 
 -- name: get_task
 SELECT token, execution_arn, resource, payload, state_name, kind, status, created,
@@ -461,12 +476,32 @@ UPDATE executions SET lease_expires = :expires WHERE lease_owner = :owner;
 -- name: renew_task_leases
 UPDATE tasks SET lease_expires = :expires WHERE lease_owner = :owner AND status = 'dispatched';
 
+-- name: renew_execution_lease
+UPDATE executions SET lease_expires = ? WHERE arn = ? AND lease_owner = ?;
+
+-- name: renew_task_lease
+UPDATE tasks SET lease_expires = ? WHERE token = ? AND lease_owner = ? AND status = 'dispatched';
+
 -- name: release_execution
 UPDATE executions SET lease_owner = NULL, lease_expires = NULL
 WHERE arn = :arn AND lease_owner = :owner;
 
 -- name: release_owner_executions
 UPDATE executions SET lease_owner = NULL, lease_expires = NULL WHERE lease_owner = :owner;
+
+-- name: claim_named_execution
+UPDATE executions SET lease_owner = :owner, lease_expires = :expires
+WHERE arn = :arn AND (lease_owner IS NULL OR lease_expires < :now)
+RETURNING arn;
+
+-- name: release_executions
+UPDATE executions SET lease_owner = NULL, lease_expires = NULL
+WHERE arn = ? AND lease_owner = ?;
+
+-- name: release_task
+-- A callback's message was delivered: nothing is left to take over if its server dies.
+UPDATE tasks SET lease_owner = NULL, lease_expires = NULL
+WHERE token = :token AND lease_owner = :owner;
 
 -- name: execution_lease
 SELECT lease_owner, lease_expires FROM executions WHERE arn = :arn;
@@ -480,8 +515,11 @@ RETURNING execution_arn;
 
 -- name: commit_execution_leased
 -- commit_execution for a server that holds the execution's lease: refused as well when
--- another server has taken the execution over.
+-- another server has taken the execution over. The step done, the lease is given up in
+-- the same statement: whoever sees the next stimulus first claims the execution again.
 UPDATE executions SET
+    lease_owner = NULL,
+    lease_expires = NULL,
     next_event_id = :next_event_id,
     run_state = :run_state,
     status = :status,

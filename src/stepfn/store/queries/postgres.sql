@@ -94,12 +94,12 @@ WHERE executions.arn = picked.arn
 RETURNING executions.arn;
 
 -- name: claim_tasks
--- Invoke tasks to run: scheduled ones, and dispatched ones whose lease ran out (their
--- server died: taken over, run again at least once as AWS does), oldest first. Rows
+-- Invoke (and callback) tasks to run: scheduled ones, and dispatched ones whose lease ran
+-- out (their server died: taken over, run again at least once as AWS does), oldest first. Rows
 -- another server is claiming at the same moment are skipped, not waited for.
 WITH picked AS MATERIALIZED (
     SELECT token FROM tasks
-    WHERE kind = 'invoke' AND (
+    WHERE kind IN ('invoke', 'callback') AND (
         status = 'scheduled'
         OR (status = 'dispatched' AND lease_expires IS NOT NULL AND lease_expires < :now)
     )

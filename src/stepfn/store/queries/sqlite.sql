@@ -83,13 +83,13 @@ WHERE arn IN (
 RETURNING arn;
 
 -- name: claim_tasks
--- Invoke tasks to run: scheduled ones, and dispatched ones whose lease ran out (their
--- server died: taken over, run again at least once as AWS does), oldest first.
+-- Invoke (and callback) tasks to run: scheduled ones, and dispatched ones whose lease ran
+-- out (their server died: taken over, run again at least once as AWS does), oldest first.
 -- SQLite has one writer: nobody claims meanwhile.
 UPDATE tasks SET status = 'dispatched', lease_owner = :owner, lease_expires = :expires
 WHERE token IN (
     SELECT token FROM tasks
-    WHERE kind = 'invoke' AND (
+    WHERE kind IN ('invoke', 'callback') AND (
         status = 'scheduled'
         OR (status = 'dispatched' AND lease_expires IS NOT NULL AND lease_expires < :now)
     )

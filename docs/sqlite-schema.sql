@@ -1,5 +1,5 @@
 -- The schema as all migrations together leave it (without schema_migrations, which the
--- migration runner keeps). Not run by the store: tests/store/test_migrations.py checks that
+-- migration runner keeps), for readers. Not run by the store: tests/store/test_migrations.py checks that
 -- a database migrated from empty has exactly this schema. Adding a migration? Change this
 -- file to match.
 
@@ -61,6 +61,13 @@ CREATE TABLE tags (
     PRIMARY KEY (resource_arn, key)
 ) WITHOUT ROWID;
 
+-- Each definition text once (executions refer to it); digest: its SHA-256 (hex).
+CREATE TABLE definitions (
+    id INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL UNIQUE,
+    definition TEXT NOT NULL
+);
+
 CREATE TABLE executions (
     arn TEXT PRIMARY KEY,
     state_machine_arn TEXT NOT NULL,
@@ -69,7 +76,6 @@ CREATE TABLE executions (
     status TEXT NOT NULL,
     input TEXT NOT NULL,
     start_date REAL NOT NULL,
-    definition TEXT NOT NULL,
     role_arn TEXT NOT NULL,
     version_arn TEXT,
     alias_arn TEXT,
@@ -92,7 +98,9 @@ CREATE TABLE executions (
     item_index INTEGER,
     -- The server stepping it, and until when (see 0006_leases).
     lease_owner TEXT,
-    lease_expires REAL
+    lease_expires REAL,
+    -- The definition it runs (see 0011_definitions).
+    definition_id INTEGER REFERENCES definitions (id)
 );
 
 CREATE INDEX executions_by_state_machine ON executions (state_machine_arn, start_date);
@@ -102,6 +110,7 @@ CREATE INDEX executions_by_state_machine_and_status
 CREATE INDEX executions_by_map_run
     ON executions (map_run_arn, map_run_event_id, start_date)
     WHERE map_run_arn IS NOT NULL;
+CREATE INDEX executions_by_lease_owner ON executions (lease_owner) WHERE lease_owner IS NOT NULL;
 
 -- Rows in the order written (a page holds an event of a few KiB whole); the primary
 -- key's index reads a history in id order.
@@ -156,6 +165,7 @@ CREATE TABLE tasks (
 CREATE INDEX tasks_by_activity ON tasks (activity_arn, status, created);
 CREATE INDEX tasks_by_status ON tasks (status);
 CREATE INDEX tasks_by_lease ON tasks (lease_expires) WHERE lease_expires IS NOT NULL;
+CREATE INDEX tasks_by_lease_owner ON tasks (lease_owner) WHERE lease_owner IS NOT NULL;
 
 -- CloudWatch Logs: times in milliseconds since the epoch.
 CREATE TABLE log_groups (
