@@ -748,14 +748,8 @@ class Worker:
         result never reached the inbox. Returns how many."""
         count = 0
         for task in self.store.tasks_with_status("dispatched"):
-            if task.kind not in ("invoke", "callback"):
-                continue
-            record = self.store.get_execution(task.execution_arn)
-            if record is None or record.status != "RUNNING":
-                self.store.mark_task(task.token, "done")
-                continue
-            self.dispatch(task, execution_info_of(record))
-            count += 1
+            if task.kind in ("invoke", "callback") and self._run_again(task):
+                count += 1
         return count
 
     def take_over(self, now: float) -> int:
@@ -771,13 +765,19 @@ class Worker:
                 # waits to be written: it is held again, and not run twice.
                 if task.token in self._here or task.token in self._unwritten:
                     continue
-            record = self.store.get_execution(task.execution_arn)
-            if record is None or record.status != "RUNNING":
-                self.store.mark_task(task.token, "done")
-                continue
-            self.dispatch(task, execution_info_of(record))
-            count += 1
+            if self._run_again(task):
+                count += 1
         return count
+
+    def _run_again(self, task: TaskRecord) -> bool:
+        """Dispatch ``task`` again if its execution still runs (True); else mark it done,
+        as nothing waits for its result."""
+        record = self.store.get_execution(task.execution_arn)
+        if record is None or record.status != "RUNNING":
+            self.store.mark_task(task.token, "done")
+            return False
+        self.dispatch(task, execution_info_of(record))
+        return True
 
     def close(self) -> None:
         """Stop the task adapters (running tasks finish)."""
