@@ -8,6 +8,7 @@ wrapped registry.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from stepfn.tasks.base import (
@@ -31,6 +32,11 @@ class Intercepting(Registry):
         """The outcome this registry gives ``request`` itself; None to run it for real."""
         raise NotImplementedError
 
+    def submission(self, request: TaskRequest) -> TaskOutcome | None:
+        """The submission (TaskSubmitted) an intercepted ``request`` shows before its
+        outcome; None for none (the default)."""
+        return None
+
     def add(self, adapter: Any) -> None:
         """Add an adapter to the wrapped registry."""
         self.inner.add(adapter)
@@ -46,13 +52,19 @@ class Intercepting(Registry):
     def invoke(self, request: TaskRequest) -> TaskOutcome:
         """The intercepted outcome, else the real task's, run in this thread."""
         outcome = self.intercept(request)
-        return outcome if outcome is not None else self.inner.invoke(request)
+        if outcome is None:
+            return self.inner.invoke(request)
+        submitted = self.submission(request)
+        return outcome if submitted is None else dataclasses.replace(outcome, submitted=submitted)
 
     def start(self, request: TaskRequest, done: Completion) -> Cancel:
         """Answer an intercepted task at once; start any other through the wrapped registry."""
         outcome = self.intercept(request)
         if outcome is None:
             return self.inner.start(request, done)
+        submitted = self.submission(request)
+        if submitted is not None:
+            done(submitted)
         done(outcome)
         return NOT_CANCELLABLE
 

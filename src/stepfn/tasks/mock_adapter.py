@@ -18,7 +18,6 @@ state per execution, a retry included.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 from collections import OrderedDict
@@ -28,9 +27,6 @@ from typing import Any
 
 from stepfn.definition.varrefs import nested_states
 from stepfn.tasks.base import (
-    NOT_CANCELLABLE,
-    Cancel,
-    Completion,
     Registry,
     TaskOutcome,
     TaskRequest,
@@ -166,24 +162,9 @@ class MockRegistry(Intercepting):
         """The mocked outcome of ``request``; None for a task that is not mocked."""
         return self.mocks.answer(request)
 
-    def invoke(self, request: TaskRequest) -> TaskOutcome:
-        """The mocked outcome, else the real task's, run in this thread."""
-        outcome = self.intercept(request)
-        if outcome is None:
-            return self.inner.invoke(request)
-        if is_submitted_pattern(request.resource):
-            return dataclasses.replace(outcome, submitted=MOCK_SUBMISSION)
-        return outcome
-
-    def start(self, request: TaskRequest, done: Completion) -> Cancel:
-        """Answer a mocked task at once; start any other through the wrapped registry."""
-        outcome = self.intercept(request)
-        if outcome is None:
-            return self.inner.start(request, done)
-        if is_submitted_pattern(request.resource):
-            done(MOCK_SUBMISSION)
-        done(outcome)
-        return NOT_CANCELLABLE
+    def submission(self, request: TaskRequest) -> TaskOutcome | None:
+        """``MOCK_SUBMISSION`` for a mocked ``.sync`` / ``.waitForTaskToken`` task."""
+        return MOCK_SUBMISSION if is_submitted_pattern(request.resource) else None
 
 
 def mock_tasks_for_run(
