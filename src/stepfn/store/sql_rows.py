@@ -101,30 +101,18 @@ def child_rows(children: Sequence[ChildStep], events: list[tuple[Any, ...]]) -> 
         events += [event_row(child.arn, event) for event in child.events]
         if child.new is not None:
             new.append(params(child.new, "executions"))
-        elif child.redrive_count is not None:
-            redriven.append(
-                (
-                    child.status,
-                    child.output,
-                    child.error,
-                    child.cause,
-                    child.stop_date,
-                    child.next_event_id,
-                    child.redrive_count,
-                    child.redrive_date,
-                    child.arn,
-                )
+        else:
+            # The same columns, in the order the update queries take them.
+            outcome = (
+                child.status,
+                child.output,
+                child.error,
+                child.cause,
+                child.stop_date,
+                child.next_event_id,
             )
-        elif child.status != "RUNNING":
-            ended.append(
-                (
-                    child.status,
-                    child.output,
-                    child.error,
-                    child.cause,
-                    child.stop_date,
-                    child.next_event_id,
-                    child.arn,
-                )
-            )
+            if child.redrive_count is not None:
+                redriven.append((*outcome, child.redrive_count, child.redrive_date, child.arn))
+            elif child.status != "RUNNING":
+                ended.append((*outcome, child.arn))
     return new, ended, redriven
