@@ -81,12 +81,7 @@ def run_map(
                     f"{to_json_text(items)}",
                 )
         else:
-            items = raw
-            if not isinstance(items, list):
-                raise StateError(
-                    errors.QUERY_EVALUATION_ERROR,
-                    f"Map state input must be an array but was: {to_json_text(items)}",
-                )
+            items = _must_be_array(raw, errors.QUERY_EVALUATION_ERROR)
         effective = raw
         max_concurrency = _jsonata_number(interp, state.max_concurrency, bindings, "MaxConcurrency")
         if redrive is None:
@@ -106,11 +101,7 @@ def run_map(
             items = read_field(state.items_path, effective, scope)
         else:
             items = effective
-        if not isinstance(items, list):
-            raise StateError(
-                errors.RUNTIME,
-                f"Map state input must be an array but was: {to_json_text(items)}",
-            )
+        items = _must_be_array(items, errors.RUNTIME)
         max_concurrency = _path_integer(
             state.max_concurrency, state.max_concurrency_path, "MaxConcurrencyPath", raw, scope
         )
@@ -197,6 +188,13 @@ def _redrive_items(fan: FanOut, redrive: MapRunRedrive) -> None:
                 child.arn, child.next_event_id, child.redrive_count, child.start_date
             )
         fan.pending.append(index)
+
+
+def _must_be_array(items: Any, error: str) -> list[Any]:
+    """``items`` when they are an array; else the Map state fails with ``error``."""
+    if not isinstance(items, list):
+        raise StateError(error, f"Map state input must be an array but was: {to_json_text(items)}")
+    return items
 
 
 def _map_started(interp: StepContext, thread: Thread, state: MapState, items: list[Any]) -> None:
