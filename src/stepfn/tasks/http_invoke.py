@@ -213,13 +213,7 @@ class HttpTasks(_HttpAdapter):
         content, content_type = self._content(params, transform, body_params)
         if content_type and not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = content_type
-        return httpx.Request(
-            method.upper(),
-            url,
-            params=urllib.parse.urlencode(query) or None,
-            headers=headers,
-            content=content,
-        )
+        return _request(method, url, query, headers, content)
 
     def _connection(self, authentication: Any) -> Mapping[str, Any] | None:
         if authentication is None:
@@ -268,6 +262,24 @@ class HttpTasks(_HttpAdapter):
                 json.dumps(document, separators=(",", ":")),
             )
         return TaskOutcome.success(document)
+
+
+def _request(
+    method: str,
+    url: str,
+    query: list[tuple[str, str]],
+    headers: dict[str, str] | list[tuple[str, str]],
+    content: bytes | None,
+) -> httpx.Request:
+    """The request a Task sends: its method upper-cased, its query fields (if any) on
+    the URL."""
+    return httpx.Request(
+        method.upper(),
+        url,
+        params=urllib.parse.urlencode(query) or None,
+        headers=headers,
+        content=content,
+    )
 
 
 def _authorize(
@@ -375,13 +387,7 @@ class ApiGatewayTasks(_HttpAdapter):
         content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         if content is not None:
             headers.append(("Content-Type", "application/json"))
-        return httpx.Request(
-            method.upper(),
-            url,
-            params=urllib.parse.urlencode(query) or None,
-            headers=headers,
-            content=content,
-        )
+        return _request(method, url, query, headers, content)
 
     def shape(self, request: TaskRequest, response: httpx.Response) -> TaskOutcome:
         """The Task's result, or ``ApiGateway.NNN`` for an error status."""
