@@ -118,8 +118,7 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def insert_state_machine(self, record: StateMachineRecord) -> None:
         """Add a state machine; ``Conflict`` when its ARN exists."""
-        with self._write() as conn:
-            conn.execute(self._q["insert_state_machine"], params(record, "state_machines"))
+        self._insert("insert_state_machine", record, "state_machines")
 
     def get_state_machine(self, arn: str) -> StateMachineRecord | None:
         """The state machine with this (unqualified) ARN."""
@@ -149,8 +148,7 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def insert_version(self, record: VersionRecord) -> None:
         """Add a version; ``Conflict`` when its ARN (or its number) exists."""
-        with self._write() as conn:
-            conn.execute(self._q["insert_version"], params(record, "versions"))
+        self._insert("insert_version", record, "versions")
 
     def get_version(self, arn: str) -> VersionRecord | None:
         """The version with this ARN."""
@@ -170,8 +168,7 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def insert_alias(self, record: AliasRecord) -> None:
         """Add an alias; ``Conflict`` when its ARN exists."""
-        with self._write() as conn:
-            conn.execute(self._q["insert_alias"], params(record, "aliases"))
+        self._insert("insert_alias", record, "aliases")
 
     def get_alias(self, arn: str) -> AliasRecord | None:
         """The alias with this ARN."""
@@ -197,8 +194,7 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def insert_activity(self, record: ActivityRecord) -> None:
         """Add an activity; ``Conflict`` when its ARN exists."""
-        with self._write() as conn:
-            conn.execute(self._q["insert_activity"], params(record, "activities"))
+        self._insert("insert_activity", record, "activities")
 
     def get_activity(self, arn: str) -> ActivityRecord | None:
         """The activity with this ARN."""

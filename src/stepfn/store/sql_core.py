@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from stepfn.store import sqlfile
 from stepfn.store.base import Store, StoreDamaged, StoreError
+from stepfn.store.sql_rows import params as row_params
 from stepfn.store.sql_rows import record, rows
 
 
@@ -128,6 +129,10 @@ class SqlCore(Store):
         with self._read() as conn:
             found = rows(conn.execute(self._q[query], params))
         return [record(row, table) for row in found]
+
+    def _insert(self, query: str, row: Any, table: str) -> None:
+        with self._write() as conn:
+            conn.execute(self._q[query], row_params(row, table))
 
     def _update(self, query: str, params: dict[str, Any], what: str) -> None:
         with self._write() as conn:
