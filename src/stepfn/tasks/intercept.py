@@ -9,6 +9,7 @@ wrapped registry.
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from typing import Any
 
 from stepfn.tasks.base import (
@@ -21,16 +22,16 @@ from stepfn.tasks.base import (
 )
 
 
-class Intercepting(Registry):
+class Intercepting(Registry, ABC):
     """A registry in front of ``inner``: ``intercept`` answers a task or lets it through."""
 
     def __init__(self, inner: Registry) -> None:
         super().__init__()
         self.inner = inner
 
+    @abstractmethod
     def intercept(self, request: TaskRequest) -> TaskOutcome | None:
         """The outcome this registry gives ``request`` itself; None to run it for real."""
-        raise NotImplementedError
 
     def submission(self, request: TaskRequest) -> TaskOutcome | None:
         """The submission (TaskSubmitted) an intercepted ``request`` shows before its
