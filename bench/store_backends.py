@@ -26,7 +26,6 @@ skipped, with a message, without it.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sqlite3
 import sys
@@ -36,6 +35,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+# The same executions as the commit bench writes (run from bench/: a sibling module).
+from store_commit import INPUT, SM, execution, started
 
 from stepfn.store import (
     ExecutionRecord,
@@ -47,30 +49,7 @@ from stepfn.store import (
     open_store,
 )
 
-SM = "arn:aws:states:us-east-1:123456789012:stateMachine:Bench"
-INPUT = json.dumps({"order": {"id": 1, "items": [{"sku": "A-1", "qty": 2}], "total": 19.5}})
 STEP_EVENTS = 11
-
-
-def execution(tag: str, index: int) -> ExecutionRecord:
-    arn = f"arn:aws:states:us-east-1:123456789012:execution:Bench:{tag}-{index:06d}"
-    return ExecutionRecord(
-        arn=arn,
-        state_machine_arn=SM,
-        name=arn.rsplit(":", 1)[-1],
-        type="STANDARD",
-        status="RUNNING",
-        input=INPUT,
-        start_date=1_700_000_000.0 + index,
-        definition='{"StartAt":"P0","States":{}}',
-        run_state='{"status":"RUNNING","state":"P0"}',
-        next_event_id=2,
-    )
-
-
-def started(record: ExecutionRecord) -> list[StoredEvent]:
-    details = {"input": record.input, "inputDetails": {"truncated": False}, "roleArn": "r"}
-    return [StoredEvent(1, 0, record.start_date, "ExecutionStarted", details)]
 
 
 def step(record: ExecutionRecord, consumed: list[int], finish: bool) -> StepCommit:

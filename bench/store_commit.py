@@ -43,8 +43,9 @@ SM = "arn:aws:states:us-east-1:123456789012:stateMachine:Bench"
 INPUT = json.dumps({"order": {"id": 1, "items": [{"sku": "A-1", "qty": 2}], "total": 19.5}})
 
 
-def execution(run: int, index: int) -> ExecutionRecord:
-    arn = f"arn:aws:states:us-east-1:123456789012:execution:Bench:r{run}-{index:06d}"
+def execution(tag: str, index: int) -> ExecutionRecord:
+    """A running execution named ``<tag>-<index>``, as a start writes it."""
+    arn = f"arn:aws:states:us-east-1:123456789012:execution:Bench:{tag}-{index:06d}"
     return ExecutionRecord(
         arn=arn,
         state_machine_arn=SM,
@@ -91,7 +92,7 @@ def finishing_commit(record: ExecutionRecord, consumed: list[int]) -> StepCommit
 
 def measure_commits(store: Store, run: int, count: int, batch: int) -> float:
     """Seconds spent in commit_steps for ``count`` executions in batches of ``batch``."""
-    records = [execution(run, i) for i in range(count)]
+    records = [execution(f"r{run}", i) for i in range(count)]
     for record in records:
         store.create_execution(record, started(record), inbox=[{"type": "Begin"}])
     commits = [finishing_commit(record, []) for record in records]
@@ -107,7 +108,7 @@ def measure_commits(store: Store, run: int, count: int, batch: int) -> float:
 
 def measure_cycle(store: Store, run: int, count: int, batch: int) -> float:
     """Seconds for the whole per-execution cycle a worker drives."""
-    records = [execution(run, i) for i in range(count)]
+    records = [execution(f"r{run}", i) for i in range(count)]
     began = time.perf_counter()
     for start in range(0, count, batch):
         chunk = records[start : start + batch]

@@ -162,9 +162,7 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def delete_version(self, arn: str) -> None:
         """Remove a version and its tags."""
-        with self._write() as conn:
-            conn.execute(self._q["delete_tags"], {"resource_arn": arn})
-            conn.execute(self._q["delete_version"], {"arn": arn})
+        self._delete_tagged("delete_version", arn)
 
     def insert_alias(self, record: AliasRecord) -> None:
         """Add an alias; ``Conflict`` when its ARN exists."""
@@ -181,9 +179,13 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def delete_alias(self, arn: str) -> None:
         """Remove an alias and its tags."""
+        self._delete_tagged("delete_alias", arn)
+
+    def _delete_tagged(self, query: str, arn: str) -> None:
+        # A resource and its tags go in one transaction: no tags outlive what they tag.
         with self._write() as conn:
             conn.execute(self._q["delete_tags"], {"resource_arn": arn})
-            conn.execute(self._q["delete_alias"], {"arn": arn})
+            conn.execute(self._q[query], {"arn": arn})
 
     def list_aliases(self, state_machine_arn: str) -> list[AliasRecord]:
         """A state machine's aliases, oldest first."""
