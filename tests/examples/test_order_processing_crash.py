@@ -50,14 +50,17 @@ def test_a_server_killed_mid_run_loses_no_order_and_charges_each_once(
     try:
         app.server = again
         ended = [app.wait(arn, timeout=300) for arn in executions]
+        failed = [
+            (e["name"], e.get("error"), e.get("cause"), _timeline(app, e["executionArn"]))
+            for e in ended
+            if e["status"] != "SUCCEEDED"
+        ]
     finally:
         again.stop()
         smtp.stop()
 
     statuses = Counter(e["status"] for e in ended)
-    assert statuses == {"SUCCEEDED": ORDERS}, [
-        (e["name"], e.get("error"), e.get("cause")) for e in ended if e["status"] != "SUCCEEDED"
-    ]
+    assert statuses == {"SUCCEEDED": ORDERS}, failed
     outputs = {json.loads(e["output"])["order_id"] for e in ended}
     assert outputs == set(ids)
     # The ledger: one payment per order, of the order's amount; a charge made again after
@@ -78,3 +81,16 @@ def test_a_server_killed_mid_run_loses_no_order_and_charges_each_once(
     subjects = {m["Subject"] for m in smtp.inbox.to("customer@example.com")}
     assert subjects == {f"Your order {order_id} is confirmed" for order_id in ids}
     assert app.query("SELECT * FROM error_log") == []
+
+
+def _timeline(app: Any, execution_arn: str) -> list[tuple[str, str, str]]:
+    """What a failed order went through, for the assertion's message: each event's
+    time, type and state."""
+    return [
+        (
+            e["timestamp"].strftime("%H:%M:%S.%f"),
+            e["type"],
+            (e.get("stateEnteredEventDetails") or {}).get("name", ""),
+        )
+        for e in app.history(execution_arn)
+    ]

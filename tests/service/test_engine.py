@@ -365,3 +365,49 @@ def test_state_survives_reopening_the_store(tmp_path: Path) -> None:
     kinds = [e["type"] for e in second.get_execution_history(executionArn=arn)["events"]]
     assert kinds.count("WaitStateEntered") == 1  # nothing recorded twice
     second.close()
+
+
+@pytest.mark.parametrize("field", ["TimeoutSeconds", "HeartbeatSeconds"])
+def test_a_task_run_again_after_a_crash_has_its_whole_time(tmp_path: Path, field: str) -> None:
+    """The server died while a task with a 10 s limit ran and came back 12 s later: the
+    task runs again with 10 s from its new start. Not timed out by the time away, and
+    timed out when the new run outlives its own 10 s."""
+    import threading
+
+    path = str(tmp_path / "crash.db")
+    clock = VirtualClock()
+    release = threading.Event()
+
+    def hangs(event: Any, context: Any) -> Any:
+        release.wait(30)
+        return {}
+
+    first = Engine.open(path, clock=clock, functions={"f": hangs})
+    second = None
+    try:
+        task = {"Type": "Task", "Resource": LAMBDA + "f", field: 10, "End": True}
+        sm = create(first, {"StartAt": "T", "States": {"T": task}})
+        arn = first.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+        first._step_ready()  # dispatched: it hangs, and this server is taken for dead
+        clock.advance(12)
+        second = Engine.open(path, clock=clock, functions={"f": hangs})  # runs it again
+
+        def status_after(seconds: float) -> str:
+            assert second is not None
+            clock.advance(seconds)
+            second.loop.fire_timers()
+            while second._step_ready():
+                pass
+            status: str = second.describe_execution(executionArn=arn)["status"]
+            return status
+
+        assert status_after(0) == "RUNNING"
+        assert status_after(8) == "RUNNING"  # 20 s after the first start, 8 after this one
+        assert status_after(3) == "FAILED"
+        # A heartbeat's lapse is States.Timeout in the history too, as AWS records it.
+        assert second.describe_execution(executionArn=arn)["error"] == "States.Timeout"
+    finally:
+        release.set()
+        first.close()
+        if second is not None:
+            second.close()

@@ -40,8 +40,10 @@ from stepfn.interp.commands import (
     StartChildExecution,
     Stimulus,
     TaskFailed,
+    TaskRestarted,
     TaskSucceeded,
     stimulus_from_dict,
+    stimulus_to_dict,
 )
 from stepfn.interp.context import ExecutionInfo
 from stepfn.interp.events import Event, TextMemo, to_json_text
@@ -776,6 +778,14 @@ class Worker:
         if record is None or record.status != "RUNNING":
             self.store.mark_task(task.token, "done")
             return False
+        if task.timeout_seconds or task.heartbeat_seconds:
+            # Its time counts from this run: the server's time away is not the task's.
+            # Stamped with the task's first start, to come before its timers' firings.
+            restarted = TaskRestarted(
+                task.token, self.clock.now(), task.timeout_seconds, task.heartbeat_seconds
+            )
+            self.store.add_inbox(task.execution_arn, stimulus_to_dict(restarted), task.created)
+            self.on_runnable(task.execution_arn)
         self.dispatch(task, execution_info_of(record))
         return True
 

@@ -68,6 +68,20 @@ class TaskHeartbeat:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskRestarted:
+    """A task runs again, from ``at``, after its server stopped while running it (a
+    crash, a lease that ran out): its timeout and heartbeat count again from then, as a
+    task's time starts when it starts; the time the service was away is not the task's.
+    Delivered stamped with the task's first start, so that it comes before the timers
+    that the time away made due."""
+
+    token: str
+    at: float
+    timeout_seconds: float | None = None
+    heartbeat_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TimerFired:
     """A timer came due."""
 
@@ -134,6 +148,7 @@ Stimulus = (
     | TaskSubmitted
     | TaskStarted
     | TaskHeartbeat
+    | TaskRestarted
     | TimerFired
     | Stop
 )
@@ -209,6 +224,7 @@ _STIMULI: dict[str, type] = {
         TaskSubmitted,
         TaskStarted,
         TaskHeartbeat,
+        TaskRestarted,
         TimerFired,
         Stop,
     )

@@ -62,6 +62,7 @@ from stepfn.interp.commands import (
     Stop,
     TaskFailed,
     TaskHeartbeat,
+    TaskRestarted,
     TaskStarted,
     TaskSubmitted,
     TaskSucceeded,
@@ -95,6 +96,7 @@ __all__ = [
     "Stop",
     "TaskFailed",
     "TaskHeartbeat",
+    "TaskRestarted",
     "TaskStarted",
     "TaskSubmitted",
     "TaskSucceeded",
@@ -240,6 +242,8 @@ class Interpreter:
             self._task_submitted(stimulus)
         elif isinstance(stimulus, TaskStarted):
             self._task_started(stimulus)
+        elif isinstance(stimulus, TaskRestarted):
+            self._task_restarted(stimulus)
         elif isinstance(stimulus, Stop):
             self._stop(stimulus)
         self._drain()
@@ -680,6 +684,19 @@ class Interpreter:
         details = {"workerName": stimulus.worker_name} if stimulus.worker_name else None
         self.emit(thread, "ActivityStarted", details)
         self._heartbeat(stimulus.token)
+
+    def _task_restarted(self, stimulus: TaskRestarted) -> None:
+        # The task's timers start again from its new start (no event: AWS records none,
+        # its tasks never outlive their service).
+        thread = self._thread_for_token(stimulus.token)
+        if thread is None:
+            return
+        self.cancel_timers(thread, ("task-timeout", "heartbeat"))
+        start = max(stimulus.at, self.now)
+        if stimulus.timeout_seconds:
+            self.new_timer(thread, start + stimulus.timeout_seconds, "task-timeout")
+        if stimulus.heartbeat_seconds:
+            self.new_timer(thread, start + stimulus.heartbeat_seconds, "heartbeat")
 
     def _heartbeat(self, token: str) -> None:
         thread = self._thread_for_token(token)
