@@ -94,6 +94,7 @@ def task_request(
         timeout_seconds=command.timeout_seconds,
         heartbeat_seconds=command.heartbeat_seconds,
         attempt=command.attempt if attempt is None else attempt,
+        role_arn=command.role_arn,
     )
 
 

@@ -60,6 +60,7 @@ from stepfn.store.base import (
     TimerRecord,
 )
 from stepfn.tasks.base import Cancel, Registry, TaskOutcome, TaskRequest
+from stepfn.tasks.credentials import loaded_payload, stored_payload
 
 log = logging.getLogger("stepfn.durable.worker")
 
@@ -480,7 +481,9 @@ class Worker:
             token=command.token,
             execution_arn=arn,
             resource=command.resource,
-            payload=json.dumps(command.payload, separators=(",", ":")),
+            # An activity's input is its payload alone (GetActivityTask hands it out);
+            # any other task's row keeps the role its Credentials name with it.
+            payload=stored_payload(command.payload, None if activity else command.role_arn),
             state_name=command.state_name,
             kind=kind,
             status="scheduled" if kind == "activity" else "dispatched",
@@ -613,7 +616,7 @@ class Worker:
                     uncount()
 
         try:
-            payload = json.loads(task.payload)
+            payload, role_arn = loaded_payload(task.payload)
             if wants_children(task.resource, payload):  # a ResultWriter's write
                 payload = with_stored_children(self.store, payload)
             request = TaskRequest(
@@ -625,6 +628,7 @@ class Worker:
                 timeout_seconds=task.timeout_seconds,
                 heartbeat_seconds=task.heartbeat_seconds,
                 attempt=task.attempt,
+                role_arn=role_arn,
             )
             handle = self.registry.start(request, done)
             with self._in_flight_lock:

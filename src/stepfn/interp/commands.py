@@ -165,6 +165,8 @@ class InvokeTask:
     timeout_seconds: float | None = None
     heartbeat_seconds: float | None = None
     attempt: int = 0
+    # The role the Task's ``Credentials`` name: its calls are made as that role.
+    role_arn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from stepfn.definition.model import (
     SucceedState,
     TaskState,
     WaitState,
+    compile_template,
 )
 from stepfn.errors import ExecutionError, StateError
 from stepfn.interp import flow, task_parameters
@@ -90,6 +91,11 @@ def invoke_task(interp: StepContext, thread: Thread, state: TaskState) -> Outcom
         )
         timeout = _jsonata_seconds(interp, state.timeout_seconds, bindings, "TimeoutSeconds")
         heartbeat = _jsonata_seconds(interp, state.heartbeat_seconds, bindings, "HeartbeatSeconds")
+        credentials = (
+            flow.jsonata_value(interp, state.credentials, bindings, "Credentials")
+            if state.credentials is not None
+            else None
+        )
     else:
         scope = interp.scope(thread, task_token=token)
         effective = flow.effective_input(interp, thread, state, raw, scope, parameters=False)
@@ -100,14 +106,27 @@ def invoke_task(interp: StepContext, thread: Thread, state: TaskState) -> Outcom
         )
         timeout = _path_seconds(state.timeout_seconds, state.timeout_seconds_path, raw, scope)
         heartbeat = _path_seconds(state.heartbeat_seconds, state.heartbeat_seconds_path, raw, scope)
+        credentials = (
+            flow.template(compile_template(state.credentials), effective, scope)
+            if state.credentials is not None
+            else None
+        )
+    role_arn = task_parameters.role_arn(credentials)
     flow.inspect(interp, "afterArguments" if state.jsonata else "afterParameters", payload)
     task_parameters.check(state.resource, payload)
     thread.token = token
     interp.run.tokens[token] = thread.id
-    task_scheduled_events(interp, thread, state, payload, timeout, heartbeat)
+    task_scheduled_events(interp, thread, state, payload, timeout, heartbeat, role_arn)
     interp.command(
         InvokeTask(
-            token, state.resource, payload, state.name, timeout, heartbeat, thread.retry_count
+            token,
+            state.resource,
+            payload,
+            state.name,
+            timeout,
+            heartbeat,
+            thread.retry_count,
+            role_arn,
         )
     )
     if timeout:
@@ -167,8 +186,10 @@ def task_scheduled_events(
     payload: Any,
     timeout: float | None,
     heartbeat: float | None,
+    role_arn: str | None = None,
 ) -> None:
-    """The Scheduled and Started events of a task, as AWS names them per resource."""
+    """The Scheduled and Started events of a task, as AWS names them per resource
+    (``role_arn``: the role its ``Credentials`` name, in ``taskCredentials``)."""
     family, rtype, rname = resource_kind(state.resource) or ("task", "unknown", state.resource)
     if family == "lambda":
         details: dict[str, Any] = {"resource": state.resource, "input": payload}
@@ -195,6 +216,8 @@ def task_scheduled_events(
         details["timeoutInSeconds"] = int(timeout)
     if heartbeat:
         details["heartbeatInSeconds"] = int(heartbeat)
+    if role_arn is not None:
+        details["taskCredentials"] = {"roleArn": role_arn}
     interp.emit(thread, "TaskScheduled", details)
     interp.emit(thread, "TaskStarted", {"resourceType": rtype, "resource": rname})
 

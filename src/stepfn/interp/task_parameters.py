@@ -4,7 +4,8 @@ Some integrations have parameters of a fixed shape, which AWS checks when the st
 runs, before any ``TaskScheduled``: a bad one fails the state with ``States.Runtime``
 and the cause ``The Parameters '<parameters as JSON>' could not be used to start the
 Task: [<what is wrong>]``. Each entry of ``CHECKS`` checks one resource's parameters
-and returns what is wrong, or None.
+and returns what is wrong, or None. ``role_arn`` reads the role of a Task's evaluated
+``Credentials``.
 """
 
 from __future__ import annotations
@@ -47,3 +48,19 @@ def check(resource: str, parameters: Any) -> None:
             f"The Parameters '{to_json_text(parameters)}' could not be used to start the "
             f"Task: [{problem}]",
         )
+
+
+def role_arn(credentials: Any) -> str | None:
+    """The role a Task's evaluated ``Credentials`` name (``{"RoleArn": ...}``), or None
+    without them. A ``RoleArn`` that is not a non-empty string fails the state with
+    ``States.Runtime``, before the task is scheduled."""
+    if credentials is None:
+        return None
+    value = credentials.get("RoleArn") if isinstance(credentials, dict) else None
+    if not isinstance(value, str) or not value:
+        raise StateError(
+            errors.RUNTIME,
+            f"The value of the field 'Credentials' could not be used to start the Task: "
+            f"'RoleArn' must be a non-empty string: {to_json_text(credentials)}",
+        )
+    return value

@@ -1,13 +1,13 @@
 """IAM enforced on tasks: a state machine's role may invoke only what its policies allow.
 
 ``IamEnforced`` wraps the Engine's task registry. Before a task reaches its adapter, the
-execution's role is looked up in IAM (``Iam.role_documents``): a role IAM does not know
-is not checked (state machines made with any role ARN keep working, as in Step Functions
-Local); a known role's policies are evaluated as IAM evaluates identity policies: an
-explicit ``Deny`` wins, otherwise some ``Allow`` must match the action and the resource
-(``*`` and ``?`` wildcards; actions compared without case). Conditions are not
-evaluated: a statement with a ``Condition`` is taken as not matching, so that it never
-allows more than AWS would.
+execution's role (the Task's, when its ``Credentials`` name one) is looked up in IAM
+(``Iam.role_documents``): a role IAM does not know is not checked (state machines made
+with any role ARN keep working, as in Step Functions Local); a known role's policies are
+evaluated as IAM evaluates identity policies: an explicit ``Deny`` wins, otherwise some
+``Allow`` must match the action and the resource (``*`` and ``?`` wildcards; actions
+compared without case). Conditions are not evaluated: a statement with a ``Condition``
+is taken as not matching, so that it never allows more than AWS would.
 
 Every Task is checked for what AWS requires of its role (``needs``):
 
@@ -417,7 +417,8 @@ class IamEnforced(Intercepting):
         required = needs(request)
         if required is None:
             return None
-        role_arn = request.execution.role_arn
+        # A Task whose Credentials name a role runs as that role, not the execution's.
+        role_arn = request.role_arn or request.execution.role_arn
         documents = self.iam.role_documents(role_arn)
         if documents is None:
             return None  # a role IAM does not know: not checked

@@ -26,9 +26,12 @@ import functools
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from stepfn.tasks.base import TaskRequest
+from stepfn.tasks.credentials import STS_RESOURCE, AssumedRoles, RoleCredentials
 from stepfn.tasks.routing import Routing
 
 # Step Functions' names of services whose botocore name differs.
@@ -123,13 +126,43 @@ class AwsClients:
 
     def __init__(self, routing: Routing) -> None:
         self.routing = routing
-        self._clients: dict[tuple[str, str, str | None], Any] = {}
+        # (service, region, endpoint, assumed role's owner or None) -> (access key, client)
+        self._clients: dict[tuple[str, str, str | None, Any], tuple[str | None, Any]] = {}
         self._lock = threading.Lock()
         self._session: Any = None
         self._models: dict[str, Any] = {}
+        self.roles = AssumedRoles(self._sts, time.time)
 
-    def client(self, service: str, resource: str, region: str) -> Any:
-        """The client for ``service`` as routed for ``resource``."""
+    def for_task(self, service: str, request: TaskRequest) -> Any:
+        """The client a task's call to ``service`` is made with: routed for its
+        resource, signed with its role's credentials when its ``Credentials`` name one.
+
+        Raises:
+            AssumeRoleRefused: the role's credentials could not be had.
+        """
+        info = request.execution
+        credentials = None
+        if request.role_arn is not None:
+            region = self.routing.region_for(STS_RESOURCE, info.region)
+            credentials = self.roles.credentials(
+                request.role_arn, info.state_machine_arn, info.state_machine_name, region
+            )
+        return self.client(service, request.resource, info.region, credentials)
+
+    def _sts(self, region: str) -> Any:
+        if self.routing.target(STS_RESOURCE, "STS") is None:
+            return None
+        return self.client("sts", STS_RESOURCE, region)
+
+    def client(
+        self,
+        service: str,
+        resource: str,
+        region: str,
+        credentials: RoleCredentials | None = None,
+    ) -> Any:
+        """The client for ``service`` as routed for ``resource`` (signed with
+        ``credentials`` when given, else with boto3's usual chain)."""
         import botocore.session
         from botocore.config import Config
 
@@ -140,9 +173,22 @@ class AwsClients:
             service_id = self._model(service).service_id
             endpoint = self.routing.endpoint_url(resource, str(service_id))
             region = self.routing.region_for(resource, region)
-            key = (service, region, endpoint)
-            client = self._clients.get(key)
+            owner = credentials.owner if credentials is not None else None
+            key = (service, region, endpoint, owner)
+            access = credentials.access_key_id if credentials is not None else None
+            held = self._clients.get(key)
+            # An assumed role's client is made again when its credentials were renewed.
+            client = held[1] if held is not None and held[0] == access else None
             if client is None:
+                keys = (
+                    {
+                        "aws_access_key_id": credentials.access_key_id,
+                        "aws_secret_access_key": credentials.secret_access_key,
+                        "aws_session_token": credentials.session_token,
+                    }
+                    if credentials is not None
+                    else {}
+                )
                 config = Config(
                     # The service judges the request, as it does for Step Functions.
                     parameter_validation=False,
@@ -154,10 +200,10 @@ class AwsClients:
                     response_checksum_validation="when_required",
                 )
                 client = session.create_client(
-                    service, region_name=region, endpoint_url=endpoint, config=config
+                    service, region_name=region, endpoint_url=endpoint, config=config, **keys
                 )
                 client.meta.events.register("after-call", _keep_http_facts)
-                self._clients[key] = client
+                self._clients[key] = (access, client)
             return client
 
     def routed(self, service: str, resource: str) -> bool:

@@ -27,6 +27,7 @@ from stepfn.tasks.aws_calls import (
     to_json,
 )
 from stepfn.tasks.base import TaskOutcome, TaskRequest
+from stepfn.tasks.credentials import AssumeRoleRefused
 from stepfn.tasks.routing import Routing
 
 RESOURCE = re.compile(
@@ -88,7 +89,10 @@ class AwsSdkTasks:
             params = request_params(model, operation, request.payload)
         except ParameterError as exc:
             return TaskOutcome.failure("States.Runtime", f"{exc} for {operation}")
-        client = self.clients.client(service, request.resource, request.execution.region)
+        try:
+            client = self.clients.for_task(service, request)
+        except AssumeRoleRefused as exc:
+            return exc.outcome
         try:
             response = self.clients.call(client, operation, params)
         except AwsCallError as exc:

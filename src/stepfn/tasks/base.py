@@ -48,6 +48,9 @@ class TaskRequest:
     timeout_seconds: float | None = None
     heartbeat_seconds: float | None = None
     attempt: int = 0
+    # The role the Task's ``Credentials`` name (None: the execution's role). Adapters
+    # that call AWS make the call with that role's credentials (``tasks/credentials.py``).
+    role_arn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from stepfn.tasks.aws_calls import (
     to_json,
 )
 from stepfn.tasks.base import TaskOutcome, TaskRequest
+from stepfn.tasks.credentials import AssumeRoleRefused
 from stepfn.tasks.routing import Routing
 
 
@@ -147,7 +148,10 @@ class OptimizedTasks:
             params = request_params(model, operation, payload)
         except ParameterError as exc:
             return TaskOutcome.failure("States.Runtime", f"{exc} for {operation}")
-        client = self.clients.client(service.botocore, request.resource, request.execution.region)
+        try:
+            client = self.clients.for_task(service.botocore, request)
+        except AssumeRoleRefused as exc:
+            return exc.outcome
         try:
             response = self.clients.call(client, operation, params)
         except AwsCallError as exc:

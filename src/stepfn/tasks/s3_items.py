@@ -40,6 +40,7 @@ from typing import Any
 from stepfn.tasks.aws_calls import AwsCallError, AwsClients
 from stepfn.tasks.aws_sdk import sdk_error
 from stepfn.tasks.base import TaskOutcome, TaskRequest
+from stepfn.tasks.credentials import AssumeRoleRefused
 from stepfn.tasks.routing import Routing
 
 RESOURCE = re.compile(r"^arn:aws[a-z-]*:states:::s3:(?P<action>getObject|listObjectsV2|putObject)$")
@@ -68,7 +69,10 @@ class S3Items:
         match = RESOURCE.match(request.resource)
         assert match is not None
         payload = request.payload if isinstance(request.payload, dict) else {}
-        client = self.clients.client("s3", request.resource, request.execution.region)
+        try:
+            client = self.clients.for_task("s3", request)
+        except AssumeRoleRefused as exc:
+            return exc.outcome
         try:
             if match["action"] == "putObject":
                 return TaskOutcome.success(self._write(client, payload))
