@@ -277,3 +277,51 @@ def test_a_refused_assume_role_fails_the_task(enforcing_moto: tuple[MotoServer, 
     # The same user's own call (no Credentials) is allowed: it was the role that was refused.
     plain = stepfn.run(identity_task(None), {}, routing=routing(server))
     assert plain.status == "SUCCEEDED", plain.cause
+
+
+class Silent:
+    """An adapter that takes a task and never answers (its server is about to go)."""
+
+    def handles(self, resource: str) -> bool:
+        return True
+
+    def start(self, request: TaskRequest, done: Any) -> Any:
+        from stepfn.tasks.base import NOT_CANCELLABLE
+
+        return NOT_CANCELLABLE
+
+
+@pytest.mark.integration
+def test_a_task_dispatched_again_after_a_restart_runs_as_the_same_role(
+    tmp_path: Any, moto: MotoServer
+) -> None:
+    from stepfn.clock import VirtualClock
+    from stepfn.service.engine import Engine
+
+    path = str(tmp_path / "roles.db")
+    clock = VirtualClock()
+    first = Engine.open(
+        path, clock=clock, routing={"routes": [{"resource": "*", "adapter": Silent()}]}
+    )
+    machine = first.create_state_machine(
+        name="Orders",
+        definition=json.dumps(identity_task({"RoleArn.$": "$.role"})),
+        roleArn="arn:aws:iam::123456789012:role/stepfn",
+    )["stateMachineArn"]
+    arn = first.start_execution(stateMachineArn=machine, input=json.dumps({"role": ROLE}))[
+        "executionArn"
+    ]
+    # Started and dispatched (to an adapter that never answers): RUNNING when it stops.
+    assert first.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    first.close()
+    second = Engine.open(path, clock=clock, routing=routing(moto))
+    try:
+        second.run_until_idle()  # recovery dispatches the task again, then it ends
+        done = second.describe_execution(executionArn=arn)
+        assert done["status"] == "SUCCEEDED", done.get("cause")
+        assert json.loads(done["output"])["Arn"].endswith(":assumed-role/target/Orders")
+        events = second.get_execution_history(executionArn=arn)["events"]
+        scheduled = next(e for e in events if e["type"] == "TaskScheduled")
+        assert scheduled["taskScheduledEventDetails"]["taskCredentials"] == {"roleArn": ROLE}
+    finally:
+        second.close()
