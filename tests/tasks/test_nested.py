@@ -256,3 +256,118 @@ def test_a_sync_parent_goes_on_with_its_child_after_a_restart(
     assert json.loads(done["output"])["ExecutionArn"] == children[0]["executionArn"]
     assert len(second.list_executions(stateMachineArn=child)["executions"]) == 1
     second.close()
+
+
+# --- an Express child of a .sync task -------------------------------------------------------
+
+
+def express_machine(sfn: Any, definition: dict[str, Any]) -> str:
+    made = sfn.create_state_machine(
+        name=unique("express"),
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/stepfn",
+        type="EXPRESS",
+    )
+    arn: str = made["stateMachineArn"]
+    return arn
+
+
+def ended(engine: Any, arn: str, seconds: float = 20.0) -> dict[str, Any]:
+    """The execution once it has ended (an Express child runs on its own pool)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        engine.run_until_idle()
+        found: dict[str, Any] = engine.describe_execution(executionArn=arn)
+        if found["status"] != "RUNNING" or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("pattern", [".sync", ".sync:2"])
+def test_an_express_child_of_a_sync_task_runs_and_gives_its_output(pattern: str) -> None:
+    from stepfn.service.engine import Engine
+
+    engine = Engine.open(":memory:")
+    try:
+        child = express_machine(engine, PASS_CHILD)
+        parent = create(engine, starts(child, pattern))
+        arn = engine.start_execution(stateMachineArn=parent, input='{"x": 1}')["executionArn"]
+        done = ended(engine, arn)
+        assert done["status"] == "SUCCEEDED", done.get("cause")
+        output = json.loads(done["output"])
+        name = child.rsplit(":", 1)[1]
+        # An Express execution's ARN: ...:express:MACHINE:NAME:ID.
+        assert output["ExecutionArn"].startswith(
+            f"arn:aws:states:us-east-1:123456789012:express:{name}:"
+        )
+        assert len(output["ExecutionArn"].split(":")) == 9
+        if pattern == ".sync:2":
+            assert (output["Output"], output["Input"]) == ({"leaf": 1}, {"x": 1})
+        else:
+            assert (json.loads(output["Output"]), json.loads(output["Input"])) == (
+                {"leaf": 1},
+                {"x": 1},
+            )
+        assert output["Status"] == "SUCCEEDED" and output["StateMachineArn"] == child
+        assert output["Name"] == output["ExecutionArn"].split(":")[7]
+        assert set(output) == {
+            "ExecutionArn",
+            "StateMachineArn",
+            "Name",
+            "Status",
+            "StartDate",
+            "StopDate",
+            "Input",
+            "InputDetails",
+            "Output",
+            "OutputDetails",
+        }
+        history = engine.get_execution_history(executionArn=arn)["events"]
+        assert types(history)[4:6] == ["TaskSubmitted", "TaskSucceeded"]
+    finally:
+        engine.close()
+
+
+def test_a_failing_express_child_fails_the_sync_task() -> None:
+    from stepfn.service.engine import Engine
+
+    engine = Engine.open(":memory:")
+    try:
+        child = express_machine(engine, FAILING)
+        parent = create(engine, starts(child, ".sync"))
+        arn = engine.start_execution(stateMachineArn=parent)["executionArn"]
+        done = ended(engine, arn)
+        assert (done["status"], done["error"]) == ("FAILED", "States.TaskFailed")
+        cause = json.loads(done["cause"])
+        assert (cause["Status"], cause["Error"], cause["Cause"]) == (
+            "FAILED",
+            "Child.Broke",
+            "it broke",
+        )
+        assert ":express:" in cause["ExecutionArn"]
+    finally:
+        engine.close()
+
+
+@pytest.mark.integration
+def test_an_express_child_of_a_sync2_task_on_the_server(sfn: Any) -> None:
+    child = express_machine(sfn, PASS_CHILD)
+    middle = create(sfn, starts(child, ".sync:2"))
+    # Two levels: a Standard parent waits for a Standard child that waits for the Express one.
+    started = sfn.start_execution(stateMachineArn=create(sfn, starts(middle, ".sync:2")))
+    done = finished(sfn, started["executionArn"])
+    assert done["status"] == "SUCCEEDED", done.get("cause")
+    inner = json.loads(done["output"])["Output"]
+    assert inner["Output"] == {"leaf": 1}
+    assert ":express:" in inner["ExecutionArn"]
+
+
+def test_an_express_child_in_stepfn_run_has_the_same_fields() -> None:
+    machines = {ACCOUNT_ARN + "leaf": {"definition": PASS_CHILD, "type": "EXPRESS"}}
+    ex = stepfn.run(starts(ACCOUNT_ARN + "leaf", ".sync:2"), {"x": 1}, state_machines=machines)
+    assert ex.status == "SUCCEEDED", ex.cause
+    assert ":express:leaf:" in ex.output["ExecutionArn"]
+    assert ex.output["Output"] == {"leaf": 1}
+    assert not any(key.startswith("Redrive") for key in ex.output)

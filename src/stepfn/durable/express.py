@@ -13,8 +13,10 @@ cannot grow the server without bound.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,8 @@ from stepfn.tasks.base import Registry
 
 if TYPE_CHECKING:
     from stepfn.logs.delivery import LogDelivery
+
+logger = logging.getLogger(__name__)
 
 MAX_QUEUED = 10_000  # asynchronous Express starts waiting for a thread, at most
 
@@ -77,8 +81,15 @@ class ExpressRunner:
         self.log_delivery.express(target, record, execution.events)
         return execution
 
-    def submit(self, target: Any, record: ExecutionRecord, value: Any) -> None:
-        """Run an Express execution on the pool; nothing of it is kept once it ends.
+    def submit(
+        self,
+        target: Any,
+        record: ExecutionRecord,
+        value: Any,
+        ended: Callable[[Execution], None] | None = None,
+    ) -> None:
+        """Run an Express execution on the pool; nothing of it is kept once it ends but
+        what ``ended`` is given (a nested ``.sync`` parent waits for it so).
 
         Raises:
             ServiceError: ``ThrottlingException`` when too many starts wait already.
@@ -87,14 +98,35 @@ class ExpressRunner:
             if self._queued >= self._max_queued:
                 raise ServiceError("ThrottlingException", "Rate exceeded", status=400)
             self._queued += 1
-        self._pool.submit(self._run_queued, target, record, value)
+        self._pool.submit(self._run_queued, target, record, value, ended)
 
-    def _run_queued(self, target: Any, record: ExecutionRecord, value: Any) -> None:
+    def _run_queued(
+        self,
+        target: Any,
+        record: ExecutionRecord,
+        value: Any,
+        ended: Callable[[Execution], None] | None,
+    ) -> None:
         try:
-            self.run(target, record, value)
+            execution = self.run(target, record, value)
+        except Exception:
+            # A run that could not even start (a definition gone bad, a bug of ours):
+            # whoever waits for it is told, rather than waiting for ever.
+            logger.exception("express execution %s did not run", record.arn)
+            execution = Execution(
+                record.arn,
+                record.name,
+                "FAILED",
+                error="States.Runtime",
+                cause="The execution could not be run",
+                start_time=record.start_date,
+                stop_time=self.clock.now(),
+            )
         finally:
             with self._lock:
                 self._queued -= 1
+        if ended is not None:
+            ended(execution)
 
     def close(self) -> None:
         """Let running executions finish; drop the queued ones."""

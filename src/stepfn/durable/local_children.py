@@ -165,6 +165,7 @@ class LocalExecutions:
         input: str,
         parent: ExecutionInfo,
         token: str,
+        sync: bool = False,
     ) -> dict[str, Any]:
         """Run the child to its end (on a clock of its own when time is simulated)."""
         from stepfn.durable.local import run
@@ -231,6 +232,8 @@ class LocalExecutions:
                 out["error"] = child.error
             if child.cause is not None:
                 out["cause"] = child.cause
+        if ":express:" in child.execution_arn:
+            return out  # an Express execution cannot be redriven: no redrive fields
         out["redriveCount"] = 0
         if child.status in ("RUNNING", "SUCCEEDED"):
             out["redriveStatus"] = "NOT_REDRIVABLE"

@@ -219,12 +219,58 @@ class Executions:
         execution = self.express.run(
             target, self._express_record(target, arn, name, value, now), value
         )
+        return self._sync_response(target, execution, value, includedData, traceHeader)
+
+    def start_express_child(
+        self,
+        stateMachineArn: str,
+        name: str | None,
+        input: str | None,
+        ended: Callable[[dict[str, Any]], None],
+    ) -> dict[str, Any]:
+        """StartExecution of an Express machine for a nested ``.sync`` task: it runs on
+        the pool as any Express start does, and ``ended`` gets StartSyncExecution's
+        answer when it ends (an Express execution keeps nothing to describe later).
+
+        Raises:
+            ServiceError: as StartExecution (``StateMachineTypeNotSupported`` for a
+            Standard machine, which ``start_execution`` starts).
+        """
+        target = self.machines.resolve_target(stateMachineArn)
+        if target.type != "EXPRESS":
+            raise ServiceError(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            )
+        name = name if name is not None else self.ids.uuid()
+        check_name(name)
+        value = parse_input(input)
+        now = self.clock.now()
+        arn = self._express_arn(resource_name(target.state_machine_arn), name)
+        self.express.submit(
+            target,
+            self._express_record(target, arn, name, value, now),
+            value,
+            lambda execution: ended(self._sync_response(target, execution, value)),
+        )
+        return {"executionArn": arn, "startDate": when(now)}
+
+    def _sync_response(
+        self,
+        target: Any,
+        execution: Any,
+        value: Any,
+        includedData: str | None = None,
+        traceHeader: str | None = None,
+    ) -> dict[str, Any]:
+        """StartSyncExecution's answer for an Express execution that has ended."""
+        now = execution.start_time
         status = execution.status
         data = includedData != "METADATA_ONLY"
         response: dict[str, Any] = {
-            "executionArn": arn,
+            "executionArn": execution.execution_arn,
             "stateMachineArn": target.state_machine_arn,
-            "name": name,
+            "name": execution.name,
             "startDate": when(now),
             "stopDate": when(execution.stop_time or self.clock.now()),
             "status": status,

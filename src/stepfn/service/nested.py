@@ -11,6 +11,13 @@ answered, is dispatched again (``Worker.recover``): the adapter starts the child
 under the same name and input, which StartExecution answers with the same execution
 while it runs, and the watch is made again. A child without a ``Name`` is named from
 the parent's task token, so that this holds for it too.
+
+An Express child keeps no record (as on AWS, DescribeExecution does not describe it):
+for a ``.sync`` task it runs on the Express pool like any Express start, and its end,
+in the fields DescribeExecution and StartSyncExecution share, goes to the parent's
+watch (kept here until the watch is made, if it ends first). Its ARN is an Express
+execution's (``...:express:MACHINE:NAME:ID``). After a restart the task dispatched
+again runs a new child: Express executions are at least once.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ class EngineChildren:
         self._executions: Executions | None = None
         self._tokens: TaskTokens | None = None
         self._watches: dict[str, list[Callable[[Description], None]]] = {}
+        # Express children of .sync tasks that ended before their parent's watch.
+        self._express: dict[str, Description] = {}
         self._lock = threading.Lock()
 
     def bind(self, executions: Executions, tokens: TaskTokens) -> None:
@@ -56,8 +65,15 @@ class EngineChildren:
         input: str,
         parent: ExecutionInfo,
         token: str,
+        sync: bool = False,
     ) -> dict[str, Any]:
-        """StartExecution of the child."""
+        """StartExecution of the child (``sync``: its parent will wait for its end)."""
+        if sync and self.executions.machines.resolve_target(state_machine_arn).type == "EXPRESS":
+            # An Express child keeps no record to watch: its end is handed over as it
+            # comes, and kept until the parent's watch takes it.
+            return self.executions.start_express_child(
+                state_machine_arn, name, input, self._express_ended
+            )
         ours = name is None
         if name is None:
             # Named from the parent's task token (one per attempt): a dispatch again
@@ -75,19 +91,30 @@ class EngineChildren:
                 raise
             return {"executionArn": found.arn, "startDate": found.start_date}
 
+    def _express_ended(self, answer: Description) -> None:
+        # StartSyncExecution's answer, less what DescribeExecution does not have.
+        description = {
+            key: value
+            for key, value in answer.items()
+            if key not in ("billingDetails", "traceHeader")
+        }
+        arn = description["executionArn"]
+        with self._lock:
+            waiting = self._watches.pop(arn, None)
+            if waiting is None:
+                self._express[arn] = description  # ended before its watch was made
+        for ended in waiting or ():
+            ended(description)
+
     def watch(self, execution_arn: str, ended: Callable[[Description], None]) -> None:
         """Call ``ended`` once the child has ended."""
         if ":express:" in execution_arn:
-            # Express executions keep no record to watch: not supported yet, said at once
-            # rather than a parent waiting forever.
-            ended(
-                {
-                    "executionArn": execution_arn,
-                    "status": "FAILED",
-                    "error": "States.Runtime",
-                    "cause": "stepfn cannot wait (.sync) for an Express child execution yet",
-                }
-            )
+            with self._lock:
+                description = self._express.pop(execution_arn, None)
+                if description is None:
+                    self._watches.setdefault(execution_arn, []).append(ended)
+            if description is not None:
+                ended(description)
             return
         with self._lock:
             self._watches.setdefault(execution_arn, []).append(ended)
@@ -96,8 +123,8 @@ class EngineChildren:
     def committed(self, execution_arn: str) -> None:
         """A step of ``execution_arn`` was committed (``Worker.on_commit``): end the
         tasks that wait for it when it has ended."""
-        if execution_arn not in self._watches:  # the usual case: a dict lookup
-            return
+        if execution_arn not in self._watches or ":express:" in execution_arn:
+            return  # the usual case: a dict lookup
         try:
             description = self.executions.describe_execution(execution_arn)
         except ServiceError:

@@ -67,10 +67,11 @@ class ChildExecutions(Protocol):
         input: str,
         parent: ExecutionInfo,
         token: str,
+        sync: bool = False,
     ) -> dict[str, Any]:
-        """StartExecution of the child (for the parent's task ``token``):
-        ``{"executionArn", "startDate"}``. Raises ``ServiceError`` as StartExecution
-        does."""
+        """StartExecution of the child (for the parent's task ``token``; ``sync``: the
+        task will watch for its end): ``{"executionArn", "startDate"}``. Raises
+        ``ServiceError`` as StartExecution does."""
         ...
 
     def watch(self, execution_arn: str, ended: Callable[[Description], None]) -> None:
@@ -121,7 +122,9 @@ class NestedExecutions:
         params = request.payload if isinstance(request.payload, dict) else {}
         try:
             arn, name, text = start_parameters(params)
-            started = self.children.start_child(arn, name, text, request.execution, request.token)
+            started = self.children.start_child(
+                arn, name, text, request.execution, request.token, sync=detail.startswith(".sync")
+            )
         except ParameterProblem as exc:
             done(TaskOutcome.failure("States.Runtime", str(exc)))
             return NOT_CANCELLABLE
