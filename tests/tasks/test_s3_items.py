@@ -333,3 +333,113 @@ def test_writing_to_a_missing_bucket_fails_the_map_run(moto: MotoServer) -> None
         "MapStateFailed",
         "ExecutionFailed",
     ]
+
+
+# --- a map run that fails writes its results too ---------------------------------------------
+
+
+def results_of(moto: MotoServer, results: str, run_arn: str) -> dict[str, list[Any]]:
+    """The entries of each result file the map run's manifest names, by status."""
+    run_id = run_arn.rsplit(":", 1)[-1]
+    manifest = read_json(moto, results, f"runs/{run_id}/manifest.json")
+    assert manifest["MapRunArn"] == run_arn
+    return {
+        status: [entry for f in files for entry in read_json(moto, results, f["Key"])]
+        for status, files in manifest["ResultFiles"].items()
+    }
+
+
+def map_run_arn(history: list[dict[str, Any]]) -> str:
+    started = next(e for e in history if e["type"] == "MapRunStarted")
+    return str(started["mapRunStartedEventDetails"]["mapRunArn"])
+
+
+def test_a_map_run_over_its_tolerated_failures_writes_its_results(moto: MotoServer) -> None:
+    name = bucket(moto, {"a.json": "[1, 2, 3, 4, 5, 6]"})
+    results, definition = writing(moto)
+    each = definition["States"]["Each"]
+    each["ToleratedFailureCount"] = 1  # the second failure (item 4) fails the run
+    each["MaxConcurrency"] = 1  # one child at a time: items 5 and 6 never start
+    ex = run(moto, definition, {"Bucket": name, "Key": "a.json"})
+    assert (ex.status, ex.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+    assert ex.cause == "The specified tolerated failure threshold was exceeded"
+    assert [e["type"] for e in ex.history][-3:] == [
+        "MapRunFailed",
+        "MapStateFailed",
+        "ExecutionFailed",
+    ]
+    files = results_of(moto, results, map_run_arn(ex.history))
+    assert [json.loads(e["Input"]) for e in files["SUCCEEDED"]] == [{"n": 1}, {"n": 2}]
+    assert [(json.loads(e["Input"]), e["Error"]) for e in files["FAILED"]] == [
+        ({"n": 3}, "TooBig"),
+        ({"n": 4}, "TooBig"),
+    ]
+    # Items never started: the item as read (no ItemSelector has made a child's input).
+    assert files["PENDING"] == [
+        {"Input": "5", "Status": "PENDING"},
+        {"Input": "6", "Status": "PENDING"},
+    ]
+
+
+def test_a_failing_child_without_a_tolerance_still_gets_its_results_written(
+    moto: MotoServer,
+) -> None:
+    name = bucket(moto, {"a.json": "[1, 3]"})
+    results, definition = writing(moto)
+    del definition["States"]["Each"]["ToleratedFailureCount"]
+    definition["States"]["Each"]["MaxConcurrency"] = 1
+    ex = run(moto, definition, {"Bucket": name, "Key": "a.json"})
+    assert (ex.status, ex.error, ex.cause) == ("FAILED", "TooBig", "over two")
+    files = results_of(moto, results, map_run_arn(ex.history))
+    assert [e["Status"] for e in files["SUCCEEDED"]] == ["SUCCEEDED"]
+    assert [(e["Status"], e["Cause"]) for e in files["FAILED"]] == [("FAILED", "over two")]
+    assert files["PENDING"] == []
+
+
+def test_a_failed_map_run_whose_write_fails_keeps_its_own_error(moto: MotoServer) -> None:
+    name = bucket(moto, {"a.json": "[3]"})
+    _, definition = writing(moto)
+    each = definition["States"]["Each"]
+    each["ToleratedFailureCount"] = 0
+    each["ResultWriter"]["Parameters"]["Bucket"] = "no-such-results"
+    ex = run(moto, definition, {"Bucket": name, "Key": "a.json"})
+    assert (ex.status, ex.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+
+
+def test_a_failed_map_run_writes_its_results_through_the_engine(moto: MotoServer) -> None:
+    from stepfn.service.engine import Engine
+
+    name = bucket(moto, {"a.json": "[1, 3, 4, 5]"})
+    results, definition = writing(moto)
+    each = definition["States"]["Each"]
+    each["ToleratedFailureCount"] = 1
+    each["MaxConcurrency"] = 1
+    engine = Engine.open(":memory:", routing=routing(moto))
+    try:
+        machine = engine.create_state_machine(
+            name="failing-map",
+            definition=json.dumps(definition),
+            roleArn="arn:aws:iam::123456789012:role/stepfn",
+        )["stateMachineArn"]
+        arn = engine.start_execution(
+            stateMachineArn=machine, input=json.dumps({"Bucket": name, "Key": "a.json"})
+        )["executionArn"]
+        done = engine.describe_execution(executionArn=arn)
+        for _ in range(200):
+            engine.run_until_idle()
+            done = engine.describe_execution(executionArn=arn)
+            if done["status"] != "RUNNING":
+                break
+        assert (done["status"], done["error"]) == (
+            "FAILED",
+            "States.ExceedToleratedFailureThreshold",
+        )
+        history = engine.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        run_arn = map_run_arn(history)
+        files = results_of(moto, results, run_arn)
+        assert [json.loads(e["Input"]) for e in files["SUCCEEDED"]] == [{"n": 1}]
+        assert sorted(json.loads(e["Input"])["n"] for e in files["FAILED"]) == [3, 4]
+        assert files["PENDING"] == [{"Input": "5", "Status": "PENDING"}]
+        assert engine.describe_map_run(mapRunArn=run_arn)["status"] == "FAILED"
+    finally:
+        engine.close()

@@ -413,7 +413,14 @@ def child_failed(
             return
         if fan.tolerated_count is not None or fan.tolerated_percentage is not None:
             error, cause = errors.EXCEED_TOLERATED_FAILURE_THRESHOLD, TOLERANCE_EXCEEDED_CAUSE
+    unstarted = list(fan.pending)
     _abort_running(interp, parent, state, fan)
+    if isinstance(state, MapState) and result_writer.writes_results(state):
+        # A failed map run's results are written too, as AWS writes them; the state
+        # fails once they are (map_data.data_answered).
+        fan.failure = [error, cause]
+        result_writer.start_writing(interp, parent, state, fan, unstarted)
+        return
     parent.fan = None
     if isinstance(state, MapState) and state.distributed:
         interp.emit(parent, "MapRunFailed", {})

@@ -39,6 +39,9 @@ def data_answered(interp: StepContext, thread: Thread, state: State, output: Any
         fanout._start_children(interp, thread, state, fan)
         return None
     fan.phase = ""
+    if fan.failure is not None:  # a failed map run's results, written
+        failed, why = fan.failure
+        return map_run_failed(interp, thread, state, failed, why)
     thread.fan = None
     interp.emit(thread, "MapRunSucceeded")
     interp.emit(thread, "MapStateSucceeded")
@@ -53,12 +56,16 @@ def data_refused(
     fan = thread.fan
     assert isinstance(state, MapState) and fan is not None
     reading = fan.phase == item_reader.READING
+    if not reading and fan.failure is not None:
+        # The map run had failed already: that failure is the state's, not the write's.
+        failed, why = fan.failure
+        return map_run_failed(interp, thread, state, failed, why)
     name = errors.ITEM_READER_FAILED if reading else errors.RESULT_WRITER_FAILED
     return map_run_failed(interp, thread, state, name, cause)
 
 
 def map_run_failed(
-    interp: StepContext, thread: Thread, state: MapState, error: str, cause: str | None
+    interp: StepContext, thread: Thread, state: MapState, error: str | None, cause: str | None
 ) -> Outcome:
     """End a distributed Map's run with a failure of its own (not of a child)."""
     thread.fan = None

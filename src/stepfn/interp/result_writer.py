@@ -15,10 +15,17 @@ millions). EXPRESS children are not stored: their outcomes travel in ``Results``
 The task's output is ``{"Bucket": ..., "Key": ...}`` of the manifest it wrote; the Map's
 result is then ``{"MapRunArn": ..., "ResultWriterDetails": {...}}``, as on AWS. A failed
 write fails the map run with ``States.ResultWriterFailed``.
+
+A map run that fails (its tolerated failures exceeded, or a child failing without a
+tolerance) writes its results too: the children still running are aborted, then the
+write is asked for, the items never started going to the PENDING file; once written
+(or if the write fails) the map run and the state fail with the child's error (or
+``States.ExceedToleratedFailureThreshold``), as they would have without a writer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from stepfn.definition.model import MapState
@@ -46,8 +53,18 @@ def keeps_outputs(state: MapState) -> bool:
     return not (writes_results(state) and state.execution_type == "STANDARD")
 
 
-def start_writing(interp: StepContext, thread: Thread, state: MapState, fan: FanOut) -> None:
-    """Ask for the results to be written: an ``InvokeTask`` answered with where."""
+def start_writing(
+    interp: StepContext,
+    thread: Thread,
+    state: MapState,
+    fan: FanOut,
+    unstarted: Iterable[int] = (),
+) -> None:
+    """Ask for the results to be written: an ``InvokeTask`` answered with where.
+
+    ``unstarted``: the items of a failed map run whose children never started (they go
+    to the PENDING file with their input; a STANDARD run's started children are read
+    from the store, an EXPRESS run's from ``fan``)."""
     writer = state.result_writer
     assert writer is not None
     raw = thread.state_input
@@ -77,6 +94,10 @@ def start_writing(interp: StepContext, thread: Thread, state: MapState, fan: Fan
     }
     if state.execution_type != "STANDARD":
         payload["Results"] = [_outcome(fan, index) for index in range(len(fan.results))]
+    else:
+        pending = [_pending(fan, index) for index in unstarted]
+        if pending:
+            payload["Results"] = pending
     token = interp.ids.uuid()
     thread.token = token
     interp.run.tokens[token] = thread.id
@@ -90,7 +111,16 @@ def _outcome(fan: FanOut, index: int) -> dict[str, Any]:
         return {"Status": "SUCCEEDED", "Output": to_json_text(result)}
     if isinstance(result, dict) and "Error" in result:
         return {"Status": "FAILED", "Error": result.get("Error"), "Cause": result.get("Cause")}
-    return {"Status": "PENDING"}
+    return _pending(fan, index)
+
+
+def _pending(fan: FanOut, index: int) -> dict[str, Any]:
+    # A child that did not run to its end: never started, or aborted with its map run.
+    # Its Input is the item (the batch) as read: no ItemSelector made a child's input.
+    entry: dict[str, Any] = {"Status": "PENDING"}
+    if index < len(fan.items) and fan.items[index] is not None:
+        entry["Input"] = to_json_text(fan.items[index])
+    return entry
 
 
 def map_result(fan: FanOut, details: Any) -> dict[str, Any]:

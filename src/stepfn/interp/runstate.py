@@ -52,6 +52,9 @@ class FanOut:
     # What a Map with an ItemReader or a ResultWriter waits for: "" (its children),
     # "reading" (its items) or "writing" (its results); see item_reader, result_writer.
     phase: str = ""
+    # A map run that failed while its results are written: [error, cause] it fails
+    # with once they are (result_writer.py).
+    failure: list[str | None] | None = None
 
 
 @dataclass(slots=True)
@@ -249,6 +252,7 @@ def _thread_to_dict(thread: Thread) -> dict[str, Any]:
             ],
             "succeeded": sorted(fan.succeeded),
             "phase": fan.phase,
+            "failure": fan.failure,
         },
         "variables": thread.variables,
         "map_item": None if thread.map_item is None else list(thread.map_item),
@@ -282,6 +286,7 @@ def _thread_from_dict(data: dict[str, Any]) -> Thread:
             # Run states written before inline redrive kept successes have none.
             succeeded=set(fan_data.get("succeeded", ())),
             phase=fan_data.get("phase", ""),
+            failure=fan_data.get("failure"),
         )
     map_item = data["map_item"]
     announce = data["announce"]
