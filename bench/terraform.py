@@ -16,16 +16,20 @@ With ``--ministack PATH`` (its ``ministack`` executable, e.g. from a venv of its
 ``pip install ministack``) each run also applies the same folder, with the same override
 file, to a fresh ministack on a free port, so both are measured under the same load.
 
-Each run also times the **floor**: ``terraform validate`` of the same folder, which starts
-the aws provider once (loading its schema) and makes no API call; an apply starts it three
-times (validate, plan, apply), so three validates are what Terraform and the provider cost
-by themselves, whatever answers. The seed's two ``aws_lambda_function`` resources add a
-fixed 10 s that no server can shorten: the provider creates functions with a ``filename``
-one at a time (``resourceFunctionCreate`` takes a global lock before reading the zip and
-releases it, deferred, only when the create returns) and its ``waitFunctionCreated`` waits
-``Delay: 5 * time.Second`` before its first look at the new function, even when
-CreateFunction already answered ``State: Active`` (the SDK's ``StateChangeConf`` sleeps the
-``Delay`` before the first refresh, unconditionally).
+Each run also times the **floor**: three ``terraform validate`` of the same folder, which
+start the aws provider (to read its schema, then to validate) and make no API call. An
+apply starts it four times before its first request (its schema, validate, plan, apply),
+so the floor approximates what Terraform and the provider cost by themselves, whatever
+answers; ``--breakdown`` measures that part of each apply exactly.
+
+The seed's two ``aws_lambda_function`` resources add a fixed 10 s that no server can
+shorten (terraform-provider-aws 5.100, ``internal/service/lambda/function.go``):
+``resourceFunctionCreate`` takes a global lock before it reads a ``filename`` zip and
+releases it, deferred, only when the create returns, so the two functions are created one
+after the other; and each create's ``waitFunctionCreated`` has ``Delay: 5 * time.Second``,
+which the SDK's ``StateChangeConf`` sleeps before its first look at the function, whatever
+CreateFunction answered (stepfn answers ``State: Active``, ``LastUpdateStatus:
+Successful``, and the first look ends the wait).
 
 ``--breakdown`` runs each timed apply with ``TF_LOG=DEBUG`` and prints where its seconds
 went (``tests/deploy/tf_log.py`` reads the log): before the first API request (Terraform
@@ -126,7 +130,8 @@ def breakdown(log: Path, apply: float) -> str:
     begin, end = timeline.api_phase()
     pauses = timeline.pauses(at_least=1.0)
     lines = [
-        f"  before the first request (Terraform, the provider started three times): {begin:.2f} s",
+        f"  before the first request (Terraform; the provider started for its schema, "
+        f"validate, plan and apply): {begin:.2f} s",
         f"  API phase: {end - begin:.2f} s, {len(timeline.requests)} requests, "
         f"{len(timeline.retried())} retried, {len(timeline.errors())} error answers, "
         f"{timeline.server_ms()} ms of requests as the provider measured them",
@@ -210,7 +215,7 @@ def main() -> None:
     for target in targets:
         if target == "floor":
             print(
-                "floor: three terraform validate (the provider started three times, no API "
+                "floor: three terraform validate (the provider started six times, no API "
                 f"call): median {statistics.median(applies[target]):.2f} s"
             )
             continue
