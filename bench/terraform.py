@@ -124,19 +124,22 @@ def stepfn_cli(*args: str) -> float:
     return took
 
 
-def breakdown(log: Path, apply: float) -> str:
-    """Where the seconds of one apply went, from its ``TF_LOG=DEBUG`` log."""
+def breakdown(log: Path, took: float) -> str:
+    """Where the ``took`` seconds of one apply (or destroy) went, from its ``TF_LOG=DEBUG``
+    log."""
     timeline = tf_log.read(log)
     begin, end = timeline.api_phase()
     pauses = timeline.pauses(at_least=1.0)
+    starts = sum("plugin started" in r.text for r in timeline.records if r.at <= begin)
     lines = [
-        f"  before the first request (Terraform; the provider started for its schema, "
-        f"validate, plan and apply): {begin:.2f} s",
+        f"  before the first request (Terraform, the provider started {starts} times): "
+        f"{begin:.2f} s",
         f"  API phase: {end - begin:.2f} s, {len(timeline.requests)} requests, "
-        f"{len(timeline.retried())} retried, {len(timeline.errors())} error answers, "
+        f"retried: {len(timeline.retried())}, error answers: {len(timeline.errors())} "
+        f"({', '.join(r.label() for r in timeline.errors()) or 'none'}), "
         f"{timeline.server_ms()} ms of requests as the provider measured them",
-        *(f"    pause {p.seconds:.2f} s after {p.after.label()}" for p in pauses),
-        f"  after the last answer (state saved, provider stopped): {max(apply - end, 0):.2f} s",
+        *(f"    pause {p.seconds:.2f} s after {p.cause()}" for p in pauses),
+        f"  after the last answer (state saved, provider stopped): {max(took - end, 0):.2f} s",
     ]
     return "\n".join(lines)
 
@@ -176,7 +179,10 @@ def one_run(
             apply = terraform(folder, "apply", "-auto-approve", log=log)
             if log is not None:
                 print(f"{target} apply, {apply:.2f} s:\n{breakdown(log, apply)}", flush=True)
-            destroy = terraform(folder, "destroy", "-auto-approve")
+            log = Path(tmp) / "destroy.log" if show_breakdown else None
+            destroy = terraform(folder, "destroy", "-auto-approve", log=log)
+            if log is not None:
+                print(f"{target} destroy, {destroy:.2f} s:\n{breakdown(log, destroy)}", flush=True)
     return apply, destroy
 
 

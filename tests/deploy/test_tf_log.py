@@ -73,3 +73,21 @@ def test_an_empty_log_has_no_api_phase() -> None:
     timeline = parse("")
     assert timeline.requests == [] and timeline.api_phase() == (0.0, 0.0)
     assert timeline.pauses(at_least=1.0) == []
+
+
+def test_a_pause_over_a_provider_restart_says_so() -> None:
+    # A destroy plans with one provider process and applies with another: the gap between
+    # them is Terraform's, not a wait of the provider's.
+    log = "\n".join(
+        [
+            f"2026-12-02T06:24:50.000Z {SENT} rpc.method=DescribeStateMachine",
+            f"2026-12-02T06:24:50.010Z {GOT} rpc.method=DescribeStateMachine",
+            "2026-12-02T06:24:51.000Z [DEBUG] provider: plugin started: pid=2",
+            f"2026-12-02T06:24:55.000Z {SENT} rpc.method=DeleteStateMachine",
+            f"2026-12-02T06:24:55.010Z {GOT} rpc.method=DeleteStateMachine",
+        ]
+    )
+    [pause] = parse(log).pauses(at_least=1.0)
+    assert pause.restarted and pause.cause() == "Terraform starting the provider again"
+    [waited] = parse(LOG).pauses(at_least=1.0)
+    assert not waited.restarted

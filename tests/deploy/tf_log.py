@@ -34,11 +34,6 @@ class Record:
     body: str = ""
 
     @property
-    def from_provider(self) -> bool:
-        """Whether the provider wrote it (not Terraform itself)."""
-        return "provider.terraform-provider-" in self.text
-
-    @property
     def kind(self) -> str:
         """``request``, ``response``, ``waiter`` or ``other``."""
         if "HTTP Request Sent" in self.text:
@@ -65,11 +60,20 @@ class Record:
 
 @dataclass(frozen=True)
 class Pause:
-    """A stretch of the API phase with no record: how long, and the record before it."""
+    """A stretch of the API phase with no record of the provider: how long, the records
+    either side, and whether Terraform started the provider again meanwhile (a destroy
+    plans with one provider process and applies with another)."""
 
     seconds: float
     after: Record
     before: Record
+    restarted: bool = False
+
+    def cause(self) -> str:
+        """What the pause came after, for a report."""
+        if self.restarted:
+            return "Terraform starting the provider again"
+        return f"{self.after.label()}"
 
 
 @dataclass(frozen=True)
@@ -99,11 +103,18 @@ class Timeline:
     def pauses(self, at_least: float) -> list[Pause]:
         """Every gap of ``at_least`` seconds or more between two records of the API phase."""
         begin, end = self.api_phase()
-        # The provider's own records only: Terraform's (saving state) would hide the
-        # provider record that came before the pause.
-        inside = [r for r in self.records if begin <= r.at <= end and r.from_provider]
+        # Requests, answers and waiters only: Terraform's records (saving state) and the
+        # provider's chatter would hide the one that came before the pause.
+        kinds = ("request", "response", "waiter")
+        inside = [r for r in self.records if begin <= r.at <= end and r.kind in kinds]
+        starts = [r.at for r in self.records if "plugin started" in r.text]
         return [
-            Pause(later.at - earlier.at, earlier, later)
+            Pause(
+                later.at - earlier.at,
+                earlier,
+                later,
+                restarted=any(earlier.at <= at <= later.at for at in starts),
+            )
             for earlier, later in itertools.pairwise(inside)
             if later.at - earlier.at >= at_least
         ]
