@@ -23,13 +23,13 @@ LOG = "\n".join(
         "  http.request.body=",
         '  | {"FunctionName": "f"}',
         "   http.method=POST",
-        f"2026-12-02T06:24:50.020Z {GOT} rpc.method=CreateFunction http.duration=15",
+        f"2026-12-02T06:24:50.020Z {GOT} rpc.method=CreateFunction http.duration=15 tf_req_id=f",
         "  http.response.body=",
         '  | {"FunctionName": "f", "State": "Active"}',
         f"   http.status_code=201 {LAMBDA}",
         f"2026-12-02T06:24:50.021Z {P} [DEBUG] Waiting for state to become: [Active]",
         "2026-12-02T06:24:52.000Z [DEBUG] State storage *statemgr.Filesystem declined to persist",
-        f"2026-12-02T06:24:55.021Z {SENT} rpc.method=GetFunction {attempt(2)}",
+        f"2026-12-02T06:24:55.021Z {SENT} rpc.method=GetFunction tf_req_id=f {attempt(2)}",
         f"2026-12-02T06:24:55.030Z {GOT} rpc.method=GetFunction http.status_code=404",
         "   http.duration=3",
         "2026-12-02T06:24:56.000Z [DEBUG] provider: plugin exited",
@@ -66,6 +66,7 @@ def test_a_pause_is_named_by_the_providers_record_before_it() -> None:
     assert pause.after.kind == "waiter"
     assert pause.after.label() == "waiter 'Waiting for state to become: [Active]'"
     assert pause.before.fields["rpc.method"] == "GetFunction"
+    assert pause.waiter is pause.after
     assert parse(LOG).pauses(at_least=6.0) == []
 
 
@@ -91,3 +92,23 @@ def test_a_pause_over_a_provider_restart_says_so() -> None:
     assert pause.restarted and pause.cause() == "Terraform starting the provider again"
     [waited] = parse(LOG).pauses(at_least=1.0)
     assert not waited.restarted
+
+
+def test_the_waiter_of_a_pause_is_its_own_resources() -> None:
+    # Function f waits; meanwhile an attachment's read is answered and its own waiter
+    # logs: the 5 s pause is still f's waiter, found through f's tf_req_id.
+    log = "\n".join(
+        [
+            f"2026-12-02T06:24:50.000Z {GOT} rpc.method=GetFunction tf_req_id=f",
+            f"2026-12-02T06:24:50.001Z {P} [DEBUG] Waiting for state to become: [Active]",
+            f"2026-12-02T06:24:50.002Z {SENT} rpc.method=ListAttachedRolePolicies tf_req_id=a",
+            f"2026-12-02T06:24:50.003Z {P} [DEBUG] Waiting for state to become: [success]",
+            f"2026-12-02T06:24:50.004Z {GOT} rpc.method=ListAttachedRolePolicies tf_req_id=a",
+            f"2026-12-02T06:24:55.001Z {SENT} rpc.method=GetFunction tf_req_id=f {LAMBDA}",
+            f"2026-12-02T06:24:55.002Z {GOT} rpc.method=GetFunction tf_req_id=f",
+        ]
+    )
+    [pause] = parse(log).pauses(at_least=1.0)
+    assert pause.after.fields["rpc.method"] == "ListAttachedRolePolicies"
+    assert pause.waiter is not None and pause.waiter.at == 0.001
+    assert pause.cause() == ("waiter 'Waiting for state to become: [Active]' (aws_lambda_function)")

@@ -60,20 +60,25 @@ class Record:
 
 @dataclass(frozen=True)
 class Pause:
-    """A stretch of the API phase with no record of the provider: how long, the records
-    either side, and whether Terraform started the provider again meanwhile (a destroy
-    plans with one provider process and applies with another)."""
+    """A stretch of the API phase with no request, answer or waiter: how long, the records
+    either side, the waiter whose sleep it was (if the request that ends it follows one
+    in its own resource's run), and whether Terraform started the provider again meanwhile
+    (a destroy plans with one provider process and applies with another)."""
 
     seconds: float
     after: Record
     before: Record
+    waiter: Record | None = None
     restarted: bool = False
 
     def cause(self) -> str:
-        """What the pause came after, for a report."""
+        """What the pause was, for a report."""
         if self.restarted:
             return "Terraform starting the provider again"
-        return f"{self.after.label()}"
+        if self.waiter is not None:
+            resource = self.before.fields.get("tf_resource_type", "?")
+            return f"{self.waiter.label()} ({resource})"
+        return self.after.label()
 
 
 @dataclass(frozen=True)
@@ -106,18 +111,38 @@ class Timeline:
         # Requests, answers and waiters only: Terraform's records (saving state) and the
         # provider's chatter would hide the one that came before the pause.
         kinds = ("request", "response", "waiter")
-        inside = [r for r in self.records if begin <= r.at <= end and r.kind in kinds]
+        relevant = [r for r in self.records if r.kind in kinds]
+        inside = [r for r in relevant if begin <= r.at <= end]
         starts = [r.at for r in self.records if "plugin started" in r.text]
         return [
             Pause(
                 later.at - earlier.at,
                 earlier,
                 later,
+                waiter=self._waiter_before(later, relevant),
                 restarted=any(earlier.at <= at <= later.at for at in starts),
             )
             for earlier, later in itertools.pairwise(inside)
             if later.at - earlier.at >= at_least
         ]
+
+    @staticmethod
+    def _waiter_before(request: Record, relevant: list[Record]) -> Record | None:
+        """The waiter that logged after the previous request or answer of ``request``'s own
+        resource (its ``tf_req_id``) and before it: the sleep ``request`` ends. Other
+        resources' records may come between, as they run at the same time."""
+        own = request.fields.get("tf_req_id")
+        if own is None:
+            return None
+        waiter = None
+        for record in reversed(relevant[: relevant.index(request)]):
+            if record.kind == "waiter":
+                # The earliest since the resource's previous record: its goroutine logs
+                # the waiter right after that record.
+                waiter = record
+            elif record.fields.get("tf_req_id") == own:
+                return waiter
+        return None
 
     def retried(self) -> list[Record]:
         """Requests that the SDK sent again (``attempt=2`` or later)."""
