@@ -6,9 +6,10 @@ the server's answers).
 The provider logs each request and each answer as one record (``HTTP Request Sent``,
 ``HTTP Response Received``) with ``key=value`` fields (``rpc.method``,
 ``http.status_code``, ``http.duration`` in ms, the SDK's ``attempt=N`` header, the
-``tf_resource_type``), and its state waiters log ``Waiting for state to become: [X]``
-before they sleep. A record starts with a timestamp; its continuation lines (a body) are
-indented.
+``tf_resource_type`` and the ``tf_req_id`` of the resource's gRPC call), and its state
+waiters log ``Waiting for state to become: [X]`` (no fields) before they sleep. Resources
+run at the same time, so their records interleave. A record starts with a timestamp; its
+continuation lines (a body, more fields) are indented.
 """
 
 from __future__ import annotations
