@@ -54,17 +54,16 @@ class SqlFunctions(SqlCore):
 
     def get_function_version(self, name: str, version: str) -> FunctionRow | None:
         """One version of a function, or None."""
-        found = self._one("get_function_version", {"name": name, "version": version}, _VERSIONS)
-        return None if found is None else FunctionRow(**found)
+        values = {"name": name, "version": version}
+        return self._one("get_function_version", values, _VERSIONS, FunctionRow)
 
     def list_function_versions(self, name: str) -> list[FunctionRow]:
         """Every stored version of a function (unordered)."""
-        found = self._all("list_function_versions", {"name": name}, _VERSIONS)
-        return [FunctionRow(**row) for row in found]
+        return self._all("list_function_versions", {"name": name}, _VERSIONS, FunctionRow)
 
     def list_functions_latest(self) -> list[FunctionRow]:
         """The ``$LATEST`` of every function, by name."""
-        return [FunctionRow(**row) for row in self._all("list_functions_latest", {}, _VERSIONS)]
+        return self._all("list_functions_latest", {}, _VERSIONS, FunctionRow)
 
     def publish_function_version(self, name: str, row: FunctionRow) -> None:
         """Store a published version and record its number as the last handed out."""
@@ -101,13 +100,12 @@ class SqlFunctions(SqlCore):
 
     def get_function_alias(self, name: str, alias: str) -> FunctionAliasRow | None:
         """One alias of a function, or None."""
-        found = self._one("get_function_alias", {"name": name, "alias": alias}, _ALIASES)
-        return None if found is None else FunctionAliasRow(**found)
+        values = {"name": name, "alias": alias}
+        return self._one("get_function_alias", values, _ALIASES, FunctionAliasRow)
 
     def list_function_aliases(self, name: str) -> list[FunctionAliasRow]:
         """A function's aliases, by name."""
-        found = self._all("list_function_aliases", {"name": name}, _ALIASES)
-        return [FunctionAliasRow(**row) for row in found]
+        return self._all("list_function_aliases", {"name": name}, _ALIASES, FunctionAliasRow)
 
     def delete_function_alias(self, name: str, alias: str) -> None:
         """Remove an alias (nothing when missing)."""
