@@ -1,5 +1,6 @@
 -- The PostgreSQL store's own queries: those whose text differs from SQLite's
--- (sqlite.sql holds the same names). See common.sql for the shared ones.
+-- (sqlite.sql holds the same names), and at the end the few that SQLite has no use
+-- for. See common.sql for the shared ones.
 
 -- name: create_schema_migrations
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -114,3 +115,10 @@ WHERE tasks.token = picked.token
 RETURNING tasks.token, tasks.execution_arn, tasks.resource, tasks.payload, tasks.state_name,
     tasks.kind, tasks.status, tasks.created, tasks.activity_arn, tasks.worker_name,
     tasks.timeout_seconds, tasks.heartbeat_seconds, tasks.attempt;
+
+-- PostgreSQL's own, with no SQLite twin: the wake-ups between servers (LISTEN/NOTIFY,
+-- see migrations/postgres/0008_notifications.sql).
+
+-- name: notify_channel
+-- The channel of the schema the store's tables are in (the triggers' TG_TABLE_SCHEMA).
+SELECT left('stepfn_' || current_schema(), 63);
