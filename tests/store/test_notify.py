@@ -25,9 +25,9 @@ WAIT = 10.0  # seconds a note may take on a loaded machine
 class Ear:
     """A store's notes, as they come."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, owner: str | None = None) -> None:
         self.notes: queue.Queue[str] = queue.Queue()
-        stop = store.listen(self.notes.put)
+        stop = store.listen(self.notes.put, owner)
         assert stop is not None
         self.stop: Callable[[], None] = stop
 
@@ -56,7 +56,7 @@ def test_sqlite_sends_no_notes(tmp_path: object) -> None:
         store.close()
 
 
-def test_queued_stimuli_and_activity_tasks_are_heard_by_the_other_servers(
+def test_what_a_writer_that_steps_nothing_queues_is_heard(
     pair: tuple[Store, Store, str],
 ) -> None:
     here, there, _ = pair
@@ -100,6 +100,35 @@ def test_a_servers_own_writes_and_rolled_back_ones_send_it_nothing(
         assert ear.next() == "activity"
         assert ear.nothing_more()
     finally:
+        ear.stop()
+
+
+def test_a_stepping_servers_stimuli_are_news_only_where_another_owner_holds_them(
+    pair: tuple[Store, Store, str],
+) -> None:
+    here, there, _ = pair
+    ear = Ear(here, "here")
+    other = Ear(there, "there")  # there steps too: it wakes itself for what it queues
+    try:
+        free, held, own = start(there, "free"), start(there, "held"), start(there, "own")
+        for arn in (held, own):
+            there.add_inbox(arn, {"type": "Begin"}, 1001.0)
+        assert here.claim_named_executions("here", [held], 2000.0, 30.0) == [held]
+        assert there.claim_named_executions("there", [own], 2000.0, 30.0) == [own]
+        there.add_inbox(free, {"type": "Later"}, 1002.0)  # nobody holds it: no news
+        there.add_inbox(own, {"type": "Later"}, 1003.0)  # there's own: no news
+        there.add_inbox(held, {"type": "Later"}, 1004.0)  # here steps it: here must look
+        assert ear.next() == "inbox"
+        # here's own writes follow the same rule, and here's notes are not here's news.
+        here.add_inbox(held, {"type": "Later"}, 1005.0)
+        here.add_inbox(own, {"type": "Later"}, 1006.0)
+        here.commit_steps([step(held, 2, new_tasks=[task("t0", held)])])
+        assert [other.next(), other.next()] == ["inbox", "activity"]  # one inbox only
+        there.commit_steps([step(free, 2, new_tasks=[task("t1", free)])])
+        assert ear.next() == "activity"  # and nothing before it
+        assert ear.nothing_more() and other.nothing_more()
+    finally:
+        other.stop()
         ear.stop()
 
 

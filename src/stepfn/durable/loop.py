@@ -300,7 +300,7 @@ class Loop:
             thread.daemon = True
             thread.start()
         try:
-            self._unlisten = self.store.listen(self._on_note)
+            self._unlisten = self.store.listen(self._on_note, self.owner)
         except Exception:  # the store is busy: polling finds other servers' work
             log.warning("cannot listen for other servers' work; polling", exc_info=True)
 

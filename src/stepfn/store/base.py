@@ -703,12 +703,17 @@ class Store(IamStore):
         execution, in one transaction. Returns the message id, or None (nothing
         changed) when the task was done already or does not exist."""
 
-    def listen(self, on_note: Callable[[str], None]) -> Callable[[], None] | None:
+    def listen(
+        self, on_note: Callable[[str], None], owner: str | None = None
+    ) -> Callable[[], None] | None:
         """Hear of work that other servers on this store made: ``on_note("inbox")``
         when stimuli were queued, ``on_note("activity")`` when an activity task was
         scheduled, from a thread of the store's, after their transaction committed.
-        Returns the function that stops listening, or None: this store sends no such
-        notes (only PostgreSQL does), and other processes' work is found by polling."""
+        ``owner`` is the lease owner of the loop that listens: it wakes itself for what
+        it queues, so its writes need tell others only of stimuli for executions that
+        another owner holds. Returns the function that stops listening, or None: this
+        store sends no such notes (only PostgreSQL does), and other processes' work is
+        found by polling."""
         return None
 
     def health(self) -> str | None:

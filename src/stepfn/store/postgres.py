@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -101,6 +103,11 @@ class PostgresStore(SqlStore):
         # wake-up that polling then makes.
         self._own_pids: set[int] = set()
         own_pids = self._own_pids
+        # The lease owner that steps what this store's writes queue (see listen), and
+        # the owner each session was told, set on a session before its next use.
+        self._owner = ""
+        self._told: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+        self._told_lock = threading.Lock()
 
         def configure(conn: Any) -> None:
             own_pids.add(conn.info.backend_pid)
@@ -150,6 +157,13 @@ class PostgresStore(SqlStore):
     @contextlib.contextmanager
     def _connection(self) -> Iterator[Any]:
         with self._pool.connection() as conn:
+            owner = self._owner
+            with self._told_lock:
+                told = self._told.get(conn, "")
+            if told != owner:
+                conn.execute(self._q["set_session_owner"], (owner,))
+                with self._told_lock:
+                    self._told[conn] = owner
             yield conn
 
     def _many(self, conn: Any, sql: str, params: Sequence[Any]) -> None:
@@ -169,9 +183,14 @@ class PostgresStore(SqlStore):
     def _is_integrity_error(self, exc: BaseException) -> bool:
         return isinstance(exc, self._psycopg.IntegrityError)
 
-    def listen(self, on_note: Callable[[str], None]) -> Callable[[], None]:
+    def listen(
+        self, on_note: Callable[[str], None], owner: str | None = None
+    ) -> Callable[[], None]:
         """Hear other sessions' notifications on this store's channel (see
-        ``Store.listen``), on a connection of its own."""
+        ``Store.listen``), on a connection of its own. With ``owner``, this store's
+        sessions name it, so that its writes notify only where another owner holds the
+        execution (``migrations/postgres/0008_notifications.sql``)."""
+        self._owner = owner or ""
         with self._read() as conn:
             (channel,) = conn.execute(self._q["notify_channel"]).fetchone()
         listener = Listener(
@@ -185,7 +204,12 @@ class PostgresStore(SqlStore):
         # Once this returns, every later commit is heard (unless the server is not
         # there: then polling finds the work until the listener gets through).
         listener.listening.wait(self._timeout)
-        return listener.close
+
+        def stop() -> None:
+            self._owner = ""  # its writes are news to everyone again
+            listener.close()
+
+        return stop
 
     def close(self) -> None:
         """Close the pool's connections."""

@@ -122,3 +122,8 @@ RETURNING tasks.token, tasks.execution_arn, tasks.resource, tasks.payload, tasks
 -- name: notify_channel
 -- The channel of the schema the store's tables are in (the triggers' TG_TABLE_SCHEMA).
 SELECT left('stepfn_' || current_schema(), 63);
+
+-- name: set_session_owner
+-- The lease owner that steps what this session's writes queue ('': none), for the
+-- inbox's notifications.
+SELECT set_config('stepfn.owner', ?, false);
