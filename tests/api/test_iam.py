@@ -110,6 +110,25 @@ def test_role_lifecycle(iam: Any) -> None:
     assert "cannot be found" in gone.value.response["Error"]["Message"]
 
 
+def test_a_new_role_and_policy_are_found_at_the_first_look(iam: Any) -> None:
+    # No eventual consistency to wait out: the SDK's waiters (and Terraform's retries on
+    # NoSuchEntity after a create) end at their first look.
+    name = unique("role")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+    policy_arn = iam.create_policy(PolicyName=unique("policy"), PolicyDocument=INVOKE_ALL)[
+        "Policy"
+    ]["Arn"]
+    once = {"Delay": 1, "MaxAttempts": 1}
+    iam.get_waiter("role_exists").wait(RoleName=name, WaiterConfig=once)
+    iam.get_waiter("policy_exists").wait(PolicyArn=policy_arn, WaiterConfig=once)
+    iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
+    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [policy_arn]
+    iam.detach_role_policy(RoleName=name, PolicyArn=policy_arn)
+    iam.delete_policy(PolicyArn=policy_arn)
+    iam.delete_role(RoleName=name)
+
+
 def test_malformed_documents_and_names_are_refused(iam: Any) -> None:
     with pytest.raises(ClientError) as bad:
         iam.create_role(RoleName=unique("r"), AssumeRolePolicyDocument="{not json")

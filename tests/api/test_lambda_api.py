@@ -95,6 +95,30 @@ def test_create_get_list_invoke_python(lam: Any) -> None:
     assert "python got {'a': 1}" in base64.b64decode(answer["LogResult"]).decode()
 
 
+def test_a_new_or_updated_function_is_ready_at_the_first_look(lam: Any) -> None:
+    # The function is ready when CreateFunction answers, and says so: the SDKs' waiters
+    # (and Terraform's, which read GetFunction) end at their first look, not a poll later.
+    name = unique("fn")
+    created = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Handler="app.handler",
+        Role=ROLE,
+        Code={"ZipFile": zipped("app.py", PY_HANDLER)},
+    )
+    assert (created["State"], created["LastUpdateStatus"]) == ("Active", "Successful")
+    once = {"Delay": 1, "MaxAttempts": 1}
+    for waiter in ("function_exists", "function_active_v2", "function_updated_v2"):
+        lam.get_waiter(waiter).wait(FunctionName=name, WaiterConfig=once)
+    updated = lam.update_function_configuration(FunctionName=name, Timeout=7)
+    assert updated["LastUpdateStatus"] == "Successful"
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=once)
+    published = lam.publish_version(FunctionName=name)["Version"]
+    lam.get_waiter("published_version_active").wait(
+        FunctionName=name, Qualifier=published, WaiterConfig=once
+    )
+
+
 def test_function_error_and_dry_run_and_event(lam: Any) -> None:
     name = create(lam)
     failed = lam.invoke(FunctionName=name, Payload=json.dumps({"fail": True}))

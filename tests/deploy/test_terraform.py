@@ -4,6 +4,7 @@ destroys. Skipped, saying why, without ``terraform`` or a local copy of the aws 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 
 from stepfn.cli import main
 
+from . import tf_log
 from .helpers import SEED, aws, plugin_dir, server_process
 from .seed_orders import check_seed_orders
 
@@ -33,10 +35,15 @@ pytestmark = [
 IAM_ONLY = ("aws_iam_role", "aws_iam_policy", "aws_iam_role_policy_attachment")
 
 
-def terraform(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run terraform in ``folder`` offline (no checkpoint call, no prompts)."""
+def terraform(
+    folder: Path, *args: str, check: bool = True, log: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run terraform in ``folder`` offline (no checkpoint call, no prompts); with ``log``,
+    its ``TF_LOG=DEBUG`` log goes there."""
     env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
     env.pop("TF_LOG", None)
+    if log is not None:
+        env.update(TF_LOG="DEBUG", TF_LOG_PATH=str(log))
     done = subprocess.run(
         [str(TERRAFORM), *args, "-no-color", "-input=false"],
         cwd=folder,
@@ -101,13 +108,35 @@ def test_the_seeds_iam_resources_apply_plan_clean_and_destroy(tmp_path: Path) ->
         assert iam.list_policies(Scope="Local")["Policies"] == []
 
 
+def check_no_wait_is_ours(timeline: tf_log.Timeline) -> None:
+    """The apply cost the provider no retry and no error, each new function was ready at
+    the provider's first look, and the only pauses were the provider's fixed waits."""
+    assert timeline.requests, "the log shows no request: was TF_LOG honoured?"
+    assert timeline.retried() == [], [r.label() for r in timeline.retried()]
+    assert timeline.errors() == [], [r.label() for r in timeline.errors()]
+    # The waiters read GetFunction: a function that is ready says so at the first look.
+    looks = [r for r in timeline.responses if r.fields.get("rpc.method") == "GetFunction"]
+    assert looks
+    for look in looks:
+        config = json.loads(look.body)["Configuration"]
+        state = (config["State"], config["LastUpdateStatus"])
+        assert state == ("Active", "Successful"), f"{config['FunctionName']}: {state}"
+    # waitFunctionCreated sleeps 5 s before its first look at a new function, whatever the
+    # answers: those two sleeps are the provider's; any other pause would be ours.
+    pauses = timeline.pauses(at_least=2.0)
+    assert [p.waiter is not None for p in pauses] == [True, True], [
+        f"{p.seconds:.1f} s: {p.cause()}" for p in pauses
+    ]
+
+
 @pytest.mark.acceptance
 def test_the_seed_applies_runs_its_orders_plans_clean_and_destroys(
     stepfn_server_factory: Any, tmp_path: Path
 ) -> None:
     url = stepfn_server_factory().endpoint_url
     folder = prepared(tmp_path, url)
-    terraform(folder, "apply", "-auto-approve")
+    terraform(folder, "apply", "-auto-approve", log=tmp_path / "apply.log")
+    check_no_wait_is_ours(tf_log.read(tmp_path / "apply.log"))
 
     iam, functions, sfn = aws("iam", url), aws("lambda", url), aws("stepfunctions", url)
     iam.get_role(RoleName="StepFunctionExecutionRole")

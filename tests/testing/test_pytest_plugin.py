@@ -166,3 +166,50 @@ def test_the_plugin_works_in_a_fresh_project(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+SPARES_TEST = """
+import time
+
+ran = []
+
+
+def test_one(stepfn_server):
+    ran.append((stepfn_server.process.pid, stepfn_server.launched, time.monotonic()))
+
+
+def test_two(stepfn_server):
+    ran.append((stepfn_server.process.pid, stepfn_server.launched, time.monotonic()))
+    time.sleep(0.5)
+    ran.append((None, None, time.monotonic()))
+
+
+def test_three(stepfn_server):
+    # A fresh process and store, started while test_two ran.
+    assert stepfn_server.process.pid not in {pid for pid, _, _ in ran}
+    assert stepfn_server.client().list_state_machines()["stateMachines"] == []
+    assert stepfn_server.launched < ran[-1][2]
+
+
+def test_other_options(stepfn_server_factory):
+    # Options not seen before: a server of its own, started now.
+    server = stepfn_server_factory(wait_time_scale=0.5)
+    assert server.launched > ran[-1][2]
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.acceptance
+def test_the_next_server_starts_while_the_test_before_it_runs(tmp_path: Path) -> None:
+    (tmp_path / "test_spares.py").write_text(SPARES_TEST, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "PYTHONPATH"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout

@@ -177,16 +177,23 @@ def _in_path(value: Any) -> set[str]:
 def _in_template(value: Any) -> set[str]:
     """The ``.$`` fields of a payload template, at any depth."""
     names: set[str] = set()
-    if isinstance(value, Mapping):
-        for key, inner in value.items():
-            if isinstance(key, str) and key.endswith(".$") and isinstance(inner, str):
-                names |= _in_expression(inner)
-            else:
-                names |= _in_template(inner)
+    for key, text in _strings(value):
+        if isinstance(key, str) and key.endswith(".$"):
+            names |= _in_expression(text)
+    return names
+
+
+def _strings(value: Any, key: Any = None) -> Iterator[tuple[Any, str]]:
+    """Every string of a JSON value, at any depth, with the key it stands under (None
+    in a list or at the top)."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, Mapping):
+        for inner_key, inner in value.items():
+            yield from _strings(inner, inner_key)
     elif isinstance(value, list):
         for inner in value:
-            names |= _in_template(inner)
-    return names
+            yield from _strings(inner)
 
 
 def _in_expression(text: str) -> set[str]:
@@ -197,17 +204,12 @@ def _in_expression(text: str) -> set[str]:
 
 
 def _in_jsonata_value(value: Any) -> set[str]:
+    """The ``{% ... %}`` expressions of a JSONata field's value, at any depth."""
     names: set[str] = set()
-    if isinstance(value, str):
-        match = _JSONATA.match(value.strip())
+    for _, text in _strings(value):
+        match = _JSONATA.match(text.strip())
         if match:
             names |= _in_jsonata(match.group(1))
-    elif isinstance(value, Mapping):
-        for inner in value.values():
-            names |= _in_jsonata_value(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            names |= _in_jsonata_value(inner)
     return names
 
 

@@ -33,6 +33,7 @@ from stepfn.durable.effects import ending, plan
 from stepfn.durable.map_redrive import with_children
 from stepfn.durable.map_results import wants_children, with_stored_children
 from stepfn.durable.models import ModelCache
+from stepfn.durable.run_cache import RunStates
 from stepfn.interp.commands import (
     InvokeTask,
     Redrive,
@@ -48,7 +49,7 @@ from stepfn.interp.commands import (
 from stepfn.interp.context import ExecutionInfo
 from stepfn.interp.events import Event, TextMemo, to_json_text
 from stepfn.interp.machine import Interpreter
-from stepfn.interp.runstate import RunState, run_state_from_json, run_state_to_json
+from stepfn.interp.runstate import RunState, run_state_to_json
 from stepfn.store.base import (
     ChildStep,
     ExecutionRecord,
@@ -135,6 +136,7 @@ class _Prepared:
     invokes: list[TaskRecord]
     request_info: ExecutionInfo
     record: ExecutionRecord  # as read for the step: what its log events are filed under
+    run: RunState | None = None  # the run state after the step (the commit's text, parsed)
 
 
 # How long a step may run before it yields (its execution goes on in a later step, so
@@ -173,6 +175,7 @@ class Worker:
         self.ids = ids
         self.models = models if models is not None else ModelCache()
         self.on_runnable = on_runnable
+        self.run_states = RunStates()
         self._in_flight = 0
         self._in_flight_lock = threading.Condition()
         # Tasks on their way, by token: a step that gives one up (its timeout fired, the
@@ -244,6 +247,7 @@ class Worker:
                 self.on_runnable(item.commit.execution_arn)
                 continue
             committed.add(item.commit.execution_arn)
+            self._keep(item)
             transitions += sum(1 for e in item.commit.events if e.type.endswith("StateEntered"))
             self._committed(item)
             if self.logs is not None:
@@ -288,11 +292,18 @@ class Worker:
         except BaseException:
             self._unhold(held)
             raise
+        self._keep(item)
         self._committed(item, started=True)
         if self.logs is not None:
             # Before its tasks can answer: the start's log events come first.
             self.logs.write(self.logs.committed(record, commit.events))
         self._start_effects(item)
+
+    def _keep(self, item: _Prepared) -> None:
+        """After its commit: keep the run state of an execution that goes on, for its
+        next step (see ``run_cache.py``)."""
+        if item.run is not None and item.commit.status == "RUNNING":
+            self.run_states.keep(item.commit.execution_arn, item.commit.run_state, item.run)
 
     def _committed(self, item: _Prepared, started: bool = False) -> None:
         """Tell those who watch that ``item``'s step is committed (``started``: it was
@@ -360,7 +371,7 @@ class Worker:
             )
         info = execution_info_of(record)
         interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
-        run = run_state_from_json(record.run_state)
+        run = self.run_states.take(arn, record.run_state)
         # Each yield of a long step costs a read and a write of its whole run state: the
         # budget doubles with each yield in a row, so that cost stays a small share.
         interpreter.yield_check = budget(STEP_BUDGET * 2 ** min(run.yields, MAX_BUDGET_DOUBLINGS))
@@ -405,7 +416,7 @@ class Worker:
             children=step.children,
         )
         invokes = [t for t in step.tasks if t.kind in ("invoke", "callback")]
-        return _Prepared(commit, invokes, info, record)
+        return _Prepared(commit, invokes, info, record, run)
 
     def _complete(self, stimulus: Stimulus) -> Stimulus:
         """A stimulus with what the inbox leaves out of it read from the store: the

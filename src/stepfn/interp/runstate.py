@@ -13,15 +13,22 @@ lock. ``ChildExecution`` holds what a running child's history and context object
 from __future__ import annotations
 
 import json
+import operator
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from stepfn.interp.events import to_json_text
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # ``Thread.execution`` of a thread whose events are dropped: an item of a distributed Map
 # whose children are not stored (ExecutionType EXPRESS), and the threads inside it.
 SILENT = "-"
+
+R = TypeVar("R", bound="DataclassInstance")
 
 
 @dataclass(slots=True)
@@ -141,64 +148,149 @@ class RunState:
     yields: int = 0
 
 
+class _Form(Generic[R]):
+    """How the records of one dataclass are written as JSON-friendly data and read back.
+
+    Every field is written as it is (a JSON value already) but those that ``encode``
+    converts, and read back through ``decode`` (None stays None). A field the data
+    lacks (a run state written before the field existed) gets its default. What is read
+    is not copied: a record read shares its lists and dicts with the data (fresh from
+    JSON text).
+    """
+
+    def __init__(
+        self,
+        kind: type[R],
+        encode: dict[str, Callable[[Any], Any]] | None = None,
+        decode: dict[str, Callable[[Any], Any]] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.names = tuple(f.name for f in fields(kind))
+        # Run states are written and read at every step: the fields are taken by one
+        # C call each way, and converted by position.
+        self._attributes = operator.attrgetter(*self.names)
+        self._items = operator.itemgetter(*self.names)
+        self._encode = [(self.names.index(name), f) for name, f in (encode or {}).items()]
+        self._decode = [(self.names.index(name), f) for name, f in (decode or {}).items()]
+        self._fields = fields(kind)
+
+    def dump(self, record: R) -> dict[str, Any]:
+        """The record as JSON-friendly data."""
+        values = list(self._attributes(record))
+        for index, encode in self._encode:
+            if values[index] is not None:
+                values[index] = encode(values[index])
+        return dict(zip(self.names, values, strict=False))
+
+    def load(self, data: dict[str, Any]) -> R:
+        """The record that ``dump`` wrote."""
+        try:
+            values = list(self._items(data))
+        except KeyError:
+            values = self._with_defaults(data)
+        else:
+            for index, decode in self._decode:
+                if values[index] is not None:
+                    values[index] = decode(values[index])
+        return self.kind(*values)
+
+    def _with_defaults(self, data: dict[str, Any]) -> list[Any]:
+        # Data from before some field existed: the fields it has, decoded, and the
+        # defaults (in the record's form already) of those it lacks.
+        values = [data.get(name) for name in self.names]
+        for index, decode in self._decode:
+            if values[index] is not None:
+                values[index] = decode(values[index])
+        for index, f in enumerate(self._fields):
+            if f.name in data:
+                continue
+            if f.default_factory is not MISSING:
+                values[index] = f.default_factory()
+            elif f.default is not MISSING:
+                values[index] = f.default
+            else:
+                raise KeyError(f.name)
+        return values
+
+
+def _pairs(mapping: dict[Any, Any]) -> list[tuple[Any, Any]]:
+    # JSON object keys are text: integer keys are kept as (key, value) pairs.
+    return sorted(mapping.items())
+
+
+def _int_keys(pairs: list[list[Any]]) -> dict[int, Any]:
+    return {int(key): value for key, value in pairs}
+
+
+def _redrive_to_data(redriven: dict[int, RedriveOf]) -> list[list[Any]]:
+    return [
+        [index, r.arn, r.next_event_id, r.redrive_count, r.start_time]
+        for index, r in sorted(redriven.items())
+    ]
+
+
+def _redrive_from_data(data: list[list[Any]]) -> dict[int, RedriveOf]:
+    return {
+        index: RedriveOf(arn, next_id, count, start) for index, arn, next_id, count, start in data
+    }
+
+
+def _pair(value: list[Any]) -> tuple[Any, Any]:
+    return (value[0], value[1])
+
+
+_FAN = _Form(
+    FanOut,
+    encode={
+        "pending": list,
+        "running": _pairs,
+        "redriven": _redrive_to_data,
+        "succeeded": sorted,
+    },
+    decode={
+        "pending": deque,
+        "running": _int_keys,
+        "redriven": _redrive_from_data,
+        "succeeded": set,
+    },
+)
+_THREAD = _Form(
+    Thread,
+    encode={"attempts": _pairs, "fan": _FAN.dump, "map_item": list, "announce": list},
+    decode={"attempts": _int_keys, "fan": _FAN.load, "map_item": _pair, "announce": _pair},
+)
+_CHILD = _Form(ChildExecution)
+
+
+def _thread_from_dict(data: dict[str, Any]) -> Thread:
+    if "execution" not in data and data.get("silent"):
+        # Run states written before child executions marked such threads "silent".
+        data = {**data, "execution": SILENT}
+    return _THREAD.load(data)
+
+
+_RUN = _Form(
+    RunState,
+    # Threads and children as lists: each holds its own key.
+    encode={
+        "threads": lambda threads: [_THREAD.dump(t) for t in threads.values()],
+        "children": lambda children: [_CHILD.dump(c) for c in children.values()],
+    },
+    decode={
+        "threads": lambda items: {t.id: t for t in map(_thread_from_dict, items)},
+        "children": lambda items: {c.arn: c for c in map(_CHILD.load, items)},
+    },
+)
+
+
 def run_state_to_dict(run: RunState) -> dict[str, Any]:
     """The run state as JSON-friendly data."""
-    return {
-        "status": run.status,
-        "output": run.output,
-        "error": run.error,
-        "cause": run.cause,
-        "next_event_id": run.next_event_id,
-        "next_timer": run.next_timer,
-        "next_thread": run.next_thread,
-        "last_time": run.last_time,
-        "tokens": run.tokens,
-        "timers": run.timers,
-        "threads": [_thread_to_dict(t) for t in run.threads.values()],
-        "children": [
-            {
-                "arn": c.arn,
-                "name": c.name,
-                "thread": c.thread,
-                "input": c.input,
-                "start_time": c.start_time,
-                "label": c.label,
-                "next_event_id": c.next_event_id,
-                "redrive_count": c.redrive_count,
-            }
-            for c in run.children.values()
-        ],
-        "pending": run.pending,
-        "busy": run.busy,
-        "yields": run.yields,
-    }
+    return _RUN.dump(run)
 
 
 def run_state_from_dict(data: dict[str, Any]) -> RunState:
     """The run state that ``run_state_to_dict`` wrote."""
-    run = RunState(
-        status=data["status"],
-        output=data["output"],
-        error=data["error"],
-        cause=data["cause"],
-        next_event_id=data["next_event_id"],
-        next_timer=data["next_timer"],
-        next_thread=data["next_thread"],
-        last_time=data.get("last_time", 0.0),
-        tokens=dict(data["tokens"]),
-        timers=dict(data["timers"]),
-        pending=list(data.get("pending", ())),
-        busy=data.get("busy", 0),
-        yields=data.get("yields", 0),
-    )
-    for item in data["threads"]:
-        thread = _thread_from_dict(item)
-        run.threads[thread.id] = thread
-    # Run states written before child executions existed have none.
-    for item in data.get("children", ()):
-        child = ChildExecution(**item)
-        run.children[child.arn] = child
-    return run
+    return _RUN.load(data)
 
 
 def run_state_to_json(run: RunState) -> str:
@@ -209,101 +301,3 @@ def run_state_to_json(run: RunState) -> str:
 def run_state_from_json(text: str) -> RunState:
     """The run state from its JSON text."""
     return run_state_from_dict(json.loads(text))
-
-
-def _thread_to_dict(thread: Thread) -> dict[str, Any]:
-    fan = thread.fan
-    return {
-        "id": thread.id,
-        "machine_key": thread.machine_key,
-        "parent": thread.parent,
-        "index": thread.index,
-        "state": thread.state,
-        "state_input": thread.state_input,
-        "entered_id": thread.entered_id,
-        "entered_time": thread.entered_time,
-        "last_event_id": thread.last_event_id,
-        # JSON object keys are text: keep the retrier indexes as pairs.
-        "attempts": sorted(thread.attempts.items()),
-        "retry_count": thread.retry_count,
-        "token": thread.token,
-        "timers": thread.timers,
-        "fan": None
-        if fan is None
-        else {
-            "kind": fan.kind,
-            "items": fan.items,
-            "results": fan.results,
-            "pending": list(fan.pending),
-            "running": sorted(fan.running.items()),
-            "max_concurrency": fan.max_concurrency,
-            "failures": fan.failures,
-            "tolerated_count": fan.tolerated_count,
-            "tolerated_percentage": fan.tolerated_percentage,
-            "effective_input": fan.effective_input,
-            "map_run": fan.map_run,
-            "map_run_event_id": fan.map_run_event_id,
-            "redriven": [
-                [index, r.arn, r.next_event_id, r.redrive_count, r.start_time]
-                for index, r in sorted(fan.redriven.items())
-            ],
-            "succeeded": sorted(fan.succeeded),
-            "phase": fan.phase,
-        },
-        "variables": thread.variables,
-        "map_item": None if thread.map_item is None else list(thread.map_item),
-        "done": thread.done,
-        "execution": thread.execution,
-        "announce": None if thread.announce is None else list(thread.announce),
-    }
-
-
-def _thread_from_dict(data: dict[str, Any]) -> Thread:
-    fan_data = data["fan"]
-    fan = None
-    if fan_data is not None:
-        fan = FanOut(
-            kind=fan_data["kind"],
-            items=fan_data["items"],
-            results=fan_data["results"],
-            pending=deque(fan_data["pending"]),
-            running={int(i): tid for i, tid in fan_data["running"]},
-            max_concurrency=fan_data["max_concurrency"],
-            failures=fan_data["failures"],
-            tolerated_count=fan_data["tolerated_count"],
-            tolerated_percentage=fan_data["tolerated_percentage"],
-            effective_input=fan_data["effective_input"],
-            map_run=fan_data.get("map_run", ""),
-            map_run_event_id=fan_data.get("map_run_event_id", 0),
-            redriven={
-                index: RedriveOf(arn, next_id, count, start)
-                for index, arn, next_id, count, start in fan_data.get("redriven", ())
-            },
-            # Run states written before inline redrive kept successes have none.
-            succeeded=set(fan_data.get("succeeded", ())),
-            phase=fan_data.get("phase", ""),
-        )
-    map_item = data["map_item"]
-    announce = data["announce"]
-    return Thread(
-        id=data["id"],
-        machine_key=data["machine_key"],
-        parent=data["parent"],
-        index=data["index"],
-        state=data["state"],
-        state_input=data["state_input"],
-        entered_id=data["entered_id"],
-        entered_time=data["entered_time"],
-        last_event_id=data["last_event_id"],
-        attempts={int(k): v for k, v in data["attempts"]},
-        retry_count=data["retry_count"],
-        token=data["token"],
-        timers=dict(data["timers"]),
-        fan=fan,
-        variables=dict(data["variables"]),
-        map_item=None if map_item is None else (map_item[0], map_item[1]),
-        done=data["done"],
-        # Run states written before child executions had "silent" instead.
-        execution=data.get("execution", SILENT if data.get("silent") else ""),
-        announce=None if announce is None else (announce[0], announce[1]),
-    )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -139,6 +140,10 @@ def _page(items: list[Any], marker: Any, max_items: Any, key: str) -> dict[str, 
     return result
 
 
+ROLE_CACHE_SECONDS = 1.0  # how long a role's documents are read again at most
+ROLE_CACHE_SIZE = 1024  # roles kept at once (all forgotten past it)
+
+
 class Iam:
     """IAM roles and policies, and STS's caller identity, over the store."""
 
@@ -146,6 +151,8 @@ class Iam:
         self.ctx = ctx
         self.store = ctx.store
         self.arns = ctx.arns
+        # role ARN -> (until when, IAM generation, its documents): see role_documents
+        self._role_documents: dict[str, tuple[float, int, list[str] | None]] = {}
         self.operations: dict[str, Operation] = {
             name: getattr(self, arns_name)
             for name, arns_name in (
@@ -644,7 +651,24 @@ class Iam:
 
     def role_documents(self, role_arn: str) -> list[str] | None:
         """The policy documents of the role ``role_arn`` names (attached policies' default
-        versions and inline policies); None when IAM has no such role."""
+        versions and inline policies); None when IAM has no such role.
+
+        Every task of an execution asks for them, so they are kept for a moment: until
+        an IAM write of this process (``iam_generation``), or ``ROLE_CACHE_SECONDS``
+        for another server's writes on a shared database (as AWS's IAM takes a moment
+        to show a change everywhere). The list is shared: callers only read it."""
+        generation = self.store.iam_generation()
+        now = time.monotonic()
+        kept = self._role_documents.get(role_arn)
+        if kept is not None and kept[0] > now and kept[1] == generation:
+            return kept[2]
+        documents = self._read_role_documents(role_arn)
+        if len(self._role_documents) >= ROLE_CACHE_SIZE:
+            self._role_documents.clear()
+        self._role_documents[role_arn] = (now + ROLE_CACHE_SECONDS, generation, documents)
+        return documents
+
+    def _read_role_documents(self, role_arn: str) -> list[str] | None:
         name = arns.role_name(role_arn)
         role = self.store.get_role(name) if name else None
         if role is None or role.arn != role_arn:

@@ -120,19 +120,25 @@ def _statement_applies(statement: dict[str, Any], action: str, resource: str | N
     return False
 
 
+@functools.lru_cache(maxsize=1024)
+def _statements(document: str) -> tuple[dict[str, Any], ...]:
+    """The statements of a policy document, parsed once per text (every task of an
+    execution evaluates its role's documents); none for text that is not a policy."""
+    try:
+        parsed = json.loads(document)
+    except ValueError:
+        return ()
+    statements = parsed.get("Statement") if isinstance(parsed, dict) else None
+    listed = statements if isinstance(statements, list) else [statements]
+    return tuple(s for s in listed if isinstance(s, dict))
+
+
 def evaluate(documents: list[str], action: str, resource: str | None) -> bool:
     """Whether identity policies ``documents`` allow ``action`` on ``resource`` (None:
     a resource only the service knows; see ``_statement_applies``)."""
     allowed = False
     for document in documents:
-        try:
-            parsed = json.loads(document)
-        except ValueError:
-            continue
-        statements = parsed.get("Statement") if isinstance(parsed, dict) else None
-        for statement in statements if isinstance(statements, list) else [statements]:
-            if not isinstance(statement, dict):
-                continue
+        for statement in _statements(document):
             if _statement_applies(statement, action, resource):
                 if statement.get("Effect") == "Deny":
                     return False

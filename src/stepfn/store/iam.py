@@ -57,6 +57,12 @@ class IamStore(abc.ABC):
     """Roles and policies; each method is one transaction."""
 
     @abc.abstractmethod
+    def iam_generation(self) -> int:
+        """A number that every IAM write through this store object changes: what a
+        cache of IAM reads in this process compares with (another process's writes it
+        cannot see)."""
+
+    @abc.abstractmethod
     def insert_role(self, record: RoleRecord) -> None:
         """Add a role; ``Conflict`` when its name exists."""
 

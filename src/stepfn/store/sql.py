@@ -123,8 +123,7 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def get_state_machine(self, arn: str) -> StateMachineRecord | None:
         """The state machine with this (unqualified) ARN."""
-        row = self._one("get_state_machine", {"arn": arn}, "state_machines")
-        return None if row is None else StateMachineRecord(**row)
+        return self._one("get_state_machine", {"arn": arn}, "state_machines", StateMachineRecord)
 
     def update_state_machine(self, record: StateMachineRecord) -> None:
         """Replace a stored state machine; ``StoreError`` when there is none."""
@@ -144,8 +143,7 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def list_state_machines(self) -> list[StateMachineRecord]:
         """All state machines, oldest first."""
-        found = self._all("list_state_machines", {}, "state_machines")
-        return [StateMachineRecord(**row) for row in found]
+        return self._all("list_state_machines", {}, "state_machines", StateMachineRecord)
 
     def insert_version(self, record: VersionRecord) -> None:
         """Add a version; ``Conflict`` when its ARN (or its number) exists."""
@@ -153,13 +151,12 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def get_version(self, arn: str) -> VersionRecord | None:
         """The version with this ARN."""
-        row = self._one("get_version", {"arn": arn}, "versions")
-        return None if row is None else VersionRecord(**row)
+        return self._one("get_version", {"arn": arn}, "versions", VersionRecord)
 
     def list_versions(self, state_machine_arn: str) -> list[VersionRecord]:
         """A state machine's versions, newest first."""
-        found = self._all("list_versions", {"state_machine_arn": state_machine_arn}, "versions")
-        return [VersionRecord(**row) for row in found]
+        values = {"state_machine_arn": state_machine_arn}
+        return self._all("list_versions", values, "versions", VersionRecord)
 
     def delete_version(self, arn: str) -> None:
         """Remove a version and its tags."""
@@ -171,8 +168,7 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def get_alias(self, arn: str) -> AliasRecord | None:
         """The alias with this ARN."""
-        row = self._one("get_alias", {"arn": arn}, "aliases")
-        return None if row is None else AliasRecord(**row)
+        return self._one("get_alias", {"arn": arn}, "aliases", AliasRecord)
 
     def update_alias(self, record: AliasRecord) -> None:
         """Replace a stored alias; ``StoreError`` when there is none."""
@@ -190,8 +186,8 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def list_aliases(self, state_machine_arn: str) -> list[AliasRecord]:
         """A state machine's aliases, oldest first."""
-        found = self._all("list_aliases", {"state_machine_arn": state_machine_arn}, "aliases")
-        return [AliasRecord(**row) for row in found]
+        values = {"state_machine_arn": state_machine_arn}
+        return self._all("list_aliases", values, "aliases", AliasRecord)
 
     # activities and tags ------------------------------------------------------------------
 
@@ -201,8 +197,7 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def get_activity(self, arn: str) -> ActivityRecord | None:
         """The activity with this ARN."""
-        row = self._one("get_activity", {"arn": arn}, "activities")
-        return None if row is None else ActivityRecord(**row)
+        return self._one("get_activity", {"arn": arn}, "activities", ActivityRecord)
 
     def delete_activity(self, arn: str) -> None:
         """Remove an activity and its tags."""
@@ -212,7 +207,7 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def list_activities(self) -> list[ActivityRecord]:
         """All activities, oldest first."""
-        return [ActivityRecord(**row) for row in self._all("list_activities", {}, "activities")]
+        return self._all("list_activities", {}, "activities", ActivityRecord)
 
     def get_tags(self, resource_arn: str) -> dict[str, str]:
         """A resource's tags, by key."""
@@ -319,10 +314,11 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         """The execution with this ARN."""
-        row = self._one("get_execution", {"arn": arn}, "executions")
-        if row is None:
-            return None
-        return ExecutionRecord(definition=self._definition(row.pop("definition_id")), **row)
+        return self._one("get_execution", {"arn": arn}, "executions", self._execution)
+
+    def _execution(self, definition_id: int | None, **row: Any) -> ExecutionRecord:
+        # An execution row names its definition's row (see _definition_ids).
+        return ExecutionRecord(definition=self._definition(definition_id), **row)
 
     def list_executions(
         self,
@@ -595,13 +591,11 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def get_task(self, token: str) -> TaskRecord | None:
         """The task with this token."""
-        row = self._one("get_task", {"token": token}, "tasks")
-        return None if row is None else TaskRecord(**row)
+        return self._one("get_task", {"token": token}, "tasks", TaskRecord)
 
     def tasks_with_status(self, status: str, kind: str | None = None) -> list[TaskRecord]:
         """Tasks in a status (and of a kind), oldest first."""
-        found = self._all("tasks_with_status", {"status": status, "kind": kind}, "tasks")
-        return [TaskRecord(**row) for row in found]
+        return self._all("tasks_with_status", {"status": status, "kind": kind}, "tasks", TaskRecord)
 
     def mark_task(self, token: str, status: str, worker_name: str | None = None) -> None:
         """Move a task to a status (and, when given, to a worker); ``StoreError`` when

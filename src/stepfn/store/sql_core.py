@@ -13,12 +13,14 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from stepfn.store import sqlfile
 from stepfn.store.base import Store, StoreDamaged, StoreError
 from stepfn.store.sql_rows import params as row_params
 from stepfn.store.sql_rows import record, rows
+
+R = TypeVar("R")
 
 
 class SqlCore(Store):
@@ -120,15 +122,21 @@ class SqlCore(Store):
         """A condition fragment of the query files (untranslated, for ``_fill``)."""
         return sqlfile.fragment(sqlfile.queries(self.dialect)[name])
 
-    def _one(self, query: str, params: dict[str, Any], table: str) -> dict[str, Any] | None:
+    def _one(
+        self, query: str, params: dict[str, Any], table: str, make: Callable[..., R]
+    ) -> R | None:
+        """The record of the row a query reads (``make`` of its fields), or None."""
         with self._read() as conn:
             found = rows(conn.execute(self._q[query], params))
-        return record(found[0], table) if found else None
+        return make(**record(found[0], table)) if found else None
 
-    def _all(self, query: str, params: dict[str, Any], table: str) -> list[dict[str, Any]]:
+    def _all(
+        self, query: str, params: dict[str, Any], table: str, make: Callable[..., R]
+    ) -> list[R]:
+        """The records of the rows a query reads, in its order."""
         with self._read() as conn:
             found = rows(conn.execute(self._q[query], params))
-        return [record(row, table) for row in found]
+        return [make(**record(row, table)) for row in found]
 
     def _insert(self, query: str, row: Any, table: str) -> None:
         with self._write() as conn:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from stepfn.store.sql_core import SqlCore
-from stepfn.store.sql_rows import rows
 
 
 @dataclass(frozen=True)
@@ -40,39 +39,45 @@ class FunctionAliasRow:
     revision_id: str
 
 
+# The tables, as the core's row helpers name them (neither has JSON columns to decode).
+_VERSIONS = "functions"
+_ALIASES = "function_aliases"
+
+
 class SqlFunctions(SqlCore):
     """Function versions and aliases, in SQL."""
 
     def put_function_version(self, row: FunctionRow) -> None:
         """Add a version, or replace one (its creation time and counter kept)."""
-        params = {k: v for k, v in vars(row).items() if k != "last_published"}
         with self._write() as conn:
-            conn.execute(self._q["put_function_version"], params)
+            self._put_version(conn, row)
 
     def get_function_version(self, name: str, version: str) -> FunctionRow | None:
         """One version of a function, or None."""
-        with self._read() as conn:
-            found = rows(
-                conn.execute(self._q["get_function_version"], {"name": name, "version": version})
-            )
-        return FunctionRow(**found[0]) if found else None
+        values = {"name": name, "version": version}
+        return self._one("get_function_version", values, _VERSIONS, FunctionRow)
 
     def list_function_versions(self, name: str) -> list[FunctionRow]:
         """Every stored version of a function (unordered)."""
-        return self._function_rows("list_function_versions", {"name": name})
+        return self._all("list_function_versions", {"name": name}, _VERSIONS, FunctionRow)
 
     def list_functions_latest(self) -> list[FunctionRow]:
         """The ``$LATEST`` of every function, by name."""
-        return self._function_rows("list_functions_latest", {})
+        return self._all("list_functions_latest", {}, _VERSIONS, FunctionRow)
 
     def publish_function_version(self, name: str, row: FunctionRow) -> None:
         """Store a published version and record its number as the last handed out."""
-        params = {k: v for k, v in vars(row).items() if k != "last_published"}
         with self._write() as conn:
-            conn.execute(self._q["put_function_version"], params)
+            self._put_version(conn, row)
             conn.execute(
                 self._q["set_function_last_published"], {"name": name, "number": int(row.version)}
             )
+
+    def _put_version(self, conn: Any, row: FunctionRow) -> None:
+        # The counter of published versions is moved on only by publishing
+        # (set_function_last_published): writing a version leaves it as it is.
+        params = {k: v for k, v in vars(row).items() if k != "last_published"}
+        conn.execute(self._q["put_function_version"], params)
 
     def delete_function(self, name: str, version: str | None = None) -> None:
         """Remove one version, or (``version`` None) the function with its aliases."""
@@ -95,17 +100,12 @@ class SqlFunctions(SqlCore):
 
     def get_function_alias(self, name: str, alias: str) -> FunctionAliasRow | None:
         """One alias of a function, or None."""
-        with self._read() as conn:
-            found = rows(
-                conn.execute(self._q["get_function_alias"], {"name": name, "alias": alias})
-            )
-        return FunctionAliasRow(**found[0]) if found else None
+        values = {"name": name, "alias": alias}
+        return self._one("get_function_alias", values, _ALIASES, FunctionAliasRow)
 
     def list_function_aliases(self, name: str) -> list[FunctionAliasRow]:
         """A function's aliases, by name."""
-        with self._read() as conn:
-            found = rows(conn.execute(self._q["list_function_aliases"], {"name": name}))
-        return [FunctionAliasRow(**row) for row in found]
+        return self._all("list_function_aliases", {"name": name}, _ALIASES, FunctionAliasRow)
 
     def delete_function_alias(self, name: str, alias: str) -> None:
         """Remove an alias (nothing when missing)."""
@@ -148,8 +148,3 @@ class SqlFunctions(SqlCore):
                 self._q["remove_function_version_statements"],
                 {"name": name, "qualifier": qualifier},
             )
-
-    def _function_rows(self, query: str, params: dict[str, Any]) -> list[FunctionRow]:
-        with self._read() as conn:
-            found = rows(conn.execute(self._q[query], params))
-        return [FunctionRow(**row) for row in found]

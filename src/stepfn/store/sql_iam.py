@@ -2,101 +2,117 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
-from stepfn.store.common import from_json, to_json
 from stepfn.store.iam import IamStore, PolicyRecord, PolicyVersionRecord, RoleRecord
 from stepfn.store.sql_core import SqlCore
-from stepfn.store.sql_rows import rows
+from stepfn.store.sql_rows import params, rows
 
 
-def _role(row: dict[str, Any]) -> RoleRecord:
-    row["tags"] = from_json(row["tags"])
-    return RoleRecord(**row)
-
-
-def _policy(row: dict[str, Any]) -> PolicyRecord:
-    row["tags"] = from_json(row["tags"])
-    return PolicyRecord(**row)
-
-
-def _with_tags(record: Any, *drop: str) -> dict[str, Any]:
-    values = asdict(record)
-    values["tags"] = to_json(values["tags"])
+def _columns(record: Any, table: str, *drop: str) -> dict[str, Any]:
+    """A role's or a policy's fields as parameters (its tags as JSON text), without the
+    columns that ``drop`` names (those a statement does not write)."""
+    values = params(record, table)
     for name in drop:
         values.pop(name, None)
     return values
 
 
+def _policy_update(policy: PolicyRecord) -> dict[str, Any]:
+    """What ``update_iam_policy`` writes of a policy: neither what names it nor its
+    attachment count (counted from the attachments when read)."""
+    return _columns(
+        policy, "iam_policies", "attachment_count", "name", "policy_id", "path", "create_date"
+    )
+
+
 class SqlIam(SqlCore, IamStore):
     """Roles and managed policies, in SQL."""
 
+    _iam_writes = itertools.count()  # next() is atomic: writes from any thread count
+    _iam_written = 0
+
+    def iam_generation(self) -> int:
+        """Changed by every IAM write of this store object (see ``IamStore``)."""
+        return self._iam_written
+
+    @contextmanager
+    def _iam_change(self) -> Iterator[None]:
+        # After the write (committed or not): a reader that cached before it sees a
+        # new generation, one that reads after it reads the new rows.
+        try:
+            yield
+        finally:
+            self._iam_written = next(self._iam_writes)
+
     def insert_role(self, record: RoleRecord) -> None:
         """Add a role; ``Conflict`` when its name exists."""
-        with self._write() as conn:
-            conn.execute(self._q["insert_iam_role"], _with_tags(record))
+        with self._iam_change(), self._write() as conn:
+            conn.execute(self._q["insert_iam_role"], _columns(record, "iam_roles"))
 
     def get_role(self, name: str) -> RoleRecord | None:
         """The role with this name."""
-        row = self._one("get_iam_role", {"name": name}, "iam_roles")
-        return None if row is None else _role(row)
+        return self._one("get_iam_role", {"name": name}, "iam_roles", RoleRecord)
 
     def update_role(self, record: RoleRecord) -> None:
         """Replace a role's trust policy, description, session duration and tags."""
-        values = _with_tags(record, "role_id", "arn", "path", "create_date")
-        self._update("update_iam_role", values, "role")
+        with self._iam_change():
+            values = _columns(record, "iam_roles", "role_id", "arn", "path", "create_date")
+            self._update("update_iam_role", values, "role")
 
     def list_roles(self) -> list[RoleRecord]:
         """Every role, by name."""
-        return [_role(row) for row in self._all("list_iam_roles", {}, "iam_roles")]
+        return self._all("list_iam_roles", {}, "iam_roles", RoleRecord)
 
     def delete_role(self, name: str) -> None:
         """Remove a role (nothing when missing)."""
-        with self._write() as conn:
+        with self._iam_change(), self._write() as conn:
             conn.execute(self._q["delete_iam_role"], {"name": name})
 
     def insert_policy(self, record: PolicyRecord, first: PolicyVersionRecord) -> None:
         """Add a managed policy with its first version."""
-        with self._write() as conn:
-            conn.execute(self._q["insert_iam_policy"], _with_tags(record, "attachment_count"))
+        with self._iam_change(), self._write() as conn:
+            values = _columns(record, "iam_policies", "attachment_count")
+            conn.execute(self._q["insert_iam_policy"], values)
             conn.execute(self._q["insert_iam_policy_version"], asdict(first))
 
     def get_policy(self, arn: str) -> PolicyRecord | None:
         """The managed policy with this ARN."""
-        row = self._one("get_iam_policy", {"arn": arn}, "iam_policies")
-        return None if row is None else _policy(row)
+        return self._one("get_iam_policy", {"arn": arn}, "iam_policies", PolicyRecord)
 
     def list_policies(self) -> list[PolicyRecord]:
         """Every managed policy, by name."""
-        return [_policy(row) for row in self._all("list_iam_policies", {}, "iam_policies")]
+        return self._all("list_iam_policies", {}, "iam_policies", PolicyRecord)
 
     def update_policy(self, record: PolicyRecord) -> None:
         """Replace a policy's default version, counter, description and tags."""
-        values = _with_tags(record, "attachment_count", "name", "policy_id", "path", "create_date")
-        self._update("update_iam_policy", values, "policy")
+        with self._iam_change():
+            self._update("update_iam_policy", _policy_update(record), "policy")
 
     def delete_policy(self, arn: str) -> None:
         """Remove a managed policy with its versions."""
-        with self._write() as conn:
+        with self._iam_change(), self._write() as conn:
             conn.execute(self._q["delete_iam_policy_versions"], {"policy_arn": arn})
             conn.execute(self._q["delete_iam_policy"], {"arn": arn})
 
     def add_policy_version(self, policy: PolicyRecord, version: PolicyVersionRecord) -> None:
         """Add a version and save the policy's counter and default with it."""
-        values = _with_tags(policy, "attachment_count", "name", "policy_id", "path", "create_date")
-        with self._write() as conn:
+        with self._iam_change(), self._write() as conn:
             conn.execute(self._q["insert_iam_policy_version"], asdict(version))
-            conn.execute(self._q["update_iam_policy"], values)
+            conn.execute(self._q["update_iam_policy"], _policy_update(policy))
 
     def list_policy_versions(self, policy_arn: str) -> list[PolicyVersionRecord]:
         """A policy's versions, newest first."""
-        found = self._all("list_iam_policy_versions", {"policy_arn": policy_arn}, "versions_")
-        return [PolicyVersionRecord(**row) for row in found]
+        values = {"policy_arn": policy_arn}
+        return self._all("list_iam_policy_versions", values, "versions_", PolicyVersionRecord)
 
     def delete_policy_version(self, policy_arn: str, version_id: str) -> None:
         """Remove one version of a policy."""
-        with self._write() as conn:
+        with self._iam_change(), self._write() as conn:
             conn.execute(
                 self._q["delete_iam_policy_version"],
                 {"policy_arn": policy_arn, "version_id": version_id},
@@ -104,7 +120,7 @@ class SqlIam(SqlCore, IamStore):
 
     def attach_role_policy(self, role_name: str, policy_arn: str) -> None:
         """Attach a managed policy to a role (again is nothing)."""
-        with self._write() as conn:
+        with self._iam_change(), self._write() as conn:
             conn.execute(
                 self._q["attach_iam_role_policy"],
                 {"role_name": role_name, "policy_arn": policy_arn},
@@ -112,7 +128,7 @@ class SqlIam(SqlCore, IamStore):
 
     def detach_role_policy(self, role_name: str, policy_arn: str) -> bool:
         """Detach it; whether it was attached."""
-        with self._write() as conn:
+        with self._iam_change(), self._write() as conn:
             cursor = conn.execute(
                 self._q["detach_iam_role_policy"],
                 {"role_name": role_name, "policy_arn": policy_arn},
@@ -129,7 +145,7 @@ class SqlIam(SqlCore, IamStore):
 
     def put_role_policy(self, role_name: str, name: str, document: str) -> None:
         """Add or replace an inline policy of a role."""
-        with self._write() as conn:
+        with self._iam_change(), self._write() as conn:
             conn.execute(
                 self._q["put_iam_role_policy"],
                 {"role_name": role_name, "name": name, "document": document},
@@ -143,7 +159,7 @@ class SqlIam(SqlCore, IamStore):
 
     def delete_role_policy(self, role_name: str, name: str) -> bool:
         """Remove an inline policy; whether there was one."""
-        with self._write() as conn:
+        with self._iam_change(), self._write() as conn:
             cursor = conn.execute(
                 self._q["delete_iam_role_policy"], {"role_name": role_name, "name": name}
             )

@@ -21,8 +21,7 @@ class SqlLogs(SqlCore):
 
     def get_log_group(self, name: str) -> LogGroupRecord | None:
         """The log group with this name (its stored bytes summed)."""
-        row = self._one("get_log_group", {"name": name}, "log_groups")
-        return None if row is None else LogGroupRecord(**row)
+        return self._one("get_log_group", {"name": name}, "log_groups", LogGroupRecord)
 
     def update_log_group(self, record: LogGroupRecord) -> None:
         """Replace a log group's settings; ``StoreError`` when there is none."""
@@ -33,8 +32,7 @@ class SqlLogs(SqlCore):
 
     def list_log_groups(self, prefix: str | None = None) -> list[LogGroupRecord]:
         """Log groups whose name starts with ``prefix`` (all when None), by name."""
-        rows = self._all("list_log_groups", {"prefix": prefix}, "log_groups")
-        return [LogGroupRecord(**row) for row in rows]
+        return self._all("list_log_groups", {"prefix": prefix}, "log_groups", LogGroupRecord)
 
     def delete_log_group(self, name: str) -> None:
         """Remove a log group with its streams and events (nothing when missing)."""
@@ -58,9 +56,7 @@ class SqlLogs(SqlCore):
     ) -> list[LogStreamRecord]:
         """A log group's streams whose name starts with ``prefix``, by name."""
         params = {"log_group_name": log_group_name, "prefix": prefix}
-        return [
-            LogStreamRecord(**row) for row in self._all("list_log_streams", params, "log_streams")
-        ]
+        return self._all("list_log_streams", params, "log_streams", LogStreamRecord)
 
     def delete_log_stream(self, log_group_name: str, name: str) -> None:
         """Remove a log stream with its events (nothing when missing)."""

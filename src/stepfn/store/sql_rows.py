@@ -22,6 +22,8 @@ JSON_COLUMNS = {
     ),
     "versions": ("logging_configuration", "tracing_configuration"),
     "aliases": ("routing_configuration",),
+    "iam_roles": ("tags",),
+    "iam_policies": ("tags",),
 }
 
 

@@ -12,6 +12,9 @@ state machines.
       def test_charge(stepfn_server): ...
 
   (a function may also be given as a module-level callable).
+  Once two tests have asked for servers started alike, the next such server is
+  started in the background while the test before it runs (a fresh process and store
+  all the same): a suite of short tests spends less of its time waiting for servers.
 * ``stepfn_server_factory``: starts servers with other options in one test
   (``stepfn_server_factory(functions=..., mock_config=..., wait_time_scale=...)``;
   ``clock="virtual"``: time stands still until ``server.advance(seconds)``).
@@ -55,7 +58,9 @@ class StepfnServer:
         wait_time_scale: float = 0.0,
         clock: str = "real",
         extra_args: tuple[str, ...] = (),
+        ready: bool = True,
     ) -> None:
+        """Start the process; ``ready=False`` returns at once (``wait_ready`` later)."""
         self.directory = directory
         self.port = _free_port()
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
@@ -87,6 +92,7 @@ class StepfnServer:
         # The server imports handlers as this process does (test modules included).
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         self.log: list[str] = []
+        self.launched = time.monotonic()  # when the process started (time.monotonic)
         self.process = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
@@ -97,14 +103,17 @@ class StepfnServer:
         )
         self._reader = threading.Thread(target=self._read, daemon=True, name="stepfn-log")
         self._reader.start()
-        self._wait_ready()
+        if ready:
+            self.wait_ready()
 
     def _read(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.log.append(line.rstrip("\n"))
 
-    def _wait_ready(self) -> None:
+    def wait_ready(self) -> None:
+        """Return once this process answers ``/health`` on its port; raise RuntimeError
+        (with its log) when it exits or does not answer within ``START_TIMEOUT``."""
         banner = f"stepfn server on {self.endpoint_url}"
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -258,7 +267,71 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Every server this session started has stopped before pytest ends."""
+    _SPARES.stop()
     reap_stopping()
+
+
+class _Spares:
+    """Servers started ahead of the tests that will ask for them.
+
+    A server takes a second or more to start, most of a short test's time. Once two
+    tests of the session have asked for servers with the same options, each later one
+    that does gets a server started in the background while the test before it ran,
+    and leaves the next one starting (a fresh process and store each time, as without
+    spares). Options seen once start no spare: a test with options of its own (a mock
+    file in its temporary directory, say) does not pay for a server nobody takes."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._spare: tuple[str, StepfnServer] | None = None
+
+    def take(self, directory: Callable[[], Path], options: dict[str, Any]) -> StepfnServer:
+        """A ready server started with ``options`` (in a folder ``directory()`` gives)."""
+        key = _options_key(options)
+        server = None
+        if self._spare is not None:
+            spare_key, spare = self._spare
+            self._spare = None
+            if spare_key == key and spare.process.poll() is None:
+                server = spare
+            else:
+                spare.stop(wait=False)
+        if server is None:
+            server = StepfnServer(directory(), **options)
+        else:
+            server.wait_ready()
+        if key is not None and key in self._seen:
+            self._spare = (key, StepfnServer(directory(), **options, ready=False))
+        elif key is not None:
+            self._seen.add(key)
+        return server
+
+    def stop(self) -> None:
+        """Stop the spare nobody took."""
+        if self._spare is not None:
+            self._spare[1].stop()
+            self._spare = None
+
+
+def _options_key(options: dict[str, Any]) -> str | None:
+    """What a server is started with (its options, and the environment and import path
+    it inherits: a test may set ``AWS_ENDPOINT_URL`` first) as text, to compare two
+    tests' by; None when they cannot be (a handler callable with no module-level name:
+    no spare then)."""
+    try:
+        functions = {n: _handler_spec(h) for n, h in (options.get("functions") or {}).items()}
+    except TypeError:
+        return None
+    started_with = {
+        "options": {**options, "functions": functions},
+        # (less pytest's name of the running test, which differs from test to test)
+        "environment": sorted(i for i in os.environ.items() if i[0] != "PYTEST_CURRENT_TEST"),
+        "path": sys.path,
+    }
+    return json.dumps(started_with, sort_keys=True, default=str)
+
+
+_SPARES = _Spares()
 
 
 @pytest.fixture
@@ -268,7 +341,7 @@ def stepfn_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     servers: list[StepfnServer] = []
 
     def start(**options: Any) -> StepfnServer:
-        server = StepfnServer(tmp_path_factory.mktemp("stepfn"), **options)
+        server = _SPARES.take(lambda: tmp_path_factory.mktemp("stepfn"), options)
         servers.append(server)
         return server
 
