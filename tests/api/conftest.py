@@ -1,11 +1,20 @@
 """Fixtures of the API tests: one real stepfn server per test module (see helpers.py),
 and a check on every successful Step Functions answer: each member must be one that
 botocore's output shape for the operation has (SDKs drop members they do not know, so
-one of ours that AWS does not send would go unnoticed by the clients' tests)."""
+one of ours that AWS does not send would go unnoticed by the clients' tests).
+
+A module whose operations go through the store (executions, activities, task tokens,
+map runs, functions, IAM, logs) says ``ON_EVERY_STORE = True``: its server then runs
+on SQLite and again on PostgreSQL (a schema of its own on the server the test process
+starts; skipped, saying why, when PostgreSQL is not installed). The others (framing,
+signatures, protocols, the SDKs' own checks) do not touch what differs between stores.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -14,9 +23,24 @@ from botocore.model import Shape
 
 from stepfn.api.app import Api
 
-from .helpers import Live, client, start_server, stop_server
+from .helpers import STORES, Live, client, start_server, stop_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import pg  # tests/pg.py
 
 _MODEL = botocore.session.get_session().get_service_model("stepfunctions")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the modules that say ``ON_EVERY_STORE`` once per store, a server each."""
+    if "store_kind" in metafunc.fixturenames and getattr(metafunc.module, "ON_EVERY_STORE", False):
+        metafunc.parametrize("store_kind", STORES, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The store the module's server runs on: ``sqlite`` unless parametrized."""
+    return str(getattr(request, "param", "sqlite"))
 
 
 def unknown_members(shape: Shape | None, value: Any, path: str) -> list[str]:
@@ -60,9 +84,10 @@ def answers_have_only_the_models_members(monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """One server for the module."""
-    served = start_server(tmp_path_factory.mktemp("stepfn-api"))
+def live(store_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """One server for the module (per store, see ``ON_EVERY_STORE``)."""
+    tmp = tmp_path_factory.mktemp("stepfn-api")
+    served = start_server(tmp, pg.store_url(store_kind, tmp))
     yield served
     stop_server(served)
 

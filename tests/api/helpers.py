@@ -1,9 +1,10 @@
 """Helpers of the API tests: a real stepfn HTTP server, real SDK clients pointed at it.
 
 The server runs in this process (a background thread) on a free port, over a SQLite
-store in a temporary directory, with the real clock: the SDKs talk HTTP to it exactly
-as they would to AWS. Nothing here waits on timing for its assertions: tests that need
-an execution to finish poll until it has (``wait_for``).
+store in a temporary directory (or, for the modules that run on every store, a schema of
+its own on the suites' PostgreSQL server: see conftest.py), with the real clock: the
+SDKs talk HTTP to it exactly as they would to AWS. Nothing here waits on timing for its
+assertions: tests that need an execution to finish poll until it has (``wait_for``).
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import pytest
 from botocore.config import Config
 
 from stepfn.api.server import Server
 from stepfn.service.engine import Engine
 
 ROLE = "arn:aws:iam::123456789012:role/stepfn"
+# The stores a test runs on when it runs on every one (``pg.store_url``'s names).
+STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 WAIT_LONG = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
 KEY_ID = "AKIDSTEPFNTEST"
@@ -98,9 +102,10 @@ class Live:
             return response.status, got, raw.decode("latin-1")
 
 
-def start_server(tmp: Path, **server_options: Any) -> Live:
-    """An Engine on a SQLite file and its HTTP server, serving in a thread."""
-    engine = Engine.open(str(tmp / "stepfn.db"), functions={"flaky": flaky})
+def start_server(tmp: Path, db: str | None = None, **server_options: Any) -> Live:
+    """An Engine on a store (by default a SQLite file in ``tmp``) and its HTTP server,
+    serving in a thread."""
+    engine = Engine.open(db or str(tmp / "stepfn.db"), functions={"flaky": flaky})
     server = Server(engine, "127.0.0.1", 0, **server_options)
     server.start_background()
     return Live(engine, server, server.url, tmp)

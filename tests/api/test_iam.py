@@ -14,6 +14,8 @@ from botocore.exceptions import ClientError
 
 from .helpers import KEY_ID, SECRET, Live, finished, unique
 
+ON_EVERY_STORE = True  # on SQLite and on PostgreSQL (see conftest.py)
+
 pytestmark = pytest.mark.integration
 
 TRUST = json.dumps(

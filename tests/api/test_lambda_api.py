@@ -22,6 +22,8 @@ from botocore.exceptions import ClientError
 
 from .helpers import KEY_ID, PASS, ROLE, SECRET, Live, client, finished, unique
 
+ON_EVERY_STORE = True  # on SQLite and on PostgreSQL (see conftest.py)
+
 pytestmark = pytest.mark.integration
 
 PY_HANDLER = """

@@ -30,6 +30,8 @@ from stepfn.errors import ServiceError
 
 from .helpers import KEY_ID, ROLE, SECRET, Live, finished, unique, wait_for
 
+ON_EVERY_STORE = True  # on SQLite and on PostgreSQL (see conftest.py)
+
 PASS_RESULT = {
     "Comment": "BASE_PASS_RESULT",
     "StartAt": "State_1",

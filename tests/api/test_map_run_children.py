@@ -8,6 +8,8 @@ from typing import Any
 
 from .helpers import ROLE, finished, unique
 
+ON_EVERY_STORE = True  # on SQLite and on PostgreSQL (see conftest.py)
+
 
 def distributed(states: dict[str, Any], start: str, **fields: Any) -> dict[str, Any]:
     each = {

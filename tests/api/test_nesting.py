@@ -11,6 +11,8 @@ from botocore.exceptions import ClientError
 
 from .helpers import ROLE, WAIT_LONG, unique
 
+ON_EVERY_STORE = True  # on SQLite and on PostgreSQL (see conftest.py)
+
 TOO_DEEP = "Document nesting depth exceeds the maximum allowed (256 levels)"
 
 

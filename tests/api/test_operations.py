@@ -23,6 +23,8 @@ from stepfn.validation.model import load
 
 from .helpers import PASS, ROLE, WAIT_LONG, Live, client, finished, unique, wait_for
 
+ON_EVERY_STORE = True  # on SQLite and on PostgreSQL (see conftest.py)
+
 CALLBACK = {
     "StartAt": "Ask",
     "States": {

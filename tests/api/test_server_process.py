@@ -1,6 +1,7 @@
 """``stepfn server`` as a process: it serves, answers /health, stops gracefully on
 SIGTERM (requests in progress finish, long polls end at once), keeps its executions
-across a restart, and checks signatures with ``--auth sigv4``."""
+across a restart, runs activities, task tokens and map runs, and checks signatures with
+``--auth sigv4``. What goes through the store runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,11 +22,14 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import ClientError
 
+import pg  # tests/pg.py, put on the path by conftest.py
+
 from .helpers import (
     KEY_ID,
     PASS,
     ROLE,
     SECRET,
+    STORES,
     WAIT_LONG,
     client,
     finished,
@@ -38,7 +42,7 @@ TARGET = {"X-Amz-Target": "AWSStepFunctions.ListActivities"}
 
 
 @contextmanager
-def server_process(db: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def server_process(db: Path | str, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``stepfn server`` on a free port; (process, endpoint URL)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "stepfn", "server", "--db", str(db), "--port", "0", *args],
@@ -72,8 +76,9 @@ def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
     return process.returncode, err
 
 
-def test_health_then_sigterm_lets_a_long_poll_finish(tmp_path: Path) -> None:
-    with server_process(tmp_path / "a.db") as (process, url):
+@pytest.mark.parametrize("store_kind", STORES)
+def test_health_then_sigterm_lets_a_long_poll_finish(store_kind: str, tmp_path: Path) -> None:
+    with server_process(pg.store_url(store_kind, tmp_path)) as (process, url):
         assert health(url) == {"status": "ok", "requestsInProgress": 0}
         sfn = client(url, read_timeout=120)
         activity = sfn.create_activity(name="idle")["activityArn"]
@@ -91,8 +96,9 @@ def test_health_then_sigterm_lets_a_long_poll_finish(tmp_path: Path) -> None:
         assert len(answers) == 1 and "taskToken" not in answers[0]
 
 
-def test_executions_survive_a_restart(tmp_path: Path) -> None:
-    db = tmp_path / "b.db"
+@pytest.mark.parametrize("store_kind", STORES)
+def test_executions_survive_a_restart(store_kind: str, tmp_path: Path) -> None:
+    db = pg.store_url(store_kind, tmp_path)
     with server_process(db) as (process, url):
         sfn = client(url)
         arn = sfn.create_state_machine(name="keep", definition=json.dumps(WAIT_LONG), roleArn=ROLE)[
@@ -104,6 +110,62 @@ def test_executions_survive_a_restart(tmp_path: Path) -> None:
         sfn = client(url)
         assert sfn.describe_execution(executionArn=waiting)["status"] == "RUNNING"
         sfn.stop_execution(executionArn=waiting)
+        assert stop(process)[0] == 0
+
+
+@pytest.mark.parametrize("store_kind", STORES)
+def test_activities_task_tokens_and_map_runs(store_kind: str, tmp_path: Path) -> None:
+    """An activity worker's poll, heartbeat and answer, then a distributed Map of child
+    executions, through one server process."""
+    with server_process(pg.store_url(store_kind, tmp_path)) as (process, url):
+        sfn = client(url, read_timeout=120)
+        activity = sfn.create_activity(name="review")["activityArn"]
+        children = {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "End": True}},
+        }
+        definition = {
+            "StartAt": "Review",
+            "States": {
+                "Review": {
+                    "Type": "Task",
+                    "Resource": activity,
+                    "HeartbeatSeconds": 60,
+                    "Next": "Fan",
+                },
+                "Fan": {
+                    "Type": "Map",
+                    "ItemsPath": "$.items",
+                    "ItemProcessor": children,
+                    "End": True,
+                },
+            },
+        }
+        machine = sfn.create_state_machine(
+            name="review", definition=json.dumps(definition), roleArn=ROLE
+        )["stateMachineArn"]
+        arn = sfn.start_execution(stateMachineArn=machine, name="r1", input='{"n":1}')[
+            "executionArn"
+        ]
+        task = sfn.get_activity_task(activityArn=activity, workerName="reviewer")
+        assert json.loads(task["input"]) == {"n": 1}
+        token = task["taskToken"]
+        sfn.send_task_heartbeat(taskToken=token)
+        sfn.send_task_success(taskToken=token, output='{"items":[1,2,3]}')
+        with pytest.raises(ClientError) as again:  # answered once
+            sfn.send_task_success(taskToken=token, output="{}")
+        assert again.value.response["Error"]["Code"] == "TaskTimedOut"
+        done = finished(sfn, arn)
+        assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == [1, 2, 3]
+        events = sfn.get_execution_history(executionArn=arn)["events"]
+        started = [
+            e["activityStartedEventDetails"] for e in events if e["type"] == "ActivityStarted"
+        ]
+        assert started == [{"workerName": "reviewer"}]
+        (run,) = sfn.list_map_runs(executionArn=arn)["mapRuns"]
+        counts = sfn.describe_map_run(mapRunArn=run["mapRunArn"])["itemCounts"]
+        assert (counts["succeeded"], counts["total"]) == (3, 3)
         assert stop(process)[0] == 0
 
 

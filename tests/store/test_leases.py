@@ -9,7 +9,7 @@ import pytest
 
 from stepfn.store import Store, StoreError, TimerRecord
 
-from .test_store import execution_arn, start, step, task
+from .test_store import execution_arn, inbox_refused, start, step, task
 
 
 def test_runnable_executions_are_claimed_by_one_owner_until_their_lease_expires(
@@ -108,6 +108,21 @@ def test_a_result_and_the_mark_of_its_task_are_one_transaction(store: Store) -> 
     assert store.complete_task("t1", {"type": "TaskSucceeded", "token": "t1"}, 1501.0) is None
     assert store.complete_task("missing", {"type": "TaskSucceeded"}, 1501.0) is None
     assert len(store.inbox(arn)) == 1
+
+
+def test_a_result_that_cannot_be_queued_leaves_its_task_open(store: Store) -> None:
+    arn = start(store, "lost")
+    store.commit_steps([step(arn, 2, new_tasks=[task("t1", arn, kind="callback")])])
+    answer = {"type": "TaskSucceeded", "token": "t1", "output": 1}
+    with inbox_refused(store), pytest.raises(StoreError):
+        store.complete_task("t1", answer, 1500.0)
+    # Neither half was written: the task is open, and answering it again delivers once.
+    held = store.get_task("t1")
+    assert held is not None and held.status == "scheduled"
+    assert store.inbox(arn) == []
+    assert store.complete_task("t1", answer, 1501.0) is not None
+    assert store.complete_task("t1", answer, 1502.0) is None
+    assert [m.stimulus for m in store.inbox(arn)] == [answer]
 
 
 def test_concurrent_claims_never_share_an_execution(store: Store) -> None:

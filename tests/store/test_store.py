@@ -6,8 +6,9 @@ memory store say something about the database the service runs on.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -665,14 +666,45 @@ def test_claiming_takes_the_oldest_scheduled_task_of_the_activity(store: Store) 
             )
         ]
     )
-    claimed = store.claim_activity_task(ACTIVITY, "worker-1")
+    claimed = store.claim_activity_task(ACTIVITY, "worker-1", 1500.0)
     assert claimed is not None and claimed.token == "early"
     assert (claimed.status, claimed.worker_name) == ("dispatched", "worker-1")
     stored = store.get_task("early")
     assert stored is not None and stored.status == "dispatched"
-    second = store.claim_activity_task(ACTIVITY, None)
+    second = store.claim_activity_task(ACTIVITY, None, 1501.0)
     assert second is not None and second.token == "late"
-    assert store.claim_activity_task(ACTIVITY, "worker-1") is None
+    assert store.claim_activity_task(ACTIVITY, "worker-1", 1502.0) is None
+    # Each claim queued its TaskStarted, in its own transaction.
+    assert [(m.stimulus, m.created) for m in store.inbox(arn)] == [
+        ({"type": "TaskStarted", "token": "early", "worker_name": "worker-1"}, 1500.0),
+        ({"type": "TaskStarted", "token": "late", "worker_name": None}, 1501.0),
+    ]
+
+
+@contextlib.contextmanager
+def inbox_refused(store: Store) -> Iterator[None]:
+    """Every stimulus queued in the store's transactions fails, after whatever the
+    transaction wrote before it: a crash between the two writes."""
+    queries = store._q  # type: ignore[attr-defined]
+    kept = queries["add_inbox"]
+    queries["add_inbox"] = "INSERT INTO no_such_table VALUES (1)"
+    try:
+        yield
+    finally:
+        queries["add_inbox"] = kept
+
+
+def test_a_claim_whose_started_cannot_be_queued_hands_out_nothing(store: Store) -> None:
+    arn = start(store, "e1")
+    store.commit_steps([step(arn, 2, new_tasks=[task("only", arn)])])
+    with inbox_refused(store), pytest.raises(StoreError):
+        store.claim_activity_task(ACTIVITY, "worker-1", 1500.0)
+    stored = store.get_task("only")
+    assert stored is not None and (stored.status, stored.worker_name) == ("scheduled", None)
+    assert store.inbox(arn) == []
+    claimed = store.claim_activity_task(ACTIVITY, "worker-1", 1501.0)  # as if never tried
+    assert claimed is not None and claimed.token == "only"
+    assert len(store.inbox(arn)) == 1
 
 
 def test_each_activity_task_is_claimed_once_under_threads(store: Store) -> None:
@@ -687,7 +719,7 @@ def test_each_activity_task_is_claimed_once_under_threads(store: Store) -> None:
 
     def poll(worker: str) -> None:
         barrier.wait()
-        while (got := store.claim_activity_task(ACTIVITY, worker)) is not None:
+        while (got := store.claim_activity_task(ACTIVITY, worker, 1.0)) is not None:
             with lock:
                 claimed.append(got.token)
 

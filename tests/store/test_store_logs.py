@@ -93,6 +93,9 @@ def test_appending_creates_the_group_and_stream_and_sums_them_up(store: Store) -
     assert s2.stored_bytes == 4 + 26
     assert group.stored_bytes == s1.stored_bytes + s2.stored_bytes
     assert [g.stored_bytes for g in store.list_log_groups()] == [group.stored_bytes]
+    # An int, as a JSON answer needs it (PostgreSQL's sums are NUMERIC).
+    assert type(group.stored_bytes) is int
+    assert [type(g.stored_bytes) for g in store.list_log_groups()] == [int]
 
 
 def test_an_existing_group_and_stream_keep_their_creation_time(store: Store) -> None:

@@ -27,6 +27,14 @@ need no lease: each is taken by one ``DELETE ... RETURNING``. Recovery is those 
 nothing is re-dispatched at start, so a second server starting leaves the first one's
 tasks in flight alone. On SQLite (one writer) none of this runs: the in-memory ready set
 is the truth, guarded by each commit's ``next_event_id``.
+
+**Wake-ups between servers.** Another server's work is heard of from the store where it
+can say (``Store.listen``: PostgreSQL's LISTEN/NOTIFY): stimuli queued there let the
+steppers claim at once, an activity task scheduled there wakes the GetActivityTask long
+polls here (``on_tasks``). A note that comes while this server holds executions (a step
+in progress) makes the stepper claim again once that step is committed and its lease
+given up: the note may have been for one of them. The scheduler's poll stays, as the
+fallback for notes lost with a connection.
 """
 
 from __future__ import annotations
@@ -79,11 +87,15 @@ class Loop:
         on_stepped: Callable[[], None] = lambda: None,
         leases: bool | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        on_tasks: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.worker = worker
         self.on_stepped = on_stepped
+        # Activity tasks may have been scheduled by another server: the long polls look
+        # (by default what a step here calls, which is for the same reason).
+        self.on_tasks = on_stepped if on_tasks is None else on_tasks
         # Leased work (see the module's docstring): by default on a shared store.
         self.leased = store.shared if leases is None else leases
         self.owner = owner_name() if self.leased else None
@@ -97,6 +109,9 @@ class Loop:
         self._signal = threading.Condition()  # steppers wait on it for ready executions
         self._tick = threading.Condition()  # the scheduler waits on it for new timers
         self._keeper = threading.Condition()  # the lease keeper sleeps on it
+        self._notes = 0  # another server's stimuli heard of (see _on_note)
+        self._poll_now = False  # unleased: the scheduler polls the inbox at once
+        self._unlisten: Callable[[], None] | None = None
         self._stopping = False
         self._threads: list[threading.Thread] = []
 
@@ -145,6 +160,32 @@ class Loop:
             self._stepping.update(arns)
         return arns
 
+    def _on_note(self, note: str) -> None:
+        """Another server made work (``Store.listen``): ``inbox``, stimuli were queued;
+        ``activity``, an activity task was scheduled."""
+        if note == "activity":
+            self.on_tasks()
+            return
+        if note != "inbox":
+            return
+        with self._signal:
+            self._notes += 1
+            if self.leased:
+                self._claim_more = True
+                self._signal.notify()
+                return
+            self._poll_now = True
+        with self._tick:
+            self._tick.notify()
+
+    def _heard_since(self, notes: int) -> None:
+        """Leased: claim again if a note came since ``notes`` (while this server held
+        what it had claimed, which that note may have been about)."""
+        with self._signal:
+            if self._notes != notes:
+                self._claim_more = True
+                self._signal.notify()
+
     def _done(self, arns: list[str]) -> None:
         with self._signal:
             self._stepping.difference_update(arns)
@@ -190,20 +231,25 @@ class Loop:
 
     def step_ready(self) -> int:
         """Step one batch of ready executions; how much work that was (0: none ready)."""
+        notes = self._notes
         arns = self._take()
         if not arns:
             return 0
         try:
-            transitions, committed = self.worker.step(arns)
-        except BaseException:
-            self._release(arns)
-            raise
+            try:
+                transitions, committed = self.worker.step(arns)
+            except BaseException:
+                self._release(arns)
+                raise
+            finally:
+                self._done(arns)
+            if self.leased and len(committed) < len(arns):
+                # Claimed, not committed (nothing to do after all, or the commit was
+                # refused): given up, so that whoever has their next stimulus claims them.
+                self._release([arn for arn in arns if arn not in committed])
         finally:
-            self._done(arns)
-        if self.leased and len(committed) < len(arns):
-            # Claimed, not committed (nothing to do after all, or the commit was
-            # refused): given up, so that whoever has their next stimulus claims them.
-            self._release([arn for arn in arns if arn not in committed])
+            if self.leased:
+                self._heard_since(notes)  # the leases are given up by now
         self.on_stepped()
         return transitions or len(arns)
 
@@ -253,6 +299,10 @@ class Loop:
         for thread in self._threads:
             thread.daemon = True
             thread.start()
+        try:
+            self._unlisten = self.store.listen(self._on_note, self.owner)
+        except Exception:  # the store is busy: polling finds other servers' work
+            log.warning("cannot listen for other servers' work; polling", exc_info=True)
 
     def _step(self) -> None:
         while not self._stopping:
@@ -272,8 +322,9 @@ class Loop:
         while not self._stopping:
             try:
                 busy = self.fire_timers()
-                if not busy and self.clock.now() - last_poll >= POLL_SECONDS:
+                if not busy and (self._poll_now or self.clock.now() - last_poll >= POLL_SECONDS):
                     last_poll = self.clock.now()
+                    self._poll_now = False
                     busy += self.poll_inbox()
                 due = self.store.next_timer_due()
             except Exception:  # the store is busy or closing: look again shortly
@@ -292,7 +343,7 @@ class Loop:
             elif due is not None:
                 wait = max(0.0, min(TICK_SECONDS, due - self.clock.now()))
             with self._tick:
-                if not self._stopping:
+                if not (self._stopping or self._poll_now):
                     self._tick.wait(wait)
 
     def _keep_leases(self) -> None:
@@ -323,6 +374,9 @@ class Loop:
     def stop(self) -> None:
         """Stop the threads (a step in progress ends first)."""
         self._stopping = True
+        unlisten, self._unlisten = self._unlisten, None
+        if unlisten is not None:
+            unlisten()
         with self._signal:
             self._signal.notify_all()
         for condition in (self._tick, self._keeper):

@@ -4,6 +4,16 @@ A task that waits for a token (``.waitForTaskToken``, or an activity) is answere
 outside: the answer goes to the execution's inbox and wakes it, and the worker applies
 it at its next step. GetActivityTask long-polls, as AWS's does, for up to 60 seconds,
 and answers at once when the server stops (``stop_polling``).
+
+Each answer is one transaction: the task marked done with its result queued
+(``Store.complete_task``), a task handed out with its ``TaskStarted`` queued
+(``Store.claim_activity_task``). A crash between two writes can neither lose an answer
+(marked done, never delivered) nor deliver one twice; a second answer to a task is
+refused as AWS refuses it, even when two servers take the two at once.
+
+A long poll waits on ``activity_signal``, which this server's steps notify and, on a
+shared store, the notes of other servers' steps (``durable.loop``); it looks again every
+``ACTIVITY_RECHECK_SECONDS`` without one.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from stepfn.service.execution_checks import (
 )
 
 ACTIVITY_POLL_SECONDS = 60  # how long GetActivityTask waits for a task, as AWS's does
+ACTIVITY_RECHECK_SECONDS = 1.0  # a waiting poll's look with no signal (one may be lost)
 
 
 class TaskTokens:
@@ -45,10 +56,10 @@ class TaskTokens:
         if task is None:
             raise ServiceError("TaskDoesNotExist", f"Task Does Not Exist: '{token}'")
         if task.status == "done":
-            raise ServiceError("TaskTimedOut", f"Task Timed Out: '{token}'")
+            raise _timed_out(token)
         record = self.store.get_execution(task.execution_arn)
         if record is None or record.status != "RUNNING":
-            raise ServiceError("TaskTimedOut", f"Task Timed Out: '{token}'")
+            raise _timed_out(token)
         return task
 
     def send_task_success(self, taskToken: str, output: str) -> dict[str, Any]:
@@ -83,8 +94,10 @@ class TaskTokens:
         return {}
 
     def _answer(self, task: Any, stimulus: dict[str, Any]) -> None:
-        self.store.add_inbox(task.execution_arn, stimulus, self.clock.now())
-        self.store.mark_task(task.token, "done")
+        # The mark and the result in one transaction; None: another answer (on this
+        # server or another, or the task's timeout) came first since _task looked.
+        if self.store.complete_task(task.token, stimulus, self.clock.now()) is None:
+            raise _timed_out(task.token)
         self.wake(task.execution_arn)
 
     def get_activity_task(self, activityArn: str, workerName: str | None = None) -> dict[str, Any]:
@@ -100,7 +113,7 @@ class TaskTokens:
                 remaining = deadline - self.clock.now()
                 if remaining <= 0 or self.clock.virtual or self._polls_stopped:
                     return {}
-                self._activity_signal.wait(min(remaining, 1.0))
+                self._activity_signal.wait(min(remaining, ACTIVITY_RECHECK_SECONDS))
 
     def claim_activity_task(
         self, activityArn: str, workerName: str | None = None
@@ -122,12 +135,11 @@ class TaskTokens:
             raise ServiceError("ActivityDoesNotExist", f"Activity Does Not Exist: '{activityArn}'")
 
     def _claim_activity(self, activityArn: str, workerName: str | None) -> dict[str, Any] | None:
-        task = self.store.claim_activity_task(activityArn, workerName)
+        # With its TaskStarted (ActivityStarted, with the worker's name; its heartbeat
+        # timer starts again), in the claim's transaction.
+        task = self.store.claim_activity_task(activityArn, workerName, self.clock.now())
         if task is None:
             return None
-        # ActivityStarted, with the worker's name; its heartbeat timer starts again.
-        started = {"type": "TaskStarted", "token": task.token, "worker_name": workerName}
-        self.store.add_inbox(task.execution_arn, started, self.clock.now())
         self.wake(task.execution_arn)
         return {"taskToken": task.token, "input": task.payload}
 
@@ -137,3 +149,9 @@ class TaskTokens:
         self._polls_stopped = True
         with self._activity_signal:
             self._activity_signal.notify_all()
+
+
+def _timed_out(token: str) -> ServiceError:
+    """AWS's answer to a token whose task is over (answered, timed out, or its
+    execution ended)."""
+    return ServiceError("TaskTimedOut", f"Task Timed Out: '{token}'")

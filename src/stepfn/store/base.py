@@ -13,7 +13,7 @@ epoch (floats); JSON documents (definitions, inputs, run states) are kept as tex
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -541,9 +541,13 @@ class Store(IamStore):
         """Move a task to a status."""
 
     @abc.abstractmethod
-    def claim_activity_task(self, activity_arn: str, worker_name: str | None) -> TaskRecord | None:
-        """Atomically take the oldest ``scheduled`` task of an activity (now
-        ``dispatched``), or None."""
+    def claim_activity_task(
+        self, activity_arn: str, worker_name: str | None, now: float
+    ) -> TaskRecord | None:
+        """Take the oldest ``scheduled`` task of an activity (now ``dispatched``) and
+        queue its ``TaskStarted`` stimulus (created at ``now``) for its execution, in one
+        transaction: a task is never handed out without its execution hearing of it.
+        None when no task waits."""
 
     # log groups, streams and events (CloudWatch Logs) ------------------------------------------
 
@@ -698,6 +702,19 @@ class Store(IamStore):
         """A task's result: the task marked ``done`` and ``stimulus`` queued for its
         execution, in one transaction. Returns the message id, or None (nothing
         changed) when the task was done already or does not exist."""
+
+    def listen(
+        self, on_note: Callable[[str], None], owner: str | None = None
+    ) -> Callable[[], None] | None:
+        """Hear of work that other servers on this store made: ``on_note("inbox")``
+        when stimuli were queued, ``on_note("activity")`` when an activity task was
+        scheduled, from a thread of the store's, after their transaction committed.
+        ``owner`` is the lease owner of the loop that listens: it wakes itself for what
+        it queues, so its writes need tell others only of stimuli for executions that
+        another owner holds. Returns the function that stops listening, or None: this
+        store sends no such notes (only PostgreSQL does), and other processes' work is
+        found by polling."""
+        return None
 
     def health(self) -> str | None:
         """None while the store is usable; otherwise why it is not (it found itself

@@ -48,6 +48,11 @@ def timer_fired(timer_id: str) -> dict[str, Any]:
     return {"type": "TimerFired", "timer_id": timer_id}
 
 
+def task_started(token: str, worker_name: str | None) -> dict[str, Any]:
+    """The stimulus of an activity task handed to a worker (``claim_activity_task``)."""
+    return {"type": "TaskStarted", "token": token, "worker_name": worker_name}
+
+
 # Filters of list_executions, by parameter name; each names the column it compares.
 EXECUTION_FILTERS = (
     "state_machine_arn",

@@ -9,17 +9,23 @@ that schema, created when missing (tests give each store one of its own).
 The schema comes from ``migrations/postgres/``; the statements are those of
 ``queries/common.sql`` and ``queries/postgres.sql``, their ``:name`` and ``?``
 parameters turned into psycopg's ``%(name)s`` and ``%s`` once, when the store opens.
+
+Other servers' work is heard of by LISTEN/NOTIFY (``listen``, ``pg_listener``); the
+triggers that send the notifications need PostgreSQL 14 or later.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stepfn.store.base import Conflict, StoreError
+from stepfn.store.pg_listener import Listener
 from stepfn.store.sql import SqlStore
 from stepfn.store.sql_core import migrate
 
@@ -88,9 +94,23 @@ class PostgresStore(SqlStore):
         self._psycopg = psycopg
         conninfo, self.schema = split_url(url)
         self.url = url
+        self._conninfo = conninfo
+        self._timeout = timeout
         schema = self.schema
+        # The backend pids of the pool's sessions: the notifications they send are this
+        # server's own, which it need not hear (see listen). Never pruned: a pid of a
+        # session closed since that another server's session gets later only costs a
+        # wake-up that polling then makes.
+        self._own_pids: set[int] = set()
+        own_pids = self._own_pids
+        # The lease owner that steps what this store's writes queue (see listen), and
+        # the owner each session was told, set on a session before its next use.
+        self._owner = ""
+        self._told: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+        self._told_lock = threading.Lock()
 
         def configure(conn: Any) -> None:
+            own_pids.add(conn.info.backend_pid)
             if schema is not None:
                 name = psycopg.sql.Identifier(schema)
                 conn.execute(psycopg.sql.SQL("SET search_path TO {}").format(name))
@@ -137,6 +157,13 @@ class PostgresStore(SqlStore):
     @contextlib.contextmanager
     def _connection(self) -> Iterator[Any]:
         with self._pool.connection() as conn:
+            owner = self._owner
+            with self._told_lock:
+                told = self._told.get(conn, "")
+            if told != owner:
+                conn.execute(self._q["set_session_owner"], (owner,))
+                with self._told_lock:
+                    self._told[conn] = owner
             yield conn
 
     def _many(self, conn: Any, sql: str, params: Sequence[Any]) -> None:
@@ -155,6 +182,34 @@ class PostgresStore(SqlStore):
 
     def _is_integrity_error(self, exc: BaseException) -> bool:
         return isinstance(exc, self._psycopg.IntegrityError)
+
+    def listen(
+        self, on_note: Callable[[str], None], owner: str | None = None
+    ) -> Callable[[], None]:
+        """Hear other sessions' notifications on this store's channel (see
+        ``Store.listen``), on a connection of its own. With ``owner``, this store's
+        sessions name it, so that its writes notify only where another owner holds the
+        execution (``migrations/postgres/0008_notifications.sql``)."""
+        self._owner = owner or ""
+        with self._read() as conn:
+            (channel,) = conn.execute(self._q["notify_channel"]).fetchone()
+        listener = Listener(
+            self._psycopg,
+            self._conninfo,
+            str(channel),
+            self._own_pids,
+            on_note,
+            connect_timeout=max(1, round(self._timeout)),
+        )
+        # Once this returns, every later commit is heard (unless the server is not
+        # there: then polling finds the work until the listener gets through).
+        listener.listening.wait(self._timeout)
+
+        def stop() -> None:
+            self._owner = ""  # its writes are news to everyone again
+            listener.close()
+
+        return stop
 
     def close(self) -> None:
         """Close the pool's connections."""

@@ -31,6 +31,7 @@ from stepfn.store.common import (
     EXECUTION_FILTERS,
     from_json,
     from_json_or_none,
+    task_started,
     timer_fired,
     to_json,
 )
@@ -603,11 +604,20 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
             "mark_task", {"token": token, "status": status, "worker_name": worker_name}, "task"
         )
 
-    def claim_activity_task(self, activity_arn: str, worker_name: str | None) -> TaskRecord | None:
+    def claim_activity_task(
+        self, activity_arn: str, worker_name: str | None, now: float
+    ) -> TaskRecord | None:
         """Atomically take the oldest ``scheduled`` task of an activity (now
-        ``dispatched``), or None."""
+        ``dispatched``) and queue its ``TaskStarted`` for its execution, or None."""
         values = {"activity_arn": activity_arn, "worker_name": worker_name}
         with self._write() as conn:
             # All rows fetched before COMMIT (see add_inbox).
             found = rows(conn.execute(self._q["claim_activity_task"], values))
+            if found:
+                started = {
+                    "execution_arn": found[0]["execution_arn"],
+                    "stimulus": to_json(task_started(found[0]["token"], worker_name)),
+                    "created": now,
+                }
+                conn.execute(self._q["add_inbox"], started).fetchone()
         return TaskRecord(**found[0]) if found else None

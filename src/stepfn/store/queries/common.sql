@@ -378,18 +378,21 @@ UPDATE log_groups SET
 WHERE name = :name;
 
 -- name: list_log_groups
+-- The sum cast back to an integer: PostgreSQL sums BIGINTs as NUMERIC (a Decimal).
 -- substr rather than LIKE: a prefix may hold LIKE's wildcards (_ is common in names).
 SELECT g.name, g.creation_time, g.retention_in_days, g.kms_key_id, g.log_group_class,
-    coalesce((SELECT sum(s.stored_bytes) FROM log_streams s WHERE s.log_group_name = g.name), 0)
-        AS stored_bytes
+    CAST(coalesce(
+        (SELECT sum(s.stored_bytes) FROM log_streams s WHERE s.log_group_name = g.name), 0
+    ) AS BIGINT) AS stored_bytes
 FROM log_groups g
 WHERE CAST(:prefix AS TEXT) IS NULL OR substr(g.name, 1, length(CAST(:prefix AS TEXT))) = :prefix
 ORDER BY g.name;
 
 -- name: get_log_group
 SELECT g.name, g.creation_time, g.retention_in_days, g.kms_key_id, g.log_group_class,
-    coalesce((SELECT sum(s.stored_bytes) FROM log_streams s WHERE s.log_group_name = g.name), 0)
-        AS stored_bytes
+    CAST(coalesce(
+        (SELECT sum(s.stored_bytes) FROM log_streams s WHERE s.log_group_name = g.name), 0
+    ) AS BIGINT) AS stored_bytes
 FROM log_groups g
 WHERE g.name = :name;
 

@@ -1,5 +1,6 @@
 -- The PostgreSQL store's own queries: those whose text differs from SQLite's
--- (sqlite.sql holds the same names). See common.sql for the shared ones.
+-- (sqlite.sql holds the same names), and at the end the few that SQLite has no use
+-- for. See common.sql for the shared ones.
 
 -- name: create_schema_migrations
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -114,3 +115,15 @@ WHERE tasks.token = picked.token
 RETURNING tasks.token, tasks.execution_arn, tasks.resource, tasks.payload, tasks.state_name,
     tasks.kind, tasks.status, tasks.created, tasks.activity_arn, tasks.worker_name,
     tasks.timeout_seconds, tasks.heartbeat_seconds, tasks.attempt;
+
+-- PostgreSQL's own, with no SQLite twin: the wake-ups between servers (LISTEN/NOTIFY,
+-- see migrations/postgres/0008_notifications.sql).
+
+-- name: notify_channel
+-- The channel of the schema the store's tables are in (the triggers' TG_TABLE_SCHEMA).
+SELECT left('stepfn_' || current_schema(), 63);
+
+-- name: set_session_owner
+-- The lease owner that steps what this session's writes queue ('': none), for the
+-- inbox's notifications.
+SELECT set_config('stepfn.owner', ?, false);
