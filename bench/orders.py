@@ -93,6 +93,69 @@ def start_smtp(subjects: Path) -> tuple[subprocess.Popen[str], int]:
     return process, port
 
 
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stats() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command name, CPU seconds) of every process, from /proc."""
+    stats: dict[int, tuple[int, str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue  # it ended meanwhile
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        # fields[1] is the parent's pid; fields[11] and fields[12] are utime and stime.
+        stats[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / TICKS)
+    return stats
+
+
+def cpu_by_part(server: int, smtp: int) -> dict[str, float]:
+    """CPU seconds used so far by the server, its Node and Python function workers, the
+    SMTP server and this client (Linux's /proc; empty elsewhere)."""
+    if not Path("/proc/self/stat").exists():
+        return {}
+    stats = _proc_stats()
+    parts = {"server": 0.0, "node workers": 0.0, "python workers": 0.0, "smtp": 0.0}
+    for pid, (parent, name, seconds) in stats.items():
+        if pid == server:
+            parts["server"] += seconds
+        elif pid == smtp:
+            parts["smtp"] += seconds
+        elif parent == server:
+            parts["node workers" if name == "node" else "python workers"] += seconds
+    parts["client"] = stats[os.getpid()][2] if os.getpid() in stats else 0.0
+    return parts
+
+
+class CpuMeter:
+    """CPU ms per order of each part over a phase: ``with meter.phase(): ...``, then
+    ``meter.line(count)``."""
+
+    def __init__(self, server: int, smtp: int) -> None:
+        self.server, self.smtp = server, smtp
+        self.spent: dict[str, float] = {}
+
+    def __enter__(self) -> CpuMeter:
+        self._before = cpu_by_part(self.server, self.smtp)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        after = cpu_by_part(self.server, self.smtp)
+        self.spent = {k: after[k] - self._before[k] for k in after}
+
+    def line(self, count: int) -> str:
+        """``  CPU ms per order: TOTAL (server ..., ...)``, or "" without /proc."""
+        if not self.spent:
+            return ""
+        per = {k: 1000 * v / count for k, v in self.spent.items()}
+        detail = ", ".join(f"{k} {v:.1f}" for k, v in per.items())
+        return f"  CPU ms per order: {sum(per.values()):.1f} ({detail})"
+
+
 def percentile(values: list[float], q: float) -> float:
     """The ``q`` quantile (0..1) of ``values``, nearest rank."""
     ordered = sorted(values)
@@ -230,9 +293,10 @@ def main() -> None:
             print(f"stepfn server {url}; SMTP on {smtp_port}; cores: {os.cpu_count()}")
 
             end_to_end(sfn, machine, "warm", args.warmup, args.concurrency)
-            rate, durations, ended = end_to_end(
-                sfn, machine, "order", args.orders, args.concurrency
-            )
+            with CpuMeter(process.pid, smtp.pid) as cpu:
+                rate, durations, ended = end_to_end(
+                    sfn, machine, "order", args.orders, args.concurrency
+                )
             failed = [e["name"] for e in ended if e["status"] != "SUCCEEDED"]
             received = subjects.read_text(encoding="utf-8").splitlines()
             confirmed = sum(s.startswith("Your order order-") for s in received)
@@ -242,13 +306,18 @@ def main() -> None:
                 f"p99 {1000 * percentile(durations, 0.99):.0f} ms (target >= 200 orders/s)"
             )
             print(f"  checked: {len(failed)} not SUCCEEDED, {confirmed} confirmations received")
+            print(cpu.line(args.orders))
             if args.skip_parts:
                 return
 
-            rate_fn, per_function = functions_alone(lam, "direct", args.orders, args.concurrency)
+            with CpuMeter(process.pid, smtp.pid) as cpu:
+                rate_fn, per_function = functions_alone(
+                    lam, "direct", args.orders, args.concurrency
+                )
             detail = ", ".join(f"{k} {v:.0f} ms" for k, v in per_function.items())
             print(f"functions alone (Lambda Invoke, no state machine): {rate_fn:.1f} orders/s")
             print(f"  mean latency per call at {args.concurrency} clients: {detail}")
+            print(cpu.line(args.orders))
 
             lam.create_function(
                 FunctionName="noop",
@@ -262,9 +331,10 @@ def main() -> None:
                 name="EngineAlone", definition=engine_machine(definition), roleArn=ROLE
             )["stateMachineArn"]
             end_to_end(sfn, engine, "ewarm", args.warmup, args.concurrency)
-            rate_en, durations_en, ended_en = end_to_end(
-                sfn, engine, "engine", args.orders, args.concurrency
-            )
+            with CpuMeter(process.pid, smtp.pid) as cpu:
+                rate_en, durations_en, ended_en = end_to_end(
+                    sfn, engine, "engine", args.orders, args.concurrency
+                )
             bad_ones = [e for e in ended_en if e["status"] != "SUCCEEDED"]
             bad = len(bad_ones)
             if bad_ones:
@@ -274,6 +344,7 @@ def main() -> None:
                 f"p50 {1000 * percentile(durations_en, 0.5):.0f} ms, "
                 f"p99 {1000 * percentile(durations_en, 0.99):.0f} ms ({bad} not SUCCEEDED)"
             )
+            print(cpu.line(args.orders))
         finally:
             process.terminate()
             process.wait(timeout=60)

@@ -9,17 +9,21 @@ sent with any mail reader. A server that refuses or drops the connection raises
 from __future__ import annotations
 
 import contextlib
+import copy
 import mailbox
 import smtplib
 import threading
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import EmailMessage, Message
 from email.utils import formatdate, make_msgid
 
 from orders_app.config import Settings
 from orders_app.errors import MailServerUnavailable
 
 SMTP_TIMEOUT_SECONDS = 10
+MAX_LINE = 998  # characters in a line of a message, at most (RFC 5322)
 
 
 @dataclass(frozen=True)
@@ -30,8 +34,43 @@ class Delivery:
     via: str
 
 
-def compose(config: Settings, to: str, subject: str, body: str) -> EmailMessage:
-    """A plain-text message from the application's sender, with a fresh Message-ID."""
+# UTF-8 bodies as EmailMessage declares them: 7bit when the text is ASCII in lines SMTP
+# carries as they are (a charset without a body encoding), else quoted-printable.
+_UTF8_7BIT = copy.copy(Charset("utf-8"))
+_UTF8_7BIT.body_encoding = None
+_UTF8_QP = copy.copy(Charset("utf-8"))
+_UTF8_QP.body_encoding = QP
+
+
+def compose(config: Settings, to: str, subject: str, body: str) -> Message:
+    """A plain-text message from the application's sender, with a fresh Message-ID.
+
+    The usual message (ASCII addresses, a subject on one line) is built with the email
+    package's compat32 API: the same headers and body as ``EmailMessage`` writes, for a
+    tenth of its cost (``EmailMessage`` parses every header it is given through its
+    header registry, most of a confirmation's CPU time). Anything else (an address that
+    needs SMTPUTF8, a line break in a header, which ``EmailMessage`` refuses) goes
+    through ``EmailMessage`` as before."""
+    if not (_plain(config.mail_from) and _plain(to) and _plain(subject, ascii_only=False)):
+        return _compose_email_message(config, to, subject, body)
+    message = Message()
+    message["From"] = config.mail_from
+    message["To"] = to
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=config.mail_from.rpartition("@")[2] or None)
+    message["MIME-Version"] = "1.0"
+    seven_bit = body.isascii() and max(map(len, body.splitlines() or [""])) <= MAX_LINE
+    message.set_payload(body, _UTF8_7BIT if seven_bit else _UTF8_QP)
+    return message
+
+
+def _plain(value: str, *, ascii_only: bool = True) -> bool:
+    """Whether a header value is on one line (and ASCII, when asked)."""
+    return "\r" not in value and "\n" not in value and (value.isascii() or not ascii_only)
+
+
+def _compose_email_message(config: Settings, to: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = config.mail_from
     message["To"] = to
@@ -42,7 +81,7 @@ def compose(config: Settings, to: str, subject: str, body: str) -> EmailMessage:
     return message
 
 
-def send(config: Settings, message: EmailMessage) -> Delivery:
+def send(config: Settings, message: Message) -> Delivery:
     """Deliver ``message`` by SMTP or to the Maildir, as the settings say."""
     message_id = str(message["Message-ID"])
     if config.smtp_host is None:
@@ -81,7 +120,7 @@ def send(config: Settings, message: EmailMessage) -> Delivery:
 _kept = threading.local()
 
 
-def _deliver(host: str, port: int, message: EmailMessage) -> None:
+def _deliver(host: str, port: int, message: Message) -> None:
     """Send over the kept connection to ``host:port``; a kept connection the server has
     closed meanwhile is replaced once (a new connection's failure is the caller's)."""
     connections: dict[tuple[str, int], smtplib.SMTP] = _kept.__dict__.setdefault("smtp", {})

@@ -1,7 +1,9 @@
 'use strict';
 // The orders database from Node: the same SQLite file and schema.sql as the Python functions
 // (orders_app/), in WAL mode with a busy timeout, because several function processes write
-// to it at once. Writes go through `write(fn)`: one BEGIN IMMEDIATE transaction.
+// to it at once. Writes go through `write(fn)`: one BEGIN IMMEDIATE transaction. A warm
+// worker keeps its connection and its compiled statements between invocations (`sql`), as
+// a Lambda function keeps its clients: compiling a statement costs more than running it.
 
 const fs = require('fs');
 const path = require('path');
@@ -15,10 +17,19 @@ const APP_DIR = path.resolve(__dirname, '..', '..');
 const SCHEMA = path.join(APP_DIR, 'orders_app', 'schema.sql');
 
 const open = new Map();
+const statements = new WeakMap(); // connection -> Map(SQL text -> prepared statement)
+let resolved = { key: null, file: null };
 
 function dbPath() {
-  const dataDir = path.resolve(process.env.ORDERS_DATA_DIR || path.join(APP_DIR, '.orders-data'));
-  return process.env.ORDERS_DB ? path.resolve(process.env.ORDERS_DB) : path.join(dataDir, 'orders.sqlite3');
+  // Read from the environment on every call (a process follows changes to it), resolved
+  // once per value.
+  const key = `${process.env.ORDERS_DATA_DIR || ''}\0${process.env.ORDERS_DB || ''}`;
+  if (resolved.key !== key) {
+    const dataDir = path.resolve(process.env.ORDERS_DATA_DIR || path.join(APP_DIR, '.orders-data'));
+    const file = process.env.ORDERS_DB ? path.resolve(process.env.ORDERS_DB) : path.join(dataDir, 'orders.sqlite3');
+    resolved = { key, file };
+  }
+  return resolved.file;
 }
 
 function busyAsError(fn) {
@@ -51,6 +62,21 @@ function connect() {
   return db;
 }
 
+/** The statement `text` of connection `db`, compiled on its first use. */
+function sql(db, text) {
+  let kept = statements.get(db);
+  if (kept === undefined) {
+    kept = new Map();
+    statements.set(db, kept);
+  }
+  let statement = kept.get(text);
+  if (statement === undefined) {
+    statement = db.prepare(text);
+    kept.set(text, statement);
+  }
+  return statement;
+}
+
 /** Run fn(db) in one write transaction that holds the write lock from its start. */
 function write(fn) {
   const db = connect();
@@ -69,4 +95,4 @@ function dollars(cents) {
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
-module.exports = { connect, write, now, dollars, dbPath };
+module.exports = { connect, write, sql, now, dollars, dbPath };

@@ -13,7 +13,7 @@
 // Any other valid card number is approved.
 
 const crypto = require('crypto');
-const { write, now, dollars } = require('../lib/orders_db');
+const { write, sql, now, dollars } = require('../lib/orders_db');
 const { PaymentDeclinedError, PaymentGatewayUnavailable, PaymentConflictError } = require('../lib/errors');
 
 const DECLINED = {
@@ -42,16 +42,16 @@ function charge(event) {
   // The outcome is decided and recorded in one transaction; errors are thrown after it
   // commits, so a failed attempt still counts for the cards that fail the first N times.
   const outcome = write((db) => {
-    const order = db.prepare('SELECT order_id, amount_cents, status FROM orders WHERE order_id = ?').get(orderId);
+    const order = sql(db, 'SELECT order_id, amount_cents, status FROM orders WHERE order_id = ?').get(orderId);
     if (!order) {
       return { error: new PaymentConflictError(`No order ${JSON.stringify(orderId)} to charge: ValidateOrder records it first`) };
     }
     if (event.amount_cents !== undefined && event.amount_cents !== order.amount_cents) {
       return { error: new PaymentConflictError(`Order ${orderId} is for ${dollars(order.amount_cents)}, not ${dollars(Number(event.amount_cents))}`) };
     }
-    const attempt = db.prepare('INSERT INTO payment_attempts (order_id, card_last4, outcome, attempted_at) VALUES (?, ?, ?, ?)');
+    const attempt = sql(db, 'INSERT INTO payment_attempts (order_id, card_last4, outcome, attempted_at) VALUES (?, ?, ?, ?)');
     const stamp = now();
-    const existing = db.prepare('SELECT * FROM payments WHERE order_id = ?').get(orderId);
+    const existing = sql(db, 'SELECT * FROM payments WHERE order_id = ?').get(orderId);
     if (existing) {
       attempt.run(orderId, last4, 'replayed', stamp);
       return { result: charged(existing, true) };
@@ -61,7 +61,7 @@ function charge(event) {
       return { error: new PaymentDeclinedError(`Payment of ${dollars(order.amount_cents)} for order ${orderId} was declined (card ending ${last4}): ${DECLINED[card]}`) };
     }
     if (FLAKY[card] !== undefined) {
-      const failures = db.prepare("SELECT COUNT(*) AS n FROM payment_attempts WHERE order_id = ? AND outcome = 'gateway_unavailable'").get(orderId).n;
+      const failures = sql(db, "SELECT COUNT(*) AS n FROM payment_attempts WHERE order_id = ? AND outcome = 'gateway_unavailable'").get(orderId).n;
       if (failures < FLAKY[card]) {
         attempt.run(orderId, last4, 'gateway_unavailable', stamp);
         return { error: new PaymentGatewayUnavailable(`The payment gateway did not answer for order ${orderId} (attempt ${failures + 1}); try again`) };
@@ -75,10 +75,10 @@ function charge(event) {
       status: 'CHARGED',
       charged_at: stamp,
     };
-    db.prepare(`INSERT INTO payments (payment_id, order_id, amount_cents, card_last4, status, charged_at)
+    sql(db, `INSERT INTO payments (payment_id, order_id, amount_cents, card_last4, status, charged_at)
                 VALUES (@payment_id, @order_id, @amount_cents, @card_last4, @status, @charged_at)`).run(row);
     attempt.run(orderId, last4, 'charged', stamp);
-    db.prepare("UPDATE orders SET status = 'PAID', updated_at = ? WHERE order_id = ? AND status = 'VALIDATED'").run(stamp, orderId);
+    sql(db, "UPDATE orders SET status = 'PAID', updated_at = ? WHERE order_id = ? AND status = 'VALIDATED'").run(stamp, orderId);
     return { result: charged(row, false) };
   });
   if (outcome.error) throw outcome.error;

@@ -7,7 +7,7 @@
 // Running it again for an order already recorded with the same contents is harmless: the
 // stock stays reserved once (or is reserved again if a failed run released it).
 
-const { write, now, dollars } = require('../lib/orders_db');
+const { write, sql, now, dollars } = require('../lib/orders_db');
 const { OrderValidationError, OutOfStockError } = require('../lib/errors');
 
 const DEFAULT_CARD = '4242424242424242';
@@ -91,7 +91,7 @@ function sameOrder(row, lines, order, amountCents) {
 }
 
 function reserve(db, orderId, lines) {
-  const take = db.prepare('UPDATE catalogue SET stock = stock - ? WHERE item_id = ? AND stock >= ?');
+  const take = sql(db, 'UPDATE catalogue SET stock = stock - ? WHERE item_id = ? AND stock >= ?');
   const short = [];
   for (const line of lines) {
     if (take.run(line.quantity, line.item_id, line.quantity).changes !== 1) short.push(line);
@@ -114,7 +114,7 @@ function validate(order) {
   }
   const amountCents = Math.round(order.amount * 100);
   return write((db) => {
-    const lookup = db.prepare('SELECT item_id, name, price_cents, stock FROM catalogue WHERE item_id = ?');
+    const lookup = sql(db, 'SELECT item_id, name, price_cents, stock FROM catalogue WHERE item_id = ?');
     const lines = order.items.map((item) => ({ ...lookup.get(item.item_id), item_id: item.item_id, quantity: item.quantity }));
     const unknown = lines.filter((l) => l.price_cents === undefined).map((l) => l.item_id);
     if (unknown.length > 0) {
@@ -126,29 +126,29 @@ function validate(order) {
       throw new OrderValidationError(`${label} is not valid: amount ${dollars(amountCents)} does not match the items' total ${dollars(totalCents)} (${sum})`);
     }
     const stamp = now();
-    const existing = db.prepare('SELECT * FROM orders WHERE order_id = ?').get(order.order_id);
+    const existing = sql(db, 'SELECT * FROM orders WHERE order_id = ?').get(order.order_id);
     if (existing) {
-      const recorded = db.prepare('SELECT item_id, quantity FROM order_items WHERE order_id = ?').all(order.order_id);
+      const recorded = sql(db, 'SELECT item_id, quantity FROM order_items WHERE order_id = ?').all(order.order_id);
       if (!sameOrder(existing, recorded, order, amountCents)) {
         throw new OrderValidationError(`Order ${order.order_id} was already placed with different items, amount, email or address`);
       }
       if (existing.stock_state === 'released') {
         reserve(db, order.order_id, lines);
-        db.prepare("UPDATE orders SET stock_state = 'reserved', status = 'VALIDATED', updated_at = ? WHERE order_id = ?")
+        sql(db, "UPDATE orders SET stock_state = 'reserved', status = 'VALIDATED', updated_at = ? WHERE order_id = ?")
           .run(stamp, order.order_id);
       }
     } else {
       reserve(db, order.order_id, lines);
-      db.prepare(`INSERT INTO orders (order_id, email, shipping_address, amount_cents, status, stock_state, created_at, updated_at)
+      sql(db, `INSERT INTO orders (order_id, email, shipping_address, amount_cents, status, stock_state, created_at, updated_at)
                   VALUES (?, ?, ?, ?, 'VALIDATED', 'reserved', ?, ?)`)
         .run(order.order_id, order.email, order.shipping_address, amountCents, stamp, stamp);
-      const addLine = db.prepare('INSERT INTO order_items (order_id, line, item_id, quantity, unit_price_cents) VALUES (?, ?, ?, ?, ?)');
+      const addLine = sql(db, 'INSERT INTO order_items (order_id, line, item_id, quantity, unit_price_cents) VALUES (?, ?, ?, ?, ?)');
       lines.forEach((l, i) => addLine.run(order.order_id, i, l.item_id, l.quantity, l.price_cents));
     }
     const card = order.payment ? order.payment.card_number.replace(/[\s-]/g, '') : DEFAULT_CARD;
     return {
       order_id: order.order_id,
-      status: db.prepare('SELECT status FROM orders WHERE order_id = ?').get(order.order_id).status,
+      status: sql(db, 'SELECT status FROM orders WHERE order_id = ?').get(order.order_id).status,
       items: lines.map((l) => ({
         item_id: l.item_id,
         name: l.name,
