@@ -12,18 +12,7 @@ import pytest
 from stepfn.service import iam as iam_module
 from stepfn.service.engine import Engine
 
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "states.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
+from .test_iam_task_kinds import TRUST
 
 
 def allow(action: str) -> str:

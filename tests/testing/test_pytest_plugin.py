@@ -155,15 +155,7 @@ def test_hello(stepfn_server):
 @pytest.mark.acceptance
 def test_the_plugin_works_in_a_fresh_project(tmp_path: Path) -> None:
     (tmp_path / "test_fresh.py").write_text(textwrap.dedent(FRESH_TEST), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "PYTHONPATH"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = _pytest_in(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
 
@@ -202,14 +194,20 @@ def test_other_options(stepfn_server_factory):
 @pytest.mark.acceptance
 def test_the_next_server_starts_while_the_test_before_it_runs(tmp_path: Path) -> None:
     (tmp_path / "test_spares.py").write_text(SPARES_TEST, encoding="utf-8")
+    result = _pytest_in(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
+
+
+def _pytest_in(project: Path) -> subprocess.CompletedProcess[str]:
+    """pytest run in ``project`` as its own user would run it (none of this session's
+    pytest or import-path settings)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "PYTHONPATH"))}
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
-        cwd=tmp_path,
+        cwd=project,
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout

@@ -204,14 +204,7 @@ class Executions:
         """StartSyncExecution: run an Express execution and return how it ended."""
         stateMachineArn, test_case = self._test_case(stateMachineArn)
         target = self.machines.resolve_target(stateMachineArn)
-        if target.type != "EXPRESS":
-            raise ServiceError(
-                "StateMachineTypeNotSupported",
-                "This operation is not supported by this type of state machine",
-            )
-        name = name if name is not None else self.ids.uuid()
-        check_name(name)
-        value = parse_input(input)
+        name, value = self._express_start(target, name, input)
         sm_name = resource_name(target.state_machine_arn)
         now = self.clock.now()
         arn = self._express_arn(sm_name, name)
@@ -237,14 +230,7 @@ class Executions:
             Standard machine, which ``start_execution`` starts).
         """
         target = self.machines.resolve_target(stateMachineArn)
-        if target.type != "EXPRESS":
-            raise ServiceError(
-                "StateMachineTypeNotSupported",
-                "This operation is not supported by this type of state machine",
-            )
-        name = name if name is not None else self.ids.uuid()
-        check_name(name)
-        value = parse_input(input)
+        name, value = self._express_start(target, name, input)
         now = self.clock.now()
         arn = self._express_arn(resource_name(target.state_machine_arn), name)
         self.express.submit(
@@ -254,6 +240,18 @@ class Executions:
             lambda execution: ended(self._sync_response(target, execution, value)),
         )
         return {"executionArn": arn, "startDate": when(now)}
+
+    def _express_start(self, target: Any, name: str | None, input: str | None) -> tuple[str, Any]:
+        """An Express start's name (given, else new) and parsed input, once its machine is
+        known to be Express (``StateMachineTypeNotSupported`` otherwise)."""
+        if target.type != "EXPRESS":
+            raise ServiceError(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            )
+        name = name if name is not None else self.ids.uuid()
+        check_name(name)
+        return name, parse_input(input)
 
     def _sync_response(
         self,
