@@ -95,17 +95,10 @@ class SqlCore(Store):
                     raise error from exc
                 raise
 
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[Any]:
+    def _read(self) -> contextlib.AbstractContextManager[Any]:
         """A connection for reading: each statement sees one consistent snapshot."""
-        with self._connection() as conn:
-            try:
-                yield conn
-            except BaseException as exc:
-                error = self._store_error(exc)
-                if error is not None:
-                    raise error from exc
-                raise
+        # A plain object rather than a generator: most of the store's calls are reads.
+        return _Reading(self)
 
     @staticmethod
     def _rollback(conn: Any) -> None:
@@ -196,3 +189,28 @@ def migrate(conn: Any, dialect: type[SqlCore]) -> list[int]:
 
         transaction(apply)
     return applied
+
+
+class _Reading:
+    """``SqlCore._read``: a connection, and the driver's errors as store errors."""
+
+    __slots__ = ("held", "store")
+
+    def __init__(self, store: SqlCore) -> None:
+        self.store = store
+        self.held = store._connection()
+
+    def __enter__(self) -> Any:
+        return self.held.__enter__()
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool | None:
+        if exc is None:
+            self.held.__exit__(None, None, None)
+            return None
+        suppressed = self.held.__exit__(kind, exc, tb)
+        if suppressed:
+            return True
+        error = self.store._store_error(exc)
+        if error is not None:
+            raise error from exc
+        return None

@@ -12,11 +12,9 @@ statements from ``queries/common.sql`` and ``queries/sqlite.sql``, by name.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
 from typing import ClassVar
 
 from stepfn.store.base import Conflict, StoreError
@@ -124,10 +122,10 @@ class SqliteStore(SqlStore):
             self._conn.close()
             raise
 
-    @contextlib.contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._conn
+    def _connection(self) -> _Held:
+        # A plain object rather than a generator: every statement of the store takes
+        # this, a dozen times per execution.
+        return _Held(self._lock, self._conn)
 
     def _check_on_open(self) -> None:
         """Refuse a damaged file before using it: its header, its schema, and (for a
@@ -170,3 +168,20 @@ class SqliteStore(SqlStore):
         """Close the database connection."""
         with self._lock:
             self._conn.close()
+
+
+class _Held:
+    """``with`` the store's one connection, under its lock."""
+
+    __slots__ = ("conn", "lock")
+
+    def __init__(self, lock: threading.Lock, conn: sqlite3.Connection) -> None:
+        self.lock = lock
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.lock.acquire()
+        return self.conn
+
+    def __exit__(self, *_: object) -> None:
+        self.lock.release()
