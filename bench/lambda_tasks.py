@@ -1,7 +1,7 @@
 """Lambda Tasks through the durable engine, in process: invocations/s with executions in flight.
 
     python bench/lambda_tasks.py [--executions 2000] [--in-flight 16] [--runtime python3.12]
-                                 [--profile FILE]
+                                 [--map N] [--profile FILE]
 
 An ``Engine`` on a SQLite file (in a temporary folder) with its background loop, real
 time; a function created through ``engine.functions.create_function`` (a zip: Python or
@@ -9,14 +9,19 @@ Node, returning its event); a one-Task state machine on its ARN. ``--in-flight``
 each start an execution, wait until it has ended (told by ``Engine.on_commit``, then
 checked with ``describe_execution``, as an API client would poll), and start the next.
 Printed: one-Task executions (= invocations) per second, from the first start to the last
-end, the CPU of this process per execution, and the SQL statements and commits per
-execution (counted through the SQLite connection's trace callback: a figure the load of a
-shared machine does not move). ``--profile FILE`` writes a cProfile of
+end, the CPU of this process per invocation, and the SQL statements and commits per
+invocation (counted through the SQLite connection's trace callback: a figure the load of
+a shared machine does not move). ``--profile FILE`` writes a cProfile of
 every thread (CPU time), warm-up included, and prints its top.
 
 Each execution costs, in the engine: StartExecution (a group commit of the execution's
 row, events and task), the task's dispatch to a warm worker, its answer (a transaction
 putting it in the inbox), and the step that ends the execution (a batched commit).
+``--map N``: each execution is instead one inline Map of N iterations of that Task (its
+input N numbers, MaxConcurrency 0), so N invocations per execution; the rate printed
+is still of invocations, the CPU and SQL figures per invocation. Each answer is then a
+step of an execution holding up to N threads: what a step costs as its run state grows.
+
 Figures are printed, never asserted.
 """
 
@@ -83,7 +88,9 @@ class Finished:
             event.set()
 
 
-def run(engine: Engine, machine: str, count: int, in_flight: int, seen: Finished) -> float:
+def run(
+    engine: Engine, machine: str, count: int, in_flight: int, seen: Finished, input: str
+) -> float:
     lock = threading.Lock()
     left = [count]
     failures: list[str] = []
@@ -98,7 +105,7 @@ def run(engine: Engine, machine: str, count: int, in_flight: int, seen: Finished
             name = f"e{n}-{time.monotonic_ns()}"
             arn = f"{machine.replace(':stateMachine:', ':execution:')}:{name}"
             event = seen.expect(arn)
-            engine.start_execution(stateMachineArn=machine, name=name, input='{"n": 1}')
+            engine.start_execution(stateMachineArn=machine, name=name, input=input)
             while True:
                 event.wait(5)
                 event.clear()
@@ -186,6 +193,7 @@ def main() -> None:
     parser.add_argument("--executions", type=int, default=2000)
     parser.add_argument("--in-flight", type=int, default=16)
     parser.add_argument("--runtime", default="python3.12")
+    parser.add_argument("--map", type=int, default=0, help="N: a Map of N Tasks each")
     parser.add_argument("--profile", help="write a cProfile of the timed run here")
     args = parser.parse_args()
     print(f"# {platform.python_implementation()} {platform.python_version()}, "
@@ -199,29 +207,40 @@ def main() -> None:
             seen = Finished()
             engine.on_commit(seen.committed)
             arn = make_function(engine, args.runtime)
-            definition = {
-                "StartAt": "T",
-                "States": {"T": {"Type": "Task", "Resource": arn, "End": True}},
-            }
+            task = {"Type": "Task", "Resource": arn, "End": True}
+            definition: dict[str, Any] = {"StartAt": "T", "States": {"T": task}}
+            input = '{"n": 1}'
+            per = 1  # invocations per execution
+            if args.map:
+                per = args.map
+                inner = {"StartAt": "T", "States": {"T": task}}
+                definition = {
+                    "StartAt": "M",
+                    "States": {"M": {"Type": "Map", "ItemProcessor": inner, "End": True}},
+                }
+                input = json.dumps(list(range(args.map)))
             machine = engine.create_state_machine(
                 name="bench", definition=json.dumps(definition), roleArn=ROLE
             )["stateMachineArn"]
-            run(engine, machine, 200, args.in_flight, seen)  # warm the workers and caches
+            warm = max(200 // per, args.in_flight)
+            run(engine, machine, warm, args.in_flight, seen, input)  # warm workers, caches
             counted = SqlCount(engine)
             cpu = time.process_time()
-            rate = run(engine, machine, args.executions, args.in_flight, seen)
+            rate = per * run(engine, machine, args.executions, args.in_flight, seen, input)
             cpu = time.process_time() - cpu
             statements, commits = counted.statements, counted.commits
             if profiles is not None:
                 profiles.stop()
                 profiles.report(args.profile)
+            what = f"Map-of-{per} executions" if args.map else "one-Task executions"
+            invocations = args.executions * per
             print(
-                f"one-Task executions, {args.in_flight} in flight: {rate:8.1f} invocations/s "
-                f"({cpu / args.executions * 1e6:.0f} us CPU each in this process)"
+                f"{what}, {args.in_flight} in flight: {rate:8.1f} invocations/s "
+                f"({cpu / invocations * 1e6:.0f} us CPU each in this process)"
             )
             print(
-                f"SQL per execution: {statements / args.executions:.1f} statements, "
-                f"{commits / args.executions:.2f} commits"
+                f"SQL per invocation: {statements / invocations:.1f} statements, "
+                f"{commits / invocations:.2f} commits"
             )
         finally:
             engine.close()

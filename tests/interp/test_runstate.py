@@ -125,3 +125,37 @@ def test_run_states_written_before_child_executions_still_load() -> None:
     assert loaded.children == {}
     assert (loaded.threads[""].silent, loaded.threads["/1"].silent) == (False, True)
     assert loaded.threads[""].execution == ""
+
+
+def test_the_stored_form_of_a_thread_is_each_field_by_name() -> None:
+    # The written form is what stored run states hold: one key per field in the
+    # dataclass's order, the converted fields converted, None left None.
+    from collections import deque
+
+    from stepfn.interp.runstate import FanOut
+
+    fan = FanOut("map", [1, 2], [None, 5], deque([0]), running={3: "t3", 1: "t1"})
+    fan.succeeded = {1}
+    thread = Thread(
+        id="t0",
+        machine_key="",
+        attempts={2: 1, 0: 4},
+        fan=fan,
+        map_item=(1, "x"),
+        announce=("MapIterationStarted", {"index": 1}),
+    )
+    run = RunState(threads={"t0": thread, "t9": Thread(id="t9", machine_key="M")})
+    written = run_state_to_dict(run)
+    assert list(written) == list(RunState.__dataclass_fields__)
+    first, second = written["threads"]
+    assert list(first) == list(Thread.__dataclass_fields__)
+    assert first["attempts"] == [(0, 4), (2, 1)]
+    assert first["map_item"] == [1, "x"]
+    assert first["announce"] == ["MapIterationStarted", {"index": 1}]
+    assert first["fan"]["pending"] == [0]
+    assert first["fan"]["running"] == [(1, "t1"), (3, "t3")]
+    assert first["fan"]["succeeded"] == [1]
+    assert first["fan"]["redriven"] == []
+    assert second["fan"] is None and second["map_item"] is None and second["attempts"] == []
+    back = run_state_from_json(run_state_to_json(run))
+    assert back.threads["t0"] == thread and back.threads["t9"] == run.threads["t9"]
