@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stepfn.arns import ACTIVITY, region_and_account, resource_name, split
@@ -125,7 +125,11 @@ class _Step:
     timers: list[TimerRecord]
     cancelled: list[str]
     tasks: list[TaskRecord]
-    finished_tokens: list[str]
+    finished_tokens: list[str]  # tasks the step ended whose rows it marks done
+    # Tasks whose answer the step applied: their rows were marked done when the answer
+    # was queued (``Store.complete_task``, in the same transaction), so the commit
+    # leaves them alone; only a handle still running here is cancelled.
+    answered: list[str]
     output: str | None
     stop_date: float | None
     children: list[ChildStep]
@@ -138,6 +142,7 @@ class _Prepared:
     request_info: ExecutionInfo
     record: ExecutionRecord  # as read for the step: what its log events are filed under
     run: RunState | None = None  # the run state after the step (the commit's text, parsed)
+    answered: list[str] = field(default_factory=list)  # see _Step.answered
 
 
 # How long a step may run before it yields (its execution goes on in a later step, so
@@ -320,7 +325,7 @@ class Worker:
 
     def _start_effects(self, item: _Prepared) -> None:
         """After the commit: cancel the tasks the step gave up, dispatch its new ones."""
-        self._cancel_finished(item.commit.finished_task_tokens)
+        self._cancel_finished([*item.answered, *item.commit.finished_task_tokens])
         for task in item.invokes:
             self.dispatch(task, item.request_info)
 
@@ -417,7 +422,7 @@ class Worker:
             children=step.children,
         )
         invokes = [t for t in step.tasks if t.kind in ("invoke", "callback")]
-        return _Prepared(commit, invokes, info, record, run)
+        return _Prepared(commit, invokes, info, record, run, step.answered)
 
     def _complete(self, stimulus: Stimulus) -> Stimulus:
         """A stimulus with what the inbox leaves out of it read from the store: the
@@ -442,9 +447,10 @@ class Worker:
         commands: list[Any] = []
         now = self.clock.now()
         finished_tokens: list[str] = []
+        answered: list[str] = []
         for stimulus, at in stimuli:
             if isinstance(stimulus, (TaskSucceeded, TaskFailed)):
-                finished_tokens.append(stimulus.token)
+                answered.append(stimulus.token)
             result = interpreter.step(run, stimulus, at)
             events.extend(result.events)
             commands.extend(result.commands)
@@ -467,6 +473,7 @@ class Worker:
             cancelled=cancelled,
             tasks=tasks,
             finished_tokens=finished_tokens,
+            answered=answered,
             output=to_json_text(run.output) if run.status == "SUCCEEDED" else None,
             stop_date=now if run.status != "RUNNING" else None,
             children=children,
