@@ -205,3 +205,51 @@ def test_renewing_what_is_held_lets_a_forgotten_lease_run_out(store: Store) -> N
     assert store.claim_executions("b", 2040.0, 30.0) == [forgotten]
     assert store.claim_tasks("b", 2040.0, 30.0) == []
     assert store.execution_lease(kept) == ("a", 2055.0)
+
+
+def test_answers_written_together_need_no_savepoints_and_a_bad_one_fails_alone(
+    store: Store,
+) -> None:
+    from stepfn.store.sql_leases import _Completion
+
+    arn = start(store, "batch")
+    tokens = ["t1", "t2", "t3"]
+    store.commit_steps(
+        [step(arn, 2, new_tasks=[task(token, arn, kind="invoke") for token in tokens])]
+    )
+    statements: list[str] = []
+    real = store._write  # type: ignore[attr-defined]
+
+    class Traced:
+        def __init__(self, conn: object) -> None:
+            self.conn = conn
+
+        def execute(self, sql: str, *args: object) -> object:
+            statements.append(sql)
+            return self.conn.execute(sql, *args)  # type: ignore[attr-defined]
+
+    import contextlib
+
+    @contextlib.contextmanager
+    def traced():  # type: ignore[no-untyped-def]
+        with real() as conn:
+            yield Traced(conn)
+
+    store._write = traced  # type: ignore[attr-defined]
+    try:
+        answer = '{"type": "TaskSucceeded"}'
+        good = [_Completion("t1", answer, 1500.0), _Completion("t2", answer, 1500.0)]
+        store._complete_tasks(good)  # type: ignore[attr-defined]
+        assert all(item.done and item.error is None and item.message_id for item in good)
+        assert not any("SAVEPOINT" in sql for sql in statements)
+        # A value the database cannot take fails its own answer, not the others'.
+        bad = _Completion("t3", object(), 1501.0)  # type: ignore[arg-type]
+        again = _Completion("t1", answer, 1501.0)  # answered already: nothing queued
+        store._complete_tasks([bad, again])  # type: ignore[attr-defined]
+        assert bad.done and bad.error is not None and bad.message_id is None
+        assert again.done and again.error is None and again.message_id is None
+    finally:
+        store._write = real  # type: ignore[attr-defined]
+    assert len(store.inbox(arn)) == 2
+    held = store.get_task("t3")
+    assert held is not None and held.status != "done"

@@ -146,22 +146,32 @@ class SqlLeases(SqlLogs):
         return item.message_id
 
     def _complete_tasks(self, batch: list[_Completion]) -> None:
-        q = self._q
+        if len(batch) > 1:
+            # Most batches write every answer: first in one go, without a savepoint
+            # each (two statements per answer); should one fail, that transaction is
+            # rolled back and the batch written again, each answer under its savepoint.
+            try:
+                with self._write() as conn:
+                    for item in batch:
+                        self._complete_one(conn, item)
+            except Exception:
+                for item in batch:
+                    item.message_id = None
+            except BaseException as exc:
+                for item in batch:
+                    item.message_id, item.error, item.done = None, exc, True
+                return
+            else:
+                for item in batch:
+                    item.done = True
+                return
         try:
             with self._write() as conn:
                 for item in batch:
                     if len(batch) > 1:
                         conn.execute("SAVEPOINT completion")
                     try:
-                        found = conn.execute(q["complete_task"], {"token": item.token}).fetchall()
-                        if found:  # else answered already: nothing is queued
-                            values = {
-                                "execution_arn": found[0][0],
-                                "stimulus": item.stimulus,
-                                "created": item.now,
-                            }
-                            (message_id,) = conn.execute(q["add_inbox"], values).fetchone()
-                            item.message_id = int(message_id)
+                        self._complete_one(conn, item)
                     except Exception as exc:
                         if len(batch) == 1:
                             raise
@@ -177,6 +187,16 @@ class SqlLeases(SqlLogs):
         finally:
             for item in batch:
                 item.done = True
+
+    def _complete_one(self, conn: Any, item: _Completion) -> None:
+        """Mark one task done and queue its result (``item.message_id``), unless it was
+        answered already."""
+        q = self._q
+        found = conn.execute(q["complete_task"], {"token": item.token}).fetchall()
+        if found:  # else answered already: nothing is queued
+            values = {"execution_arn": found[0][0], "stimulus": item.stimulus, "created": item.now}
+            (message_id,) = conn.execute(q["add_inbox"], values).fetchone()
+            item.message_id = int(message_id)
 
 
 class _Completion:
