@@ -361,6 +361,21 @@ WHERE token = :token;
 
 -- log groups, streams and events (CloudWatch Logs) --------------------------------------------
 
+-- name: claim_activity_task
+-- One statement, so that two pollers never take the same task: a task another poller
+-- holds is skipped (PostgreSQL; SQLite has one writer), and the status is checked again
+-- on the row updated.
+UPDATE tasks SET status = 'dispatched', worker_name = :worker_name
+WHERE token = (
+    SELECT token FROM tasks
+    WHERE activity_arn = :activity_arn AND status = 'scheduled'
+    ORDER BY created, rowid
+    LIMIT 1
+    {skip_locked}
+) AND status = 'scheduled'
+RETURNING token, execution_arn, resource, payload, state_name, kind, status, created,
+    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt;
+
 -- name: insert_log_group
 INSERT INTO log_groups (name, creation_time, retention_in_days, kms_key_id, log_group_class)
 VALUES (:name, :creation_time, :retention_in_days, :kms_key_id, :log_group_class);
@@ -413,6 +428,32 @@ INSERT INTO log_streams (
     :log_group_name, :name, :creation_time, :first_event_timestamp, :last_event_timestamp,
     :last_ingestion_time, :stored_bytes
 );
+
+-- name: add_to_log_stream
+-- A stream gets its events' statistics, and is created by its first events. (coalesce:
+-- SQLite's scalar min() and max() are NULL when an argument is; PostgreSQL's least()
+-- and greatest() pass NULLs over.)
+INSERT INTO log_streams (
+    log_group_name, name, creation_time, first_event_timestamp, last_event_timestamp,
+    last_ingestion_time, stored_bytes
+) VALUES (
+    :log_group_name, :name, :ingestion_time, :first_event_timestamp, :last_event_timestamp,
+    :ingestion_time, :stored_bytes
+)
+ON CONFLICT (log_group_name, name) DO UPDATE SET
+    first_event_timestamp = {least}(
+        coalesce(log_streams.first_event_timestamp, excluded.first_event_timestamp),
+        excluded.first_event_timestamp
+    ),
+    last_event_timestamp = {greatest}(
+        coalesce(log_streams.last_event_timestamp, excluded.last_event_timestamp),
+        excluded.last_event_timestamp
+    ),
+    last_ingestion_time = {greatest}(
+        coalesce(log_streams.last_ingestion_time, excluded.last_ingestion_time),
+        excluded.last_ingestion_time
+    ),
+    stored_bytes = log_streams.stored_bytes + excluded.stored_bytes;
 
 -- name: list_log_streams
 SELECT log_group_name, name, creation_time, first_event_timestamp, last_event_timestamp,

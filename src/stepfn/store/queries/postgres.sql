@@ -28,41 +28,6 @@ DELETE FROM timers t USING due
 WHERE t.execution_arn = due.execution_arn AND t.timer_id = due.timer_id
 RETURNING t.execution_arn, t.timer_id, t.due;
 
--- name: claim_activity_task
--- Two pollers never take the same task: a task another poller holds is skipped, and the
--- status is checked again on the row updated.
-UPDATE tasks SET status = 'dispatched', worker_name = :worker_name
-WHERE token = (
-    SELECT token FROM tasks
-    WHERE activity_arn = :activity_arn AND status = 'scheduled'
-    ORDER BY created, rowid
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
-) AND status = 'scheduled'
-RETURNING token, execution_arn, resource, payload, state_name, kind, status, created,
-    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt;
-
--- name: add_to_log_stream
--- A stream gets its events' statistics, and is created by its first events.
-INSERT INTO log_streams (
-    log_group_name, name, creation_time, first_event_timestamp, last_event_timestamp,
-    last_ingestion_time, stored_bytes
-) VALUES (
-    :log_group_name, :name, :ingestion_time, :first_event_timestamp, :last_event_timestamp,
-    :ingestion_time, :stored_bytes
-)
-ON CONFLICT (log_group_name, name) DO UPDATE SET
-    first_event_timestamp = least(
-        log_streams.first_event_timestamp, excluded.first_event_timestamp
-    ),
-    last_event_timestamp = greatest(
-        log_streams.last_event_timestamp, excluded.last_event_timestamp
-    ),
-    last_ingestion_time = greatest(
-        log_streams.last_ingestion_time, excluded.last_ingestion_time
-    ),
-    stored_bytes = log_streams.stored_bytes + excluded.stored_bytes;
-
 -- The conditions log_events adds for the arguments given (fragments, not statements):
 -- fixed text, only the values are parameters. Lists come as JSON text.
 
