@@ -40,47 +40,6 @@ RETURNING t.execution_arn, t.timer_id, t.due;
     WHERE strpos(message, term) = 0
 )
 
--- name: claim_executions
--- Executions with waiting stimuli that nobody holds (or whose lease ran out), oldest
--- stimulus first, now held by :owner until :expires. Rows another server is claiming at
--- the same moment are skipped, not waited for (picked in a materialized CTE, see
--- fire_timers).
-WITH picked AS MATERIALIZED (
-    SELECT e.arn FROM executions e
-    WHERE e.arn IN (SELECT execution_arn FROM inbox)
-        AND (e.lease_owner IS NULL OR e.lease_expires < :now)
-    ORDER BY (SELECT min(i.id) FROM inbox i WHERE i.execution_arn = e.arn)
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE executions SET lease_owner = :owner, lease_expires = :expires
-FROM picked
-WHERE executions.arn = picked.arn
-    AND (executions.lease_owner IS NULL OR executions.lease_expires < :now)
-RETURNING executions.arn;
-
--- name: claim_tasks
--- Invoke (and callback) tasks to run: scheduled ones, and dispatched ones whose lease ran
--- out (their server died: taken over, run again at least once as AWS does), oldest first. Rows
--- another server is claiming at the same moment are skipped, not waited for.
-WITH picked AS MATERIALIZED (
-    SELECT token FROM tasks
-    WHERE kind IN ('invoke', 'callback') AND (
-        status = 'scheduled'
-        OR (status = 'dispatched' AND lease_expires IS NOT NULL AND lease_expires < :now)
-    )
-    ORDER BY created, rowid
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE tasks SET status = 'dispatched', lease_owner = :owner, lease_expires = :expires
-FROM picked
-WHERE tasks.token = picked.token
-    AND (tasks.status = 'scheduled' OR (tasks.status = 'dispatched' AND tasks.lease_expires < :now))
-RETURNING tasks.token, tasks.execution_arn, tasks.resource, tasks.payload, tasks.state_name,
-    tasks.kind, tasks.status, tasks.created, tasks.activity_arn, tasks.worker_name,
-    tasks.timeout_seconds, tasks.heartbeat_seconds, tasks.attempt;
-
 -- PostgreSQL's own, with no SQLite twin: the wake-ups between servers (LISTEN/NOTIFY,
 -- see migrations/postgres/0008_notifications.sql).
 
