@@ -172,3 +172,25 @@ def test_a_lost_connection_is_opened_again_and_says_what_may_have_been_missed(
         assert ear.next() == "inbox"
     finally:
         ear.stop()
+
+
+def test_a_closed_sessions_pid_is_forgotten_when_the_pool_opens_another(pg_url: str) -> None:
+    """PostgreSQL gives a dead session's pid to later sessions, maybe another server's:
+    kept as this server's own, that server's notes would be dropped."""
+    import psycopg
+
+    store = open_store(f"{pg_url}?schema=notify{next(_schemas)}")
+    try:
+        own: set[int] = store._own_pids  # type: ignore[attr-defined]
+        gone = min(own)
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (gone,))
+        pool = store._pool  # type: ignore[attr-defined]
+        pool.check()  # finds the broken session; a worker of the pool opens another
+        pool.wait(timeout=WAIT)
+        assert gone not in own
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            live = {pid for (pid,) in admin.execute("SELECT pid FROM pg_stat_activity")}
+        assert own and own <= live  # the new session's pid, and no dead one
+    finally:
+        store.close()

@@ -98,9 +98,9 @@ class PostgresStore(SqlStore):
         self._timeout = timeout
         schema = self.schema
         # The backend pids of the pool's sessions: the notifications they send are this
-        # server's own, which it need not hear (see listen). Never pruned: a pid of a
-        # session closed since that another server's session gets later only costs a
-        # wake-up that polling then makes.
+        # server's own, which it need not hear (see listen). Pruned whenever the pool
+        # opens a session (it does when one closed): PostgreSQL gives a dead session's pid
+        # to later ones, and kept here it would drop another server's notes as ours.
         self._own_pids: set[int] = set()
         own_pids = self._own_pids
         # The lease owner that steps what this store's writes queue (see listen), and
@@ -111,6 +111,13 @@ class PostgresStore(SqlStore):
 
         def configure(conn: Any) -> None:
             own_pids.add(conn.info.backend_pid)
+            # Drops only the pids known before the query and not alive in it (the others'
+            # sessions are in pg_stat_activity too): a session configured meanwhile stays.
+            known = list(own_pids)
+            live = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", (known,)
+            ).fetchall()
+            own_pids.difference_update(set(known) - {pid for (pid,) in live})
             if schema is not None:
                 name = psycopg.sql.Identifier(schema)
                 conn.execute(psycopg.sql.SQL("SET search_path TO {}").format(name))
