@@ -210,6 +210,33 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def _choice_option(*names: str, choices: list[str], help: str) -> Callable[[Any], Any]:
+    """An option that takes one of ``choices``, the first by default (--help shows it)."""
+    return click.option(
+        *names, type=click.Choice(choices), default=choices[0], show_default=True, help=help
+    )
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", param=param)
+    return value
+
+
+def _seconds_option(
+    name: str, *, default: float, minimum: float, help: str
+) -> Callable[[Any], Any]:
+    """An option that takes a finite number of seconds, at least ``minimum``."""
+    return click.option(
+        name,
+        default=default,
+        show_default=True,
+        type=click.FloatRange(min=minimum),
+        callback=_finite,
+        help=help,
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="stepfn", prog_name="stepfn")
 def main() -> None:
@@ -250,13 +277,8 @@ def validate(files: tuple[str, ...]) -> None:
     help="Execution input: JSON text, or @FILE to read it from a file (@- for stdin).",
 )
 @click.option("--name", help="Execution name (what $$.Execution.Name shows).")
-@click.option(
-    "--type",
-    "machine_type",
-    type=click.Choice(["STANDARD", "EXPRESS"]),
-    default="STANDARD",
-    show_default=True,
-    help="State machine type.",
+@_choice_option(
+    "--type", "machine_type", choices=["STANDARD", "EXPRESS"], help="State machine type."
 )
 @click.option(
     "--function",
@@ -358,11 +380,9 @@ def run(
     help=FUNCTION_HELP + " Functions given by their code are registered in the store "
     "(the Lambda API lists them).",
 )
-@click.option(
+@_choice_option(
     "--auth",
-    type=click.Choice(["none", "sigv4"]),
-    default="none",
-    show_default=True,
+    choices=["none", "sigv4"],
     help="none: accept any credentials. sigv4: verify each request's AWS Signature "
     "Version 4 against the keys of --credentials.",
 )
@@ -373,12 +393,10 @@ def run(
     "aws_access_key_id and aws_secret_access_key). Default: $AWS_SHARED_CREDENTIALS_FILE, "
     "else ~/.aws/credentials.",
 )
-@click.option(
+@_seconds_option(
     "--drain-timeout",
     default=30.0,
-    show_default=True,
-    type=click.FloatRange(min=0),
-    callback=lambda ctx, param, value: _finite(value, param),
+    minimum=0,
     help="On SIGTERM or Ctrl-C, seconds to let requests in progress finish.",
 )
 @click.option(
@@ -389,12 +407,10 @@ def run(
     help="Let Waits, Retry intervals, timeouts and heartbeats take SCALE x their time "
     "(0: at once; histories still show the full times). Default: $WAIT_TIME_SCALE, else 1.",
 )
-@click.option(
+@_choice_option(
     "--clock",
     "clock_kind",
-    type=click.Choice(["real", "virtual"]),
-    default="real",
-    show_default=True,
+    choices=["real", "virtual"],
     help="virtual: time stands still until a test moves it with POST /_stepfn/clock "
     '{"advanceSeconds": N}; timers then due fire.',
 )
@@ -411,12 +427,10 @@ def run(
     help="Send each execution status change as EventBridge's 'Step Functions Execution "
     "Status Change' event: POSTed to an http(s) URL, or appended to a JSON-lines FILE.",
 )
-@click.option(
+@_seconds_option(
     "--lease-seconds",
     default=15.0,
-    show_default=True,
-    type=click.FloatRange(min=0.5),
-    callback=lambda ctx, param, value: _finite(value, param),
+    minimum=0.5,
     help="On a PostgreSQL store shared by several servers: how long a server's claim on "
     "its work holds without renewal, i.e. how soon the others take over a dead server's "
     "executions and tasks.",
@@ -561,12 +575,6 @@ def _testing_options(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="'--status-events'") from None
     return options
-
-
-def _finite(value: float, param: click.Parameter) -> float:
-    if not math.isfinite(value):
-        raise click.BadParameter(f"{value} is not a number of seconds", param=param)
-    return value
 
 
 def _is_loopback(host: str) -> bool:

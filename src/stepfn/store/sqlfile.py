@@ -10,7 +10,9 @@ it is. Two kinds of file are read here:
       SELECT arn, name, creation_date FROM activities WHERE arn = :arn;
 
   ``common.sql`` holds what SQLite and PostgreSQL share; a dialect file only the
-  queries whose text differs, and every dialect file names the same ones.
+  queries whose text differs, and every dialect file names the same ones. A shared
+  query that differs by a word or a clause only names it as a ``{word}`` of
+  ``DIALECT_WORDS``, which each dialect fills in.
 
 - ``migrations/<dialect>/NNNN_<what>.sql``: the numbered schema migrations of a dialect,
   applied in order.
@@ -67,6 +69,24 @@ def parse_named_queries(text: str) -> dict[str, str]:
 
 DIALECTS = ("sqlite", "postgres")
 
+# What the ``{word}``s of common.sql stand for in each dialect: where the two differ by a
+# word or a clause, one shared text beats two copies that must be kept in step.
+DIALECT_WORDS: dict[str, dict[str, str]] = {
+    "sqlite": {
+        # SQLite has one writer at a time: nothing else can take a row meanwhile.
+        "{skip_locked}": "",
+        # The scalar forms of min() and max() (NULL when an argument is).
+        "{least}": "min",
+        "{greatest}": "max",
+    },
+    "postgres": {
+        # Rows another server is taking are skipped rather than waited for.
+        "{skip_locked}": "FOR UPDATE SKIP LOCKED",
+        "{least}": "least",
+        "{greatest}": "greatest",
+    },
+}
+
 
 def _check_dialect(dialect: str) -> None:
     if dialect not in DIALECTS:
@@ -89,17 +109,28 @@ def dialect_queries(dialect: str) -> dict[str, str]:
 
 @functools.cache
 def queries(dialect: str = "sqlite") -> dict[str, str]:
-    """Every named query of a dialect: the shared ones and its own.
+    """Every named query of a dialect: the shared ones (their ``DIALECT_WORDS`` filled
+    in) and its own.
 
     A name in both the shared file and the dialect's is an error: one of the two texts
     would be dead, and which one is read would be a matter of order.
     """
-    common = parse_named_queries(_read("queries", "common.sql"))
+    _check_dialect(dialect)
+    common = {
+        name: _fill_words(sql, DIALECT_WORDS[dialect])
+        for name, sql in parse_named_queries(_read("queries", "common.sql")).items()
+    }
     own = dialect_queries(dialect)
     both = sorted(set(common) & set(own))
     if both:
         raise ValueError(f"queries in both common.sql and {dialect}.sql: {', '.join(both)}")
     return {**common, **own}
+
+
+def _fill_words(sql: str, words: dict[str, str]) -> str:
+    for word, text in words.items():
+        sql = sql.replace(word, text)
+    return sql
 
 
 def fragment(sql: str) -> str:

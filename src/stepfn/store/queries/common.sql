@@ -361,6 +361,21 @@ WHERE token = :token;
 
 -- log groups, streams and events (CloudWatch Logs) --------------------------------------------
 
+-- name: claim_activity_task
+-- One statement, so that two pollers never take the same task: a task another poller
+-- holds is skipped (PostgreSQL; SQLite has one writer), and the status is checked again
+-- on the row updated.
+UPDATE tasks SET status = 'dispatched', worker_name = :worker_name
+WHERE token = (
+    SELECT token FROM tasks
+    WHERE activity_arn = :activity_arn AND status = 'scheduled'
+    ORDER BY created, rowid
+    LIMIT 1
+    {skip_locked}
+) AND status = 'scheduled'
+RETURNING token, execution_arn, resource, payload, state_name, kind, status, created,
+    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt;
+
 -- name: insert_log_group
 INSERT INTO log_groups (name, creation_time, retention_in_days, kms_key_id, log_group_class)
 VALUES (:name, :creation_time, :retention_in_days, :kms_key_id, :log_group_class);
@@ -413,6 +428,32 @@ INSERT INTO log_streams (
     :log_group_name, :name, :creation_time, :first_event_timestamp, :last_event_timestamp,
     :last_ingestion_time, :stored_bytes
 );
+
+-- name: add_to_log_stream
+-- A stream gets its events' statistics, and is created by its first events. (coalesce:
+-- SQLite's scalar min() and max() are NULL when an argument is; PostgreSQL's least()
+-- and greatest() pass NULLs over.)
+INSERT INTO log_streams (
+    log_group_name, name, creation_time, first_event_timestamp, last_event_timestamp,
+    last_ingestion_time, stored_bytes
+) VALUES (
+    :log_group_name, :name, :ingestion_time, :first_event_timestamp, :last_event_timestamp,
+    :ingestion_time, :stored_bytes
+)
+ON CONFLICT (log_group_name, name) DO UPDATE SET
+    first_event_timestamp = {least}(
+        coalesce(log_streams.first_event_timestamp, excluded.first_event_timestamp),
+        excluded.first_event_timestamp
+    ),
+    last_event_timestamp = {greatest}(
+        coalesce(log_streams.last_event_timestamp, excluded.last_event_timestamp),
+        excluded.last_event_timestamp
+    ),
+    last_ingestion_time = {greatest}(
+        coalesce(log_streams.last_ingestion_time, excluded.last_ingestion_time),
+        excluded.last_ingestion_time
+    ),
+    stored_bytes = log_streams.stored_bytes + excluded.stored_bytes;
 
 -- name: list_log_streams
 SELECT log_group_name, name, creation_time, first_event_timestamp, last_event_timestamp,
@@ -475,6 +516,49 @@ LIMIT :limit;
 
 -- name: renew_execution_leases
 UPDATE executions SET lease_expires = :expires WHERE lease_owner = :owner;
+
+-- name: claim_executions
+-- Executions with waiting stimuli that nobody holds (or whose lease ran out), oldest
+-- stimulus first, now held by :owner until :expires. Rows another server is claiming at
+-- the same moment are skipped, not waited for (PostgreSQL; SQLite has one writer). The
+-- rows are picked in a materialized CTE: in PostgreSQL an IN subquery with LIMIT may be
+-- run again by the planner and take more than the limit.
+WITH picked AS MATERIALIZED (
+    SELECT e.arn FROM executions e
+    WHERE e.arn IN (SELECT execution_arn FROM inbox)
+        AND (e.lease_owner IS NULL OR e.lease_expires < :now)
+    ORDER BY (SELECT min(i.id) FROM inbox i WHERE i.execution_arn = e.arn)
+    LIMIT :limit
+    {skip_locked}
+)
+UPDATE executions SET lease_owner = :owner, lease_expires = :expires
+FROM picked
+WHERE executions.arn = picked.arn
+    AND (executions.lease_owner IS NULL OR executions.lease_expires < :now)
+RETURNING executions.arn;
+
+-- name: claim_tasks
+-- Invoke (and callback) tasks to run: scheduled ones, and dispatched ones whose lease ran
+-- out (their server died: taken over, run again at least once as AWS does), oldest first.
+-- Rows another server is claiming at the same moment are skipped, not waited for (see
+-- claim_executions).
+WITH picked AS MATERIALIZED (
+    SELECT token FROM tasks
+    WHERE kind IN ('invoke', 'callback') AND (
+        status = 'scheduled'
+        OR (status = 'dispatched' AND lease_expires IS NOT NULL AND lease_expires < :now)
+    )
+    ORDER BY created, rowid
+    LIMIT :limit
+    {skip_locked}
+)
+UPDATE tasks SET status = 'dispatched', lease_owner = :owner, lease_expires = :expires
+FROM picked
+WHERE tasks.token = picked.token
+    AND (tasks.status = 'scheduled' OR (tasks.status = 'dispatched' AND tasks.lease_expires < :now))
+RETURNING tasks.token, tasks.execution_arn, tasks.resource, tasks.payload, tasks.state_name,
+    tasks.kind, tasks.status, tasks.created, tasks.activity_arn, tasks.worker_name,
+    tasks.timeout_seconds, tasks.heartbeat_seconds, tasks.attempt;
 
 -- name: renew_task_leases
 UPDATE tasks SET lease_expires = :expires WHERE lease_owner = :owner AND status = 'dispatched';

@@ -28,41 +28,6 @@ DELETE FROM timers t USING due
 WHERE t.execution_arn = due.execution_arn AND t.timer_id = due.timer_id
 RETURNING t.execution_arn, t.timer_id, t.due;
 
--- name: claim_activity_task
--- Two pollers never take the same task: a task another poller holds is skipped, and the
--- status is checked again on the row updated.
-UPDATE tasks SET status = 'dispatched', worker_name = :worker_name
-WHERE token = (
-    SELECT token FROM tasks
-    WHERE activity_arn = :activity_arn AND status = 'scheduled'
-    ORDER BY created, rowid
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
-) AND status = 'scheduled'
-RETURNING token, execution_arn, resource, payload, state_name, kind, status, created,
-    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt;
-
--- name: add_to_log_stream
--- A stream gets its events' statistics, and is created by its first events.
-INSERT INTO log_streams (
-    log_group_name, name, creation_time, first_event_timestamp, last_event_timestamp,
-    last_ingestion_time, stored_bytes
-) VALUES (
-    :log_group_name, :name, :ingestion_time, :first_event_timestamp, :last_event_timestamp,
-    :ingestion_time, :stored_bytes
-)
-ON CONFLICT (log_group_name, name) DO UPDATE SET
-    first_event_timestamp = least(
-        log_streams.first_event_timestamp, excluded.first_event_timestamp
-    ),
-    last_event_timestamp = greatest(
-        log_streams.last_event_timestamp, excluded.last_event_timestamp
-    ),
-    last_ingestion_time = greatest(
-        log_streams.last_ingestion_time, excluded.last_ingestion_time
-    ),
-    stored_bytes = log_streams.stored_bytes + excluded.stored_bytes;
-
 -- The conditions log_events adds for the arguments given (fragments, not statements):
 -- fixed text, only the values are parameters. Lists come as JSON text.
 
@@ -74,47 +39,6 @@ ON CONFLICT (log_group_name, name) DO UPDATE SET
     SELECT 1 FROM jsonb_array_elements_text(CAST(:terms AS jsonb)) AS term
     WHERE strpos(message, term) = 0
 )
-
--- name: claim_executions
--- Executions with waiting stimuli that nobody holds (or whose lease ran out), oldest
--- stimulus first, now held by :owner until :expires. Rows another server is claiming at
--- the same moment are skipped, not waited for (picked in a materialized CTE, see
--- fire_timers).
-WITH picked AS MATERIALIZED (
-    SELECT e.arn FROM executions e
-    WHERE e.arn IN (SELECT execution_arn FROM inbox)
-        AND (e.lease_owner IS NULL OR e.lease_expires < :now)
-    ORDER BY (SELECT min(i.id) FROM inbox i WHERE i.execution_arn = e.arn)
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE executions SET lease_owner = :owner, lease_expires = :expires
-FROM picked
-WHERE executions.arn = picked.arn
-    AND (executions.lease_owner IS NULL OR executions.lease_expires < :now)
-RETURNING executions.arn;
-
--- name: claim_tasks
--- Invoke (and callback) tasks to run: scheduled ones, and dispatched ones whose lease ran
--- out (their server died: taken over, run again at least once as AWS does), oldest first. Rows
--- another server is claiming at the same moment are skipped, not waited for.
-WITH picked AS MATERIALIZED (
-    SELECT token FROM tasks
-    WHERE kind IN ('invoke', 'callback') AND (
-        status = 'scheduled'
-        OR (status = 'dispatched' AND lease_expires IS NOT NULL AND lease_expires < :now)
-    )
-    ORDER BY created, rowid
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE tasks SET status = 'dispatched', lease_owner = :owner, lease_expires = :expires
-FROM picked
-WHERE tasks.token = picked.token
-    AND (tasks.status = 'scheduled' OR (tasks.status = 'dispatched' AND tasks.lease_expires < :now))
-RETURNING tasks.token, tasks.execution_arn, tasks.resource, tasks.payload, tasks.state_name,
-    tasks.kind, tasks.status, tasks.created, tasks.activity_arn, tasks.worker_name,
-    tasks.timeout_seconds, tasks.heartbeat_seconds, tasks.attempt;
 
 -- PostgreSQL's own, with no SQLite twin: the wake-ups between servers (LISTEN/NOTIFY,
 -- see migrations/postgres/0008_notifications.sql).

@@ -22,43 +22,6 @@ WHERE (execution_arn, timer_id) IN (
 )
 RETURNING execution_arn, timer_id, due;
 
--- name: claim_activity_task
--- One statement, so that two pollers can never both take the same task; the status is
--- checked again on the row it updates.
-UPDATE tasks SET status = 'dispatched', worker_name = :worker_name
-WHERE token = (
-    SELECT token FROM tasks
-    WHERE activity_arn = :activity_arn AND status = 'scheduled'
-    ORDER BY created, rowid
-    LIMIT 1
-) AND status = 'scheduled'
-RETURNING token, execution_arn, resource, payload, state_name, kind, status, created,
-    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt;
-
--- name: add_to_log_stream
--- A stream gets its events' statistics, and is created by its first events.
-INSERT INTO log_streams (
-    log_group_name, name, creation_time, first_event_timestamp, last_event_timestamp,
-    last_ingestion_time, stored_bytes
-) VALUES (
-    :log_group_name, :name, :ingestion_time, :first_event_timestamp, :last_event_timestamp,
-    :ingestion_time, :stored_bytes
-)
-ON CONFLICT (log_group_name, name) DO UPDATE SET
-    first_event_timestamp = min(
-        coalesce(first_event_timestamp, excluded.first_event_timestamp),
-        excluded.first_event_timestamp
-    ),
-    last_event_timestamp = max(
-        coalesce(last_event_timestamp, excluded.last_event_timestamp),
-        excluded.last_event_timestamp
-    ),
-    last_ingestion_time = max(
-        coalesce(last_ingestion_time, excluded.last_ingestion_time),
-        excluded.last_ingestion_time
-    ),
-    stored_bytes = stored_bytes + excluded.stored_bytes;
-
 -- The conditions log_events adds for the arguments given (fragments, not statements):
 -- fixed text, only the values are parameters. Lists come as JSON text.
 
@@ -67,34 +30,3 @@ ON CONFLICT (log_group_name, name) DO UPDATE SET
 
 -- name: log_filter_terms
  AND NOT EXISTS (SELECT 1 FROM json_each(:terms) WHERE instr(message, value) = 0)
-
--- name: claim_executions
--- Executions with waiting stimuli that nobody holds (or whose lease ran out), oldest
--- stimulus first, now held by :owner until :expires.
--- SQLite has one writer: nobody claims meanwhile.
-UPDATE executions SET lease_owner = :owner, lease_expires = :expires
-WHERE arn IN (
-    SELECT e.arn FROM executions e
-    WHERE e.arn IN (SELECT execution_arn FROM inbox)
-        AND (e.lease_owner IS NULL OR e.lease_expires < :now)
-    ORDER BY (SELECT min(i.id) FROM inbox i WHERE i.execution_arn = e.arn)
-    LIMIT :limit
-) AND (lease_owner IS NULL OR lease_expires < :now)
-RETURNING arn;
-
--- name: claim_tasks
--- Invoke (and callback) tasks to run: scheduled ones, and dispatched ones whose lease ran
--- out (their server died: taken over, run again at least once as AWS does), oldest first.
--- SQLite has one writer: nobody claims meanwhile.
-UPDATE tasks SET status = 'dispatched', lease_owner = :owner, lease_expires = :expires
-WHERE token IN (
-    SELECT token FROM tasks
-    WHERE kind IN ('invoke', 'callback') AND (
-        status = 'scheduled'
-        OR (status = 'dispatched' AND lease_expires IS NOT NULL AND lease_expires < :now)
-    )
-    ORDER BY created, rowid
-    LIMIT :limit
-) AND (status = 'scheduled' OR (status = 'dispatched' AND lease_expires < :now))
-RETURNING token, execution_arn, resource, payload, state_name, kind, status, created,
-    activity_arn, worker_name, timeout_seconds, heartbeat_seconds, attempt;
