@@ -29,6 +29,7 @@ MAX_NESTING_DEPTH = 256
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
 
 _CONTAINERS = (Mapping, list, tuple)
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # JSON's leaves: never containers
 
 
 def depth_problem(limit: int = MAX_NESTING_DEPTH) -> str:
@@ -64,14 +65,21 @@ def value_too_deep(value: Any, limit: int = MAX_NESTING_DEPTH) -> bool:
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, Mapping):
+        # Plain dicts and lists first: JSON values are nearly always those, and the
+        # Mapping check (an ABC's) costs several times a type comparison.
+        kind = type(item)
+        if kind is dict:
             children: Any = item.values()
-        elif isinstance(item, list | tuple):
+        elif kind is list or kind is tuple:
             children = item
+        elif isinstance(item, Mapping):
+            children = item.values()
         else:
             continue
         depth += 1
         if depth > limit:
             return True
-        stack.extend((child, depth) for child in children if isinstance(child, _CONTAINERS))
+        for child in children:
+            if type(child) not in _SCALARS and isinstance(child, _CONTAINERS):
+                stack.append((child, depth))
     return False
