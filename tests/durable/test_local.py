@@ -185,3 +185,76 @@ def test_an_input_at_the_limit_runs_through_deep_walks() -> None:
     execution = stepfn.run(definition, _deep(256))
     assert execution.status == "SUCCEEDED"
     assert execution.output["found"] == [1]
+
+
+def test_a_pass_result_over_256_kib_is_a_data_limit_error() -> None:
+    big = {"x": "é" * (130 * 1024)}  # 130 Ki characters, 260 KiB in UTF-8
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": big, "End": True}}}
+    execution = stepfn.run(definition, {})
+    assert execution.status == "FAILED"
+    assert execution.error == "States.DataLimitExceeded"
+    assert "The state/task 'P' returned a result" in (execution.cause or "")
+
+
+def test_a_pass_result_just_under_the_limit_is_passed_on() -> None:
+    result = {"x": "a" * (256 * 1024 - 16)}
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": result, "End": True}}}
+    assert stepfn.run(definition, {}).output == result
+
+
+LAMBDA_F = "arn:aws:lambda:us-east-1:123456789012:function:f"
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        {
+            "Type": "Task",
+            "Resource": LAMBDA_F,
+            "End": True,
+        },
+        {
+            "Type": "Map",
+            "ItemProcessor": {
+                "StartAt": "T",
+                "States": {
+                    "T": {
+                        "Type": "Task",
+                        "Resource": LAMBDA_F,
+                        "End": True,
+                    }
+                },
+            },
+            "End": True,
+        },
+    ],
+    ids=["task", "task-in-a-map"],
+)
+def test_a_machine_that_calls_out_still_reaches_the_adapters(inner: dict[str, Any]) -> None:
+    # Task-free machines share one registry of no adapters; one with a Task anywhere
+    # (here nested in a Parallel) must get the real ones: its unrouted Task says how to route.
+    definition = {
+        "StartAt": "Par",
+        "States": {
+            "Par": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "I", "States": {"I": inner}}],
+                "End": True,
+            }
+        },
+    }
+    execution = stepfn.run(definition, [1])
+    assert execution.status == "FAILED"
+    # The Lambda adapter's answer for a function it does not know (no adapters at all
+    # would give the catch-all's States.TaskFailed instead).
+    assert execution.error == "Lambda.ResourceNotFoundException"
+    assert "Function not found" in (execution.cause or "")
+
+
+def test_unseeded_id_sources_never_repeat_one_another() -> None:
+    from stepfn.clock import IdSource
+
+    ids = {IdSource().uuid() for _ in range(2000)}
+    assert len(ids) == 2000
+    seeded = [IdSource(7).uuid() for _ in range(2)]
+    assert seeded[0] == seeded[1]  # a seed still gives its own, repeatable sequence

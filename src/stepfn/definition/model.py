@@ -178,6 +178,9 @@ class PassState(ResultFlowState):
 
     result: Any = None
     has_result: bool = False
+    # The size of Result as compact UTF-8 JSON: it never changes, so the 256 KiB limit on
+    # a state's result is measured once here rather than on every run of the state.
+    result_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,6 +294,11 @@ class Machine:
 
 
 # --- building ----------------------------------------------------------------------------
+
+
+def _json_bytes(value: Any) -> int:
+    """Bytes of ``value`` as compact JSON in UTF-8, as Step Functions measures payloads."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def build(definition: Mapping[str, Any], query_language: str | None = None) -> Machine:
@@ -407,6 +415,7 @@ def _build_state(name: str, raw: Mapping[str, Any], ql: str) -> State:
             **_result_fields(raw, ql),
             result=raw.get("Result"),
             has_result="Result" in raw,
+            result_bytes=_json_bytes(raw["Result"]) if "Result" in raw else 0,
         )
     if kind == "Task":
         return TaskState(

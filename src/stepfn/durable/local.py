@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from stepfn.clock import Clock, IdSource, VirtualClock
-from stepfn.definition.model import Machine, build
+from stepfn.definition.model import Machine, MapState, ParallelState, TaskState, build
 from stepfn.definition.parse import parse_definition
 from stepfn.durable.effects import ending, plan, task_request
 from stepfn.durable.map_results import wants_children
@@ -48,7 +48,7 @@ from stepfn.lang.nesting import depth_problem, value_too_deep
 from stepfn.tasks.base import Registry, TaskOutcome
 from stepfn.tasks.lambda_functions import FunctionCode, split_functions, with_coded_functions
 from stepfn.tasks.lambda_local import Handler
-from stepfn.tasks.registry import RoutingConfig, default_registry
+from stepfn.tasks.registry import RoutingConfig, Unrouted, default_registry
 
 if TYPE_CHECKING:
     from stepfn.durable.local_children import LocalExecutions, LocalTokens
@@ -150,7 +150,10 @@ def run(
         # As StartExecution refuses it: every walk of a value recurses once per level.
         raise ValueError(f"Invalid execution input: {depth_problem()}")
     owned: Registry | None = None
-    if registry is None:
+    if registry is None and _asks_nothing(machine, functions, routing, state_machines):
+        # No state of it calls out: the adapters would be built for nothing on every run.
+        registry = _NO_ADAPTERS
+    elif registry is None:
         local, coded = split_functions(functions)
         registry = default_registry(local, routing, clock=clock)
         if coded:
@@ -175,6 +178,49 @@ def run(
     finally:
         if owned is not None:
             owned.close()
+
+
+# The registry of runs whose machine has no Task and no Map that reads or writes items:
+# nothing ever asks it, so one serves them all (it holds no state of a run).
+_NO_ADAPTERS = Registry([Unrouted()])
+# Per model (models are cached and immutable): whether any state may ask the adapters.
+_CALLS_OUT: dict[int, tuple[Machine, bool]] = {}
+_CALLS_OUT_KEPT = 256
+
+
+def _asks_nothing(
+    machine: Machine,
+    functions: object,
+    routing: object,
+    state_machines: object,
+) -> bool:
+    """Whether a run of ``machine`` needs no adapters: no functions, routes or child
+    machines were given, and no state of it (nested branches and processors included)
+    is a Task or a Map with an ItemReader or a ResultWriter."""
+    if functions or routing is not None or state_machines:
+        return False
+    known = _CALLS_OUT.get(id(machine))
+    if known is None or known[0] is not machine:
+        if len(_CALLS_OUT) >= _CALLS_OUT_KEPT:
+            _CALLS_OUT.clear()
+        known = _CALLS_OUT[id(machine)] = (machine, _calls_out(machine))
+    return not known[1]
+
+
+def _calls_out(machine: Machine) -> bool:
+    pending = [machine]
+    while pending:
+        for state in pending.pop().states.values():
+            if isinstance(state, TaskState):
+                return True
+            if isinstance(state, ParallelState):
+                pending.extend(state.branches)
+            elif isinstance(state, MapState):
+                if state.item_reader is not None or state.result_writer is not None:
+                    return True
+                if state.processor is not None:
+                    pending.append(state.processor)
+    return False
 
 
 def _run(
@@ -335,6 +381,8 @@ class Driver:
 
     def _apply(self, result: StepResult) -> None:
         self.events.extend(result.events)
+        if not result.commands and not result.child_events:
+            return  # a step that only moved from state to state (most, in a short run)
         effects = plan(result.commands)
         self._cancelled.update(effects.cancelled_timers)
         # The children first: a task of this step may read them (a ResultWriter's).

@@ -52,7 +52,8 @@ def run_pass(interp: StepContext, thread: Thread, state: PassState) -> Outcome:
     effective = flow.effective_input(interp, thread, state, raw, scope)
     if state.has_result:
         result = state.result
-        check_result_size(state, result)
+        if state.result_bytes > MAX_PAYLOAD_BYTES:
+            raise result_too_large(state)
     else:
         result = effective
     return flow.finish_jsonpath(interp, thread, state, raw, result, scope)
@@ -61,11 +62,16 @@ def run_pass(interp: StepContext, thread: Thread, state: PassState) -> Outcome:
 def check_result_size(state: State, result: Any) -> None:
     """States.DataLimitExceeded for a result over 256 KiB, with AWS's cause text."""
     if len(to_json_text(result).encode()) > MAX_PAYLOAD_BYTES:
-        raise ExecutionError(
-            errors.DATA_LIMIT_EXCEEDED,
-            f"The state/task '{state.name}' returned a result with a size exceeding "
-            "the maximum number of bytes service limit.",
-        )
+        raise result_too_large(state)
+
+
+def result_too_large(state: State) -> ExecutionError:
+    """States.DataLimitExceeded for ``state``'s result, with AWS's cause text."""
+    return ExecutionError(
+        errors.DATA_LIMIT_EXCEEDED,
+        f"The state/task '{state.name}' returned a result with a size exceeding "
+        "the maximum number of bytes service limit.",
+    )
 
 
 # --- Task ------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ Undefined is :data:`NOTHING`, which the wrapper turns into its ``UNDEFINED``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 __all__ = ["NOTHING", "Evaluator", "Fallback", "NameKind", "compile_fast"]
@@ -152,16 +152,26 @@ def _settle(value: Any) -> Any:
     sharing is safe), else a copy along the changed parts.
     """
     kind = type(value)
-    if kind is dict:
+    if kind is dict or kind is list:
         # Most containers hold no float and no container: one pass over their types, at C
         # speed, settles them.
-        if _SETTLED.issuperset(map(type, value.values())):
+        if _SETTLED.issuperset(map(type, value.values() if kind is dict else value)):
             return value
-        return _settle_members(value, value.items(), dict)
-    if kind is list:
-        if _SETTLED.issuperset(map(type, value)):
-            return value
-        return _settle_members(value, enumerate(value), list)
+        # Else each member in turn, in this frame (a call per container costs more than
+        # the loop on the inputs of a typical state).
+        changed: Any = None
+        for key, item in value.items() if kind is dict else enumerate(value):
+            item_kind = type(item)
+            if item_kind in _SETTLED or (
+                item_kind is float and not item.is_integer() and math.isfinite(item)
+            ):
+                continue
+            settled = _settle(item)
+            if settled is not item:
+                if changed is None:
+                    changed = kind(value)
+                changed[key] = settled
+        return value if changed is None else changed
     if kind is float:
         if not math.isfinite(value):
             raise Fallback  # the engine reports D1001
@@ -171,26 +181,6 @@ def _settle(value: Any) -> Any:
     if kind in _SETTLED:
         return value
     raise Fallback  # not a JSON value: let the engine say what it makes of it
-
-
-def _settle_members(
-    value: Any, members: Iterable[tuple[Any, Any]], copy: Callable[[Any], Any]
-) -> Any:
-    """``value`` (a dict or a list, whose ``members`` are given) with each member settled:
-    itself when none changes, else a ``copy`` of it along the changed members."""
-    changed: Any = None
-    for key, item in members:
-        item_kind = type(item)
-        if item_kind in _SETTLED or (
-            item_kind is float and not item.is_integer() and math.isfinite(item)
-        ):
-            continue
-        settled = _settle(item)
-        if settled is not item:
-            if changed is None:
-                changed = copy(value)
-            changed[key] = settled
-    return value if changed is None else changed
 
 
 def _is_number(value: Any) -> bool:

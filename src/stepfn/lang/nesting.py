@@ -80,6 +80,8 @@ def value_too_deep(value: Any, limit: int = MAX_NESTING_DEPTH) -> bool:
         if depth > limit:
             return True
         for child in children:
-            if type(child) not in _SCALARS and isinstance(child, _CONTAINERS):
+            kind = type(child)
+            plain = kind is dict or kind is list
+            if plain or (kind not in _SCALARS and isinstance(child, _CONTAINERS)):
                 stack.append((child, depth))
     return False
