@@ -383,7 +383,11 @@ def child_succeeded(interp: StepContext, parent: Thread, child: Thread, output: 
         return
     state = interp.state_of(parent)
     del fan.running[child.index]
-    if not isinstance(state, MapState) or result_writer.keeps_outputs(state):
+    if (
+        not isinstance(state, MapState)
+        or state.result_writer is None  # the common case, told without two calls per item
+        or result_writer.keeps_outputs(state)
+    ):
         fan.results[child.index] = output
     fan.succeeded.add(child.index)
     # An inline Map's iterations record MapIteration* events, unless silent; a
