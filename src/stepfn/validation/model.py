@@ -60,6 +60,15 @@ class Shape:
     key: str | None = None  # a map's key shape
     value: str | None = None  # a map's value shape
 
+    @property
+    def plain(self) -> bool:
+        """Whether a string of this shape is bound by its length alone (no enum, no pattern)."""
+        return not self.enum and self.regex is None
+
+    def fits(self, size: int | float) -> bool:
+        """Whether ``size`` (a length or a value) is within the shape's min and max."""
+        return (self.min is None or size >= self.min) and (self.max is None or size <= self.max)
+
 
 @dataclass(frozen=True)
 class Operation:

@@ -189,6 +189,8 @@ class Validator:
         if kind == "string":
             if not isinstance(value, str):
                 raise serialization_error(where, shape, value)
+            if value.isascii() and shape.plain and shape.fits(len(value)):
+                return value  # most names and ARNs: no surrogate, no enum, no pattern to see
             _check_unicode(value, where)
             self._string(value, shape, where, messages)
         elif kind == "boolean":
