@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stepfn.store.base import ExecutionRecord, Store
+if TYPE_CHECKING:
+    # Types only: an in-process run never opens a store, so it need not import one.
+    from stepfn.store.base import ExecutionRecord, Store
 
 RESULT_WRITER = re.compile(r"^arn:aws[a-z-]*:states:::s3:putObject$")
 PAGE = 1000  # children read from the store at a time

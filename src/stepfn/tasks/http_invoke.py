@@ -29,14 +29,16 @@ import concurrent.futures
 import json
 import threading
 import urllib.parse
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from http import HTTPStatus
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from stepfn.tasks.base import Cancel, Completion, TaskOutcome, TaskRequest
 from stepfn.tasks.routing import Routing
+
+if TYPE_CHECKING:
+    # httpx costs ~80 ms to import: loaded on the first HTTP Task, not by ``import stepfn``.
+    import httpx
 
 HTTP_INVOKE = "arn:aws:states:::http:invoke"
 APIGATEWAY_INVOKE = "arn:aws:states:::apigateway:invoke"
@@ -79,10 +81,6 @@ class _Handle:
         self._future.cancel()
 
 
-Builder = Callable[[TaskRequest], httpx.Request]
-Shaper = Callable[[TaskRequest, httpx.Response], TaskOutcome]
-
-
 class _HttpAdapter(abc.ABC):
     """What both HTTP adapters share: the loop, the client, the sending."""
 
@@ -101,6 +99,8 @@ class _HttpAdapter(abc.ABC):
         return _Handle(_LOOP.submit(self._run(request, done)))
 
     async def _run(self, request: TaskRequest, done: Completion) -> None:
+        import httpx
+
         try:
             built = self.build(request)
         except BadParameters as exc:
@@ -273,6 +273,8 @@ def _request(
 ) -> httpx.Request:
     """The request a Task sends: its method upper-cased, its query fields (if any) on
     the URL."""
+    import httpx
+
     return httpx.Request(
         method.upper(),
         url,
