@@ -38,7 +38,16 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from stepfn.api.app import CONTENT_TYPE, Api, Authenticator, Call, Request, Response, error_document
+from stepfn.api.app import (
+    CONTENT_TYPE,
+    Api,
+    Authenticator,
+    Batch,
+    Call,
+    Request,
+    Response,
+    error_document,
+)
 from stepfn.api.lambda_api import is_lambda_path
 
 log = logging.getLogger("stepfn.api")
@@ -223,6 +232,84 @@ def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
         future.set_exception(error)
 
 
+class Batches:
+    """Concurrent calls of an operation the Api answers many at once (``Call.batch``:
+    StartExecution), gathered: the calls that arrive while one batch runs go together
+    in the next, as one job of the pool whose answers all reach the event loop in one
+    callback. Concurrent StartExecution calls then share one group commit, and each
+    costs no thread hop of its own (bench/http_transport.py: one job per call, each
+    waking the loop on its own, kept fewer calls in each commit).
+
+    At most ``JOBS`` batches of one operation run at once, of at most ``MOST`` calls
+    each: a batch with a slow call (a first step running long) holds up only the
+    calls in it, not the ones arriving meanwhile.
+    """
+
+    JOBS = 2
+    MOST = 64
+
+    def __init__(self, pool: BlockingPool) -> None:
+        self._pool = pool
+        self._waiting: dict[Batch, list[tuple[dict[str, Any], asyncio.Future[Any]]]] = {}
+        self._running: dict[Batch, int] = {}
+        self._scheduled: set[Batch] = set()
+
+    def submit(
+        self, batch: Batch, params: dict[str, Any]
+    ) -> asyncio.Future[tuple[int, dict[str, Any]]]:
+        """Queue one call for ``batch``: a future of its (status, document)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[int, dict[str, Any]]] = loop.create_future()
+        self._waiting.setdefault(batch, []).append((params, future))
+        if batch not in self._scheduled and self._running.get(batch, 0) < self.JOBS:
+            # At the end of this turn of the loop: the calls read in the same turn join.
+            self._scheduled.add(batch)
+            loop.call_soon(self._launch, batch)
+        return future
+
+    def _launch(self, batch: Batch) -> None:
+        self._scheduled.discard(batch)
+        waiting = self._waiting.pop(batch, None)
+        if not waiting:
+            return
+        taken, rest = waiting[: self.MOST], waiting[self.MOST :]
+        if rest:
+            self._waiting[batch] = rest
+        self._running[batch] = self._running.get(batch, 0) + 1
+        job = self._pool.run(batch, [params for params, _ in taken])
+        job.add_done_callback(functools.partial(self._done, batch, taken))
+
+    def _done(
+        self,
+        batch: Batch,
+        taken: list[tuple[dict[str, Any], asyncio.Future[Any]]],
+        job: asyncio.Future[list[tuple[int, dict[str, Any]]]],
+    ) -> None:
+        self._running[batch] -= 1
+        if not self._running[batch]:
+            del self._running[batch]
+        answers: list[tuple[int, dict[str, Any]]] = []
+        if not job.cancelled() and job.exception() is None:
+            answers = job.result()
+        if len(answers) != len(taken):
+            # The Api answers every error of its own; this one is a bug of ours.
+            error = None if job.cancelled() else job.exception()
+            log.error("internal error in a batch of calls", exc_info=error)
+            failed = (
+                500,
+                error_document(
+                    "InternalFailure",
+                    "The request processing has failed because of an unknown error",
+                ),
+            )
+            answers = [failed] * len(taken)
+        for (_, future), answer in zip(taken, answers, strict=True):
+            if not future.done():
+                future.set_result(answer)
+        if self._waiting.get(batch) and batch not in self._scheduled:
+            self._launch(batch)
+
+
 class _Refused(Exception):
     """A request answered before its body was read whole; its connection then closes."""
 
@@ -258,6 +345,7 @@ class AwsJson:
         self.targets = dict(targets or {})
         self.max_body = max_body
         self.pool = BlockingPool(threads)
+        self.batches = Batches(self.pool)
         self.polls = ActivityPolls(lambda: self.api.engine, self.run)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
@@ -334,6 +422,8 @@ class AwsJson:
                 content_type = prepared.content_type
                 if prepared.operation == "GetActivityTask" and self.polls.available(service):
                     status, document = await self.polls.get(api, prepared)
+                elif prepared.batch is not None:
+                    status, document = await self.batches.submit(prepared.batch, prepared.params)
                 else:
                     status, document = await self.run(prepared.run)
         return Response(status, document, [("x-amzn-RequestId", request_id)], content_type)
