@@ -28,7 +28,6 @@ executions' logging configurations write to.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import logging
@@ -209,7 +208,7 @@ class Api:
         # Operations the Engine also answers many calls at once (engine.batched).
         for operation, many in getattr(engine, "batched", {}).items():
             if self._methods.get(operation) is not None:
-                self._batches[operation] = functools.partial(self.invoke_batch, operation, many)
+                self._batches[operation] = self._batch(operation, many)
 
     def supported(self) -> list[str]:
         """The operations this server answers with the Engine."""
@@ -438,6 +437,14 @@ class Api:
         except Exception as exc:
             return self._failure(operation, exc)
         return 200, result if isinstance(result, dict) else {}
+
+    def _batch(self, operation: str, many: Callable[..., list[Any]]) -> Batch:
+        """The ``Call.batch`` of an operation (``invoke_batch``, looked up when called)."""
+
+        def batch(calls: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+            return self.invoke_batch(operation, many, calls)
+
+        return batch
 
     def invoke_batch(
         self,
