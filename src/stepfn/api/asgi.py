@@ -11,7 +11,9 @@ run on the event loop; the Engine call blocks (SQLite, locks), so it runs in a t
 a bounded pool (``THREADS``, ``BlockingPool``). Running the fast calls on the loop
 itself measured slower (bench/http_transport.py): SQLite gives up the interpreter lock
 while it works, and threads let the loop parse the next requests meanwhile, and let
-concurrent StartExecution calls share a commit. A GetActivityTask long poll holds no thread while it
+concurrent StartExecution calls share a commit. StartExecution calls are gathered
+(``Batches``): those arriving while a batch runs go to the pool together, as one job
+whose executions share one group commit. A GetActivityTask long poll holds no thread while it
 waits: ``ActivityPolls`` tries to claim a task in the pool, then awaits the Engine's
 activity signal (one watcher thread for all polls) or a second, and tries again.
 
