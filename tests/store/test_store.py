@@ -20,6 +20,7 @@ from stepfn.store import (
     Conflict,
     ExecutionRecord,
     MemoryStore,
+    NewStart,
     SqliteStore,
     StateMachineRecord,
     StepCommit,
@@ -306,6 +307,36 @@ def test_a_second_execution_with_the_same_arn_conflicts_and_changes_nothing(
     assert stored is not None and stored.input == '{"order":1}'
     assert [e.id for e in store.get_events(arn)] == [1]
     assert store.inbox(arn) == [] and store.next_timer_due() is None
+
+
+def test_many_creates_in_one_call_each_get_their_own_answer(store: Store) -> None:
+    # create_executions: one group commit for all; one that collides (with what is
+    # stored, or with another of the same call) fails alone, leaving no rows.
+    start(store, "taken")
+    names = ["a", "taken", "b", "a", "c"]
+    starts = [
+        NewStart(
+            execution(name, input=f'{{"i":{index}}}'),
+            started(execution_arn(name)),
+            timers=[TimerRecord(execution_arn(name), f"t{index}", 10.0 + index)],
+        )
+        for index, name in enumerate(names)
+    ]
+    errors = store.create_executions(starts)
+    assert [type(e).__name__ if e else None for e in errors] == [
+        None,
+        "Conflict",
+        None,
+        "Conflict",
+        None,
+    ]
+    for index, name in [(0, "a"), (2, "b"), (4, "c")]:
+        stored = store.get_execution(execution_arn(name))
+        assert stored is not None and stored.input == f'{{"i":{index}}}'
+    taken = store.get_execution(execution_arn("taken"))
+    assert taken is not None and taken.input == '{"order":1}'
+    assert store.next_timer_due() == 10.0
+    assert store.create_executions([]) == []
 
 
 def test_concurrent_creates_each_get_their_own_answer(store: Store) -> None:

@@ -33,7 +33,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -143,6 +143,14 @@ class Call:
     run: Callable[[], tuple[int, dict[str, Any]]]
     params: dict[str, Any]
     content_type: str = CONTENT_TYPE
+    # Answers many calls of this operation at once, each given its ``params``: (status,
+    # document) of each, as ``run`` gives one. The same object for every call it can
+    # take together, so a transport may gather concurrent calls (asgi.py); None when
+    # the operation is answered one call at a time.
+    batch: Batch | None = None
+
+
+Batch = Callable[[Sequence[dict[str, Any]]], list[tuple[int, dict[str, Any]]]]
 
 
 class Authenticator(Protocol):
@@ -180,6 +188,7 @@ class Api:
         self._count_lock = threading.Lock()
         self._methods: dict[str, Callable[..., Any] | None] = {}
         self._accepted: dict[str, frozenset[str] | None] = {}  # None: takes any member
+        self._batches: dict[str, Batch] = {}
         # CloudWatch Logs, on the same endpoint, when the engine keeps logs.
         logs = getattr(engine, "logs", None)
         self.logs = LogsApi(logs) if logs is not None else None
@@ -196,6 +205,10 @@ class Api:
             self._methods[operation] = method
             if method is not None:
                 self._accepted[operation] = _parameters(method)
+        # Operations the Engine also answers many calls at once (engine.batched).
+        for operation, many in getattr(engine, "batched", {}).items():
+            if self._methods.get(operation) is not None:
+                self._batches[operation] = self._batch(operation, many)
 
     def supported(self) -> list[str]:
         """The operations this server answers with the Engine."""
@@ -408,7 +421,12 @@ class Api:
                 "ValidationException",
                 f"stepfn does not support the member '{member}' of {operation} yet",
             )
-        return Call(operation, lambda: self.invoke(operation, method, cleaned), cleaned)
+        return Call(
+            operation,
+            lambda: self.invoke(operation, method, cleaned),
+            cleaned,
+            batch=self._batches.get(operation),
+        )
 
     def invoke(
         self, operation: str, method: Callable[..., Any], params: dict[str, Any]
@@ -416,21 +434,57 @@ class Api:
         """Call an Engine method with validated members: (status, document)."""
         try:
             result = method(**params)
-        except ServiceError as exc:
+        except Exception as exc:
+            return self._failure(operation, exc)
+        return 200, result if isinstance(result, dict) else {}
+
+    def _batch(self, operation: str, many: Callable[..., list[Any]]) -> Batch:
+        """The ``Call.batch`` of an operation (``invoke_batch``, looked up when called)."""
+
+        def batch(calls: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+            return self.invoke_batch(operation, many, calls)
+
+        return batch
+
+    def invoke_batch(
+        self,
+        operation: str,
+        many: Callable[[Sequence[dict[str, Any]]], list[Any]],
+        calls: Sequence[dict[str, Any]],
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Answer many calls of one operation with the Engine's method that takes them
+        together (``engine.batched``; it gives each call's result or error): (status,
+        document) of each, as ``invoke`` answers one."""
+        try:
+            results = many(calls)
+        except Exception as exc:
+            failed = self._failure(operation, exc)
+            return [failed for _ in calls]
+        answers: list[tuple[int, dict[str, Any]]] = []
+        for result in results:
+            if isinstance(result, Exception):
+                answers.append(self._failure(operation, result))
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                answers.append((200, result if isinstance(result, dict) else {}))
+        return answers
+
+    def _failure(self, operation: str, exc: Exception) -> tuple[int, dict[str, Any]]:
+        """The (status, document) of an Engine method's error."""
+        if isinstance(exc, ServiceError):
             return exc.status, self._error(exc)
-        except StoreError as exc:
+        if isinstance(exc, StoreError):
             # The store refused (it found itself damaged, say): the server is unwell, and
             # says so here and on /health, rather than a 500 that SDKs retry blindly.
             log.error("store error in %s: %s", operation, exc)
             return 503, error_document("ServiceUnavailable", f"The store is unavailable: {exc}")
-        except Exception:
-            # A bug of ours, never the caller's input: logged with its traceback here,
-            # answered without one.
-            log.exception("internal error in %s", operation)
-            return 500, error_document(
-                "InternalFailure", "The request processing has failed because of an unknown error"
-            )
-        return 200, result if isinstance(result, dict) else {}
+        # A bug of ours, never the caller's input: logged with its traceback here,
+        # answered without one.
+        log.error("internal error in %s", operation, exc_info=exc)
+        return 500, error_document(
+            "InternalFailure", "The request processing has failed because of an unknown error"
+        )
 
     @staticmethod
     def _parse(body: bytes) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from stepfn.store.base import (
     ChildStep,
     ExecutionRecord,
     LogEventRecord,
+    NewStart,
     StepCommit,
     Store,
     StoredEvent,
@@ -275,6 +276,59 @@ class Worker:
         every later one is (``_stepped``: a ``StepCommit`` and the tasks to dispatch);
         only its commit differs, as it inserts the execution's row. ``input``: the
         parsed ``record.input``, when the caller has it."""
+        (error,) = self.start_all([(record, input)])
+        if error is not None:
+            raise error
+
+    def start_all(
+        self, starts: Sequence[tuple[ExecutionRecord, Any]]
+    ) -> list[BaseException | None]:
+        """Store many new executions as ``start`` stores one, their rows in one group
+        commit (``Store.create_executions``): each one's error (``Conflict`` when its
+        ARN exists), or None once it is stored and its tasks dispatched."""
+        errors: list[BaseException | None] = [None] * len(starts)
+        items: list[tuple[int, _Prepared]] = []
+        for index, (record, input) in enumerate(starts):
+            try:
+                items.append((index, self._first_step(record, input)))
+            except Exception as exc:
+                errors[index] = exc
+        if not items:
+            return errors
+        held = [self._hold(item.commit.new_tasks) for _, item in items]
+        try:
+            stored = self.store.create_executions(
+                [
+                    NewStart(
+                        item.record,
+                        item.commit.events,
+                        item.commit.new_timers,
+                        tasks=item.commit.new_tasks,
+                        children=item.commit.children,
+                    )
+                    for _, item in items
+                ]
+            )
+        except BaseException:
+            for tokens in held:
+                self._unhold(tokens)
+            raise
+        for (index, item), tokens, error in zip(items, held, stored, strict=True):
+            if error is not None:
+                self._unhold(tokens)
+                errors[index] = error
+                continue
+            self._keep(item)
+            self._committed(item, started=True)
+            if self.logs is not None:
+                # Before its tasks can answer: the start's log events come first.
+                self.logs.write(self.logs.committed(item.record, item.commit.events))
+            self._start_effects(item)
+        return errors
+
+    def _first_step(self, record: ExecutionRecord, input: Any) -> _Prepared:
+        """A new execution's first step, not yet committed; ``record`` takes the state
+        it leaves the execution in."""
         info = execution_info_of(record, input)
         interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
         interpreter.yield_check = budget(START_BUDGET)
@@ -286,24 +340,7 @@ class Worker:
         record.run_state, record.next_event_id = commit.run_state, commit.next_event_id
         record.status, record.output = commit.status, commit.output
         record.error, record.cause, record.stop_date = commit.error, commit.cause, commit.stop_date
-        held = self._hold(commit.new_tasks)
-        try:
-            self.store.create_execution(
-                record,
-                commit.events,
-                commit.new_timers,
-                tasks=commit.new_tasks,
-                children=commit.children,
-            )
-        except BaseException:
-            self._unhold(held)
-            raise
-        self._keep(item)
-        self._committed(item, started=True)
-        if self.logs is not None:
-            # Before its tasks can answer: the start's log events come first.
-            self.logs.write(self.logs.committed(record, commit.events))
-        self._start_effects(item)
+        return item
 
     def _keep(self, item: _Prepared) -> None:
         """After its commit: keep the run state of an execution that goes on, for its

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from stepfn.clock import Clock, IdSource
@@ -297,6 +297,12 @@ class Engine:
             "UpdateMapRun": self.update_map_run,
             "TestState": self.test_state,
         }
+        # Operations that may also be answered many calls at once (the members of each
+        # call, checked as for ``operations``): concurrent StartExecution calls through
+        # the server share one group commit and one trip to a thread (api/asgi.py).
+        self.batched: dict[str, Callable[[Sequence[Mapping[str, Any]]], list[Any]]] = {}
+        if not read_only:
+            self.batched["StartExecution"] = executions.start_executions
         # The same methods for Python callers check their arguments against the service
         # model first, with the validator the API checks requests with (the table above
         # is what the API calls, its members already checked): the same answers either

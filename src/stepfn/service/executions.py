@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from stepfn.arns import EXECUTION, EXPRESS, parse_arn, parse_state_machine_arn, resource_name
@@ -107,6 +107,65 @@ class Executions:
         """StartExecution: a Standard execution is stored and queued; an Express one runs.
 
         ``stateMachineArn#TestCase`` runs a test case of the engine's mock file."""
+        (answer,) = self.start_executions(
+            [
+                {
+                    "stateMachineArn": stateMachineArn,
+                    "name": name,
+                    "input": input,
+                    "traceHeader": traceHeader,
+                }
+            ]
+        )
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def start_executions(
+        self, calls: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any] | BaseException]:
+        """Many StartExecution calls (each one's members) answered together: the new
+        Standard executions share one group commit. Each call's answer, or the error
+        it raises alone (``ServiceError``, say): one call's failure is no other's."""
+        answers: list[dict[str, Any] | BaseException] = [{} for _ in calls]
+        standard: list[tuple[int, ExecutionRecord, Any]] = []
+        for index, call in enumerate(calls):
+            try:
+                begun = self._begin_start(**call)
+            except Exception as exc:
+                answers[index] = exc
+                continue
+            if isinstance(begun, dict):
+                answers[index] = begun
+            else:
+                standard.append((index, *begun))
+        if not standard:
+            return answers
+        # No read first: a name used before is rare, and the insert's conflict tells.
+        errors = self.worker.start_all([(record, value) for _, record, value in standard])
+        for (index, record, _), error in zip(standard, errors, strict=True):
+            if error is None:
+                answers[index] = {"executionArn": record.arn, "startDate": when(record.start_date)}
+                continue
+            answers[index] = error
+            if isinstance(error, Conflict):
+                try:
+                    existing = self.store.get_execution(record.arn)
+                    if existing is not None:
+                        answers[index] = self._same_start(existing, record.input)
+                except Exception as exc:
+                    answers[index] = exc
+        return answers
+
+    def _begin_start(
+        self,
+        stateMachineArn: str,
+        name: str | None = None,
+        input: str | None = None,
+        traceHeader: str | None = None,
+    ) -> dict[str, Any] | tuple[ExecutionRecord, Any]:
+        """A StartExecution up to its commit: the answer of an Express start (it runs),
+        or the record of a Standard execution to store and its parsed input."""
         stateMachineArn, test_case = self._test_case(stateMachineArn)
         target = self.machines.resolve_target(stateMachineArn)
         name = name if name is not None else self.ids.uuid()
@@ -137,15 +196,7 @@ class Executions:
             state_machine_revision_id=target.revision_id,
         )
         self._bind_test_case(arn, target, test_case)
-        try:
-            # No read first: a name used before is rare, and the insert's conflict tells.
-            self.worker.start(record, value)
-        except Conflict:
-            existing = self.store.get_execution(arn)
-            if existing is None:
-                raise
-            return self._same_start(existing, text)
-        return {"executionArn": arn, "startDate": when(now)}
+        return record, value
 
     def _test_case(self, arn: Any) -> tuple[Any, str | None]:
         """``(stateMachineArn, TestCase)`` of ``stateMachineArn#TestCase``."""

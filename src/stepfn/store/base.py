@@ -234,6 +234,19 @@ class ChildStep:
 
 
 @dataclass
+class NewStart:
+    """What ``Store.create_executions`` adds of one new execution (the arguments of
+    ``create_execution``)."""
+
+    record: ExecutionRecord
+    events: Sequence[StoredEvent]
+    timers: Sequence[TimerRecord] = ()
+    inbox: Sequence[dict[str, Any]] = ()
+    tasks: Sequence[TaskRecord] = ()
+    children: Sequence[ChildStep] = ()
+
+
+@dataclass
 class StepCommit:
     """Everything one interpreter step changes for one execution, committed atomically.
 
@@ -424,6 +437,27 @@ class Store(IamStore):
         """Add an execution with its first events, timers, tasks and inbox stimuli, and
         the child executions its first step started, in one transaction; ``Conflict``
         when its ARN (or a child's, or a task token) exists."""
+
+    def create_executions(self, starts: Sequence[NewStart]) -> list[BaseException | None]:
+        """Add many executions as ``create_execution`` adds one, in as few transactions
+        as the store can: each one's error (``Conflict``, say), or None when it was
+        added. One that fails takes no other with it."""
+        errors: list[BaseException | None] = []
+        for start in starts:
+            try:
+                self.create_execution(
+                    start.record,
+                    start.events,
+                    start.timers,
+                    start.inbox,
+                    start.tasks,
+                    start.children,
+                )
+            except Exception as exc:
+                errors.append(exc)
+            else:
+                errors.append(None)
+        return errors
 
     @abc.abstractmethod
     def get_execution(self, arn: str) -> ExecutionRecord | None:

@@ -19,6 +19,7 @@ from stepfn.store.base import (
     ExecutionRecord,
     ExecutionSummary,
     InboxMessage,
+    NewStart,
     StateMachineRecord,
     StepCommit,
     StoredEvent,
@@ -246,11 +247,35 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
         the child executions its first step started, in one transaction; ``Conflict``
         when its ARN (or a child's), an event id or a task token exists. The stimuli
         are queued as created at the execution's start date."""
+        item = self._new_execution(record, events, timers, inbox, tasks, children)
+        self._group_commit([item])
+        if item.error is not None:
+            raise item.error
+
+    def create_executions(self, starts: Sequence[NewStart]) -> list[BaseException | None]:
+        """Add many executions in the group commit of ``create_execution`` (one
+        transaction for them and whatever else is queued): each one's error, or None."""
+        items = [
+            self._new_execution(s.record, s.events, s.timers, s.inbox, s.tasks, s.children)
+            for s in starts
+        ]
+        self._group_commit(items)
+        return [item.error for item in items]
+
+    @staticmethod
+    def _new_execution(
+        record: ExecutionRecord,
+        events: Sequence[StoredEvent],
+        timers: Sequence[TimerRecord],
+        inbox: Sequence[dict[str, Any]],
+        tasks: Sequence[TaskRecord],
+        children: Sequence[ChildStep],
+    ) -> NewExecution:
         arn = record.arn
         event_rows = [event_row(arn, event) for event in events]
         # A new execution's first step starts children; it redrives none.
         new_children, ended, _ = child_rows(children, event_rows)
-        item = NewExecution(
+        return NewExecution(
             params(record, "executions"),
             event_rows,
             [(arn, timer.timer_id, timer.due) for timer in timers],
@@ -259,18 +284,21 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
             new_children,
             ended,
         )
-        # Group commit: the item joins the queue; whichever thread then holds the group
-        # lock commits every queued item in one transaction. Concurrent StartExecution
-        # calls thus share one COMMIT, the larger part of a start's cost.
+
+    def _group_commit(self, items: list[NewExecution]) -> None:
+        """Group commit: the items join the queue; whichever thread then holds the group
+        lock commits every queued item in one transaction. Concurrent StartExecution
+        calls thus share one COMMIT, the larger part of a start's cost. Returns once
+        every item is done (written, or failed with its ``error``)."""
+        if not items:
+            return
         with self._queue_lock:
-            self._new_executions.append(item)
+            self._new_executions.extend(items)
         with self._group_lock:
-            if not item.done:
+            if not items[-1].done:  # queued together: all are taken in one batch
                 with self._queue_lock:
                     batch, self._new_executions = self._new_executions, []
                 self._insert_executions(batch)
-        if item.error is not None:
-            raise item.error
 
     def _insert_executions(self, batch: list[NewExecution]) -> None:
         """Insert queued executions in one transaction, each under a savepoint: one

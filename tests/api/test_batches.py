@@ -1,0 +1,146 @@
+"""Concurrent StartExecution calls through the server (asgi.Batches): they go to the
+Engine in batches that share a group commit, and each caller gets its own answer, also
+when the commit fails."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from stepfn.store import StoreError
+
+from .helpers import ROLE, WAIT_LONG, Live, start_server, stop_server
+
+CALLS = 24
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Live]:
+    live = start_server(tmp_path)
+    yield live
+    stop_server(live)
+
+
+def post(url: str, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request(
+            "POST",
+            "/",
+            json.dumps(body),
+            {
+                "Content-Type": "application/x-amz-json-1.0",
+                "X-Amz-Target": f"AWSStepFunctions.{operation}",
+            },
+        )
+        answer = conn.getresponse()
+        return answer.status, json.loads(answer.read())
+    finally:
+        conn.close()
+
+
+def machine(live: Live) -> str:
+    status, created = post(
+        live.url,
+        "CreateStateMachine",
+        {"name": "waits", "definition": json.dumps(WAIT_LONG), "roleArn": ROLE},
+    )
+    assert status == 200
+    arn: str = created["stateMachineArn"]
+    return arn
+
+
+def start_all(live: Live, bodies: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Send every StartExecution at once, each on its own connection."""
+    answers: list[Any] = [None] * len(bodies)
+
+    def send(index: int) -> None:
+        answers[index] = post(live.url, "StartExecution", bodies[index])
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return answers
+
+
+def hold_first_batch(live: Live, calls: int) -> list[int]:
+    """Make the store's first batch wait until ``calls`` requests are being answered
+    (all the others then queue behind it); the sizes of the batches it is given."""
+    store = live.engine.store
+    create_executions = store.create_executions
+    sizes: list[int] = []
+
+    def held(starts: Any) -> Any:
+        sizes.append(len(starts))
+        if len(sizes) == 1:
+            deadline = time.monotonic() + 20
+            while live.server.api.in_progress < calls and time.monotonic() < deadline:
+                time.sleep(0.005)
+        return create_executions(starts)
+
+    store.create_executions = held  # type: ignore[method-assign]
+    return sizes
+
+
+def test_concurrent_starts_all_succeed_and_share_commits(served: Live) -> None:
+    arn = machine(served)
+    sizes = hold_first_batch(served, CALLS)
+    bodies = [{"stateMachineArn": arn, "name": f"n{i}", "input": '{"i":1}'} for i in range(CALLS)]
+    bodies[-1] = {"stateMachineArn": arn, "name": "n0", "input": '{"other":1}'}  # a name taken
+    answers = start_all(served, bodies)
+    assert [status for status, _ in answers[:-1]] == [200] * (CALLS - 1)
+    assert answers[-1][0] == 400 and answers[-1][1]["__type"] == "ExecutionAlreadyExists"
+    assert [document["executionArn"].rsplit(":", 1)[-1] for _, document in answers[:-1]] == [
+        f"n{i}" for i in range(CALLS - 1)
+    ]
+    # Those that came while the first batch was held went together in the next.
+    assert sum(sizes) == CALLS and len(sizes) <= 3, sizes
+    status, listed = post(served.url, "ListExecutions", {"stateMachineArn": arn})
+    assert status == 200 and len(listed["executions"]) == CALLS - 1
+
+
+def test_a_failing_commit_answers_every_waiting_caller(served: Live) -> None:
+    arn = machine(served)
+    store = served.engine.store
+
+    def failing(starts: Any) -> Any:
+        time.sleep(0.05)  # the calls arriving meanwhile wait for this one's answer
+        raise StoreError("disk I/O error")
+
+    store.create_executions = failing  # type: ignore[method-assign]
+    answers = start_all(served, [{"stateMachineArn": arn, "name": f"f{i}"} for i in range(8)])
+    assert [status for status, _ in answers] == [503] * 8
+    assert {document["__type"] for _, document in answers} == {"ServiceUnavailable"}
+    del store.create_executions  # the store's own again: the server goes on
+    status, document = post(served.url, "StartExecution", {"stateMachineArn": arn, "name": "ok"})
+    assert status == 200 and document["executionArn"].endswith(":ok")
+
+
+def test_a_failing_batch_answers_every_caller_with_an_internal_failure(served: Live) -> None:
+    # A bug below the Api (the batch itself raising) still answers each caller, once.
+    arn = machine(served)
+    api = served.server.api
+    batches = api._batches  # the server's Calls carry these
+
+    def broken(calls: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    original = batches["StartExecution"]
+    batches["StartExecution"] = broken
+    try:
+        answers = start_all(served, [{"stateMachineArn": arn, "name": f"b{i}"} for i in range(4)])
+    finally:
+        batches["StartExecution"] = original
+    assert [status for status, _ in answers] == [500] * 4
+    assert {document["__type"] for _, document in answers} == {"InternalFailure"}
