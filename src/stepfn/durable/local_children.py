@@ -26,8 +26,8 @@ from stepfn.arns import ACTIVITY, STATE_MACHINE, parse_arn, region_and_account, 
 from stepfn.clock import Clock, IdSource, VirtualClock
 from stepfn.errors import ServiceError
 from stepfn.interp.commands import TaskFailed, TaskHeartbeat, TaskStarted, TaskSucceeded
-from stepfn.interp.context import ExecutionInfo
 from stepfn.tasks.base import Registry, TaskRequest
+from stepfn.tasks.nested import ChildStart
 
 if TYPE_CHECKING:
     from stepfn.durable.local import Driver, Execution
@@ -158,18 +158,11 @@ class LocalExecutions:
             return found["definition"], str(found.get("type") or "STANDARD")
         return found, "STANDARD"
 
-    def start_child(
-        self,
-        state_machine_arn: str,
-        name: str | None,
-        input: str,
-        parent: ExecutionInfo,
-        token: str,
-        sync: bool = False,
-    ) -> dict[str, Any]:
+    def start_child(self, start: ChildStart) -> dict[str, Any]:
         """Run the child to its end (on a clock of its own when time is simulated)."""
         from stepfn.durable.local import run
 
+        state_machine_arn, name, input = start.state_machine_arn, start.name, start.input
         parse_arn(state_machine_arn, (STATE_MACHINE,))
         region, account = region_and_account(state_machine_arn)
         definition, kind = self._find(state_machine_arn)

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stepfn.errors import ServiceError
-from stepfn.interp.context import ExecutionInfo
+from stepfn.tasks.nested import ChildStart
 
 if TYPE_CHECKING:
     from stepfn.service.executions import Executions
@@ -58,17 +58,13 @@ class EngineChildren:
             raise ServiceError("ServiceUnavailable", "the engine is not ready", 503)
         return self._executions
 
-    def start_child(
-        self,
-        state_machine_arn: str,
-        name: str | None,
-        input: str,
-        parent: ExecutionInfo,
-        token: str,
-        sync: bool = False,
-    ) -> dict[str, Any]:
+    def start_child(self, start: ChildStart) -> dict[str, Any]:
         """StartExecution of the child (``sync``: its parent will wait for its end)."""
-        if sync and self.executions.machines.resolve_target(state_machine_arn).type == "EXPRESS":
+        state_machine_arn, name, input = start.state_machine_arn, start.name, start.input
+        if (
+            start.sync
+            and self.executions.machines.resolve_target(state_machine_arn).type == "EXPRESS"
+        ):
             # An Express child keeps no record to watch: its end is handed over as it
             # comes, and kept until the parent's watch takes it.
             return self.executions.start_express_child(
@@ -78,7 +74,9 @@ class EngineChildren:
         if name is None:
             # Named from the parent's task token (one per attempt): a dispatch again
             # after a restart finds the same child.
-            name = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{parent.execution_arn}#{token}"))
+            name = str(
+                uuid.uuid5(uuid.NAMESPACE_URL, f"{start.parent.execution_arn}#{start.token}")
+            )
         try:
             return self.executions.start_execution(state_machine_arn, name=name, input=input)
         except ServiceError as exc:

@@ -57,20 +57,24 @@ ENDED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 Description = dict[str, Any]
 
 
+@dataclasses.dataclass(frozen=True)
+class ChildStart:
+    """A parent's request to start a child: StartExecution's parameters, the parent, and
+    the parent's task ``token``; ``sync``: the task will watch for the child's end."""
+
+    state_machine_arn: str
+    name: str | None
+    input: str
+    parent: ExecutionInfo
+    token: str
+    sync: bool = False
+
+
 class ChildExecutions(Protocol):
     """What nested executions need of the engine that runs the parent."""
 
-    def start_child(
-        self,
-        state_machine_arn: str,
-        name: str | None,
-        input: str,
-        parent: ExecutionInfo,
-        token: str,
-        sync: bool = False,
-    ) -> dict[str, Any]:
-        """StartExecution of the child (for the parent's task ``token``; ``sync``: the
-        task will watch for its end): ``{"executionArn", "startDate"}``. Raises
+    def start_child(self, start: ChildStart) -> dict[str, Any]:
+        """StartExecution of the child: ``{"executionArn", "startDate"}``. Raises
         ``ServiceError`` as StartExecution does."""
         ...
 
@@ -123,7 +127,9 @@ class NestedExecutions:
         try:
             arn, name, text = start_parameters(params)
             started = self.children.start_child(
-                arn, name, text, request.execution, request.token, sync=detail.startswith(".sync")
+                ChildStart(
+                    arn, name, text, request.execution, request.token, detail.startswith(".sync")
+                )
             )
         except ParameterProblem as exc:
             done(TaskOutcome.failure("States.Runtime", str(exc)))
