@@ -99,6 +99,8 @@ def build(engine: Engine, executions: int, machines: int) -> list[str]:
                 for e in history
             ]
         with store._write() as conn:
+            # Each row names its definition's stored text (definitions are kept once).
+            store._remember(store._definition_ids(conn, rows))
             conn.executemany(q["insert_execution"], rows)
             conn.executemany(q["insert_event"], events)
     print(f"built {executions} executions in {time.perf_counter() - started:.0f} s")
