@@ -60,18 +60,23 @@ def start_all(live: Live, bodies: list[dict[str, Any]]) -> list[tuple[int, dict[
 
 
 def hold_first_batch(live: Live, calls: int) -> list[int]:
-    """Make the store's first batch wait until ``calls`` requests are being answered
-    (all the others then queue behind it); the sizes of the batches it is given."""
+    """Make the store's batches wait until ``calls`` requests are being answered (at most
+    ``Batches.JOBS`` run at once, the others queue behind them); the sizes of the batches
+    it is given."""
     store = live.engine.store
     create_executions = store.create_executions
     sizes: list[int] = []
+    arrived = threading.Event()
 
     def held(starts: Any) -> Any:
+        # Every batch waits, not only the first: an unheld second batch would commit at
+        # once, and how the rest split behind it would depend on the machine's load.
         sizes.append(len(starts))
-        if len(sizes) == 1:
-            deadline = time.monotonic() + 20
-            while live.server.api.in_progress < calls and time.monotonic() < deadline:
-                time.sleep(0.005)
+        deadline = time.monotonic() + 20
+        while not arrived.is_set() and time.monotonic() < deadline:
+            if live.server.api.in_progress >= calls:
+                arrived.set()  # once: later batches start as answers go out
+            time.sleep(0.005)
         return create_executions(starts)
 
     store.create_executions = held  # type: ignore[method-assign]
@@ -92,8 +97,10 @@ def test_concurrent_starts_all_succeed_and_share_commits(served: Live) -> None:
     assert [document["executionArn"].rsplit(":", 1)[-1] for _, document in answers[:-1]] == [
         f"n{i}" for i in range(CALLS - 1)
     ]
-    # Those that came while the first batch was held went together in the next.
-    assert sum(sizes) == CALLS and len(sizes) <= 3, sizes
+    # At most JOBS batches were held at once and the calls arriving meanwhile queued behind
+    # them: the 24 calls shared a few commits (how they split depends on the machine's load:
+    # measured 2 to 6 batches), far from one commit each.
+    assert sum(sizes) == CALLS and len(sizes) <= CALLS // 3, sizes
     status, listed = post(served, "ListExecutions", {"stateMachineArn": arn})
     assert status == 200 and len(listed["executions"]) == CALLS  # the burst's and "taken"
 
