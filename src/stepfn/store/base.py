@@ -252,7 +252,9 @@ class StepCommit:
 
     ``expected_next_event_id`` is the execution's ``next_event_id`` when its run state
     was read: the commit fails with ``Conflict`` when the stored one differs, so a step
-    can never be recorded twice.
+    can never be recorded twice. ``expected_run_state``, when given, is the run state
+    text the step started from, which the stored one must equal as well (a step made
+    from a run state kept in memory rather than read: see ``durable/run_cache.py``).
     """
 
     execution_arn: str
@@ -280,6 +282,7 @@ class StepCommit:
     # The server committing, when it stepped the execution under a lease
     # (Store.claim_executions): the commit is refused unless it still holds it.
     lease_owner: str | None = None
+    expected_run_state: str | None = None  # see the class's docstring
 
 
 @dataclass
@@ -522,7 +525,8 @@ class Store(IamStore):
         executions each step changed.
 
         Returns the ARNs of the commits refused because their
-        ``expected_next_event_id`` no longer matched (those change nothing); the others
+        ``expected_next_event_id`` (or ``expected_run_state``) no longer matched (those
+        change nothing); the others
         are committed. Raises only on storage failure, with nothing committed.
         """
 

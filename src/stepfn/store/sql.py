@@ -447,9 +447,9 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
         """Commit steps of (possibly many) executions in one transaction.
 
         Returns the ARNs of the commits refused because their ``expected_next_event_id``
-        no longer matched, or whose execution does not exist (those change nothing); the
-        others are committed. ``Conflict`` when an accepted commit repeats an event id or
-        a task token, with nothing committed.
+        (or ``expected_run_state``) no longer matched, or whose execution does not exist
+        (those change nothing); the others are committed. ``Conflict`` when an accepted
+        commit repeats an event id or a task token, with nothing committed.
         """
         # The engine's hot path. JSON is encoded before taking a connection; inside, one
         # UPDATE per commit checks its optimistic lock, and each kind of row then goes in
@@ -489,7 +489,11 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
                         "redrive": 0 if commit.redrive_count is None else 1,
                         "redrive_count": commit.redrive_count,
                         "redrive_date": commit.redrive_date,
-                        **({"lease_owner": commit.lease_owner} if leased else {}),
+                        **(
+                            {"lease_owner": commit.lease_owner}
+                            if leased
+                            else {"expected_run_state": commit.expected_run_state}
+                        ),
                     },
                 )
                 if cursor.rowcount != 1:

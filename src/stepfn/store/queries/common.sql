@@ -208,8 +208,9 @@ WHERE arn = :arn;
 
 -- name: commit_execution
 -- The optimistic lock of a step: it matches no row once another writer has moved
--- next_event_id on. A step that does not finish the execution leaves its result alone;
--- a redrive (:redrive = 1, with a redrive count) clears it.
+-- next_event_id on, nor (a step made from a run state kept in memory) once the row's run
+-- state is not the one the step started from. A step that does not finish the execution
+-- leaves its result alone; a redrive (:redrive = 1, with a redrive count) clears it.
 UPDATE executions SET
     next_event_id = :next_event_id,
     run_state = :run_state,
@@ -220,7 +221,8 @@ UPDATE executions SET
     stop_date = CASE WHEN :redrive = 0 THEN coalesce(:stop_date, stop_date) END,
     redrive_count = coalesce(:redrive_count, redrive_count),
     redrive_date = CASE WHEN :redrive = 0 THEN redrive_date ELSE :redrive_date END
-WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id;
+WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id
+    AND (CAST(:expected_run_state AS TEXT) IS NULL OR run_state = :expected_run_state);
 
 -- name: put_definition
 INSERT INTO definitions (digest, definition) VALUES (:digest, :definition)
