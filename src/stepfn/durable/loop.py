@@ -105,6 +105,7 @@ class Loop:
         if not self.leased:
             # Tasks' answers come straight to the steppers (see Worker.on_answered).
             worker.on_answered = self.wake_answered
+        worker.on_timers = self._timers_set
         self._claim_more = self.leased  # claim without a hint (at start, after a full claim)
         self._ready: OrderedDict[str, None] = OrderedDict()
         self._stepping: set[str] = set()
@@ -220,7 +221,14 @@ class Loop:
                     self._ready[arn] = None
             if self._ready:
                 self._signal.notify()
-        # The batch may have started timers due now (a yield's resume, a retry at 0 s).
+        if isinstance(self.clock, ScaledClock):
+            # The scheduler looks again whether the engine is idle: its clock may jump.
+            self._timers_set()
+
+    def _timers_set(self) -> None:
+        """A commit wrote timers (``Worker.on_timers``), perhaps due before the one the
+        scheduler waits for, or now (a yield's resume, a retry at 0 s): it looks again.
+        Only then: waking it after every batch cost two reads of the timers each."""
         with self._tick:
             self._tick.notify()
 

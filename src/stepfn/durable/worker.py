@@ -228,6 +228,8 @@ class Worker:
         # and two statements fewer per answer. Leased, answers go through the store, so
         # that any server may apply them.
         self.on_answered: Callable[[str], None] | None = None
+        # Told (by the loop) after a commit that wrote timers: the scheduler looks again.
+        self.on_timers: Callable[[], None] = lambda: None
         self._answers: dict[str, list[_Answer]] = {}
 
     # --- stepping -------------------------------------------------------------------------------
@@ -274,6 +276,7 @@ class Worker:
         transitions = 0
         committed: set[str] = set()
         logged: list[LogEventRecord] = []
+        timers = False
         for item in prepared:
             if item.commit.execution_arn in refused:
                 # Another writer moved this execution on (or, leased, another server
@@ -281,6 +284,7 @@ class Worker:
                 self.on_runnable(item.commit.execution_arn)
                 continue
             committed.add(item.commit.execution_arn)
+            timers = timers or bool(item.commit.new_timers)
             if item.answers:
                 self._applied(item.commit.execution_arn, item.answers)
             self._keep(item)
@@ -289,6 +293,8 @@ class Worker:
             if self.logs is not None:
                 logged += self.logs.committed(item.record, item.commit.events)
             self._start_effects(item)
+        if timers:
+            self.on_timers()
         if logged and self.logs is not None:
             # After the tasks are on their way: logging never holds an execution up.
             self.logs.write(logged)
@@ -342,17 +348,21 @@ class Worker:
             for tokens in held:
                 self._unhold(tokens)
             raise
+        timers = False
         for (index, item), tokens, error in zip(items, held, stored, strict=True):
             if error is not None:
                 self._unhold(tokens)
                 errors[index] = error
                 continue
+            timers = timers or bool(item.commit.new_timers)
             self._keep(item)
             self._committed(item, started=True)
             if self.logs is not None:
                 # Before its tasks can answer: the start's log events come first.
                 self.logs.write(self.logs.committed(item.record, item.commit.events))
             self._start_effects(item)
+        if timers:
+            self.on_timers()
         return errors
 
     def _first_step(self, record: ExecutionRecord, input: Any) -> _Prepared:
