@@ -332,7 +332,8 @@ def _with_sequence_number(body: bytes, number: str) -> bytes:
         if any(_local(child.tag) == "SequenceNumber" for child in result):
             return body
         ET.SubElement(result, _qualified(result.tag, "SequenceNumber")).text = number
-    return ET.tostring(root)
+    namespace = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else None
+    return ET.tostring(root, default_namespace=namespace)
 
 
 class SequenceNumbers:

@@ -3,8 +3,9 @@
 A case that needs SQS, SNS, DynamoDB, S3, EventBridge or Secrets Manager runs with every
 ``arn:aws:states:::*`` call routed to a moto server this module starts (once, on a free
 port, stopped at exit), through a front that answers as AWS's services do
-(``aws_front.py``: their headers, body layout and the checks moto makes otherwise). Before each such case the server is reset and what the case's
-recording says existed is made there: its ``bindings`` (``${ext1}`` is a queue URL, a
+(``aws_front.py``: their headers, body layout and the checks moto makes otherwise).
+Before each such case the server is reset and what the case's recording says existed is
+made there: its ``bindings`` (``${ext1}`` is a queue URL, a
 topic ARN or a bucket name, substituted into the definition and input), the DynamoDB
 table its input names, and its ``s3_objects``.
 """
