@@ -287,7 +287,7 @@ def put_events(call: Call, forward: Callable[[Call], Answer]) -> Answer | None:
     return Answer(200, headers, json.dumps(body).encode("utf-8"))
 
 
-def adjust(call: Call, answer: Answer, sequence: Callable[[str], str]) -> Answer:
+def adjust(call: Call, answer: Answer, sequence: Callable[[str, str], str]) -> Answer:
     """moto's answer with what the service answers otherwise put right."""
     if answer.status != 200:
         return answer
@@ -300,7 +300,8 @@ def adjust(call: Call, answer: Answer, sequence: Callable[[str], str]) -> Answer
     elif call.service == "sns" and call.operation == "Publish":
         topic = str(call.params.get("TopicArn") or call.params.get("TargetArn") or "")
         if topic.endswith(".fifo"):
-            answer = replace(answer, body=_with_sequence_number(answer.body, sequence(topic)))
+            number = sequence(topic, str(call.params.get("MessageGroupId") or ""))
+            answer = replace(answer, body=_with_sequence_number(answer.body, number))
     elif call.service == "s3" and _is_put_object(call):
         # Since 2025 S3 reports the type of the checksum it stored: a PutObject's covers
         # the whole object.
@@ -337,15 +338,16 @@ def _with_sequence_number(body: bytes, number: str) -> bytes:
 
 
 class SequenceNumbers:
-    """SNS FIFO sequence numbers: 20 digits, increasing (and not consecutive) per topic."""
+    """SNS FIFO sequence numbers: large, not consecutive, increasing per topic and message
+    group (as SNS documents them); 20 digits, the length the recorded answers show."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._next: dict[str, itertools.count[int]] = {}
+        self._next: dict[tuple[str, str], itertools.count[int]] = {}
 
-    def __call__(self, topic: str) -> str:
+    def __call__(self, topic: str, group: str = "") -> str:
         with self._lock:
-            counter = self._next.setdefault(topic, itertools.count(1))
+            counter = self._next.setdefault((topic, group), itertools.count(1))
             return str(10**19 + next(counter) * 1000)
 
 
