@@ -1,5 +1,5 @@
-"""The AWS-shaped front of the moto server: its layout, its checks, and the front itself
-between boto3 and moto."""
+"""The AWS-shaped front of the moto server: its layout (``aws_front``), its checks and
+answers (``aws_rules``), and the front itself between boto3 and moto."""
 
 from __future__ import annotations
 
@@ -10,18 +10,15 @@ from typing import Any
 
 import pytest
 
-from .aws_front import (
+from .aws_front import aws_front, aws_xml, request_id, shape
+from .aws_rules import (
     MALFORMED_DETAIL,
     Answer,
     Call,
     SequenceNumbers,
     adjust,
-    aws_front,
-    aws_xml,
     check,
     put_events,
-    request_id,
-    shape,
 )
 
 SNS_NS = "http://sns.amazonaws.com/doc/2010-03-31/"
