@@ -40,6 +40,7 @@ from pathlib import Path
 from store_commit import INPUT, SM, execution, started
 
 from stepfn.store import (
+    ExecutionQuery,
     ExecutionRecord,
     SqliteStore,
     StepCommit,
@@ -98,7 +99,7 @@ def workload(store: Store, tag: str, count: int) -> dict[str, float]:
     began = time.perf_counter()
     for status in (None, "SUCCEEDED", "RUNNING"):
         offset = 0
-        while page := store.list_executions(SM, status, limit=100, offset=offset):
+        while page := store.list_executions(ExecutionQuery(SM, status, limit=100, offset=offset)):
             offset += len(page)
     spent["list"] = time.perf_counter() - began
 

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from stepfn.store import ExecutionRecord, SqliteStore, StoreDamaged, StoredEvent, StoreError
+from stepfn.store import (
+    ExecutionQuery,
+    ExecutionRecord,
+    SqliteStore,
+    StoreDamaged,
+    StoredEvent,
+    StoreError,
+)
 
 SM = "arn:aws:states:us-east-1:123456789012:stateMachine:S"
 
@@ -73,7 +80,7 @@ def test_an_intact_file_opens_healthy(tmp_path: Path) -> None:
     _filled(path, 30)
     store = SqliteStore(path)
     assert store.healthy and store.health() is None
-    assert len(store.list_executions(SM)) == 30
+    assert len(store.list_executions(ExecutionQuery(SM))) == 30
     store.close()
 
 
@@ -88,7 +95,7 @@ def test_damage_found_while_running_marks_the_store_unhealthy(tmp_path: Path) ->
     store._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     with pytest.raises(StoreDamaged) as caught:
         for _ in range(3):
-            store.list_executions(SM)
+            store.list_executions(ExecutionQuery(SM))
             for index in range(300):
                 store.get_execution(_execution(index).arn)
     assert str(path) in str(caught.value)
@@ -110,6 +117,6 @@ def test_big_files_skip_the_page_check_on_opening(
     # Opening reads the header and schema only; the damage shows when a query meets it.
     store = SqliteStore(path)
     with pytest.raises(StoreDamaged):
-        store.list_executions(SM)
+        store.list_executions(ExecutionQuery(SM))
     assert not store.healthy
     store.close()

@@ -18,6 +18,7 @@ from stepfn.store import (
     ActivityRecord,
     AliasRecord,
     Conflict,
+    ExecutionQuery,
     ExecutionRecord,
     MemoryStore,
     NewStart,
@@ -389,7 +390,7 @@ def test_list_executions_newest_first_with_filters(store: Store) -> None:
     start(store, "elsewhere", 25.0, state_machine_arn=other_sm)
 
     def names(**filters: Any) -> list[str]:
-        return [r.name for r in store.list_executions(**filters)]
+        return [r.name for r in store.list_executions(ExecutionQuery(**filters))]
 
     # Equal start dates: the later written first.
     assert names() == ["tie", "new", "elsewhere", "mid", "old"]

@@ -15,6 +15,7 @@ import pytest
 from stepfn.store import (
     ChildStep,
     Conflict,
+    ExecutionQuery,
     ExecutionRecord,
     StepCommit,
     Store,
@@ -160,14 +161,18 @@ def test_children_list_by_map_run_and_run_newest_first(store: Store) -> None:
     )
     # The same Map ran again: its map run ARN is the same, its MapRunStarted another.
     store.commit_steps([commit(5, started("c", start=1002.0, run=9))])
-    listed = store.list_executions(map_run_arn=MAP_RUN)
+    listed = store.list_executions(ExecutionQuery(map_run_arn=MAP_RUN))
     assert [r.name for r in listed] == ["c", "b", "a"]
-    first_run = store.list_executions(map_run_arn=MAP_RUN, map_run_event_id=4)
+    first_run = store.list_executions(ExecutionQuery(map_run_arn=MAP_RUN, map_run_event_id=4))
     assert [r.name for r in first_run] == ["b", "a"]
-    page = store.list_executions(map_run_arn=MAP_RUN, map_run_event_id=4, limit=1, offset=1)
+    page = store.list_executions(
+        ExecutionQuery(map_run_arn=MAP_RUN, map_run_event_id=4, limit=1, offset=1)
+    )
     assert [r.name for r in page] == ["a"]
     machine = PREFIX + "stateMachine:Orders"
-    assert [r.arn for r in store.list_executions(state_machine_arn=machine)] == [PARENT]
+    assert [r.arn for r in store.list_executions(ExecutionQuery(state_machine_arn=machine))] == [
+        PARENT
+    ]
 
 
 def test_children_are_counted_by_status_with_their_items(store: Store) -> None:
@@ -227,7 +232,9 @@ def test_a_step_redrives_children_of_its_map_run(store: Store) -> None:
     assert (b.status, b.error, b.cause, b.stop_date) == ("FAILED", "Again", None, 1021.0)
     assert (b.redrive_count, b.redrive_date, b.next_event_id) == (1, 1020.0, 7)
     assert [e.id for e in store.get_events(child_arn("a"))] == [1, 4, 5]
-    assert [r.name for r in store.list_executions(map_run_arn=MAP_RUN, redriven=True)] == [
+    assert [
+        r.name for r in store.list_executions(ExecutionQuery(map_run_arn=MAP_RUN, redriven=True))
+    ] == [
         "b",
         "a",
     ]

@@ -115,6 +115,28 @@ class ExecutionSummary:
     redrive_date: float | None = None
 
 
+@dataclass(frozen=True)
+class ExecutionQuery:
+    """Which executions ``Store.list_executions`` answers: those matching every filter
+    given (None: any), a page of them.
+
+    ``map_run_event_id``: only the children of that run of the map run. ``redriven``:
+    only those redriven at least once (True) or never (False). ``limit``/``offset`` page
+    the answer, so a page costs what it holds rather than every execution of the state
+    machine.
+    """
+
+    state_machine_arn: str | None = None
+    status: str | None = None
+    version_arn: str | None = None
+    alias_arn: str | None = None
+    map_run_arn: str | None = None
+    map_run_event_id: int | None = None
+    redriven: bool | None = None
+    limit: int | None = None
+    offset: int = 0
+
+
 @dataclass
 class ExecutionRecord:
     """An execution and its interpreter run state."""
@@ -464,39 +486,12 @@ class Store(IamStore):
         """The execution with this ARN."""
 
     @abc.abstractmethod
-    def list_executions(
-        self,
-        state_machine_arn: str | None = None,
-        status: str | None = None,
-        version_arn: str | None = None,
-        alias_arn: str | None = None,
-        map_run_arn: str | None = None,
-        *,
-        map_run_event_id: int | None = None,
-        redriven: bool | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[ExecutionRecord]:
-        """Executions matching every given filter, newest first (by start date; the
-        later written first among equal dates). ``map_run_event_id``: only the children
-        of that run of the map run. ``redriven``: only those redriven at least once
-        (True) or never (False). ``limit``/``offset`` page the answer, so a page costs
-        what it holds rather than every execution of the state machine."""
+    def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
+        """The executions ``query`` asks for, newest first (by start date; the later
+        written first among equal dates)."""
 
     @abc.abstractmethod
-    def list_execution_summaries(
-        self,
-        state_machine_arn: str | None = None,
-        status: str | None = None,
-        version_arn: str | None = None,
-        alias_arn: str | None = None,
-        map_run_arn: str | None = None,
-        *,
-        map_run_event_id: int | None = None,
-        redriven: bool | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[ExecutionSummary]:
+    def list_execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:
         """``list_executions`` without the large columns (input, output, definition,
         run state), which a listing does not show: the same filters and order."""
 
@@ -504,7 +499,7 @@ class Store(IamStore):
     def count_executions(self, state_machine_arn: str) -> dict[str, int]:
         """How many executions of a state machine there are, by status (the statuses
         it has none of are left out): the same executions as ``list_executions(
-        state_machine_arn)``, counted over the index rather than read."""
+        ExecutionQuery(state_machine_arn))``, counted over the index rather than read."""
 
     @abc.abstractmethod
     def count_map_run_children(

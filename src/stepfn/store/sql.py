@@ -16,6 +16,7 @@ from stepfn.store.base import (
     ActivityRecord,
     AliasRecord,
     ChildStep,
+    ExecutionQuery,
     ExecutionRecord,
     ExecutionSummary,
     InboxMessage,
@@ -348,74 +349,30 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
         # An execution row names its definition's row (see _definition_ids).
         return ExecutionRecord(definition=self._definition(definition_id), **row)
 
-    def list_executions(
-        self,
-        state_machine_arn: str | None = None,
-        status: str | None = None,
-        version_arn: str | None = None,
-        alias_arn: str | None = None,
-        map_run_arn: str | None = None,
-        *,
-        map_run_event_id: int | None = None,
-        redriven: bool | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[ExecutionRecord]:
-        """Executions matching every given filter, newest first (by start date; the
-        later written first among equal dates), paged by ``limit``/``offset``."""
-        found = self._list_execution_rows(
-            "list_executions",
-            (state_machine_arn, status, version_arn, alias_arn, map_run_arn, map_run_event_id),
-            redriven,
-            limit,
-            offset,
-        )
+    def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
+        """The executions ``query`` asks for, newest first (by start date; the later
+        written first among equal dates)."""
         # Listings leave the definitions out: ``definition`` is empty.
+        found = self._list_execution_rows("list_executions", query)
         return [ExecutionRecord(definition="", **row) for row in found]
 
-    def list_execution_summaries(
-        self,
-        state_machine_arn: str | None = None,
-        status: str | None = None,
-        version_arn: str | None = None,
-        alias_arn: str | None = None,
-        map_run_arn: str | None = None,
-        *,
-        map_run_event_id: int | None = None,
-        redriven: bool | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[ExecutionSummary]:
+    def list_execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:
         """``list_executions`` without the large columns, which a listing does not show."""
-        found = self._list_execution_rows(
-            "list_execution_summaries",
-            (state_machine_arn, status, version_arn, alias_arn, map_run_arn, map_run_event_id),
-            redriven,
-            limit,
-            offset,
-        )
+        found = self._list_execution_rows("list_execution_summaries", query)
         return [ExecutionSummary(**row) for row in found]
 
-    def _list_execution_rows(
-        self,
-        query: str,
-        filters: tuple[Any, ...],
-        redriven: bool | None,
-        limit: int | None,
-        offset: int,
-    ) -> list[dict[str, Any]]:
-        """The rows of a listing query: ``filters`` are the values of
-        ``EXECUTION_FILTERS`` in order, None where not given."""
-        given = dict(zip(EXECUTION_FILTERS, filters, strict=True))
-        values: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    def _list_execution_rows(self, name: str, query: ExecutionQuery) -> list[dict[str, Any]]:
+        """The rows of the listing query ``name`` for ``query``."""
+        given = {column: getattr(query, column) for column in EXECUTION_FILTERS}
+        values: dict[str, Any] = {k: value for k, value in given.items() if value is not None}
         # Column names come from the fixed EXECUTION_FILTERS, never from the caller.
-        where = "".join(f" AND {name} = :{name}" for name in values)
-        if redriven is not None:
-            where += " AND redrive_count > 0" if redriven else " AND redrive_count = 0"
-        values["limit"] = self.no_limit if limit is None else limit
-        values["offset"] = offset
+        where = "".join(f" AND {column} = :{column}" for column in values)
+        if query.redriven is not None:
+            where += " AND redrive_count > 0" if query.redriven else " AND redrive_count = 0"
+        values["limit"] = self.no_limit if query.limit is None else query.limit
+        values["offset"] = query.offset
         with self._read() as conn:
-            return rows(conn.execute(self._filled(query, where), values))
+            return rows(conn.execute(self._filled(name, where), values))
 
     def count_executions(self, state_machine_arn: str) -> dict[str, int]:
         """How many executions of a state machine there are, by status."""
