@@ -11,6 +11,7 @@ import pytest
 from stepfn.store import (
     ExecutionQuery,
     ExecutionRecord,
+    NewStart,
     SqliteStore,
     StoreDamaged,
     StoredEvent,
@@ -38,7 +39,9 @@ def _filled(path: Path, count: int = 300) -> None:
     """A database of many pages (each execution's input is ~2 kB)."""
     store = SqliteStore(path)
     for index in range(count):
-        store.create_execution(_execution(index), [StoredEvent(1, 0, 0.0, "ExecutionStarted")])
+        store.create_execution(
+            NewStart(_execution(index), [StoredEvent(1, 0, 0.0, "ExecutionStarted")])
+        )
     store.close()
     # The WAL folded into the main file, so that damaging the file damages the data.
     with sqlite3.connect(path) as conn:
@@ -103,7 +106,9 @@ def test_damage_found_while_running_marks_the_store_unhealthy(tmp_path: Path) ->
     assert reason is not None and str(path) in reason and not store.healthy
     # Writes are refused rather than made into the damaged file.
     with pytest.raises(StoreDamaged, match="refuses writes"):
-        store.create_execution(_execution(999), [StoredEvent(1, 0, 0.0, "ExecutionStarted")])
+        store.create_execution(
+            NewStart(_execution(999), [StoredEvent(1, 0, 0.0, "ExecutionStarted")])
+        )
     store.close()
 
 

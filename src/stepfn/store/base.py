@@ -257,8 +257,9 @@ class ChildStep:
 
 @dataclass
 class NewStart:
-    """What ``Store.create_executions`` adds of one new execution (the arguments of
-    ``create_execution``)."""
+    """One new execution as ``Store.create_execution`` adds it: its row, its first
+    events, and the timers, inbox stimuli, tasks and child executions of its first
+    step."""
 
     record: ExecutionRecord
     events: Sequence[StoredEvent]
@@ -446,40 +447,19 @@ class Store(IamStore):
 
     # executions ----------------------------------------------------------------------------------
 
-    @abc.abstractmethod
-    def create_execution(
-        self,
-        record: ExecutionRecord,
-        events: Sequence[StoredEvent],
-        timers: Sequence[TimerRecord] = (),
-        inbox: Sequence[dict[str, Any]] = (),
-        tasks: Sequence[TaskRecord] = (),
-        children: Sequence[ChildStep] = (),
-    ) -> None:
+    def create_execution(self, start: NewStart) -> None:
         """Add an execution with its first events, timers, tasks and inbox stimuli, and
         the child executions its first step started, in one transaction; ``Conflict``
         when its ARN (or a child's, or a task token) exists."""
+        error = self.create_executions([start])[0]
+        if error is not None:
+            raise error
 
+    @abc.abstractmethod
     def create_executions(self, starts: Sequence[NewStart]) -> list[BaseException | None]:
         """Add many executions as ``create_execution`` adds one, in as few transactions
         as the store can: each one's error (``Conflict``, say), or None when it was
         added. One that fails takes no other with it."""
-        errors: list[BaseException | None] = []
-        for start in starts:
-            try:
-                self.create_execution(
-                    start.record,
-                    start.events,
-                    start.timers,
-                    start.inbox,
-                    start.tasks,
-                    start.children,
-                )
-            except Exception as exc:
-                errors.append(exc)
-            else:
-                errors.append(None)
-        return errors
 
     @abc.abstractmethod
     def get_execution(self, arn: str) -> ExecutionRecord | None:

@@ -15,7 +15,6 @@ from typing import Any
 from stepfn.store.base import (
     ActivityRecord,
     AliasRecord,
-    ChildStep,
     ExecutionQuery,
     ExecutionRecord,
     ExecutionSummary,
@@ -26,7 +25,6 @@ from stepfn.store.base import (
     StoredEvent,
     StoreError,
     TaskRecord,
-    TimerRecord,
     VersionRecord,
 )
 from stepfn.store.common import (
@@ -235,53 +233,27 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     # executions ---------------------------------------------------------------------------
 
-    def create_execution(
-        self,
-        record: ExecutionRecord,
-        events: Sequence[StoredEvent],
-        timers: Sequence[TimerRecord] = (),
-        inbox: Sequence[dict[str, Any]] = (),
-        tasks: Sequence[TaskRecord] = (),
-        children: Sequence[ChildStep] = (),
-    ) -> None:
-        """Add an execution with its first events, timers, tasks and inbox stimuli, and
-        the child executions its first step started, in one transaction; ``Conflict``
-        when its ARN (or a child's), an event id or a task token exists. The stimuli
-        are queued as created at the execution's start date."""
-        item = self._new_execution(record, events, timers, inbox, tasks, children)
-        self._group_commit([item])
-        if item.error is not None:
-            raise item.error
-
     def create_executions(self, starts: Sequence[NewStart]) -> list[BaseException | None]:
-        """Add many executions in the group commit of ``create_execution`` (one
-        transaction for them and whatever else is queued): each one's error, or None."""
-        items = [
-            self._new_execution(s.record, s.events, s.timers, s.inbox, s.tasks, s.children)
-            for s in starts
-        ]
+        """Add executions in one group commit (one transaction for them and whatever
+        else is queued): each one's error, or None. The stimuli are queued as created
+        at the execution's start date."""
+        items = [self._new_execution(start) for start in starts]
         self._group_commit(items)
         return [item.error for item in items]
 
     @staticmethod
-    def _new_execution(
-        record: ExecutionRecord,
-        events: Sequence[StoredEvent],
-        timers: Sequence[TimerRecord],
-        inbox: Sequence[dict[str, Any]],
-        tasks: Sequence[TaskRecord],
-        children: Sequence[ChildStep],
-    ) -> NewExecution:
+    def _new_execution(start: NewStart) -> NewExecution:
+        record = start.record
         arn = record.arn
-        event_rows = [event_row(arn, event) for event in events]
+        event_rows = [event_row(arn, event) for event in start.events]
         # A new execution's first step starts children; it redrives none.
-        new_children, ended, _ = child_rows(children, event_rows)
+        new_children, ended, _ = child_rows(start.children, event_rows)
         return NewExecution(
             params(record, "executions"),
             event_rows,
-            [(arn, timer.timer_id, timer.due) for timer in timers],
-            [(arn, to_json(stimulus), record.start_date) for stimulus in inbox],
-            [vars(task) for task in tasks],
+            [(arn, timer.timer_id, timer.due) for timer in start.timers],
+            [(arn, to_json(stimulus), record.start_date) for stimulus in start.inbox],
+            [vars(task) for task in start.tasks],
             new_children,
             ended,
         )
