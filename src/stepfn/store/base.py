@@ -347,6 +347,36 @@ class LogEventRecord:
     id: int = 0
 
 
+@dataclass(frozen=True)
+class LogQuery:
+    """Which events of a log group ``Store.log_events`` answers, and in which order.
+
+    Attributes:
+        log_group_name: the log group.
+        streams: only events of these streams.
+        stream_prefix: only events of streams whose name starts with this.
+        start: only events at or after this timestamp (milliseconds).
+        end: only events before this timestamp.
+        terms: only events whose message contains every one of these texts
+            (case-sensitive).
+        after: only events past this (timestamp, id) position.
+        before: only events before this (timestamp, id) position.
+        limit: at most this many events (from the first in the order asked).
+        reverse: newest first.
+    """
+
+    log_group_name: str
+    streams: Sequence[str] | None = None
+    stream_prefix: str | None = None
+    start: int | None = None
+    end: int | None = None
+    terms: Sequence[str] = ()
+    after: tuple[int, int] | None = None
+    before: tuple[int, int] | None = None
+    limit: int | None = None
+    reverse: bool = False
+
+
 # --- the interface -----------------------------------------------------------------------------
 
 
@@ -606,35 +636,8 @@ class Store(IamStore):
         """
 
     @abc.abstractmethod
-    def log_events(
-        self,
-        log_group_name: str,
-        *,
-        streams: Sequence[str] | None = None,
-        stream_prefix: str | None = None,
-        start: int | None = None,
-        end: int | None = None,
-        terms: Sequence[str] = (),
-        after: tuple[int, int] | None = None,
-        before: tuple[int, int] | None = None,
-        limit: int | None = None,
-        reverse: bool = False,
-    ) -> list[LogEventRecord]:
-        """A log group's events in (timestamp, id) order, or the reverse.
-
-        Args:
-            log_group_name: the log group.
-            streams: only events of these streams.
-            stream_prefix: only events of streams whose name starts with this.
-            start: only events at or after this timestamp (milliseconds).
-            end: only events before this timestamp.
-            terms: only events whose message contains every one of these texts
-                (case-sensitive).
-            after: only events past this (timestamp, id) position.
-            before: only events before this (timestamp, id) position.
-            limit: at most this many events (from the first in the order asked).
-            reverse: newest first.
-        """
+    def log_events(self, query: LogQuery) -> list[LogEventRecord]:
+        """The log events ``query`` asks for, in (timestamp, id) order or the reverse."""
 
     # leases: several servers on one database -------------------------------------------------
 
