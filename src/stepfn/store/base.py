@@ -377,6 +377,21 @@ class LogQuery:
     reverse: bool = False
 
 
+@dataclass(frozen=True)
+class Lease:
+    """The terms of a claim or a renewal: ``owner`` holds what it takes until ``now +
+    seconds``; ``now`` is also what tells whose leases have run out."""
+
+    owner: str
+    now: float
+    seconds: float
+
+    @property
+    def expires(self) -> float:
+        """When what is taken on these terms is free again, unless renewed."""
+        return self.now + self.seconds
+
+
 # --- the interface -----------------------------------------------------------------------------
 
 
@@ -642,34 +657,27 @@ class Store(IamStore):
     # leases: several servers on one database -------------------------------------------------
 
     @abc.abstractmethod
-    def claim_executions(
-        self, owner: str, now: float, lease_seconds: float, limit: int = 100
-    ) -> list[str]:
+    def claim_executions(self, lease: Lease, limit: int = 100) -> list[str]:
         """Take executions that have waiting stimuli and that nobody holds (or whose
-        lease expired), oldest stimulus first: each is held by ``owner`` until ``now +
-        lease_seconds``. Returns their ARNs. What ``owner`` holds already is not given
-        again (``renew_leases`` keeps it)."""
+        lease expired), oldest stimulus first, on ``lease``'s terms. Returns their ARNs.
+        What its owner holds already is not given again (``renew_leases`` keeps it)."""
 
     @abc.abstractmethod
-    def claim_named_executions(
-        self, owner: str, arns: Sequence[str], now: float, lease_seconds: float
-    ) -> list[str]:
+    def claim_named_executions(self, lease: Lease, arns: Sequence[str]) -> list[str]:
         """Take these executions, those of them that nobody holds (or whose lease
-        expired), stimuli or not, for ``owner`` until ``now + lease_seconds``; returns
-        the ARNs taken. For a step that must happen now (StopExecution)."""
+        expired), stimuli or not, on ``lease``'s terms; returns the ARNs taken. For a
+        step that must happen now (StopExecution)."""
 
     @abc.abstractmethod
-    def claim_tasks(
-        self, owner: str, now: float, lease_seconds: float, limit: int = 100
-    ) -> list[TaskRecord]:
+    def claim_tasks(self, lease: Lease, limit: int = 100) -> list[TaskRecord]:
         """Take ``invoke`` tasks to run: the scheduled ones and the dispatched ones whose
-        lease expired (their server died), oldest first, now ``dispatched`` and held by
-        ``owner`` until ``now + lease_seconds``."""
+        lease expired (their server died), oldest first, now ``dispatched`` and held on
+        ``lease``'s terms."""
 
     @abc.abstractmethod
-    def renew_leases(self, owner: str, now: float, lease_seconds: float) -> tuple[int, int]:
-        """Move on every lease ``owner`` holds to ``now + lease_seconds``; returns how
-        many (executions, tasks) it still held."""
+    def renew_leases(self, lease: Lease) -> tuple[int, int]:
+        """Move on every lease its owner holds to ``lease.expires``; returns how many
+        (executions, tasks) it still held."""
 
     @abc.abstractmethod
     def release_execution(self, arn: str, owner: str) -> bool:
@@ -678,17 +686,12 @@ class Store(IamStore):
 
     @abc.abstractmethod
     def renew_held(
-        self,
-        owner: str,
-        now: float,
-        lease_seconds: float,
-        arns: Sequence[str] = (),
-        tokens: Sequence[str] = (),
+        self, lease: Lease, arns: Sequence[str] = (), tokens: Sequence[str] = ()
     ) -> None:
-        """Move on ``owner``'s leases of these executions and tasks only: what a server
-        is working on now. A lease it holds and forgot (a release that failed) then runs
-        out, and another server takes that work over, where renewing everything it
-        holds would keep that work from everyone."""
+        """Move on the leases its owner holds of these executions and tasks only, to
+        ``lease.expires``: what a server is working on now. A lease it holds and forgot
+        (a release that failed) then runs out, and another server takes that work over,
+        where renewing everything it holds would keep that work from everyone."""
 
     @abc.abstractmethod
     def release_executions(self, owner: str, arns: Sequence[str]) -> None:
