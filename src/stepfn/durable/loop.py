@@ -51,7 +51,7 @@ from collections.abc import Callable
 
 from stepfn.clock import Clock, ScaledClock
 from stepfn.durable.worker import Worker
-from stepfn.store.base import Store
+from stepfn.store.base import Lease, Store
 
 log = logging.getLogger("stepfn.durable.loop")
 
@@ -174,7 +174,8 @@ class Loop:
             self._claim_more = False
         assert self.owner is not None
         try:
-            arns = self.store.claim_executions(self.owner, time.time(), self.lease_seconds, limit)
+            lease = Lease(self.owner, time.time(), self.lease_seconds)
+            arns = self.store.claim_executions(lease, limit)
         except Exception:
             with self._signal:
                 self._claim_more = True  # the store failed: try again next round
@@ -258,7 +259,7 @@ class Loop:
         with self._signal:
             arns = list(self._stepping)
         tokens = self.worker.held_tokens()
-        self.store.renew_held(self.owner, time.time(), self.lease_seconds, arns, tokens)
+        self.store.renew_held(Lease(self.owner, time.time(), self.lease_seconds), arns, tokens)
 
     # --- one round -----------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ from stepfn.interp.runstate import RunState, run_state_to_json
 from stepfn.store.base import (
     ChildStep,
     ExecutionRecord,
+    Lease,
     LogEventRecord,
     NewStart,
     StepCommit,
@@ -241,7 +242,8 @@ class Worker:
         owner = self.lease_owner
         if owner is None:
             return self.step(arns)[0]
-        claimed = self.store.claim_named_executions(owner, arns, time.time(), self.lease_seconds)
+        lease = Lease(owner, time.time(), self.lease_seconds)
+        claimed = self.store.claim_named_executions(lease, arns)
         if not claimed:
             return 0
         committed: set[str] = set()
@@ -923,7 +925,7 @@ class Worker:
         if self.lease_owner is None:
             return 0
         count = 0
-        for task in self.store.claim_tasks(self.lease_owner, now, self.lease_seconds):
+        for task in self.store.claim_tasks(Lease(self.lease_owner, now, self.lease_seconds)):
             with self._in_flight_lock:
                 # Its lease lapsed (renewed late) but it runs here still, or its result
                 # waits to be written: it is held again, and not run twice.
