@@ -402,9 +402,8 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
         with self._write() as conn:
             for commit, (event_rows, inbox_rows, changed) in prepared:
                 arn = commit.execution_arn
-                leased = commit.lease_owner is not None
                 cursor = conn.execute(
-                    q["commit_execution_leased" if leased else "commit_execution"],
+                    q["commit_execution"],
                     {
                         "execution_arn": arn,
                         "expected_next_event_id": commit.expected_next_event_id,
@@ -418,11 +417,8 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
                         "redrive": 0 if commit.redrive_count is None else 1,
                         "redrive_count": commit.redrive_count,
                         "redrive_date": commit.redrive_date,
-                        **(
-                            {"lease_owner": commit.lease_owner}
-                            if leased
-                            else {"expected_run_state": commit.expected_run_state}
-                        ),
+                        "expected_run_state": commit.expected_run_state,
+                        "lease_owner": commit.lease_owner,
                     },
                 )
                 if cursor.rowcount != 1:
