@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import secrets
 import socket
@@ -116,6 +117,10 @@ class Loop:
         self._inbox: set[str] = set()
         self._signal = threading.Condition()  # steppers wait on it for ready executions
         self._tick = threading.Condition()  # the scheduler waits on it for new timers
+        # Until when the scheduler waits (the engine's clock; inf while it is awake), and
+        # whether timers were set since it last read them (see ``_timers_set``).
+        self._sleeping_until = math.inf
+        self._timers_new = False
         self._keeper = threading.Condition()  # the lease keeper sleeps on it
         self._notes = 0  # another server's stimuli heard of (see _on_note)
         self._poll_now = False  # unleased: the scheduler polls the inbox at once
@@ -226,12 +231,16 @@ class Loop:
             # The scheduler looks again whether the engine is idle: its clock may jump.
             self._timers_set()
 
-    def _timers_set(self) -> None:
-        """A commit wrote timers (``Worker.on_timers``), perhaps due before the one the
-        scheduler waits for, or now (a yield's resume, a retry at 0 s): it looks again.
-        Only then: waking it after every batch cost two reads of the timers each."""
+    def _timers_set(self, due: float | None = None) -> None:
+        """Commits wrote timers (``Worker.on_timers``), the first due at ``due``: when
+        that is before the time the scheduler waits until (a yield's resume, a retry at
+        0 s, a Wait shorter than the others), it looks again. Only then: waking it after
+        every batch cost two reads of the timers each, and a start of an execution that
+        waits would pay them too. None: look again whatever is due."""
         with self._tick:
-            self._tick.notify()
+            if due is None or due < self._sleeping_until:
+                self._timers_new = True  # read by a scheduler about to wait: it does not
+                self._tick.notify()
 
     def recover(self) -> None:
         """After a restart: what has stimuli waiting is ready; tasks that were dispatched
@@ -357,6 +366,8 @@ class Loop:
     def _schedule(self) -> None:
         last_poll = 0.0
         while not self._stopping:
+            with self._tick:
+                self._timers_new = False  # the reads below see every timer set before
             try:
                 busy = self.fire_timers()
                 if not busy and (self._poll_now or self.clock.now() - last_poll >= POLL_SECONDS):
@@ -380,8 +391,12 @@ class Loop:
             elif due is not None:
                 wait = max(0.0, min(TICK_SECONDS, due - self.clock.now()))
             with self._tick:
-                if not (self._stopping or self._poll_now):
+                if not (self._stopping or self._poll_now or self._timers_new):
+                    # On the engine's clock, as the timers' due times are: a timer due
+                    # later is found when the wait ends, by the read above.
+                    self._sleeping_until = self.clock.now() + wait
                     self._tick.wait(wait)
+                    self._sleeping_until = math.inf
 
     def _keep_leases(self) -> None:
         """Leased: renew this server's leases (a quarter of a lease apart) and take over

@@ -230,7 +230,8 @@ class Worker:
         # that any server may apply them.
         self.on_answered: Callable[[str], None] | None = None
         # Told (by the loop) after a commit that wrote timers: the scheduler looks again.
-        self.on_timers: Callable[[], None] = lambda: None
+        # Told the earliest due time of the timers a batch of commits wrote.
+        self.on_timers: Callable[[float], None] = lambda due: None
         self._answers: dict[str, list[_Answer]] = {}
 
     # --- stepping -------------------------------------------------------------------------------
@@ -278,7 +279,7 @@ class Worker:
         transitions = 0
         committed: set[str] = set()
         logged: list[LogEventRecord] = []
-        timers = False
+        earliest: float | None = None
         for item in prepared:
             if item.commit.execution_arn in refused:
                 # Another writer moved this execution on (or, leased, another server
@@ -286,7 +287,7 @@ class Worker:
                 self.on_runnable(item.commit.execution_arn)
                 continue
             committed.add(item.commit.execution_arn)
-            timers = timers or bool(item.commit.new_timers)
+            earliest = _earliest(earliest, item.commit.new_timers)
             if item.answers:
                 self._applied(item.commit.execution_arn, item.answers)
             self._keep(item)
@@ -295,8 +296,8 @@ class Worker:
             if self.logs is not None:
                 logged += self.logs.committed(item.record, item.commit.events)
             self._start_effects(item)
-        if timers:
-            self.on_timers()
+        if earliest is not None:
+            self.on_timers(earliest)
         if logged and self.logs is not None:
             # After the tasks are on their way: logging never holds an execution up.
             self.logs.write(logged)
@@ -350,21 +351,21 @@ class Worker:
             for tokens in held:
                 self._unhold(tokens)
             raise
-        timers = False
+        earliest: float | None = None
         for (index, item), tokens, error in zip(items, held, stored, strict=True):
             if error is not None:
                 self._unhold(tokens)
                 errors[index] = error
                 continue
-            timers = timers or bool(item.commit.new_timers)
+            earliest = _earliest(earliest, item.commit.new_timers)
             self._keep(item)
             self._committed(item, started=True)
             if self.logs is not None:
                 # Before its tasks can answer: the start's log events come first.
                 self.logs.write(self.logs.committed(item.record, item.commit.events))
             self._start_effects(item)
-        if timers:
-            self.on_timers()
+        if earliest is not None:
+            self.on_timers(earliest)
         return errors
 
     def _first_step(self, record: ExecutionRecord, input: Any) -> _Prepared:
@@ -956,3 +957,11 @@ class Worker:
     def close(self) -> None:
         """Stop the task adapters (running tasks finish)."""
         self.registry.close()
+
+
+def _earliest(due: float | None, timers: Sequence[TimerRecord]) -> float | None:
+    """The earlier of ``due`` and the due times of ``timers`` (None: none at all)."""
+    for timer in timers:
+        if due is None or timer.due < due:
+            due = timer.due
+    return due
