@@ -28,6 +28,31 @@ DELETE FROM timers t USING due
 WHERE t.execution_arn = due.execution_arn AND t.timer_id = due.timer_id
 RETURNING t.execution_arn, t.timer_id, t.due;
 
+-- name: claim_executions
+-- Executions with waiting stimuli that nobody holds (or whose lease ran out), oldest
+-- stimulus first, now held by :owner until :expires. Found from the inbox (its index
+-- gives each execution's oldest message), which holds what is waiting now, rather than
+-- by a scan of every execution there ever was. Rows another server is claiming at the
+-- same moment are skipped, not waited for; the key-share locks of rows being inserted
+-- that refer to an execution (an answer for it, say) are no reason to skip it (NO KEY
+-- UPDATE). The rows are picked in a materialized CTE: an IN subquery with LIMIT may be
+-- run again by the planner and take more than the limit.
+WITH picked AS MATERIALIZED (
+    SELECT e.arn FROM (
+        SELECT execution_arn, min(id) AS oldest FROM inbox GROUP BY execution_arn
+    ) AS waiting
+    JOIN executions e ON e.arn = waiting.execution_arn
+    WHERE e.lease_owner IS NULL OR e.lease_expires < :now
+    ORDER BY waiting.oldest
+    LIMIT :limit
+    FOR NO KEY UPDATE OF e SKIP LOCKED
+)
+UPDATE executions SET lease_owner = :owner, lease_expires = :expires
+FROM picked
+WHERE executions.arn = picked.arn
+    AND (executions.lease_owner IS NULL OR executions.lease_expires < :now)
+RETURNING executions.arn;
+
 -- The conditions log_events adds for the arguments given (fragments, not statements):
 -- fixed text, only the values are parameters. Lists come as JSON text.
 
