@@ -30,28 +30,27 @@ RETURNING t.execution_arn, t.timer_id, t.due;
 
 -- name: claim_executions
 -- Executions with waiting stimuli that nobody holds (or whose lease ran out), oldest
--- stimulus first, now held by :owner until :expires. Found from the inbox (its index
--- gives each execution's oldest message), which holds what is waiting now, rather than
--- by a scan of every execution there ever was. Rows another server is claiming at the
--- same moment are skipped, not waited for; the key-share locks of rows being inserted
--- that refer to an execution (an answer for it, say) are no reason to skip it (NO KEY
--- UPDATE). The rows are picked in a materialized CTE: an IN subquery with LIMIT may be
--- run again by the planner and take more than the limit.
-WITH picked AS MATERIALIZED (
-    SELECT e.arn FROM (
-        SELECT execution_arn, min(id) AS oldest FROM inbox GROUP BY execution_arn
-    ) AS waiting
-    JOIN executions e ON e.arn = waiting.execution_arn
-    WHERE e.lease_owner IS NULL OR e.lease_expires < :now
-    ORDER BY waiting.oldest
+-- stimulus first, now held by :owner until :expires. Found from the inbox, which holds
+-- what is waiting now, and looked up by key (= ANY of an array: joined, or with IN,
+-- the planner scanned every execution there ever was). Rows another server is
+-- claiming at the same moment are skipped, not waited for; the key-share locks of rows
+-- being inserted that refer to an execution (an answer for it, say) are no reason to
+-- skip it (NO KEY UPDATE). The rows are picked in a materialized CTE: an IN subquery
+-- with LIMIT may be run again by the planner and take more than the limit.
+WITH waiting AS MATERIALIZED (
+    SELECT execution_arn, min(id) AS oldest FROM inbox GROUP BY execution_arn
+), picked AS MATERIALIZED (
+    SELECT e.arn FROM executions e JOIN waiting w ON w.execution_arn = e.arn
+    WHERE e.arn = ANY(ARRAY(SELECT execution_arn FROM waiting))
+        AND (e.lease_owner IS NULL OR e.lease_expires < :now)
+    ORDER BY w.oldest
     LIMIT :limit
     FOR NO KEY UPDATE OF e SKIP LOCKED
 )
 UPDATE executions SET lease_owner = :owner, lease_expires = :expires
-FROM picked
-WHERE executions.arn = picked.arn
-    AND (executions.lease_owner IS NULL OR executions.lease_expires < :now)
-RETURNING executions.arn;
+WHERE arn = ANY(ARRAY(SELECT arn FROM picked))
+    AND (lease_owner IS NULL OR lease_expires < :now)
+RETURNING arn;
 
 -- The conditions log_events adds for the arguments given (fragments, not statements):
 -- fixed text, only the values are parameters. Lists come as JSON text.
@@ -81,7 +80,9 @@ SELECT set_config('stepfn.owner', ?, false);
 -- (the connections are in autocommit mode), so a step's commit or a batch of task
 -- answers costs one round trip to the server and one pass of its executor, where a
 -- statement per row, between BEGIN and COMMIT, cost a dozen. The rows come as arrays,
--- one per column, unnested in the statement.
+-- one per column, unnested in the statement. A table joined to arrays is also filtered
+-- by ``= ANY(array)`` of its key: the planner cannot tell how long an array is, and
+-- without that it may scan the whole table rather than look the keys up.
 
 -- name: commit_steps
 -- commit_execution (or commit_execution_leased, for a commit with an owner) for many
@@ -114,7 +115,7 @@ WITH step AS (
         redrive_count = coalesce(s.redrive_count, e.redrive_count),
         redrive_date = CASE WHEN s.redrive = 0 THEN e.redrive_date ELSE s.redrive_date END
     FROM step s
-    WHERE e.arn = s.arn AND e.next_event_id = s.expected
+    WHERE e.arn = ANY(CAST(:arn AS text[])) AND e.arn = s.arn AND e.next_event_id = s.expected
         AND (s.owner IS NULL OR e.lease_owner = s.owner)
     RETURNING e.arn
 ), new_events AS (
@@ -128,7 +129,8 @@ WITH step AS (
 ), consumed AS (
     DELETE FROM inbox
     USING unnest(CAST(:consumed_id AS bigint[]), CAST(:consumed_arn AS text[])) AS c (id, arn)
-    WHERE inbox.id = c.id AND inbox.execution_arn = c.arn
+    WHERE inbox.id = ANY(CAST(:consumed_id AS bigint[]))
+        AND inbox.id = c.id AND inbox.execution_arn = c.arn
         AND c.arn IN (SELECT arn FROM stepped)
 ), queued AS (
     INSERT INTO inbox (execution_arn, stimulus, created)
@@ -140,7 +142,8 @@ WITH step AS (
 ), cancelled AS (
     DELETE FROM timers
     USING unnest(CAST(:cancelled_arn AS text[]), CAST(:cancelled_id AS text[])) AS c (arn, id)
-    WHERE timers.execution_arn = c.arn AND timers.timer_id = c.id
+    WHERE timers.execution_arn = ANY(CAST(:cancelled_arn AS text[]))
+        AND timers.execution_arn = c.arn AND timers.timer_id = c.id
         AND c.arn IN (SELECT arn FROM stepped)
 ), set_timers AS (
     INSERT INTO timers (execution_arn, timer_id, due)
@@ -176,7 +179,8 @@ WITH step AS (
 ), finished AS (
     UPDATE tasks SET status = 'done', lease_owner = NULL, lease_expires = NULL
     FROM unnest(CAST(:finished_token AS text[]), CAST(:finished_arn AS text[])) AS f (token, arn)
-    WHERE tasks.token = f.token AND f.arn IN (SELECT arn FROM stepped)
+    WHERE tasks.token = ANY(CAST(:finished_token AS text[]))
+        AND tasks.token = f.token AND f.arn IN (SELECT arn FROM stepped)
 )
 SELECT arn FROM stepped;
 
@@ -192,7 +196,8 @@ WITH answer AS (
 ), done AS (
     UPDATE tasks SET status = 'done', lease_owner = NULL, lease_expires = NULL
     FROM answer
-    WHERE tasks.token = answer.token AND tasks.status != 'done'
+    WHERE tasks.token = ANY(CAST(:token AS text[]))
+        AND tasks.token = answer.token AND tasks.status != 'done'
     RETURNING answer.n, tasks.execution_arn, answer.stimulus, answer.created
 ), numbered AS MATERIALIZED (
     SELECT n, execution_arn, stimulus, created,
