@@ -59,7 +59,7 @@ from typing import Any
 
 from stepfn.clock import VirtualClock
 from stepfn.service.engine import Engine
-from stepfn.store.base import ExecutionRecord, StepCommit, StoredEvent
+from stepfn.store.base import NewStart, StepCommit, StoredEvent
 
 ROLE = "arn:aws:iam::123456789012:role/stepfn-bench"
 PASS_STATES = 10
@@ -356,7 +356,7 @@ def bench_http(folder: Path, count: int, runs: int) -> None:
 
 
 class CommitWatch:
-    """Wraps a store's ``create_execution`` and ``commit_steps`` to note when each
+    """Wraps a store's ``create_executions`` and ``commit_steps`` to note when each
     execution's first ``*StateEntered`` event was committed (``perf_counter`` after the
     commit returned). StartExecution commits the first states itself; a worker's step
     commits them when the start could not (an older store's ``Begin``)."""
@@ -365,23 +365,24 @@ class CommitWatch:
         self.entered: dict[str, float] = {}
         self.signal = threading.Condition()
         self._commit = engine.store.commit_steps
-        self._create = engine.store.create_execution
+        self._create = engine.store.create_executions
         # Instance attributes: the engine calls engine.store's methods through them.
         engine.store.commit_steps = self._commit_steps  # type: ignore[method-assign]
-        engine.store.create_execution = self._create_execution  # type: ignore[method-assign]
+        engine.store.create_executions = self._create_executions  # type: ignore[method-assign]
 
     def _note(self, arn: str, events: Sequence[StoredEvent], now: float) -> None:
         if arn not in self.entered and any(e.type.endswith("StateEntered") for e in events):
             self.entered[arn] = now
 
-    def _create_execution(
-        self, record: ExecutionRecord, events: Sequence[StoredEvent], *args: Any, **kw: Any
-    ) -> None:
-        self._create(record, events, *args, **kw)
+    def _create_executions(self, starts: Sequence[NewStart]) -> list[BaseException | None]:
+        errors = self._create(starts)
         now = time.perf_counter()
         with self.signal:
-            self._note(record.arn, events, now)
+            for start, error in zip(starts, errors, strict=True):
+                if error is None:
+                    self._note(start.record.arn, start.events, now)
             self.signal.notify_all()
+        return errors
 
     def _commit_steps(self, commits: Sequence[StepCommit]) -> list[str]:
         refused = self._commit(commits)

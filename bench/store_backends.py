@@ -40,7 +40,9 @@ from pathlib import Path
 from store_commit import INPUT, SM, execution, started
 
 from stepfn.store import (
+    ExecutionQuery,
     ExecutionRecord,
+    NewStart,
     SqliteStore,
     StepCommit,
     Store,
@@ -81,7 +83,7 @@ def workload(store: Store, tag: str, count: int) -> dict[str, float]:
     began = time.perf_counter()
     for record in records:
         timer = TimerRecord(record.arn, "t1", record.start_date + 60)
-        store.create_execution(record, started(record), [timer], [{"type": "Begin"}])
+        store.create_execution(NewStart(record, started(record), [timer], [{"type": "Begin"}]))
     spent["create"] = time.perf_counter() - began
 
     began = time.perf_counter()
@@ -98,7 +100,7 @@ def workload(store: Store, tag: str, count: int) -> dict[str, float]:
     began = time.perf_counter()
     for status in (None, "SUCCEEDED", "RUNNING"):
         offset = 0
-        while page := store.list_executions(SM, status, limit=100, offset=offset):
+        while page := store.list_executions(ExecutionQuery(SM, status, limit=100, offset=offset)):
             offset += len(page)
     spent["list"] = time.perf_counter() - began
 
@@ -128,7 +130,7 @@ def threaded_commits(store: Store, tag: str, count: int, threads: int) -> float:
         try:
             for index in range(per_thread):
                 record = execution(f"{tag}-t{thread}", index)
-                store.create_execution(record, started(record))
+                store.create_execution(NewStart(record, started(record)))
                 refused = store.commit_steps([step(record, [], finish=True)])
                 assert not refused
         except BaseException as exc:  # reported by the main thread

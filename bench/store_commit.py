@@ -32,6 +32,7 @@ from pathlib import Path
 from stepfn.store import (
     ExecutionRecord,
     MemoryStore,
+    NewStart,
     SqliteStore,
     StepCommit,
     Store,
@@ -94,7 +95,7 @@ def measure_commits(store: Store, run: int, count: int, batch: int) -> float:
     """Seconds spent in commit_steps for ``count`` executions in batches of ``batch``."""
     records = [execution(f"r{run}", i) for i in range(count)]
     for record in records:
-        store.create_execution(record, started(record), inbox=[{"type": "Begin"}])
+        store.create_execution(NewStart(record, started(record), inbox=[{"type": "Begin"}]))
     commits = [finishing_commit(record, []) for record in records]
     spent = 0.0
     for start in range(0, count, batch):
@@ -113,7 +114,7 @@ def measure_cycle(store: Store, run: int, count: int, batch: int) -> float:
     for start in range(0, count, batch):
         chunk = records[start : start + batch]
         for record in chunk:
-            store.create_execution(record, started(record), inbox=[{"type": "Begin"}])
+            store.create_execution(NewStart(record, started(record), inbox=[{"type": "Begin"}]))
         commits = []
         for record in chunk:
             stored = store.get_execution(record.arn)

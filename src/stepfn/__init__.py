@@ -9,14 +9,12 @@ The Python API::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from stepfn.clock import Clock, IdSource, VirtualClock
-from stepfn.durable.local import Execution
+from stepfn.durable.local import Execution, RunOptions
 from stepfn.errors import DefinitionError, ExecutionError, Problem
 from stepfn.tasks.lambda_functions import FunctionCode, FunctionSpecError
-from stepfn.tasks.lambda_local import Handler
 
 __version__ = "0.1.0"
 
@@ -36,20 +34,7 @@ __all__ = [
 ]
 
 
-def run(
-    definition: Any,
-    input: Any = None,
-    *,
-    name: str | None = None,
-    functions: Mapping[str, Handler | FunctionCode] | None = None,
-    state_machine_type: str = "STANDARD",
-    clock: Clock | None = None,
-    mock_config: Any = None,
-    test_case: str | None = None,
-    routing: Any = None,
-    state_machines: Mapping[str, Any] | None = None,
-    callbacks: Any = None,
-) -> Execution:
+def run(definition: Any, input: Any = None, **options: Unpack[RunOptions]) -> Execution:
     """Run a state machine to its end, in this process, and return the execution.
 
     Args:
@@ -100,19 +85,7 @@ def run(
     """
     from stepfn.durable.local import run as run_local
 
-    return run_local(
-        definition,
-        input,
-        name=name,
-        functions=functions,
-        state_machine_type=state_machine_type,
-        clock=clock,
-        mock_config=mock_config,
-        test_case=test_case,
-        routing=routing,
-        state_machines=state_machines,
-        callbacks=callbacks,
-    )
+    return run_local(definition, input, **options)
 
 
 def validate(definition: Any) -> list[Problem]:

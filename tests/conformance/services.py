@@ -2,8 +2,10 @@
 
 A case that needs SQS, SNS, DynamoDB, S3, EventBridge or Secrets Manager runs with every
 ``arn:aws:states:::*`` call routed to a moto server this module starts (once, on a free
-port, stopped at exit). Before each such case the server is reset and what the case's
-recording says existed is made there: its ``bindings`` (``${ext1}`` is a queue URL, a
+port, stopped at exit), through a front that answers as AWS's services do
+(``aws_front.py``: their headers, body layout and the checks moto makes otherwise).
+Before each such case the server is reset and what the case's recording says existed is
+made there: its ``bindings`` (``${ext1}`` is a queue URL, a
 topic ARN or a bucket name, substituted into the definition and input), the DynamoDB
 table its input names, and its ``s3_objects``.
 """
@@ -24,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for moto_server
 from moto_server import AWS_ENV, MotoServer
 
 from .api_standin import api_standin
+from .aws_front import aws_front
 
 SERVICE_NEEDS = frozenset(
     {"sqs", "sns", "dynamodb", "s3", "eventbridge", "secretsmanager", "apigateway"}
@@ -130,7 +133,7 @@ def prepare(data: dict[str, Any]) -> tuple[Any, Any, dict[str, Any], dict[str, s
     routing = {
         "routes": [
             {"resource": "arn:aws:states:::apigateway:*", "endpoint_url": api_standin().url},
-            {"resource": "arn:aws:states:::*", "endpoint_url": moto.url},
+            {"resource": "arn:aws:states:::*", "endpoint_url": aws_front(moto.url).url},
         ]
     }
     return definition, given, routing, values

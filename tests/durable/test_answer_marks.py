@@ -1,5 +1,7 @@
-"""A task's row is marked done once: with its answer (``Store.complete_task``), not again
-by the step that applies the answer; a task a step ends itself (a timeout) is marked by
+"""A task's row is marked done once. Unleased, its answer goes to the worker's memory
+and the commit of the step that applies it marks the row (no transaction of its own, no
+inbox row); through the inbox (``Store.complete_task``: leased, or SendTask*) the answer
+marks it and the step does not again; a task a step ends itself (a timeout) is marked by
 that step's commit."""
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ ROLE = "arn:aws:iam::123456789012:role/stepfn"
 LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:"
 
 
-def test_an_answered_task_is_marked_by_its_answer_only(tmp_path: Path) -> None:
+def test_an_answered_task_is_marked_by_the_step_that_applies_it(tmp_path: Path) -> None:
     statements: list[str] = []
 
     def echo(event: Any, context: Any) -> Any:
@@ -35,7 +37,8 @@ def test_an_answered_task_is_marked_by_its_answer_only(tmp_path: Path) -> None:
         ended = engine.describe_execution(executionArn=arn)
         assert ended["status"] == "SUCCEEDED" and json.loads(ended["output"]) == {"a": 1}
         marks = [s for s in statements if "UPDATE tasks SET status = 'done'" in s]
-        assert len(marks) == 1 and "status != 'done'" in marks[0]  # complete_task's
+        assert len(marks) == 1 and "status != 'done'" not in marks[0]  # the commit's
+        assert not [s for s in statements if s.startswith("INSERT INTO inbox")]
         rows = engine.store._conn.execute("SELECT status FROM tasks").fetchall()  # type: ignore[attr-defined]
         assert rows == [("done",)]
     finally:

@@ -16,7 +16,7 @@ import pytest
 from stepfn.clock import VirtualClock
 from stepfn.logs.events import log_stream_name
 from stepfn.service.engine import Engine
-from stepfn.store.base import LogEventRecord
+from stepfn.store.base import LogEventRecord, LogQuery
 
 ROLE = "arn:aws:iam::123456789012:role/stepfn"
 LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:"
@@ -88,7 +88,7 @@ def run(engine: Engine, machine: str, data: Any = None) -> str:
 
 
 def messages(engine: Engine, group: str = GROUP) -> list[dict[str, Any]]:
-    return [json.loads(e.message) for e in engine.store.log_events(group)]
+    return [json.loads(e.message) for e in engine.store.log_events(LogQuery(group))]
 
 
 def history_types(engine: Engine, execution: str) -> list[str]:
@@ -161,7 +161,7 @@ def test_a_restarted_engine_keeps_logging_where_the_execution_started(tmp_path: 
         assert second.describe_execution(executionArn=execution)["status"] == "SUCCEEDED"
         logged = messages(second)
         assert [m["type"] for m in logged] == history_types(second, execution)
-        assert len({e.log_stream_name for e in second.store.log_events(GROUP)}) == 1
+        assert len({e.log_stream_name for e in second.store.log_events(LogQuery(GROUP))}) == 1
     finally:
         second.close()
 

@@ -145,10 +145,17 @@ def test_a_task_reached_at_start_is_stored_and_dispatched(engine: Engine) -> Non
     )
     arn = engine.start_execution(stateMachineArn=sm, input='{"n": 2}')["executionArn"]
     # Dispatched before StartExecution answered: the task's row was committed with it.
+    # Unleased, its answer waits in the worker's memory and the step that applies it
+    # marks the row; leased (a shared store), the answer marks it as it is queued.
     assert engine.worker.wait_idle(10)
-    assert [t.resource for t in engine.store.tasks_with_status("done")] == [LAMBDA + "double"]
+    leased = engine.loop.leased
+    status = "done" if leased else "dispatched"
+    assert [t.resource for t in engine.store.tasks_with_status(status)] == [LAMBDA + "double"]
+    assert engine.worker.answered_executions() == ([] if leased else [arn])
     engine.run_until_idle()
     assert json.loads(engine.describe_execution(executionArn=arn)["output"]) == {"n": 4}
+    assert [t.resource for t in engine.store.tasks_with_status("done")] == [LAMBDA + "double"]
+    assert engine.worker.answered_executions() == []
 
 
 def test_a_start_after_a_change_runs_what_the_change_made(engine: Engine) -> None:

@@ -20,7 +20,7 @@ from stepfn.errors import ServiceError
 from stepfn.service import control_base
 from stepfn.service.engine import Engine
 from stepfn.store import open_store
-from stepfn.store.base import ExecutionRecord, Store
+from stepfn.store.base import ExecutionRecord, NewStart, Store
 
 ROLE = "arn:aws:iam::123456789012:role/stepfn"
 PREFIX = "arn:aws:states:us-east-1:123456789012"
@@ -610,7 +610,7 @@ def _running_execution(store: Store, machine_arn: str) -> ExecutionRecord:
         start_date=VIRTUAL_EPOCH,
         definition=DEFINITION,
     )
-    store.create_execution(record, [])
+    store.create_execution(NewStart(record, []))
     return record
 
 

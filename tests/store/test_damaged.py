@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from stepfn.store import ExecutionRecord, SqliteStore, StoreDamaged, StoredEvent, StoreError
+from stepfn.store import (
+    ExecutionQuery,
+    ExecutionRecord,
+    NewStart,
+    SqliteStore,
+    StoreDamaged,
+    StoredEvent,
+    StoreError,
+)
 
 SM = "arn:aws:states:us-east-1:123456789012:stateMachine:S"
 
@@ -31,7 +39,9 @@ def _filled(path: Path, count: int = 300) -> None:
     """A database of many pages (each execution's input is ~2 kB)."""
     store = SqliteStore(path)
     for index in range(count):
-        store.create_execution(_execution(index), [StoredEvent(1, 0, 0.0, "ExecutionStarted")])
+        store.create_execution(
+            NewStart(_execution(index), [StoredEvent(1, 0, 0.0, "ExecutionStarted")])
+        )
     store.close()
     # The WAL folded into the main file, so that damaging the file damages the data.
     with sqlite3.connect(path) as conn:
@@ -73,7 +83,7 @@ def test_an_intact_file_opens_healthy(tmp_path: Path) -> None:
     _filled(path, 30)
     store = SqliteStore(path)
     assert store.healthy and store.health() is None
-    assert len(store.list_executions(SM)) == 30
+    assert len(store.list_executions(ExecutionQuery(SM))) == 30
     store.close()
 
 
@@ -88,7 +98,7 @@ def test_damage_found_while_running_marks_the_store_unhealthy(tmp_path: Path) ->
     store._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     with pytest.raises(StoreDamaged) as caught:
         for _ in range(3):
-            store.list_executions(SM)
+            store.list_executions(ExecutionQuery(SM))
             for index in range(300):
                 store.get_execution(_execution(index).arn)
     assert str(path) in str(caught.value)
@@ -96,7 +106,9 @@ def test_damage_found_while_running_marks_the_store_unhealthy(tmp_path: Path) ->
     assert reason is not None and str(path) in reason and not store.healthy
     # Writes are refused rather than made into the damaged file.
     with pytest.raises(StoreDamaged, match="refuses writes"):
-        store.create_execution(_execution(999), [StoredEvent(1, 0, 0.0, "ExecutionStarted")])
+        store.create_execution(
+            NewStart(_execution(999), [StoredEvent(1, 0, 0.0, "ExecutionStarted")])
+        )
     store.close()
 
 
@@ -110,6 +122,6 @@ def test_big_files_skip_the_page_check_on_opening(
     # Opening reads the header and schema only; the damage shows when a query meets it.
     store = SqliteStore(path)
     with pytest.raises(StoreDamaged):
-        store.list_executions(SM)
+        store.list_executions(ExecutionQuery(SM))
     assert not store.healthy
     store.close()

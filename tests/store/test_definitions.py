@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stepfn.store import SqliteStore, Store, sqlfile
+from stepfn.store import ExecutionQuery, SqliteStore, Store, sqlfile
 
 from .test_store import start
 
@@ -22,7 +22,7 @@ def test_executions_read_their_definition_and_listings_leave_it_out(store: Store
     read = [store.get_execution(arn) for arn in arns]
     assert [r.definition for r in read if r] == [read[0].definition] * 3 + [DEFS[1]]  # type: ignore[union-attr]
     assert read[0] is not None and read[0].definition.startswith("{")
-    assert {r.definition for r in store.list_executions()} == {""}
+    assert {r.definition for r in store.list_executions(ExecutionQuery())} == {""}
 
 
 def _before_definitions(known: tuple[sqlfile.Migration, ...]) -> int:

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from stepfn.store import Store, StoreError, TimerRecord
+from stepfn.store import Lease, Store, StoreError, TimerRecord
 
 from .test_store import execution_arn, inbox_refused, start, step, task
 
@@ -19,14 +19,14 @@ def test_runnable_executions_are_claimed_by_one_owner_until_their_lease_expires(
     first, second = start(store, "first"), start(store, "second")
     store.add_inbox(second, {"type": "Begin"}, 1001.0)
     store.add_inbox(first, {"type": "Begin"}, 1002.0)
-    assert sorted(store.claim_executions("a", 2000.0, 30.0)) == sorted([first, second])
-    assert idle not in store.claim_executions("b", 2000.0, 30.0)
+    assert sorted(store.claim_executions(Lease("a", 2000.0, 30.0))) == sorted([first, second])
+    assert idle not in store.claim_executions(Lease("b", 2000.0, 30.0))
     # Held by a: b gets nothing until the lease expires, nor does a again.
-    assert store.claim_executions("b", 2010.0, 30.0) == []
-    assert store.claim_executions("a", 2010.0, 30.0) == []
+    assert store.claim_executions(Lease("b", 2010.0, 30.0)) == []
+    assert store.claim_executions(Lease("a", 2010.0, 30.0)) == []
     assert store.execution_lease(first) == ("a", 2030.0)
     # a dies: once its leases expire, b takes the work over.
-    assert sorted(store.claim_executions("b", 2031.0, 30.0)) == sorted([first, second])
+    assert sorted(store.claim_executions(Lease("b", 2031.0, 30.0))) == sorted([first, second])
     assert store.execution_lease(second) == ("b", 2061.0)
     assert store.execution_lease(idle) is None
 
@@ -35,22 +35,22 @@ def test_claims_take_the_oldest_stimulus_first_up_to_the_limit(store: Store) -> 
     arns = [start(store, f"e{n}") for n in range(4)]
     for when, arn in enumerate(reversed(arns)):
         store.add_inbox(arn, {"type": "Begin"}, 1000.0 + when)
-    assert set(store.claim_executions("a", 2000.0, 30.0, limit=2)) == {arns[3], arns[2]}
-    assert set(store.claim_executions("b", 2000.0, 30.0)) == {arns[1], arns[0]}
+    assert set(store.claim_executions(Lease("a", 2000.0, 30.0), limit=2)) == {arns[3], arns[2]}
+    assert set(store.claim_executions(Lease("b", 2000.0, 30.0))) == {arns[1], arns[0]}
 
 
 def test_renew_and_release(store: Store) -> None:
     arn = start(store, "held")
     store.add_inbox(arn, {"type": "Begin"}, 1001.0)
-    store.claim_executions("a", 2000.0, 30.0)
-    assert store.renew_leases("a", 2025.0, 30.0) == (1, 0)
-    assert store.claim_executions("b", 2040.0, 30.0) == []  # renewed to 2055
+    store.claim_executions(Lease("a", 2000.0, 30.0))
+    assert store.renew_leases(Lease("a", 2025.0, 30.0)) == (1, 0)
+    assert store.claim_executions(Lease("b", 2040.0, 30.0)) == []  # renewed to 2055
     assert store.release_execution(arn, "b") is False
     assert store.release_execution(arn, "a") is True
     assert store.execution_lease(arn) is None
-    assert store.claim_executions("b", 2040.0, 30.0) == [arn]
+    assert store.claim_executions(Lease("b", 2040.0, 30.0)) == [arn]
     assert store.release_leases("b") == 1
-    assert store.renew_leases("b", 2041.0, 30.0) == (0, 0)
+    assert store.renew_leases(Lease("b", 2041.0, 30.0)) == (0, 0)
 
 
 def test_a_leased_commit_is_refused_once_another_owner_took_the_execution_over(
@@ -58,8 +58,8 @@ def test_a_leased_commit_is_refused_once_another_owner_took_the_execution_over(
 ) -> None:
     arn = start(store, "taken")
     store.add_inbox(arn, {"type": "Begin"}, 1001.0)
-    store.claim_executions("a", 2000.0, 30.0)
-    store.claim_executions("b", 2031.0, 30.0)  # a's lease expired: b holds it
+    store.claim_executions(Lease("a", 2000.0, 30.0))
+    store.claim_executions(Lease("b", 2031.0, 30.0))  # a's lease expired: b holds it
     assert store.commit_steps([step(arn, 2, lease_owner="a")]) == [arn]
     assert store.count_events(arn) == 1
     assert store.commit_steps([step(arn, 2, lease_owner="b")]) == []
@@ -85,15 +85,15 @@ def test_invoke_tasks_are_claimed_once_and_taken_over_when_their_lease_expires(
             )
         ]
     )
-    claimed = store.claim_tasks("a", 2000.0, 30.0, limit=1)
+    claimed = store.claim_tasks(Lease("a", 2000.0, 30.0), limit=1)
     assert [t.token for t in claimed] == ["t1"] and claimed[0].status == "dispatched"
-    assert [t.token for t in store.claim_tasks("b", 2000.0, 30.0)] == ["t2"]
-    assert store.claim_tasks("b", 2010.0, 30.0) == []
-    assert store.renew_leases("a", 2020.0, 30.0) == (0, 1)
+    assert [t.token for t in store.claim_tasks(Lease("b", 2000.0, 30.0))] == ["t2"]
+    assert store.claim_tasks(Lease("b", 2010.0, 30.0)) == []
+    assert store.renew_leases(Lease("a", 2020.0, 30.0)) == (0, 1)
     # a renewed t1 to 2050; b's lease on t2 ran out at 2030, so t2 is taken over.
-    assert [t.token for t in store.claim_tasks("b", 2040.0, 30.0)] == ["t2"]
+    assert [t.token for t in store.claim_tasks(Lease("b", 2040.0, 30.0))] == ["t2"]
     # a dies: its t1 goes to c once its lease ran out; t2 is b's until 2070.
-    assert [t.token for t in store.claim_tasks("c", 2051.0, 30.0)] == ["t1"]
+    assert [t.token for t in store.claim_tasks(Lease("c", 2051.0, 30.0))] == ["t1"]
 
 
 def test_a_result_and_the_mark_of_its_task_are_one_transaction(store: Store) -> None:
@@ -135,7 +135,7 @@ def test_concurrent_claims_never_share_an_execution(store: Store) -> None:
     def claim(owner: str) -> None:
         try:
             mine: list[str] = []
-            while batch := store.claim_executions(owner, 2000.0, 60.0, limit=3):
+            while batch := store.claim_executions(Lease(owner, 2000.0, 60.0), limit=3):
                 mine += batch
             got[owner] = mine
         except BaseException as exc:
@@ -185,7 +185,7 @@ def test_renewing_what_is_held_lets_a_forgotten_lease_run_out(store: Store) -> N
     kept, forgotten = start(store, "kept"), start(store, "forgotten")
     for arn in (kept, forgotten):
         store.add_inbox(arn, {"type": "Begin"}, 1001.0)
-    store.claim_executions("a", 2000.0, 30.0)
+    store.claim_executions(Lease("a", 2000.0, 30.0))
     store.commit_steps(
         [
             step(
@@ -197,13 +197,13 @@ def test_renewing_what_is_held_lets_a_forgotten_lease_run_out(store: Store) -> N
         ]
     )
     store.add_inbox(kept, {"type": "Begin"}, 1002.0)
-    assert store.claim_executions("a", 2001.0, 30.0) == [kept]
-    claimed = store.claim_tasks("a", 2001.0, 30.0)
+    assert store.claim_executions(Lease("a", 2001.0, 30.0)) == [kept]
+    claimed = store.claim_tasks(Lease("a", 2001.0, 30.0))
     assert [t.token for t in claimed] == ["t1"]
     # a works on kept and t1 only: forgotten's lease runs out, and b takes it over.
-    store.renew_held("a", 2025.0, 30.0, [kept], ["t1"])
-    assert store.claim_executions("b", 2040.0, 30.0) == [forgotten]
-    assert store.claim_tasks("b", 2040.0, 30.0) == []
+    store.renew_held(Lease("a", 2025.0, 30.0), [kept], ["t1"])
+    assert store.claim_executions(Lease("b", 2040.0, 30.0)) == [forgotten]
+    assert store.claim_tasks(Lease("b", 2040.0, 30.0)) == []
     assert store.execution_lease(kept) == ("a", 2055.0)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from stepfn.store import Store, StoreError, open_store
+from stepfn.store import Lease, Store, StoreError, open_store
 
 from .test_store import ACTIVITY, inbox_refused, start, step, task
 
@@ -113,8 +113,8 @@ def test_a_stepping_servers_stimuli_are_news_only_where_another_owner_holds_them
         free, held, own = start(there, "free"), start(there, "held"), start(there, "own")
         for arn in (held, own):
             there.add_inbox(arn, {"type": "Begin"}, 1001.0)
-        assert here.claim_named_executions("here", [held], 2000.0, 30.0) == [held]
-        assert there.claim_named_executions("there", [own], 2000.0, 30.0) == [own]
+        assert here.claim_named_executions(Lease("here", 2000.0, 30.0), [held]) == [held]
+        assert there.claim_named_executions(Lease("there", 2000.0, 30.0), [own]) == [own]
         there.add_inbox(free, {"type": "Later"}, 1002.0)  # nobody holds it: no news
         there.add_inbox(own, {"type": "Later"}, 1003.0)  # there's own: no news
         there.add_inbox(held, {"type": "Later"}, 1004.0)  # here steps it: here must look

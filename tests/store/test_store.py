@@ -18,6 +18,7 @@ from stepfn.store import (
     ActivityRecord,
     AliasRecord,
     Conflict,
+    ExecutionQuery,
     ExecutionRecord,
     MemoryStore,
     NewStart,
@@ -121,7 +122,7 @@ def step(arn: str, expected: int, count: int = 2, **changes: Any) -> StepCommit:
 
 def start(store: Store, name: str, start_date: float = 1000.0, **changes: Any) -> str:
     record = execution(name, start_date, **changes)
-    store.create_execution(record, started(record.arn))
+    store.create_execution(NewStart(record, started(record.arn)))
     return record.arn
 
 
@@ -280,10 +281,12 @@ def test_tags(store: Store) -> None:
 def test_an_execution_is_created_with_its_events_timers_and_inbox(store: Store) -> None:
     record = execution("e1")
     store.create_execution(
-        record,
-        started(record.arn),
-        timers=[TimerRecord(record.arn, "t1", 50.0)],
-        inbox=[{"type": "Start"}],
+        NewStart(
+            record,
+            started(record.arn),
+            timers=[TimerRecord(record.arn, "t1", 50.0)],
+            inbox=[{"type": "Start"}],
+        )
     )
     assert store.get_execution(record.arn) == record
     assert store.get_execution(record.arn + "x") is None
@@ -301,7 +304,7 @@ def test_a_second_execution_with_the_same_arn_conflicts_and_changes_nothing(
     again = execution("e1", input='{"other":2}')
     with pytest.raises(Conflict):
         store.create_execution(
-            again, [event(5)], timers=[TimerRecord(arn, "t", 1.0)], inbox=[{"type": "X"}]
+            NewStart(again, [event(5)], timers=[TimerRecord(arn, "t", 1.0)], inbox=[{"type": "X"}])
         )
     stored = store.get_execution(arn)
     assert stored is not None and stored.input == '{"order":1}'
@@ -353,10 +356,12 @@ def test_concurrent_creates_each_get_their_own_answer(store: Store) -> None:
         barrier.wait()
         try:
             store.create_execution(
-                record,
-                started(record.arn),
-                timers=[TimerRecord(record.arn, "t", 10.0 + index)],
-                tasks=[token],
+                NewStart(
+                    record,
+                    started(record.arn),
+                    timers=[TimerRecord(record.arn, "t", 10.0 + index)],
+                    tasks=[token],
+                )
             )
             outcomes[index] = "stored"
         except Conflict:
@@ -389,7 +394,7 @@ def test_list_executions_newest_first_with_filters(store: Store) -> None:
     start(store, "elsewhere", 25.0, state_machine_arn=other_sm)
 
     def names(**filters: Any) -> list[str]:
-        return [r.name for r in store.list_executions(**filters)]
+        return [r.name for r in store.list_executions(ExecutionQuery(**filters))]
 
     # Equal start dates: the later written first.
     assert names() == ["tie", "new", "elsewhere", "mid", "old"]
@@ -426,7 +431,7 @@ def test_update_execution_replaces_the_row(store: Store) -> None:
 
 def test_a_commit_applies_every_part_of_a_step(store: Store) -> None:
     arn = start(store, "e1")
-    store.create_execution(execution("e2"), started(execution_arn("e2")))
+    store.create_execution(NewStart(execution("e2"), started(execution_arn("e2"))))
     message = store.add_inbox(arn, {"type": "TaskSucceeded", "output": 1}, 1001.0)
     kept = store.add_inbox(arn, {"type": "Later"}, 1002.0)
     store.commit_steps([step(arn, 2, new_timers=[TimerRecord(arn, "old", 5.0)])])

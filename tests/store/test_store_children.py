@@ -15,7 +15,9 @@ import pytest
 from stepfn.store import (
     ChildStep,
     Conflict,
+    ExecutionQuery,
     ExecutionRecord,
+    NewStart,
     StepCommit,
     Store,
     StoredEvent,
@@ -97,7 +99,7 @@ def test_the_first_step_of_an_execution_may_start_children(store: Store) -> None
         new=child("b", status="SUCCEEDED", output='"B"', stop_date=1003.0, next_event_id=4),
         status="SUCCEEDED",
     )
-    store.create_execution(parent(), events(1, 4), children=[started("a"), done])
+    store.create_execution(NewStart(parent(), events(1, 4), children=[started("a"), done]))
     a = store.get_execution(child_arn("a"))
     assert a is not None and (a.status, a.map_run_arn, a.item_count) == ("RUNNING", MAP_RUN, 1)
     assert a.map_run_event_id == 4 and a.run_state is None
@@ -108,7 +110,7 @@ def test_the_first_step_of_an_execution_may_start_children(store: Store) -> None
 
 
 def test_a_step_adds_child_events_and_ends_children(store: Store) -> None:
-    store.create_execution(parent(), events(1, 4), children=[started("a"), started("b")])
+    store.create_execution(NewStart(parent(), events(1, 4), children=[started("a"), started("b")]))
     ended = ChildStep(
         child_arn("a"),
         events(2, 2),
@@ -137,14 +139,14 @@ def test_a_step_adds_child_events_and_ends_children(store: Store) -> None:
 
 
 def test_a_refused_step_changes_no_child(store: Store) -> None:
-    store.create_execution(parent(), events(1, 4))
+    store.create_execution(NewStart(parent(), events(1, 4)))
     assert store.commit_steps([commit(3, started("a"))]) == [PARENT]
     assert store.get_execution(child_arn("a")) is None
     assert store.get_events(child_arn("a")) == []
 
 
 def test_a_child_started_twice_commits_nothing(store: Store) -> None:
-    store.create_execution(parent(), events(1, 4), children=[started("a")])
+    store.create_execution(NewStart(parent(), events(1, 4), children=[started("a")]))
     with pytest.raises(Conflict):
         store.commit_steps([commit(5, started("a"))])
     record = store.get_execution(PARENT)
@@ -154,32 +156,40 @@ def test_a_child_started_twice_commits_nothing(store: Store) -> None:
 
 def test_children_list_by_map_run_and_run_newest_first(store: Store) -> None:
     store.create_execution(
-        parent(),
-        events(1, 4),
-        children=[started("a", start=1000.0), started("b", start=1001.0, item_count=3)],
+        NewStart(
+            parent(),
+            events(1, 4),
+            children=[started("a", start=1000.0), started("b", start=1001.0, item_count=3)],
+        )
     )
     # The same Map ran again: its map run ARN is the same, its MapRunStarted another.
     store.commit_steps([commit(5, started("c", start=1002.0, run=9))])
-    listed = store.list_executions(map_run_arn=MAP_RUN)
+    listed = store.list_executions(ExecutionQuery(map_run_arn=MAP_RUN))
     assert [r.name for r in listed] == ["c", "b", "a"]
-    first_run = store.list_executions(map_run_arn=MAP_RUN, map_run_event_id=4)
+    first_run = store.list_executions(ExecutionQuery(map_run_arn=MAP_RUN, map_run_event_id=4))
     assert [r.name for r in first_run] == ["b", "a"]
-    page = store.list_executions(map_run_arn=MAP_RUN, map_run_event_id=4, limit=1, offset=1)
+    page = store.list_executions(
+        ExecutionQuery(map_run_arn=MAP_RUN, map_run_event_id=4, limit=1, offset=1)
+    )
     assert [r.name for r in page] == ["a"]
     machine = PREFIX + "stateMachine:Orders"
-    assert [r.arn for r in store.list_executions(state_machine_arn=machine)] == [PARENT]
+    assert [r.arn for r in store.list_executions(ExecutionQuery(state_machine_arn=machine))] == [
+        PARENT
+    ]
 
 
 def test_children_are_counted_by_status_with_their_items(store: Store) -> None:
     store.create_execution(
-        parent(),
-        events(1, 4),
-        children=[
-            started("a", item_count=2),
-            started("b", item_count=3),
-            started("c", status="FAILED", item_count=1),
-            started("d", run=9),
-        ],
+        NewStart(
+            parent(),
+            events(1, 4),
+            children=[
+                started("a", item_count=2),
+                started("b", item_count=3),
+                started("c", status="FAILED", item_count=1),
+                started("d", run=9),
+            ],
+        )
     )
     assert store.count_map_run_children(MAP_RUN, 4) == {"RUNNING": (2, 5), "FAILED": (1, 1)}
     assert store.count_map_run_children(MAP_RUN, 9) == {"RUNNING": (1, 1)}
@@ -191,12 +201,14 @@ def test_a_step_redrives_children_of_its_map_run(store: Store) -> None:
     # fails again within the same step.
     failed = {"status": "FAILED", "error": "Boom", "cause": "c", "stop_date": 1003.0}
     store.create_execution(
-        parent(),
-        events(1, 4),
-        children=[
-            started("a", item_index=0, next_event_id=4, **failed),
-            started("b", item_index=1, next_event_id=4, **failed),
-        ],
+        NewStart(
+            parent(),
+            events(1, 4),
+            children=[
+                started("a", item_index=0, next_event_id=4, **failed),
+                started("b", item_index=1, next_event_id=4, **failed),
+            ],
+        )
     )
     rerun = ChildStep(
         child_arn("a"), events(4, 2), next_event_id=6, redrive_count=1, redrive_date=1020.0
@@ -227,7 +239,9 @@ def test_a_step_redrives_children_of_its_map_run(store: Store) -> None:
     assert (b.status, b.error, b.cause, b.stop_date) == ("FAILED", "Again", None, 1021.0)
     assert (b.redrive_count, b.redrive_date, b.next_event_id) == (1, 1020.0, 7)
     assert [e.id for e in store.get_events(child_arn("a"))] == [1, 4, 5]
-    assert [r.name for r in store.list_executions(map_run_arn=MAP_RUN, redriven=True)] == [
+    assert [
+        r.name for r in store.list_executions(ExecutionQuery(map_run_arn=MAP_RUN, redriven=True))
+    ] == [
         "b",
         "a",
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from stepfn.store import Conflict, Store, StoreError
-from stepfn.store.base import LogEventRecord, LogGroupRecord, LogStreamRecord
+from stepfn.store.base import LogEventRecord, LogGroupRecord, LogQuery, LogStreamRecord
 
 
 def event(
@@ -111,13 +111,13 @@ def test_deleting_a_group_or_stream_takes_its_events(store: Store) -> None:
     store.append_log_events([event("a", 1, "a1"), event("b", 2, "b1")])
     store.append_log_events([event("a", 3, "x", group="h")])
     store.delete_log_stream("g", "a")
-    assert messages(store.log_events("g")) == ["b1"]
+    assert messages(store.log_events(LogQuery("g"))) == ["b1"]
     assert [s.name for s in store.list_log_streams("g")] == ["b"]
     store.delete_log_stream("g", "missing")
     store.delete_log_group("g")
     assert store.get_log_group("g") is None
-    assert store.log_events("g") == [] and store.list_log_streams("g") == []
-    assert messages(store.log_events("h")) == ["x"]
+    assert store.log_events(LogQuery("g")) == [] and store.list_log_streams("g") == []
+    assert messages(store.log_events(LogQuery("h"))) == ["x"]
     store.delete_log_group("g")  # nothing left to delete: nothing happens
 
 
@@ -127,16 +127,16 @@ def test_deleting_a_group_or_stream_takes_its_events(store: Store) -> None:
 def test_events_read_in_timestamp_order_with_ties_in_arrival_order(store: Store) -> None:
     store.append_log_events([event("s", 20, "b"), event("s", 10, "a"), event("s", 20, "c")])
     store.append_log_events([event("t", 20, "d"), event("s", 5, "first")])
-    read = store.log_events("g")
+    read = store.log_events(LogQuery("g"))
     assert messages(read) == ["first", "a", "b", "c", "d"]
     ids = [e.id for e in read]
     assert len(set(ids)) == 5 and all(i > 0 for i in ids)
     assert read[0].ingestion_time == 5000 and read[0].log_stream_name == "s"
-    assert messages(store.log_events("g", reverse=True)) == ["d", "c", "b", "a", "first"]
-    assert messages(store.log_events("g", limit=2)) == ["first", "a"]
-    assert messages(store.log_events("g", reverse=True, limit=2)) == ["d", "c"]
-    assert store.log_events("g", limit=0) == []
-    assert store.log_events("nothing") == []
+    assert messages(store.log_events(LogQuery("g", reverse=True))) == ["d", "c", "b", "a", "first"]
+    assert messages(store.log_events(LogQuery("g", limit=2))) == ["first", "a"]
+    assert messages(store.log_events(LogQuery("g", reverse=True, limit=2))) == ["d", "c"]
+    assert store.log_events(LogQuery("g", limit=0)) == []
+    assert store.log_events(LogQuery("nothing")) == []
 
 
 def test_events_filter_by_stream_time_and_terms(store: Store) -> None:
@@ -148,32 +148,35 @@ def test_events_filter_by_stream_time_and_terms(store: Store) -> None:
             event("other", 40, "ExecutionFailed, plain text"),
         ]
     )
-    assert messages(store.log_events("g", streams=["other", "states/a/1"])) == [
+    assert messages(store.log_events(LogQuery("g", streams=["other", "states/a/1"]))) == [
         '{"type":"ExecutionStarted","id":"1"}',
         "ExecutionFailed, plain text",
     ]
-    assert store.log_events("g", streams=[]) == []
-    assert [e.log_stream_name for e in store.log_events("g", stream_prefix="states/a/")] == [
+    assert store.log_events(LogQuery("g", streams=[])) == []
+    assert [
+        e.log_stream_name for e in store.log_events(LogQuery("g", stream_prefix="states/a/"))
+    ] == [
         "states/a/1",
         "states/a/2",
     ]
     # start is inclusive, end exclusive.
-    assert [e.timestamp for e in store.log_events("g", start=20, end=40)] == [20, 30]
-    assert [e.timestamp for e in store.log_events("g", terms=["ExecutionFailed"])] == [30, 40]
+    assert [e.timestamp for e in store.log_events(LogQuery("g", start=20, end=40))] == [20, 30]
+    failed = store.log_events(LogQuery("g", terms=["ExecutionFailed"]))
+    assert [e.timestamp for e in failed] == [30, 40]
     # Every term must appear, case-sensitively; "%" and "_" are plain characters.
-    assert [e.timestamp for e in store.log_events("g", terms=["Failed", "plain"])] == [40]
-    assert store.log_events("g", terms=["executionfailed"]) == []
-    assert store.log_events("g", terms=["%"]) == []
-    assert [e.timestamp for e in store.log_events("g", terms=['"id":"2"'])] == [20]
+    assert [e.timestamp for e in store.log_events(LogQuery("g", terms=["Failed", "plain"]))] == [40]
+    assert store.log_events(LogQuery("g", terms=["executionfailed"])) == []
+    assert store.log_events(LogQuery("g", terms=["%"])) == []
+    assert [e.timestamp for e in store.log_events(LogQuery("g", terms=['"id":"2"']))] == [20]
 
 
 def test_positions_page_through_events_both_ways(store: Store) -> None:
     store.append_log_events([event("s", ts, f"m{ts}") for ts in (10, 20, 20, 30, 40)])
-    everything = store.log_events("g")
+    everything = store.log_events(LogQuery("g"))
     pages: list[str] = []
     after: tuple[int, int] | None = None
     while True:
-        page = store.log_events("g", after=after, limit=2)
+        page = store.log_events(LogQuery("g", after=after, limit=2))
         if not page:
             break
         pages += messages(page)
@@ -181,11 +184,13 @@ def test_positions_page_through_events_both_ways(store: Store) -> None:
     assert pages == messages(everything)
     third = everything[2]
     position = (third.timestamp, third.id)
-    assert messages(store.log_events("g", before=position)) == messages(everything[:2])
-    assert messages(store.log_events("g", after=position)) == messages(everything[3:])
+    assert messages(store.log_events(LogQuery("g", before=position))) == messages(everything[:2])
+    assert messages(store.log_events(LogQuery("g", after=position))) == messages(everything[3:])
     # The last two before the position, newest first: how a backward page is read.
-    assert messages(store.log_events("g", before=position, reverse=True, limit=1)) == [
+    assert messages(store.log_events(LogQuery("g", before=position, reverse=True, limit=1))) == [
         everything[1].message
     ]
-    both = store.log_events("g", after=(10, everything[0].id), before=position, start=0, end=50)
+    both = store.log_events(
+        LogQuery("g", after=(10, everything[0].id), before=position, start=0, end=50)
+    )
     assert messages(both) == [everything[1].message]

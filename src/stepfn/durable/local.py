@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from stepfn.clock import Clock, IdSource, VirtualClock
 from stepfn.definition.model import Machine, MapState, ParallelState, TaskState, build
@@ -115,6 +115,21 @@ def _cache_key(definition: Any) -> str | None:
         return json.dumps(definition, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError):
         return None  # not plain JSON: parse_definition will say what is wrong
+
+
+class RunOptions(TypedDict, total=False):
+    """The options of ``stepfn.run``, each as it documents it: the public ones of
+    ``run`` here, which ``stepfn.run`` passes on as they are."""
+
+    name: str | None
+    functions: Mapping[str, Handler | FunctionCode] | None
+    state_machine_type: str
+    clock: Clock | None
+    mock_config: Any
+    test_case: str | None
+    routing: RoutingConfig
+    state_machines: Mapping[str, Any] | None
+    callbacks: LocalTokens | None
 
 
 def run(

@@ -51,7 +51,7 @@ from collections.abc import Callable
 
 from stepfn.clock import Clock, ScaledClock
 from stepfn.durable.worker import Worker
-from stepfn.store.base import Store
+from stepfn.store.base import Lease, Store
 
 log = logging.getLogger("stepfn.durable.loop")
 
@@ -102,10 +102,18 @@ class Loop:
         self.lease_seconds = lease_seconds
         worker.lease_owner = self.owner
         worker.lease_seconds = lease_seconds
+        if not self.leased:
+            # Tasks' answers come straight to the steppers (see Worker.on_answered).
+            worker.on_answered = self.wake_answered
+        worker.on_timers = self._timers_set
         self._claim_more = self.leased  # claim without a hint (at start, after a full claim)
         self._ready: OrderedDict[str, None] = OrderedDict()
         self._stepping: set[str] = set()
         self._again: set[str] = set()  # woken while being stepped
+        # Woken for stimuli in the store's inbox since their last step began: the others
+        # in _ready were woken only by answers the worker holds in memory, and their
+        # step need not read the inbox.
+        self._inbox: set[str] = set()
         self._signal = threading.Condition()  # steppers wait on it for ready executions
         self._tick = threading.Condition()  # the scheduler waits on it for new timers
         self._keeper = threading.Condition()  # the lease keeper sleeps on it
@@ -120,22 +128,40 @@ class Loop:
     def wake(self, execution_arn: str) -> None:
         """Mark an execution runnable (it has stimuli waiting)."""
         with self._signal:
+            self._inbox.add(execution_arn)
             if execution_arn in self._stepping:
                 self._again.add(execution_arn)
                 return
             self._ready[execution_arn] = None
             self._signal.notify()
 
-    def _take(self, limit: int = BATCH) -> list[str]:
+    def wake_answered(self, execution_arn: str) -> None:
+        """Mark an execution runnable for a task's answer that the worker holds in
+        memory (``Worker.on_answered``): its step need not read the store's inbox."""
+        with self._signal:
+            if execution_arn in self._stepping:
+                self._again.add(execution_arn)
+                return
+            self._ready[execution_arn] = None
+            self._signal.notify()
+
+    def _take(self, limit: int = BATCH) -> tuple[list[str], set[str]]:
+        """Executions to step now, and those of them whose inbox need not be read."""
         if self.leased:
-            return self._claim(limit)
+            return self._claim(limit), set()
         with self._signal:
             arns: list[str] = []
+            unread: set[str] = set()
+            inbox = self._inbox
             while self._ready and len(arns) < limit:
                 arn, _ = self._ready.popitem(last=False)
                 arns.append(arn)
+                if arn in inbox:
+                    inbox.discard(arn)  # the step that begins now reads it
+                else:
+                    unread.add(arn)
             self._stepping.update(arns)
-            return arns
+            return arns, unread
 
     def _claim(self, limit: int) -> list[str]:
         """Leased: claim runnable executions from the store when there is a hint that
@@ -148,7 +174,8 @@ class Loop:
             self._claim_more = False
         assert self.owner is not None
         try:
-            arns = self.store.claim_executions(self.owner, time.time(), self.lease_seconds, limit)
+            lease = Lease(self.owner, time.time(), self.lease_seconds)
+            arns = self.store.claim_executions(lease, limit)
         except Exception:
             with self._signal:
                 self._claim_more = True  # the store failed: try again next round
@@ -195,7 +222,14 @@ class Loop:
                     self._ready[arn] = None
             if self._ready:
                 self._signal.notify()
-        # The batch may have started timers due now (a yield's resume, a retry at 0 s).
+        if isinstance(self.clock, ScaledClock):
+            # The scheduler looks again whether the engine is idle: its clock may jump.
+            self._timers_set()
+
+    def _timers_set(self) -> None:
+        """A commit wrote timers (``Worker.on_timers``), perhaps due before the one the
+        scheduler waits for, or now (a yield's resume, a retry at 0 s): it looks again.
+        Only then: waking it after every batch cost two reads of the timers each."""
         with self._tick:
             self._tick.notify()
 
@@ -225,19 +259,19 @@ class Loop:
         with self._signal:
             arns = list(self._stepping)
         tokens = self.worker.held_tokens()
-        self.store.renew_held(self.owner, time.time(), self.lease_seconds, arns, tokens)
+        self.store.renew_held(Lease(self.owner, time.time(), self.lease_seconds), arns, tokens)
 
     # --- one round -----------------------------------------------------------------------
 
     def step_ready(self) -> int:
         """Step one batch of ready executions; how much work that was (0: none ready)."""
         notes = self._notes
-        arns = self._take()
+        arns, unread = self._take()
         if not arns:
             return 0
         try:
             try:
-                transitions, committed = self.worker.step(arns)
+                transitions, committed = self.worker.step(arns, unread)
             except BaseException:
                 self._release(arns)
                 raise
@@ -278,6 +312,9 @@ class Loop:
         arns = self.store.executions_with_inbox(BATCH * 8)
         for arn in arns:
             self.wake(arn)
+        # Answers held in memory whose step failed (the store was busy): tried again.
+        for arn in self.worker.answered_executions():
+            self.wake_answered(arn)
         return len(arns)
 
     def wake_up(self) -> None:

@@ -26,7 +26,7 @@ from stepfn.definition.model import Machine, MapState
 from stepfn.durable.map_run_events import map_runs_of
 from stepfn.interp.commands import Redrive, RedrivenChild
 from stepfn.interp.runstate import run_state_from_json
-from stepfn.store.base import ExecutionRecord, Store
+from stepfn.store.base import ExecutionQuery, ExecutionRecord, Store
 
 
 def map_run_to_redrive(
@@ -75,9 +75,8 @@ def with_children(store: Store, stimulus: Redrive) -> Redrive:
     if map_run is None or map_run.children:
         return stimulus
     children = []
-    for record in store.list_executions(
-        map_run_arn=map_run.arn, map_run_event_id=map_run.started_event_id
-    ):
+    query = ExecutionQuery(map_run_arn=map_run.arn, map_run_event_id=map_run.started_event_id)
+    for record in store.list_executions(query):
         if record.item_index is None:
             return Redrive(stimulus.redrive_count)
         output = None

@@ -58,11 +58,15 @@ def stored_children(
 ) -> Iterator[dict[str, Any]]:
     """The children of one run of a map run, read a page at a time as they are used
     (result files keep no order of AWS's either)."""
+    # Here, not at the top: only a stored run gets here (see the imports).
+    from stepfn.store.base import ExecutionQuery
+
     offset = 0
     while True:
-        page = store.list_executions(
+        query = ExecutionQuery(
             map_run_arn=map_run_arn, map_run_event_id=event_id, limit=PAGE, offset=offset
         )
+        page = store.list_executions(query)
         for record in page:
             yield child_result(record)
         if len(page) < PAGE:

@@ -14,16 +14,36 @@ whole check, so the cache can never hand out a state the store does not hold.
 ``take`` removes the entry: the interpreter changes the object in place, and a step whose
 commit is refused must not leave a changed object behind. Bounded by the characters of
 the texts it holds (least recently kept first out).
+
+An entry may also hold the execution's row as that commit left it, with its context
+facts (``take_kept``): a worker that alone writes its executions (unleased) steps on from
+them without reading the row at all. That step's commit then checks that the row still
+holds the kept text (``StepCommit.expected_run_state``) besides its ``next_event_id``:
+the same two strings compared, in the store's statement instead of here.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
+from stepfn.interp.context import ExecutionInfo
 from stepfn.interp.runstate import RunState, run_state_from_json
+from stepfn.store.base import ExecutionRecord
 
 MAX_CHARACTERS = 64 * 1024 * 1024  # of run-state text held, all entries together
+
+
+@dataclass(slots=True)
+class Kept:
+    """A committed run state: its text, the object, and optionally the execution's row
+    as that commit left it (``run_state`` is ``text``) with its context facts."""
+
+    text: str
+    run: RunState
+    record: ExecutionRecord | None = None
+    info: ExecutionInfo | None = None
 
 
 class RunStates:
@@ -31,7 +51,7 @@ class RunStates:
 
     def __init__(self, max_characters: int = MAX_CHARACTERS) -> None:
         self.max_characters = max_characters
-        self._entries: OrderedDict[str, tuple[str, RunState]] = OrderedDict()
+        self._entries: OrderedDict[str, Kept] = OrderedDict()
         self._characters = 0
         self._lock = threading.Lock()
 
@@ -39,27 +59,45 @@ class RunStates:
         """The run state that ``text`` (the store's, for ``arn``) holds: the kept object
         when it was kept for that same text, else ``text`` parsed. Either way the
         caller owns the object (it is no longer kept)."""
+        return self.parsed(self.take_kept(arn), text)
+
+    @staticmethod
+    def parsed(kept: Kept | None, text: str) -> RunState:
+        """The run state of ``text``: ``kept``'s object when it was kept for that same
+        text, else ``text`` parsed."""
+        if kept is not None and kept.text == text:
+            return kept.run
+        return run_state_from_json(text)
+
+    def take_kept(self, arn: str) -> Kept | None:
+        """Remove and return what is kept for ``arn``, if anything."""
         with self._lock:
             entry = self._entries.pop(arn, None)
             if entry is not None:
-                self._characters -= len(entry[0])
-        if entry is not None and entry[0] == text:
-            return entry[1]
-        return run_state_from_json(text)
+                self._characters -= len(entry.text)
+        return entry
 
-    def keep(self, arn: str, text: str, run: RunState) -> None:
-        """Keep ``run``, whose committed text is ``text``, for the next step of ``arn``."""
+    def keep(
+        self,
+        arn: str,
+        text: str,
+        run: RunState,
+        record: ExecutionRecord | None = None,
+        info: ExecutionInfo | None = None,
+    ) -> None:
+        """Keep ``run``, whose committed text is ``text``, for the next step of ``arn``
+        (with ``record``, the row that commit left, and its ``info``, when given)."""
         if len(text) > self.max_characters:
             return
         with self._lock:
             old = self._entries.pop(arn, None)
             if old is not None:
-                self._characters -= len(old[0])
-            self._entries[arn] = (text, run)
+                self._characters -= len(old.text)
+            self._entries[arn] = Kept(text, run, record, info)
             self._characters += len(text)
             while self._characters > self.max_characters:
-                _, (dropped, _) = self._entries.popitem(last=False)
-                self._characters -= len(dropped)
+                _, dropped = self._entries.popitem(last=False)
+                self._characters -= len(dropped.text)
 
     def __len__(self) -> int:
         with self._lock:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from stepfn.arns import ArnBuilder
@@ -60,6 +61,7 @@ from stepfn.store.base import (
     Conflict,
     LogEventRecord,
     LogGroupRecord,
+    LogQuery,
     LogStreamRecord,
     Store,
     StoreError,
@@ -417,17 +419,17 @@ class CloudWatchLogs:
         group = self._group_of(logGroupName, logGroupIdentifier)
         self._stream(group.name, logStreamName)
         size = limit or MAX_EVENTS
-        read: dict[str, Any] = {"streams": [logStreamName], "start": startTime, "end": endTime}
+        read = LogQuery(
+            group.name, streams=[logStreamName], start=startTime, end=endTime, limit=size
+        )
         if token is not None and token[0] == "f":
-            events = self.store.log_events(group.name, after=token[1], limit=size, **read)
+            events = self.store.log_events(replace(read, after=token[1]))
         elif token is not None:
-            events = self.store.log_events(
-                group.name, before=token[1], limit=size, reverse=True, **read
-            )[::-1]
+            events = self.store.log_events(replace(read, before=token[1], reverse=True))[::-1]
         elif startFromHead:
-            events = self.store.log_events(group.name, limit=size, **read)
+            events = self.store.log_events(read)
         else:
-            events = self.store.log_events(group.name, limit=size, reverse=True, **read)[::-1]
+            events = self.store.log_events(replace(read, reverse=True))[::-1]
         if events:
             forward, backward = position(events[-1]), position(events[0])
         elif token is None:
@@ -488,7 +490,7 @@ class CloudWatchLogs:
         resume = decode_token(nextToken, "t", "i")
         group = self._group_of(logGroupName, logGroupIdentifier)
         size = limit or MAX_EVENTS
-        found = self.store.log_events(
+        query = LogQuery(
             group.name,
             streams=names,
             stream_prefix=logStreamNamePrefix,
@@ -498,6 +500,7 @@ class CloudWatchLogs:
             after=None if resume is None else (resume["t"], resume["i"]),
             limit=size + 1,
         )
+        found = self.store.log_events(query)
         page = found[:size]
         out: dict[str, Any] = {
             "events": [
@@ -526,19 +529,15 @@ class CloudWatchLogs:
             self._stream(group.name, stream)
         # The messages are compact JSON: the execution's ARN appears exactly like this.
         terms = [f'"execution_arn":"{execution_arn}"'] if execution_arn else []
-        after = None
+        query = LogQuery(
+            group.name, streams=None if stream is None else [stream], terms=terms, limit=1000
+        )
         while True:
-            page = self.store.log_events(
-                group.name,
-                streams=None if stream is None else [stream],
-                terms=terms,
-                after=after,
-                limit=1000,
-            )
+            page = self.store.log_events(query)
             yield from page
             if len(page) < 1000:
                 return
-            after = position(page[-1])
+            query = replace(query, after=position(page[-1]))
 
     # --- lookups -----------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from stepfn.definition.parse import parse_definition
 from stepfn.definition.validate import is_error, validate
 from stepfn.errors import DefinitionError, Problem, ServiceError
 from stepfn.service.context import ServiceContext
-from stepfn.store.base import Conflict, StateMachineRecord, VersionRecord
+from stepfn.store.base import Conflict, ExecutionQuery, StateMachineRecord, VersionRecord
 from stepfn.validation.rules import MAX_TAGS, invalid_definition
 
 TARGET_TTL = 1.0  # seconds a cached StartExecution target stays fresh
@@ -131,7 +131,8 @@ class ControlBase:
 
     def _finish_deletion(self, record: StateMachineRecord) -> bool:
         """Remove a state machine if no execution of it still runs; True when removed."""
-        if self.store.list_executions(state_machine_arn=record.arn, status="RUNNING", limit=1):
+        running = ExecutionQuery(record.arn, "RUNNING", limit=1)
+        if self.store.list_executions(running):
             return False
         self.store.delete_state_machine(record.arn)
         self._forget_targets()

@@ -52,7 +52,13 @@ from stepfn.service.execution_checks import (
 )
 from stepfn.service.mapruns import FeatureMissing, MapRuns
 from stepfn.service.state_machines import StateMachines
-from stepfn.store.base import Conflict, ExecutionRecord, ExecutionSummary, StepCommit
+from stepfn.store.base import (
+    Conflict,
+    ExecutionQuery,
+    ExecutionRecord,
+    ExecutionSummary,
+    StepCommit,
+)
 
 REDRIVE_TOKENS = 10
 REDRIVE_TOKEN_SECONDS = 15 * 60
@@ -486,17 +492,18 @@ class Executions:
             # once lists the children of its newest run, which DescribeMapRun describes.
             map_run_event_id = self.map_runs._map_run(mapRunArn)[1].started.id
         # One more than the page: whether there is a next page, without counting them all.
-        records = self.store.list_execution_summaries(
+        query = ExecutionQuery(
             machine_arn,
             statusFilter,
             version_arn,
             alias_arn,
             mapRunArn,
-            map_run_event_id=map_run_event_id,
+            map_run_event_id,
             redriven=None if redriveFilter is None else redriveFilter == "REDRIVEN",
             limit=size + 1,
             offset=start,
         )
+        records = self.store.list_execution_summaries(query)
         items = [self._list_item(record) for record in records[:size]]
         out: dict[str, Any] = {"executions": items}
         if len(records) > size:

@@ -115,6 +115,28 @@ class ExecutionSummary:
     redrive_date: float | None = None
 
 
+@dataclass(frozen=True)
+class ExecutionQuery:
+    """Which executions ``Store.list_executions`` answers: those matching every filter
+    given (None: any), a page of them.
+
+    ``map_run_event_id``: only the children of that run of the map run. ``redriven``:
+    only those redriven at least once (True) or never (False). ``limit``/``offset`` page
+    the answer, so a page costs what it holds rather than every execution of the state
+    machine.
+    """
+
+    state_machine_arn: str | None = None
+    status: str | None = None
+    version_arn: str | None = None
+    alias_arn: str | None = None
+    map_run_arn: str | None = None
+    map_run_event_id: int | None = None
+    redriven: bool | None = None
+    limit: int | None = None
+    offset: int = 0
+
+
 @dataclass
 class ExecutionRecord:
     """An execution and its interpreter run state."""
@@ -235,8 +257,9 @@ class ChildStep:
 
 @dataclass
 class NewStart:
-    """What ``Store.create_executions`` adds of one new execution (the arguments of
-    ``create_execution``)."""
+    """One new execution as ``Store.create_execution`` adds it: its row, its first
+    events, and the timers, inbox stimuli, tasks and child executions of its first
+    step."""
 
     record: ExecutionRecord
     events: Sequence[StoredEvent]
@@ -252,7 +275,9 @@ class StepCommit:
 
     ``expected_next_event_id`` is the execution's ``next_event_id`` when its run state
     was read: the commit fails with ``Conflict`` when the stored one differs, so a step
-    can never be recorded twice.
+    can never be recorded twice. ``expected_run_state``, when given, is the run state
+    text the step started from, which the stored one must equal as well (a step made
+    from a run state kept in memory rather than read: see ``durable/run_cache.py``).
     """
 
     execution_arn: str
@@ -280,6 +305,7 @@ class StepCommit:
     # The server committing, when it stepped the execution under a lease
     # (Store.claim_executions): the commit is refused unless it still holds it.
     lease_owner: str | None = None
+    expected_run_state: str | None = None  # see the class's docstring
 
 
 @dataclass
@@ -322,6 +348,51 @@ class LogEventRecord:
     message: str
     ingestion_time: int = 0
     id: int = 0
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """Which events of a log group ``Store.log_events`` answers, and in which order.
+
+    Attributes:
+        log_group_name: the log group.
+        streams: only events of these streams.
+        stream_prefix: only events of streams whose name starts with this.
+        start: only events at or after this timestamp (milliseconds).
+        end: only events before this timestamp.
+        terms: only events whose message contains every one of these texts
+            (case-sensitive).
+        after: only events past this (timestamp, id) position.
+        before: only events before this (timestamp, id) position.
+        limit: at most this many events (from the first in the order asked).
+        reverse: newest first.
+    """
+
+    log_group_name: str
+    streams: Sequence[str] | None = None
+    stream_prefix: str | None = None
+    start: int | None = None
+    end: int | None = None
+    terms: Sequence[str] = ()
+    after: tuple[int, int] | None = None
+    before: tuple[int, int] | None = None
+    limit: int | None = None
+    reverse: bool = False
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The terms of a claim or a renewal: ``owner`` holds what it takes until ``now +
+    seconds``; ``now`` is also what tells whose leases have run out."""
+
+    owner: str
+    now: float
+    seconds: float
+
+    @property
+    def expires(self) -> float:
+        """When what is taken on these terms is free again, unless renewed."""
+        return self.now + self.seconds
 
 
 # --- the interface -----------------------------------------------------------------------------
@@ -424,79 +495,31 @@ class Store(IamStore):
 
     # executions ----------------------------------------------------------------------------------
 
-    @abc.abstractmethod
-    def create_execution(
-        self,
-        record: ExecutionRecord,
-        events: Sequence[StoredEvent],
-        timers: Sequence[TimerRecord] = (),
-        inbox: Sequence[dict[str, Any]] = (),
-        tasks: Sequence[TaskRecord] = (),
-        children: Sequence[ChildStep] = (),
-    ) -> None:
+    def create_execution(self, start: NewStart) -> None:
         """Add an execution with its first events, timers, tasks and inbox stimuli, and
         the child executions its first step started, in one transaction; ``Conflict``
         when its ARN (or a child's, or a task token) exists."""
+        error = self.create_executions([start])[0]
+        if error is not None:
+            raise error
 
+    @abc.abstractmethod
     def create_executions(self, starts: Sequence[NewStart]) -> list[BaseException | None]:
         """Add many executions as ``create_execution`` adds one, in as few transactions
         as the store can: each one's error (``Conflict``, say), or None when it was
         added. One that fails takes no other with it."""
-        errors: list[BaseException | None] = []
-        for start in starts:
-            try:
-                self.create_execution(
-                    start.record,
-                    start.events,
-                    start.timers,
-                    start.inbox,
-                    start.tasks,
-                    start.children,
-                )
-            except Exception as exc:
-                errors.append(exc)
-            else:
-                errors.append(None)
-        return errors
 
     @abc.abstractmethod
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         """The execution with this ARN."""
 
     @abc.abstractmethod
-    def list_executions(
-        self,
-        state_machine_arn: str | None = None,
-        status: str | None = None,
-        version_arn: str | None = None,
-        alias_arn: str | None = None,
-        map_run_arn: str | None = None,
-        *,
-        map_run_event_id: int | None = None,
-        redriven: bool | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[ExecutionRecord]:
-        """Executions matching every given filter, newest first (by start date; the
-        later written first among equal dates). ``map_run_event_id``: only the children
-        of that run of the map run. ``redriven``: only those redriven at least once
-        (True) or never (False). ``limit``/``offset`` page the answer, so a page costs
-        what it holds rather than every execution of the state machine."""
+    def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
+        """The executions ``query`` asks for, newest first (by start date; the later
+        written first among equal dates)."""
 
     @abc.abstractmethod
-    def list_execution_summaries(
-        self,
-        state_machine_arn: str | None = None,
-        status: str | None = None,
-        version_arn: str | None = None,
-        alias_arn: str | None = None,
-        map_run_arn: str | None = None,
-        *,
-        map_run_event_id: int | None = None,
-        redriven: bool | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[ExecutionSummary]:
+    def list_execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:
         """``list_executions`` without the large columns (input, output, definition,
         run state), which a listing does not show: the same filters and order."""
 
@@ -504,7 +527,7 @@ class Store(IamStore):
     def count_executions(self, state_machine_arn: str) -> dict[str, int]:
         """How many executions of a state machine there are, by status (the statuses
         it has none of are left out): the same executions as ``list_executions(
-        state_machine_arn)``, counted over the index rather than read."""
+        ExecutionQuery(state_machine_arn))``, counted over the index rather than read."""
 
     @abc.abstractmethod
     def count_map_run_children(
@@ -522,7 +545,8 @@ class Store(IamStore):
         executions each step changed.
 
         Returns the ARNs of the commits refused because their
-        ``expected_next_event_id`` no longer matched (those change nothing); the others
+        ``expected_next_event_id`` (or ``expected_run_state``) no longer matched (those
+        change nothing); the others
         are committed. Raises only on storage failure, with nothing committed.
         """
 
@@ -631,67 +655,33 @@ class Store(IamStore):
         """
 
     @abc.abstractmethod
-    def log_events(
-        self,
-        log_group_name: str,
-        *,
-        streams: Sequence[str] | None = None,
-        stream_prefix: str | None = None,
-        start: int | None = None,
-        end: int | None = None,
-        terms: Sequence[str] = (),
-        after: tuple[int, int] | None = None,
-        before: tuple[int, int] | None = None,
-        limit: int | None = None,
-        reverse: bool = False,
-    ) -> list[LogEventRecord]:
-        """A log group's events in (timestamp, id) order, or the reverse.
-
-        Args:
-            log_group_name: the log group.
-            streams: only events of these streams.
-            stream_prefix: only events of streams whose name starts with this.
-            start: only events at or after this timestamp (milliseconds).
-            end: only events before this timestamp.
-            terms: only events whose message contains every one of these texts
-                (case-sensitive).
-            after: only events past this (timestamp, id) position.
-            before: only events before this (timestamp, id) position.
-            limit: at most this many events (from the first in the order asked).
-            reverse: newest first.
-        """
+    def log_events(self, query: LogQuery) -> list[LogEventRecord]:
+        """The log events ``query`` asks for, in (timestamp, id) order or the reverse."""
 
     # leases: several servers on one database -------------------------------------------------
 
     @abc.abstractmethod
-    def claim_executions(
-        self, owner: str, now: float, lease_seconds: float, limit: int = 100
-    ) -> list[str]:
+    def claim_executions(self, lease: Lease, limit: int = 100) -> list[str]:
         """Take executions that have waiting stimuli and that nobody holds (or whose
-        lease expired), oldest stimulus first: each is held by ``owner`` until ``now +
-        lease_seconds``. Returns their ARNs. What ``owner`` holds already is not given
-        again (``renew_leases`` keeps it)."""
+        lease expired), oldest stimulus first, on ``lease``'s terms. Returns their ARNs.
+        What its owner holds already is not given again (``renew_leases`` keeps it)."""
 
     @abc.abstractmethod
-    def claim_named_executions(
-        self, owner: str, arns: Sequence[str], now: float, lease_seconds: float
-    ) -> list[str]:
+    def claim_named_executions(self, lease: Lease, arns: Sequence[str]) -> list[str]:
         """Take these executions, those of them that nobody holds (or whose lease
-        expired), stimuli or not, for ``owner`` until ``now + lease_seconds``; returns
-        the ARNs taken. For a step that must happen now (StopExecution)."""
+        expired), stimuli or not, on ``lease``'s terms; returns the ARNs taken. For a
+        step that must happen now (StopExecution)."""
 
     @abc.abstractmethod
-    def claim_tasks(
-        self, owner: str, now: float, lease_seconds: float, limit: int = 100
-    ) -> list[TaskRecord]:
+    def claim_tasks(self, lease: Lease, limit: int = 100) -> list[TaskRecord]:
         """Take ``invoke`` tasks to run: the scheduled ones and the dispatched ones whose
-        lease expired (their server died), oldest first, now ``dispatched`` and held by
-        ``owner`` until ``now + lease_seconds``."""
+        lease expired (their server died), oldest first, now ``dispatched`` and held on
+        ``lease``'s terms."""
 
     @abc.abstractmethod
-    def renew_leases(self, owner: str, now: float, lease_seconds: float) -> tuple[int, int]:
-        """Move on every lease ``owner`` holds to ``now + lease_seconds``; returns how
-        many (executions, tasks) it still held."""
+    def renew_leases(self, lease: Lease) -> tuple[int, int]:
+        """Move on every lease its owner holds to ``lease.expires``; returns how many
+        (executions, tasks) it still held."""
 
     @abc.abstractmethod
     def release_execution(self, arn: str, owner: str) -> bool:
@@ -700,17 +690,12 @@ class Store(IamStore):
 
     @abc.abstractmethod
     def renew_held(
-        self,
-        owner: str,
-        now: float,
-        lease_seconds: float,
-        arns: Sequence[str] = (),
-        tokens: Sequence[str] = (),
+        self, lease: Lease, arns: Sequence[str] = (), tokens: Sequence[str] = ()
     ) -> None:
-        """Move on ``owner``'s leases of these executions and tasks only: what a server
-        is working on now. A lease it holds and forgot (a release that failed) then runs
-        out, and another server takes that work over, where renewing everything it
-        holds would keep that work from everyone."""
+        """Move on the leases its owner holds of these executions and tasks only, to
+        ``lease.expires``: what a server is working on now. A lease it holds and forgot
+        (a release that failed) then runs out, and another server takes that work over,
+        where renewing everything it holds would keep that work from everyone."""
 
     @abc.abstractmethod
     def release_executions(self, owner: str, arns: Sequence[str]) -> None:

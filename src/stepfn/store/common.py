@@ -53,7 +53,7 @@ def task_started(token: str, worker_name: str | None) -> dict[str, Any]:
     return {"type": "TaskStarted", "token": token, "worker_name": worker_name}
 
 
-# Filters of list_executions, by parameter name; each names the column it compares.
+# The fields of ExecutionQuery that each name the column they compare with.
 EXECUTION_FILTERS = (
     "state_machine_arn",
     "status",

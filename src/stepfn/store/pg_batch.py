@@ -62,6 +62,7 @@ def commit_arrays(commits: Sequence[StepCommit]) -> dict[str, list[Any]] | None:
         v["redrive_count"].append(commit.redrive_count)
         v["redrive_date"].append(_float(commit.redrive_date))
         v["owner"].append(commit.lease_owner)
+        v["expected_run_state"].append(commit.expected_run_state)
         for _, id_, previous, timestamp, type_, details in events:
             v["event_arn"].append(arn)
             v["event_id"].append(id_)

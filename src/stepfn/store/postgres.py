@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from stepfn.store.base import Conflict, StepCommit, StoreDamaged, StoreError
+from stepfn.store.base import Conflict, Lease, StepCommit, StoreDamaged, StoreError
 from stepfn.store.pg_batch import answer_arrays, commit_arrays
 from stepfn.store.pg_listener import Listener
 from stepfn.store.sql import SqlStore
@@ -227,16 +227,12 @@ class PostgresStore(SqlStore):
             item.done = True
 
     def renew_held(
-        self,
-        owner: str,
-        now: float,
-        lease_seconds: float,
-        arns: Sequence[str] = (),
-        tokens: Sequence[str] = (),
+        self, lease: Lease, arns: Sequence[str] = (), tokens: Sequence[str] = ()
     ) -> None:
-        """Move on ``owner``'s leases of these executions and tasks: a statement each,
-        which skips the rows other transactions are changing (see the query files)."""
-        expires = now + lease_seconds
+        """Move on ``lease.owner``'s leases of these executions and tasks: a statement
+        each, which skips the rows other transactions are changing (see the query
+        files)."""
+        owner, expires = lease.owner, lease.expires
         with self._read() as conn:
             if arns:
                 values = {"expires": expires, "arns": list(arns), "owner": owner}

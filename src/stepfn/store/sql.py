@@ -15,7 +15,7 @@ from typing import Any
 from stepfn.store.base import (
     ActivityRecord,
     AliasRecord,
-    ChildStep,
+    ExecutionQuery,
     ExecutionRecord,
     ExecutionSummary,
     InboxMessage,
@@ -25,7 +25,6 @@ from stepfn.store.base import (
     StoredEvent,
     StoreError,
     TaskRecord,
-    TimerRecord,
     VersionRecord,
 )
 from stepfn.store.common import (
@@ -234,53 +233,27 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     # executions ---------------------------------------------------------------------------
 
-    def create_execution(
-        self,
-        record: ExecutionRecord,
-        events: Sequence[StoredEvent],
-        timers: Sequence[TimerRecord] = (),
-        inbox: Sequence[dict[str, Any]] = (),
-        tasks: Sequence[TaskRecord] = (),
-        children: Sequence[ChildStep] = (),
-    ) -> None:
-        """Add an execution with its first events, timers, tasks and inbox stimuli, and
-        the child executions its first step started, in one transaction; ``Conflict``
-        when its ARN (or a child's), an event id or a task token exists. The stimuli
-        are queued as created at the execution's start date."""
-        item = self._new_execution(record, events, timers, inbox, tasks, children)
-        self._group_commit([item])
-        if item.error is not None:
-            raise item.error
-
     def create_executions(self, starts: Sequence[NewStart]) -> list[BaseException | None]:
-        """Add many executions in the group commit of ``create_execution`` (one
-        transaction for them and whatever else is queued): each one's error, or None."""
-        items = [
-            self._new_execution(s.record, s.events, s.timers, s.inbox, s.tasks, s.children)
-            for s in starts
-        ]
+        """Add executions in one group commit (one transaction for them and whatever
+        else is queued): each one's error, or None. The stimuli are queued as created
+        at the execution's start date."""
+        items = [self._new_execution(start) for start in starts]
         self._group_commit(items)
         return [item.error for item in items]
 
     @staticmethod
-    def _new_execution(
-        record: ExecutionRecord,
-        events: Sequence[StoredEvent],
-        timers: Sequence[TimerRecord],
-        inbox: Sequence[dict[str, Any]],
-        tasks: Sequence[TaskRecord],
-        children: Sequence[ChildStep],
-    ) -> NewExecution:
+    def _new_execution(start: NewStart) -> NewExecution:
+        record = start.record
         arn = record.arn
-        event_rows = [event_row(arn, event) for event in events]
+        event_rows = [event_row(arn, event) for event in start.events]
         # A new execution's first step starts children; it redrives none.
-        new_children, ended, _ = child_rows(children, event_rows)
+        new_children, ended, _ = child_rows(start.children, event_rows)
         return NewExecution(
             params(record, "executions"),
             event_rows,
-            [(arn, timer.timer_id, timer.due) for timer in timers],
-            [(arn, to_json(stimulus), record.start_date) for stimulus in inbox],
-            [vars(task) for task in tasks],
+            [(arn, timer.timer_id, timer.due) for timer in start.timers],
+            [(arn, to_json(stimulus), record.start_date) for stimulus in start.inbox],
+            [vars(task) for task in start.tasks],
             new_children,
             ended,
         )
@@ -348,74 +321,30 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
         # An execution row names its definition's row (see _definition_ids).
         return ExecutionRecord(definition=self._definition(definition_id), **row)
 
-    def list_executions(
-        self,
-        state_machine_arn: str | None = None,
-        status: str | None = None,
-        version_arn: str | None = None,
-        alias_arn: str | None = None,
-        map_run_arn: str | None = None,
-        *,
-        map_run_event_id: int | None = None,
-        redriven: bool | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[ExecutionRecord]:
-        """Executions matching every given filter, newest first (by start date; the
-        later written first among equal dates), paged by ``limit``/``offset``."""
-        found = self._list_execution_rows(
-            "list_executions",
-            (state_machine_arn, status, version_arn, alias_arn, map_run_arn, map_run_event_id),
-            redriven,
-            limit,
-            offset,
-        )
+    def list_executions(self, query: ExecutionQuery) -> list[ExecutionRecord]:
+        """The executions ``query`` asks for, newest first (by start date; the later
+        written first among equal dates)."""
         # Listings leave the definitions out: ``definition`` is empty.
+        found = self._list_execution_rows("list_executions", query)
         return [ExecutionRecord(definition="", **row) for row in found]
 
-    def list_execution_summaries(
-        self,
-        state_machine_arn: str | None = None,
-        status: str | None = None,
-        version_arn: str | None = None,
-        alias_arn: str | None = None,
-        map_run_arn: str | None = None,
-        *,
-        map_run_event_id: int | None = None,
-        redriven: bool | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[ExecutionSummary]:
+    def list_execution_summaries(self, query: ExecutionQuery) -> list[ExecutionSummary]:
         """``list_executions`` without the large columns, which a listing does not show."""
-        found = self._list_execution_rows(
-            "list_execution_summaries",
-            (state_machine_arn, status, version_arn, alias_arn, map_run_arn, map_run_event_id),
-            redriven,
-            limit,
-            offset,
-        )
+        found = self._list_execution_rows("list_execution_summaries", query)
         return [ExecutionSummary(**row) for row in found]
 
-    def _list_execution_rows(
-        self,
-        query: str,
-        filters: tuple[Any, ...],
-        redriven: bool | None,
-        limit: int | None,
-        offset: int,
-    ) -> list[dict[str, Any]]:
-        """The rows of a listing query: ``filters`` are the values of
-        ``EXECUTION_FILTERS`` in order, None where not given."""
-        given = dict(zip(EXECUTION_FILTERS, filters, strict=True))
-        values: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    def _list_execution_rows(self, name: str, query: ExecutionQuery) -> list[dict[str, Any]]:
+        """The rows of the listing query ``name`` for ``query``."""
+        given = {column: getattr(query, column) for column in EXECUTION_FILTERS}
+        values: dict[str, Any] = {k: value for k, value in given.items() if value is not None}
         # Column names come from the fixed EXECUTION_FILTERS, never from the caller.
-        where = "".join(f" AND {name} = :{name}" for name in values)
-        if redriven is not None:
-            where += " AND redrive_count > 0" if redriven else " AND redrive_count = 0"
-        values["limit"] = self.no_limit if limit is None else limit
-        values["offset"] = offset
+        where = "".join(f" AND {column} = :{column}" for column in values)
+        if query.redriven is not None:
+            where += " AND redrive_count > 0" if query.redriven else " AND redrive_count = 0"
+        values["limit"] = self.no_limit if query.limit is None else query.limit
+        values["offset"] = query.offset
         with self._read() as conn:
-            return rows(conn.execute(self._filled(query, where), values))
+            return rows(conn.execute(self._filled(name, where), values))
 
     def count_executions(self, state_machine_arn: str) -> dict[str, int]:
         """How many executions of a state machine there are, by status."""
@@ -447,9 +376,9 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
         """Commit steps of (possibly many) executions in one transaction.
 
         Returns the ARNs of the commits refused because their ``expected_next_event_id``
-        no longer matched, or whose execution does not exist (those change nothing); the
-        others are committed. ``Conflict`` when an accepted commit repeats an event id or
-        a task token, with nothing committed.
+        (or ``expected_run_state``) no longer matched, or whose execution does not exist
+        (those change nothing); the others are committed. ``Conflict`` when an accepted
+        commit repeats an event id or a task token, with nothing committed.
         """
         # The engine's hot path. JSON is encoded before taking a connection; inside, one
         # UPDATE per commit checks its optimistic lock, and each kind of row then goes in
@@ -473,9 +402,8 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
         with self._write() as conn:
             for commit, (event_rows, inbox_rows, changed) in prepared:
                 arn = commit.execution_arn
-                leased = commit.lease_owner is not None
                 cursor = conn.execute(
-                    q["commit_execution_leased" if leased else "commit_execution"],
+                    q["commit_execution"],
                     {
                         "execution_arn": arn,
                         "expected_next_event_id": commit.expected_next_event_id,
@@ -489,7 +417,8 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
                         "redrive": 0 if commit.redrive_count is None else 1,
                         "redrive_count": commit.redrive_count,
                         "redrive_date": commit.redrive_date,
-                        **({"lease_owner": commit.lease_owner} if leased else {}),
+                        "expected_run_state": commit.expected_run_state,
+                        "lease_owner": commit.lease_owner,
                     },
                 )
                 if cursor.rowcount != 1:

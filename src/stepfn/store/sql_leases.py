@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from stepfn.store.base import TaskRecord
+from stepfn.store.base import Lease, TaskRecord
 from stepfn.store.common import to_json
 from stepfn.store.sql_logs import SqlLogs
 from stepfn.store.sql_rows import rows
@@ -30,21 +30,17 @@ class SqlLeases(SqlLogs):
         self._completions_group = threading.Lock()
         self._completions: list[_Completion] = []
 
-    def claim_executions(
-        self, owner: str, now: float, lease_seconds: float, limit: int = 100
-    ) -> list[str]:
-        """Take runnable executions for ``owner`` until ``now + lease_seconds``."""
-        values = {"owner": owner, "now": now, "expires": now + lease_seconds, "limit": limit}
+    def claim_executions(self, lease: Lease, limit: int = 100) -> list[str]:
+        """Take runnable executions on ``lease``'s terms."""
+        values = {**_terms(lease), "limit": limit}
         with self._write() as conn:
             # Fetched before COMMIT (see SqlStore.add_inbox).
             found = conn.execute(self._q["claim_executions"], values).fetchall()
         return [arn for (arn,) in found]
 
-    def claim_named_executions(
-        self, owner: str, arns: Sequence[str], now: float, lease_seconds: float
-    ) -> list[str]:
-        """Take these executions (those nobody holds) for ``owner``."""
-        values = {"owner": owner, "now": now, "expires": now + lease_seconds}
+    def claim_named_executions(self, lease: Lease, arns: Sequence[str]) -> list[str]:
+        """Take these executions (those nobody holds) on ``lease``'s terms."""
+        values = _terms(lease)
         taken: list[str] = []
         with self._write() as conn:
             for arn in dict.fromkeys(arns):
@@ -52,20 +48,18 @@ class SqlLeases(SqlLogs):
                 taken += [row[0] for row in found.fetchall()]
         return taken
 
-    def claim_tasks(
-        self, owner: str, now: float, lease_seconds: float, limit: int = 100
-    ) -> list[TaskRecord]:
+    def claim_tasks(self, lease: Lease, limit: int = 100) -> list[TaskRecord]:
         """Take invoke tasks to run (new ones and those of dead servers)."""
-        values = {"owner": owner, "now": now, "expires": now + lease_seconds, "limit": limit}
+        values = {**_terms(lease), "limit": limit}
         with self._write() as conn:
             found = rows(conn.execute(self._q["claim_tasks"], values))
         tasks = [TaskRecord(**row) for row in found]
         tasks.sort(key=lambda task: task.created)
         return tasks
 
-    def renew_leases(self, owner: str, now: float, lease_seconds: float) -> tuple[int, int]:
-        """Move every lease of ``owner`` on; (executions, tasks) it still held."""
-        values = {"owner": owner, "expires": now + lease_seconds}
+    def renew_leases(self, lease: Lease) -> tuple[int, int]:
+        """Move every lease of its owner on; (executions, tasks) it still held."""
+        values = {"owner": lease.owner, "expires": lease.expires}
         with self._write() as conn:
             executions = conn.execute(self._q["renew_execution_leases"], values).rowcount
             tasks = conn.execute(self._q["renew_task_leases"], values).rowcount
@@ -78,17 +72,12 @@ class SqlLeases(SqlLogs):
             return bool(count.rowcount == 1)
 
     def renew_held(
-        self,
-        owner: str,
-        now: float,
-        lease_seconds: float,
-        arns: Sequence[str] = (),
-        tokens: Sequence[str] = (),
+        self, lease: Lease, arns: Sequence[str] = (), tokens: Sequence[str] = ()
     ) -> None:
-        """Move on ``owner``'s leases of these executions and tasks."""
+        """Move on the owner's leases of these executions and tasks."""
         if not arns and not tokens:
             return
-        expires = now + lease_seconds
+        owner, expires = lease.owner, lease.expires
         # Outside a transaction (the connections are in autocommit mode): each row is
         # its own statement and transaction, so a renewal holds one row lock at a time
         # and can never be one side of a deadlock with the commits and claims that lock
@@ -211,3 +200,8 @@ class _Completion:
         self.done = False
         self.message_id: int | None = None
         self.error: BaseException | None = None
+
+
+def _terms(lease: Lease) -> dict[str, Any]:
+    """The query parameters of a claim on ``lease``'s terms."""
+    return {"owner": lease.owner, "now": lease.now, "expires": lease.expires}

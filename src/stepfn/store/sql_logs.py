@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from stepfn.store.base import LogEventRecord, LogGroupRecord, LogStreamRecord
+from stepfn.store.base import LogEventRecord, LogGroupRecord, LogQuery, LogStreamRecord
 from stepfn.store.common import stream_additions, to_json
 from stepfn.store.sql_core import SqlCore
 
@@ -84,51 +84,38 @@ class SqlLogs(SqlCore):
             self._many(conn, q["add_to_log_stream"], streams)
             self._many(conn, q["insert_log_event"], rows)
 
-    def log_events(
-        self,
-        log_group_name: str,
-        *,
-        streams: Sequence[str] | None = None,
-        stream_prefix: str | None = None,
-        start: int | None = None,
-        end: int | None = None,
-        terms: Sequence[str] = (),
-        after: tuple[int, int] | None = None,
-        before: tuple[int, int] | None = None,
-        limit: int | None = None,
-        reverse: bool = False,
-    ) -> list[LogEventRecord]:
-        """A log group's events in (timestamp, id) order, or the reverse (see ``Store``)."""
+    def log_events(self, query: LogQuery) -> list[LogEventRecord]:
+        """The log events ``query`` asks for (see ``LogQuery``)."""
         params: dict[str, Any] = {
-            "log_group_name": log_group_name,
-            "limit": self.no_limit if limit is None else limit,
+            "log_group_name": query.log_group_name,
+            "limit": self.no_limit if query.limit is None else query.limit,
         }
         used: list[str] = []
-        if streams is not None:
-            params["streams"] = to_json(list(streams))
+        if query.streams is not None:
+            params["streams"] = to_json(list(query.streams))
             used.append("streams")
-        if stream_prefix is not None:
-            params["stream_prefix"] = stream_prefix
+        if query.stream_prefix is not None:
+            params["stream_prefix"] = query.stream_prefix
             used.append("stream_prefix")
-        if start is not None:
-            params["start"] = start
+        if query.start is not None:
+            params["start"] = query.start
             used.append("start")
-        if end is not None:
-            params["end"] = end
+        if query.end is not None:
+            params["end"] = query.end
             used.append("end")
-        if terms:
-            params["terms"] = to_json(list(terms))
+        if query.terms:
+            params["terms"] = to_json(list(query.terms))
             used.append("terms")
-        if after is not None:
-            params["after_timestamp"], params["after_id"] = after
+        if query.after is not None:
+            params["after_timestamp"], params["after_id"] = query.after
             used.append("after")
-        if before is not None:
-            params["before_timestamp"], params["before_id"] = before
+        if query.before is not None:
+            params["before_timestamp"], params["before_id"] = query.before
             used.append("before")
         filters = "".join(self._fragment(f"log_filter_{name}") for name in used)
-        query = self._filled("log_events_reverse" if reverse else "log_events_forward", filters)
+        name = "log_events_reverse" if query.reverse else "log_events_forward"
         with self._read() as conn:
-            rows = conn.execute(query, params).fetchall()
+            rows = conn.execute(self._filled(name, filters), params).fetchall()
         return [
             LogEventRecord(group, stream, timestamp, message, ingestion, id_)
             for id_, group, stream, timestamp, message, ingestion in rows

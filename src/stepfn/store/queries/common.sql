@@ -208,9 +208,16 @@ WHERE arn = :arn;
 
 -- name: commit_execution
 -- The optimistic lock of a step: it matches no row once another writer has moved
--- next_event_id on. A step that does not finish the execution leaves its result alone;
--- a redrive (:redrive = 1, with a redrive count) clears it.
+-- next_event_id on, nor (a step made from a run state kept in memory) once the row's run
+-- state is not the one the step started from, nor (a server holding the execution's
+-- lease: :lease_owner) once another server has taken the execution over. A leased step
+-- gives the lease up in the same statement: whoever sees the next stimulus first claims
+-- the execution again; an unleased one leaves the lease as it is. A step that does not
+-- finish the execution leaves its result alone; a redrive (:redrive = 1, with a redrive
+-- count) clears it.
 UPDATE executions SET
+    lease_owner = CASE WHEN CAST(:lease_owner AS TEXT) IS NULL THEN lease_owner END,
+    lease_expires = CASE WHEN CAST(:lease_owner AS TEXT) IS NULL THEN lease_expires END,
     next_event_id = :next_event_id,
     run_state = :run_state,
     status = :status,
@@ -220,7 +227,9 @@ UPDATE executions SET
     stop_date = CASE WHEN :redrive = 0 THEN coalesce(:stop_date, stop_date) END,
     redrive_count = coalesce(:redrive_count, redrive_count),
     redrive_date = CASE WHEN :redrive = 0 THEN redrive_date ELSE :redrive_date END
-WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id;
+WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id
+    AND (CAST(:expected_run_state AS TEXT) IS NULL OR run_state = :expected_run_state)
+    AND (CAST(:lease_owner AS TEXT) IS NULL OR lease_owner = :lease_owner);
 
 -- name: put_definition
 INSERT INTO definitions (digest, definition) VALUES (:digest, :definition)
@@ -579,25 +588,6 @@ SELECT lease_owner, lease_expires FROM executions WHERE arn = :arn;
 UPDATE tasks SET status = 'done', lease_owner = NULL, lease_expires = NULL
 WHERE token = :token AND status != 'done'
 RETURNING execution_arn;
-
--- name: commit_execution_leased
--- commit_execution for a server that holds the execution's lease: refused as well when
--- another server has taken the execution over. The step done, the lease is given up in
--- the same statement: whoever sees the next stimulus first claims the execution again.
-UPDATE executions SET
-    lease_owner = NULL,
-    lease_expires = NULL,
-    next_event_id = :next_event_id,
-    run_state = :run_state,
-    status = :status,
-    output = CASE WHEN :redrive = 0 THEN coalesce(:output, output) END,
-    error = CASE WHEN :redrive = 0 THEN coalesce(:error, error) END,
-    cause = CASE WHEN :redrive = 0 THEN coalesce(:cause, cause) END,
-    stop_date = CASE WHEN :redrive = 0 THEN coalesce(:stop_date, stop_date) END,
-    redrive_count = coalesce(:redrive_count, redrive_count),
-    redrive_date = CASE WHEN :redrive = 0 THEN redrive_date ELSE :redrive_date END
-WHERE arn = :execution_arn AND next_event_id = :expected_next_event_id
-    AND lease_owner = :lease_owner;
 
 -- Lambda functions -------------------------------------------------------------------------
 

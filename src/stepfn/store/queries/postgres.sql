@@ -85,8 +85,8 @@ SELECT set_config('stepfn.owner', ?, false);
 -- without that it may scan the whole table rather than look the keys up.
 
 -- name: commit_steps
--- commit_execution (or commit_execution_leased, for a commit with an owner) for many
--- executions at once, and the rows of the steps that pass their check: the data-
+-- commit_execution (its checks of next_event_id, of the run state a step made from a
+-- kept one started from, and of the lease) for many executions at once, and the rows of the steps that pass their check: the data-
 -- modifying CTEs below take only the rows of the executions that ``stepped`` updated.
 -- Those CTEs see the table as it was before the statement, so a task a step both
 -- writes and finishes comes already finished. Returns the ARNs committed.
@@ -96,10 +96,11 @@ WITH step AS (
         CAST(:run_state AS text[]), CAST(:status AS text[]), CAST(:output AS text[]),
         CAST(:error AS text[]), CAST(:cause AS text[]), CAST(:stop_date AS float8[]),
         CAST(:redrive AS integer[]), CAST(:redrive_count AS integer[]),
-        CAST(:redrive_date AS float8[]), CAST(:owner AS text[])
+        CAST(:redrive_date AS float8[]), CAST(:owner AS text[]),
+        CAST(:expected_run_state AS text[])
     ) AS s (
         arn, expected, next, run_state, status, output, error, cause, stop_date, redrive,
-        redrive_count, redrive_date, owner
+        redrive_count, redrive_date, owner, expected_run_state
     )
 ), stepped AS (
     UPDATE executions e SET
@@ -116,6 +117,7 @@ WITH step AS (
         redrive_date = CASE WHEN s.redrive = 0 THEN e.redrive_date ELSE s.redrive_date END
     FROM step s
     WHERE e.arn = ANY(CAST(:arn AS text[])) AND e.arn = s.arn AND e.next_event_id = s.expected
+        AND (s.expected_run_state IS NULL OR e.run_state = s.expected_run_state)
         AND (s.owner IS NULL OR e.lease_owner = s.owner)
     RETURNING e.arn
 ), new_events AS (
