@@ -295,3 +295,14 @@ def test_answers_to_one_task_in_one_batch_deliver_the_first(store: Store) -> Non
     store._complete_tasks([first, second])  # type: ignore[attr-defined]
     assert first.message_id is not None and second.message_id is None
     assert [m.stimulus["n"] for m in store.inbox(arn)] == [1]
+
+
+def test_a_commit_from_a_kept_run_state_is_refused_once_the_stored_one_differs(
+    store: Store,
+) -> None:
+    arn = start(store, "kept")
+    store.commit_steps([step(arn, 2)])  # run state '{"step":2}'
+    assert store.commit_steps([step(arn, 4, expected_run_state='{"step":1}')]) == [arn]
+    assert store.count_events(arn) == 3
+    assert store.commit_steps([step(arn, 4, expected_run_state='{"step":2}')]) == []
+    assert store.count_events(arn) == 5
