@@ -21,7 +21,9 @@ more machine would not divide.
 
 PostgreSQL is the suite's throwaway server (``tests/pg.py``) with fsync and synchronous
 commits on, as a deployment keeps them (``--no-fsync``: off). Figures are printed, never
-asserted.
+asserted. What the figures say, and where the database becomes the limit for N
+servers on machines of their own: docs/design.md, "Less CPU per transition on
+PostgreSQL" (``pg_stat_statements`` on this bench's server counted the statements).
 """
 
 from __future__ import annotations

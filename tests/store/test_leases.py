@@ -253,3 +253,56 @@ def test_answers_written_together_need_no_savepoints_and_a_bad_one_fails_alone(
     assert len(store.inbox(arn)) == 2
     held = store.get_task("t3")
     assert held is not None and held.status != "done"
+
+
+def test_one_commit_that_writes_and_finishes_a_task_and_cancels_and_sets_a_timer(
+    store: Store,
+) -> None:
+    # PostgreSQL commits a batch in one statement whose parts cannot see each other's
+    # rows: what a step writes and changes again must come out as the last word.
+    arn, other = start(store, "last-word"), start(store, "other")
+    store.commit_steps([step(arn, 2, new_timers=[TimerRecord(arn, "old", 5000.0)])])
+    refused = store.commit_steps(
+        [
+            step(
+                arn,
+                4,
+                new_tasks=[task("both", arn, kind="invoke", lease_owner="a", lease_expires=9.0)],
+                finished_task_tokens=["both"],
+                cancelled_timer_ids=["old", "new"],
+                new_timers=[TimerRecord(arn, "new", 6000.0)],
+                consumed_inbox_ids=[],
+            ),
+            step(other, 99),  # refused: its rows are not written
+        ]
+    )
+    assert refused == [other]
+    both = store.get_task("both")
+    assert both is not None and both.status == "done"
+    assert store.next_timer_due() == 6000.0
+    assert store.fire_due_timers(7000.0) == [arn]
+    assert [m.stimulus["timer_id"] for m in store.inbox(arn)] == ["new"]
+    assert store.count_events(other) == 1
+
+
+def test_answers_to_one_task_in_one_batch_deliver_the_first(store: Store) -> None:
+    from stepfn.store.sql_leases import _Completion
+
+    arn = start(store, "twice")
+    store.commit_steps([step(arn, 2, new_tasks=[task("t1", arn, kind="invoke")])])
+    first = _Completion("t1", '{"type": "TaskSucceeded", "n": 1}', 1500.0)
+    second = _Completion("t1", '{"type": "TaskSucceeded", "n": 2}', 1500.0)
+    store._complete_tasks([first, second])  # type: ignore[attr-defined]
+    assert first.message_id is not None and second.message_id is None
+    assert [m.stimulus["n"] for m in store.inbox(arn)] == [1]
+
+
+def test_a_commit_from_a_kept_run_state_is_refused_once_the_stored_one_differs(
+    store: Store,
+) -> None:
+    arn = start(store, "kept")
+    store.commit_steps([step(arn, 2)])  # run state '{"step":2}'
+    assert store.commit_steps([step(arn, 4, expected_run_state='{"step":1}')]) == [arn]
+    assert store.count_events(arn) == 3
+    assert store.commit_steps([step(arn, 4, expected_run_state='{"step":2}')]) == []
+    assert store.count_events(arn) == 5

@@ -722,12 +722,15 @@ def inbox_refused(store: Store) -> Iterator[None]:
     """Every stimulus queued in the store's transactions fails, after whatever the
     transaction wrote before it: a crash between the two writes."""
     queries = store._q  # type: ignore[attr-defined]
-    kept = queries["add_inbox"]
-    queries["add_inbox"] = "INSERT INTO no_such_table VALUES (1)"
+    # add_inbox, and PostgreSQL's statement that marks tasks and queues their results.
+    names = [name for name in ("add_inbox", "complete_tasks") if name in queries]
+    kept = {name: queries[name] for name in names}
+    for name in names:
+        queries[name] = "INSERT INTO no_such_table VALUES (1)"
     try:
         yield
     finally:
-        queries["add_inbox"] = kept
+        queries.update(kept)
 
 
 def test_a_claim_whose_started_cannot_be_queued_hands_out_nothing(store: Store) -> None:

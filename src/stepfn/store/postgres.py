@@ -24,16 +24,24 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from stepfn.store.base import Conflict, StoreError
+from stepfn.store.base import Conflict, Lease, StepCommit, StoreDamaged, StoreError
+from stepfn.store.pg_batch import answer_arrays, commit_arrays
 from stepfn.store.pg_listener import Listener
 from stepfn.store.sql import SqlStore
 from stepfn.store.sql_core import migrate
+from stepfn.store.sql_leases import _Completion
 
 # A quoted string (left alone), a comment (dropped: psycopg would read placeholders in
 # it), a named parameter, a positional one, or a percent sign (doubled: psycopg reads %
 # as the start of a placeholder).
 _TOKENS = re.compile(r"'(?:[^']|'')*'|--[^\n]*|(?<!:):([A-Za-z_][A-Za-z0-9_]*)|\?|%")
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# The statements that take their rows as arrays (pg_batch.py) take their parameters in
+# PostgreSQL's binary format: as text, psycopg quotes and escapes every element of an
+# array with a regular expression, which cost a server more CPU than all the rest of
+# its statements (a run state or an event's details is JSON, full of quotes).
+_BINARY_PARAMETERS = ("commit_steps", "complete_tasks", "renew_held_executions", "renew_held_tasks")
+_NAMED = re.compile(r"%\(([A-Za-z_][A-Za-z0-9_]*)\)s")
 
 
 def _placeholder(match: re.Match[str]) -> str:
@@ -91,6 +99,8 @@ class PostgresStore(SqlStore):
                 "PostgreSQL stores need psycopg: pip install 'stepfn[postgres]'"
             ) from exc
         super().__init__()
+        for name in _BINARY_PARAMETERS:
+            self._q[name] = _NAMED.sub(r"%(\1)b", self._q[name])
         self._psycopg = psycopg
         conninfo, self.schema = split_url(url)
         self.url = url
@@ -172,6 +182,64 @@ class PostgresStore(SqlStore):
                 with self._told_lock:
                     self._told[conn] = owner
             yield conn
+
+    def _statement(self, name: str, values: dict[str, Any]) -> list[Any]:
+        """Run one write statement of the query files as a transaction of its own (the
+        connections are in autocommit mode): no BEGIN and COMMIT to wait for. Its rows."""
+        if self._damage is not None:
+            raise StoreDamaged(f"{self._damage}; the store refuses writes")
+        with self._read() as conn:
+            return list(conn.execute(self._q[name], values).fetchall())
+
+    # The hot path in single statements (queries/postgres.sql, pg_batch.py).
+
+    def commit_steps(self, commits: Sequence[StepCommit]) -> list[str]:
+        """``SqlStore.commit_steps`` in one statement (``commit_steps`` of the query
+        files), unless a commit changes child executions."""
+        values = commit_arrays(commits) if commits else None
+        if values is None:
+            return super().commit_steps(commits)
+        committed = {arn for (arn,) in self._statement("commit_steps", values)}
+        return [c.execution_arn for c in commits if c.execution_arn not in committed]
+
+    def _complete_tasks(self, batch: list[_Completion]) -> None:
+        """The group commit of task answers (``SqlLeases.complete_task``) in one
+        statement; should it fail, the answers go in one at a time, each under a
+        savepoint, so that one the database cannot take fails alone."""
+        values = answer_arrays(
+            [item.token for item in batch],
+            [item.stimulus for item in batch],
+            [item.now for item in batch],
+        )
+        try:
+            found = self._statement("complete_tasks", values)
+        except Exception:
+            super()._complete_tasks(batch)
+            return
+        except BaseException as exc:
+            for item in batch:
+                item.message_id, item.error, item.done = None, exc, True
+            raise
+        ids = dict(found)
+        for n, item in enumerate(batch):
+            message_id = ids.get(n)
+            item.message_id = None if message_id is None else int(message_id)
+            item.done = True
+
+    def renew_held(
+        self, lease: Lease, arns: Sequence[str] = (), tokens: Sequence[str] = ()
+    ) -> None:
+        """Move on ``lease.owner``'s leases of these executions and tasks: a statement
+        each, which skips the rows other transactions are changing (see the query
+        files)."""
+        owner, expires = lease.owner, lease.expires
+        with self._read() as conn:
+            if arns:
+                values = {"expires": expires, "arns": list(arns), "owner": owner}
+                conn.execute(self._q["renew_held_executions"], values)
+            if tokens:
+                values = {"expires": expires, "tokens": list(tokens), "owner": owner}
+                conn.execute(self._q["renew_held_tasks"], values)
 
     def _many(self, conn: Any, sql: str, params: Sequence[Any]) -> None:
         with conn.cursor() as cursor:

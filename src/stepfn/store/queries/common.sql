@@ -526,26 +526,6 @@ LIMIT :limit;
 -- name: renew_execution_leases
 UPDATE executions SET lease_expires = :expires WHERE lease_owner = :owner;
 
--- name: claim_executions
--- Executions with waiting stimuli that nobody holds (or whose lease ran out), oldest
--- stimulus first, now held by :owner until :expires. Rows another server is claiming at
--- the same moment are skipped, not waited for (PostgreSQL; SQLite has one writer). The
--- rows are picked in a materialized CTE: in PostgreSQL an IN subquery with LIMIT may be
--- run again by the planner and take more than the limit.
-WITH picked AS MATERIALIZED (
-    SELECT e.arn FROM executions e
-    WHERE e.arn IN (SELECT execution_arn FROM inbox)
-        AND (e.lease_owner IS NULL OR e.lease_expires < :now)
-    ORDER BY (SELECT min(i.id) FROM inbox i WHERE i.execution_arn = e.arn)
-    LIMIT :limit
-    {skip_locked}
-)
-UPDATE executions SET lease_owner = :owner, lease_expires = :expires
-FROM picked
-WHERE executions.arn = picked.arn
-    AND (executions.lease_owner IS NULL OR executions.lease_expires < :now)
-RETURNING executions.arn;
-
 -- name: claim_tasks
 -- Invoke (and callback) tasks to run: scheduled ones, and dispatched ones whose lease ran
 -- out (their server died: taken over, run again at least once as AWS does), oldest first.

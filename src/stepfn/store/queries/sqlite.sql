@@ -22,6 +22,23 @@ WHERE (execution_arn, timer_id) IN (
 )
 RETURNING execution_arn, timer_id, due;
 
+-- name: claim_executions
+-- Executions with waiting stimuli that nobody holds (or whose lease ran out), oldest
+-- stimulus first, now held by :owner until :expires. (SQLite has one writer: nothing
+-- else claims meanwhile.)
+WITH picked AS MATERIALIZED (
+    SELECT e.arn FROM executions e
+    WHERE e.arn IN (SELECT execution_arn FROM inbox)
+        AND (e.lease_owner IS NULL OR e.lease_expires < :now)
+    ORDER BY (SELECT min(i.id) FROM inbox i WHERE i.execution_arn = e.arn)
+    LIMIT :limit
+)
+UPDATE executions SET lease_owner = :owner, lease_expires = :expires
+FROM picked
+WHERE executions.arn = picked.arn
+    AND (executions.lease_owner IS NULL OR executions.lease_expires < :now)
+RETURNING executions.arn;
+
 -- The conditions log_events adds for the arguments given (fragments, not statements):
 -- fixed text, only the values are parameters. Lists come as JSON text.
 
