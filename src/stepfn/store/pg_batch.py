@@ -33,6 +33,19 @@ def parameters(query: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_PARAMETER.findall(sqlfile.queries("postgres")[query])))
 
 
+class _Columns(defaultdict[str, list[Any]]):
+    """Arrays by parameter name, filled a row at a time: ``add("event_", id=1, ...)``
+    appends each cell to the array of its column (``event_id``, ...)."""
+
+    def __init__(self) -> None:
+        super().__init__(list)
+
+    def add(self, prefix: str, **cells: Any) -> None:
+        """Append one row's ``cells`` to the arrays ``prefix`` + each cell's name."""
+        for name, value in cells.items():
+            self[prefix + name].append(value)
+
+
 def _float(value: float | None) -> float | None:
     return None if value is None else float(value)
 
@@ -45,38 +58,41 @@ def commit_arrays(commits: Sequence[StepCommit]) -> dict[str, list[Any]] | None:
     arns = [commit.execution_arn for commit in commits]
     if len(set(arns)) != len(arns) or any(commit.children for commit in commits):
         return None
-    v: defaultdict[str, list[Any]] = defaultdict(list)
+    v = _Columns()
     for commit in commits:
         arn = commit.execution_arn
         events, inbox, _ = commit_rows(commit)
-        v["arn"].append(arn)
-        v["expected"].append(commit.expected_next_event_id)
-        v["next"].append(commit.next_event_id)
-        v["run_state"].append(commit.run_state)
-        v["status"].append(commit.status)
-        v["output"].append(commit.output)
-        v["error"].append(commit.error)
-        v["cause"].append(commit.cause)
-        v["stop_date"].append(_float(commit.stop_date))
-        v["redrive"].append(0 if commit.redrive_count is None else 1)
-        v["redrive_count"].append(commit.redrive_count)
-        v["redrive_date"].append(_float(commit.redrive_date))
-        v["owner"].append(commit.lease_owner)
-        v["expected_run_state"].append(commit.expected_run_state)
+        v.add(
+            "",
+            arn=arn,
+            expected=commit.expected_next_event_id,
+            next=commit.next_event_id,
+            run_state=commit.run_state,
+            status=commit.status,
+            output=commit.output,
+            error=commit.error,
+            cause=commit.cause,
+            stop_date=_float(commit.stop_date),
+            redrive=0 if commit.redrive_count is None else 1,
+            redrive_count=commit.redrive_count,
+            redrive_date=_float(commit.redrive_date),
+            owner=commit.lease_owner,
+            expected_run_state=commit.expected_run_state,
+        )
         for _, id_, previous, timestamp, type_, details in events:
-            v["event_arn"].append(arn)
-            v["event_id"].append(id_)
-            v["event_previous"].append(previous)
-            v["event_timestamp"].append(float(timestamp))
-            v["event_type"].append(type_)
-            v["event_details"].append(details)
+            v.add(
+                "event_",
+                arn=arn,
+                id=id_,
+                previous=previous,
+                timestamp=float(timestamp),
+                type=type_,
+                details=details,
+            )
         for message_id in commit.consumed_inbox_ids:
-            v["consumed_id"].append(message_id)
-            v["consumed_arn"].append(arn)
+            v.add("consumed_", id=message_id, arn=arn)
         for _, stimulus, created in inbox:
-            v["inbox_arn"].append(arn)
-            v["inbox_stimulus"].append(stimulus)
-            v["inbox_created"].append(float(created))
+            v.add("inbox_", arn=arn, stimulus=stimulus, created=float(created))
         # A timer the step both cancels and sets is set (the last word, as in
         # SqlStore.commit_steps): one statement must not touch a row twice.
         timers: dict[str, float | None] = dict.fromkeys(commit.cancelled_timer_ids)
@@ -84,34 +100,33 @@ def commit_arrays(commits: Sequence[StepCommit]) -> dict[str, list[Any]] | None:
             timers[timer.timer_id] = timer.due
         for timer_id, due in timers.items():
             if due is None:
-                v["cancelled_arn"].append(arn)
-                v["cancelled_id"].append(timer_id)
+                v.add("cancelled_", arn=arn, id=timer_id)
             else:
-                v["timer_arn"].append(arn)
-                v["timer_id"].append(timer_id)
-                v["timer_due"].append(float(due))
+                v.add("timer_", arn=arn, id=timer_id, due=float(due))
         finished = set(commit.finished_task_tokens)
         for task in commit.new_tasks:
             done = task.token in finished  # the UPDATE of finished tasks cannot see it
-            v["task_token"].append(task.token)
-            v["task_arn"].append(task.execution_arn)
-            v["task_resource"].append(task.resource)
-            v["task_payload"].append(task.payload)
-            v["task_state_name"].append(task.state_name)
-            v["task_kind"].append(task.kind)
-            v["task_status"].append("done" if done else task.status)
-            v["task_created"].append(float(task.created))
-            v["task_activity_arn"].append(task.activity_arn)
-            v["task_worker_name"].append(task.worker_name)
-            v["task_timeout"].append(_float(task.timeout_seconds))
-            v["task_heartbeat"].append(_float(task.heartbeat_seconds))
-            v["task_attempt"].append(task.attempt)
-            v["task_lease_owner"].append(None if done else task.lease_owner)
-            v["task_lease_expires"].append(None if done else _float(task.lease_expires))
-            v["task_step"].append(arn)
+            v.add(
+                "task_",
+                token=task.token,
+                arn=task.execution_arn,
+                resource=task.resource,
+                payload=task.payload,
+                state_name=task.state_name,
+                kind=task.kind,
+                status="done" if done else task.status,
+                created=float(task.created),
+                activity_arn=task.activity_arn,
+                worker_name=task.worker_name,
+                timeout=_float(task.timeout_seconds),
+                heartbeat=_float(task.heartbeat_seconds),
+                attempt=task.attempt,
+                lease_owner=None if done else task.lease_owner,
+                lease_expires=None if done else _float(task.lease_expires),
+                step=arn,
+            )
         for token in commit.finished_task_tokens:
-            v["finished_token"].append(token)
-            v["finished_arn"].append(arn)
+            v.add("finished_", token=token, arn=arn)
     return {name: v[name] for name in parameters("commit_steps")}
 
 
