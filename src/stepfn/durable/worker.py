@@ -422,9 +422,7 @@ class Worker:
     def _status_started(self, record: ExecutionRecord) -> None:
         """Status events of a new execution: RUNNING, then its end if it ended at once."""
         now = self.clock.now()
-        running = dataclasses.replace(
-            record, status="RUNNING", output=None, error=None, cause=None, stop_date=None
-        )
+        running = record.as_running()
         self.status_events.changed(running, record.start_date)
         if record.status != "RUNNING":
             self.status_events.changed(record, now)

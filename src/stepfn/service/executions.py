@@ -26,7 +26,6 @@ or redriven on its own.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -186,16 +185,13 @@ class Executions:
             self.express.submit(target, self._express_record(target, arn, name, value, now), value)
             return {"executionArn": arn, "startDate": when(now)}
         arn = self.arns.execution(sm_name, name)
-        record = ExecutionRecord(
-            arn=arn,
-            state_machine_arn=target.state_machine_arn,
-            name=name,
-            type="STANDARD",
-            status="RUNNING",
-            input=text,
-            start_date=now,
-            definition=target.definition,
-            role_arn=target.role_arn,
+        record = self._new_record(
+            target,
+            arn,
+            name,
+            "STANDARD",
+            text,
+            now,
             version_arn=target.version_arn,
             alias_arn=target.alias_arn,
             trace_header=traceHeader,
@@ -238,16 +234,25 @@ class Executions:
         raise ServiceError("ExecutionAlreadyExists", f"Execution Already Exists: '{existing.arn}'")
 
     def _express_record(self, target: Any, arn: str, name: str, value: Any, now: float) -> Any:
+        return self._new_record(target, arn, name, "EXPRESS", json.dumps(value), now)
+
+    @staticmethod
+    def _new_record(
+        target: Any, arn: str, name: str, type: str, input: str, now: float, **more: Any
+    ) -> ExecutionRecord:
+        """The record of an execution of ``target`` starting ``now``: RUNNING, as the
+        target's definition and role have it (``more``: the record's other fields)."""
         return ExecutionRecord(
             arn=arn,
             state_machine_arn=target.state_machine_arn,
             name=name,
-            type="EXPRESS",
+            type=type,
             status="RUNNING",
-            input=json.dumps(value),
+            input=input,
             start_date=now,
             definition=target.definition,
             role_arn=target.role_arn,
+            **more,
         )
 
     def start_sync_execution(
@@ -626,15 +631,7 @@ class Executions:
                     "Execution changed while it was being redriven; try again",
                 )
             if self.worker.status_events is not None:
-                running = dataclasses.replace(
-                    record,
-                    status="RUNNING",
-                    output=None,
-                    error=None,
-                    cause=None,
-                    stop_date=None,
-                    redrive_count=count,
-                )
+                running = record.as_running(redrive_count=count)
                 self.worker.status_events.changed(running, now)
             if clientToken is not None:
                 used = tokens.setdefault(executionArn, [])

@@ -13,6 +13,7 @@ epoch (floats); JSON documents (definitions, inputs, run states) are kept as tex
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,6 +173,19 @@ class ExecutionRecord:
     # ... and the index of its item (or batch) in its Map: a redriven map run puts the
     # result of each child back at that place.
     item_index: int | None = None
+
+    def as_running(self, **changes: Any) -> ExecutionRecord:
+        """A copy of the record as the execution was (or is again) while it ran: RUNNING,
+        with no output, error, cause or stop date; ``changes``: other fields to set."""
+        return dataclasses.replace(
+            self,
+            status="RUNNING",
+            output=None,
+            error=None,
+            cause=None,
+            stop_date=None,
+            **changes,
+        )
 
 
 @dataclass
