@@ -15,8 +15,9 @@ a shared machine does not move). ``--profile FILE`` writes a cProfile of
 every thread (CPU time), warm-up included, and prints its top.
 
 Each execution costs, in the engine: StartExecution (a group commit of the execution's
-row, events and task), the task's dispatch to a warm worker, its answer (a transaction
-putting it in the inbox), and the step that ends the execution (a batched commit).
+row, events and task), the task's dispatch to a warm worker, its answer (handed to the
+stepper in memory: the step's commit marks the task done), and the step that ends the
+execution (a batched commit).
 ``--map N``: each execution is instead one inline Map of N iterations of that Task (its
 input N numbers, MaxConcurrency 0), so N invocations per execution; the rate printed
 is still of invocations, the CPU and SQL figures per invocation. Each answer is then a
