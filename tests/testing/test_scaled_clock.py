@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from typing import Any
 
 import pytest
 
 from stepfn.clock import ScaledClock
 from stepfn.service.engine import Engine
+from stepfn.store import open_store
 from stepfn.testing import parse_mock_config
 
 ROLE = "arn:aws:iam::123456789012:role/test"
@@ -87,3 +89,48 @@ def test_an_hour_wait_with_ten_minute_retries_ends_at_once_at_scale_zero() -> No
         600,
         1200,
     ]
+
+
+def slow_answer(event: dict[str, object], context: object) -> dict[str, object]:
+    time.sleep(0.3)
+    return {"ok": True}
+
+
+TIMED = {
+    "StartAt": "Call",
+    "States": {
+        "Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:slow",
+            "TimeoutSeconds": 10,
+            "End": True,
+        }
+    },
+}
+
+
+@pytest.mark.integration
+def test_a_task_timeout_waits_while_the_start_is_still_dispatching_it() -> None:
+    """StartExecution commits the first step (its task's timeout timer among it), then
+    dispatches the task. An idle scheduler at scale 0 that looks in between must not
+    jump to the timeout: the task is not running yet, but it is on its way."""
+    store = open_store("memory://")
+    commit = store.create_executions
+
+    def slow_to_dispatch(starts: Any) -> Any:
+        stored = commit(starts)
+        time.sleep(0.5)  # the scheduler looks every 0.2 s meanwhile
+        return stored
+
+    store.create_executions = slow_to_dispatch  # type: ignore[method-assign]
+    with Engine(store, clock=ScaledClock(0), functions={"slow": slow_answer}) as engine:
+        sm = engine.create_state_machine(name="Timed", definition=json.dumps(TIMED), roleArn=ROLE)
+        arn = engine.start_execution(stateMachineArn=sm["stateMachineArn"])["executionArn"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            described = engine.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.01)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"ok": True}

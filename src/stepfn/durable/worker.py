@@ -334,6 +334,29 @@ class Worker:
         if not items:
             return errors
         held = [self._hold(item.commit.new_tasks) for _, item in items]
+        # From the commit that writes their timers until their tasks are dispatched, the
+        # starts count as work in flight: an idle scheduler with a scaled clock would
+        # otherwise jump to a timeout timer of a task not yet running (no stepper holds
+        # a new execution, as one holds those it steps).
+        self._count_in_flight(1)
+        try:
+            return self._store_starts(items, held, errors)
+        finally:
+            self._count_in_flight(-1)
+
+    def _count_in_flight(self, change: int) -> None:
+        with self._in_flight_lock:
+            self._in_flight += change
+            if self._in_flight == 0:
+                self._in_flight_lock.notify_all()
+
+    def _store_starts(
+        self,
+        items: list[tuple[int, _Prepared]],
+        held: list[list[TaskRecord]],
+        errors: list[BaseException | None],
+    ) -> list[BaseException | None]:
+        """``start_all``'s commit of the prepared ``items`` and their effects."""
         try:
             stored = self.store.create_executions(
                 [
@@ -899,7 +922,8 @@ class Worker:
         return written
 
     def in_flight(self) -> int:
-        """Tasks running now."""
+        """Tasks running now, and starts of executions whose tasks are not yet on their
+        way (``start_all``)."""
         with self._in_flight_lock:
             return self._in_flight
 
