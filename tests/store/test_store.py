@@ -297,6 +297,22 @@ def test_an_execution_is_created_with_its_events_timers_and_inbox(store: Store) 
     assert store.next_timer_due() == 50.0
 
 
+def test_step_reads_give_each_row_and_its_inbox_as_the_single_reads_do(store: Store) -> None:
+    quiet, busy, skipped = start(store, "quiet"), start(store, "busy"), start(store, "skipped")
+    for n, arn in enumerate([busy, skipped, busy, busy]):
+        store.add_inbox(arn, {"type": "Answer", "n": n}, 2000.0 + n)
+    missing = execution_arn("missing")
+    found = store.step_reads([busy, missing, quiet, skipped, busy], without_inbox={skipped})
+    assert list(found) == [busy, missing, quiet, skipped]
+    assert found[busy] == (store.get_execution(busy), store.inbox(busy))
+    assert [m.stimulus["n"] for m in found[busy][1]] == [0, 2, 3]
+    assert found[quiet] == (store.get_execution(quiet), [])
+    assert found[skipped] == (store.get_execution(skipped), [])
+    assert len(store.inbox(skipped)) == 1  # left unread, not taken
+    assert found[missing] == (None, [])
+    assert store.step_reads([]) == {}
+
+
 def test_a_second_execution_with_the_same_arn_conflicts_and_changes_nothing(
     store: Store,
 ) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -584,6 +584,20 @@ class Store(IamStore):
     @abc.abstractmethod
     def inbox(self, execution_arn: str) -> list[InboxMessage]:
         """An execution's waiting stimuli, oldest first."""
+
+    def step_reads(
+        self, arns: Sequence[str], without_inbox: Collection[str] = ()
+    ) -> dict[str, tuple[ExecutionRecord | None, list[InboxMessage]]]:
+        """What a worker reads to step these executions: each one's row (None when
+        there is none) and its waiting stimuli, oldest first, as ``get_execution`` and
+        ``inbox`` give them; the inbox of those in ``without_inbox`` is not read (an
+        empty list). A store may answer for the whole batch at once (PostgreSQL: one
+        query); this default reads each one, its row before its inbox."""
+        found: dict[str, tuple[ExecutionRecord | None, list[InboxMessage]]] = {}
+        for arn in dict.fromkeys(arns):
+            execution = self.get_execution(arn)
+            found[arn] = (execution, [] if arn in without_inbox else self.inbox(arn))
+        return found
 
     @abc.abstractmethod
     def executions_with_inbox(self, limit: int = 1000) -> list[str]:

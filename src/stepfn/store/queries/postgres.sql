@@ -235,3 +235,24 @@ WHERE token IN (
     FOR NO KEY UPDATE SKIP LOCKED
 );
 
+
+-- name: step_reads
+-- get_execution and list_inbox for a batch of executions in one query: each row with
+-- its waiting stimuli as three arrays in id order (NULL when none wait, or when its
+-- execution is in :without, whose inbox the worker need not read). The executions are
+-- looked up by key (= ANY of an array), the inbox by its index on (execution_arn, id).
+SELECT e.arn, e.state_machine_arn, e.name, e.type, e.status, e.input, e.start_date,
+    e.definition_id, e.role_arn, e.version_arn, e.alias_arn, e.output, e.error, e.cause,
+    e.stop_date, e.run_state, e.next_event_id, e.redrive_count, e.redrive_date,
+    e.trace_header, e.map_run_arn, e.state_machine_revision_id, e.item_count,
+    e.map_run_event_id, e.item_index,
+    m.ids AS inbox_ids, m.stimuli AS inbox_stimuli, m.created AS inbox_created
+FROM executions e
+LEFT JOIN LATERAL (
+    SELECT array_agg(i.id ORDER BY i.id) AS ids,
+        array_agg(i.stimulus ORDER BY i.id) AS stimuli,
+        array_agg(i.created ORDER BY i.id) AS created
+    FROM inbox i
+    WHERE i.execution_arn = e.arn AND NOT (e.arn = ANY(CAST(:without AS text[])))
+) m ON true
+WHERE e.arn = ANY(CAST(:arns AS text[]));
