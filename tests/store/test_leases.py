@@ -43,14 +43,15 @@ def test_renew_and_release(store: Store) -> None:
     arn = start(store, "held")
     store.add_inbox(arn, {"type": "Begin"}, 1001.0)
     store.claim_executions(Lease("a", 2000.0, 30.0))
-    assert store.renew_leases(Lease("a", 2025.0, 30.0)) == (1, 0)
+    store.renew_held(Lease("a", 2025.0, 30.0), [arn])
     assert store.claim_executions(Lease("b", 2040.0, 30.0)) == []  # renewed to 2055
     assert store.release_execution(arn, "b") is False
     assert store.release_execution(arn, "a") is True
     assert store.execution_lease(arn) is None
     assert store.claim_executions(Lease("b", 2040.0, 30.0)) == [arn]
     assert store.release_leases("b") == 1
-    assert store.renew_leases(Lease("b", 2041.0, 30.0)) == (0, 0)
+    store.renew_held(Lease("b", 2041.0, 30.0), [arn])  # released: nothing to renew
+    assert store.execution_lease(arn) is None
 
 
 def test_a_leased_commit_is_refused_once_another_owner_took_the_execution_over(
@@ -89,7 +90,7 @@ def test_invoke_tasks_are_claimed_once_and_taken_over_when_their_lease_expires(
     assert [t.token for t in claimed] == ["t1"] and claimed[0].status == "dispatched"
     assert [t.token for t in store.claim_tasks(Lease("b", 2000.0, 30.0))] == ["t2"]
     assert store.claim_tasks(Lease("b", 2010.0, 30.0)) == []
-    assert store.renew_leases(Lease("a", 2020.0, 30.0)) == (0, 1)
+    store.renew_held(Lease("a", 2020.0, 30.0), tokens=["t1", "t2"])  # t2 is b's
     # a renewed t1 to 2050; b's lease on t2 ran out at 2030, so t2 is taken over.
     assert [t.token for t in store.claim_tasks(Lease("b", 2040.0, 30.0))] == ["t2"]
     # a dies: its t1 goes to c once its lease ran out; t2 is b's until 2070.

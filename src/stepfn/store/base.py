@@ -692,7 +692,7 @@ class Store(IamStore):
     def claim_executions(self, lease: Lease, limit: int = 100) -> list[str]:
         """Take executions that have waiting stimuli and that nobody holds (or whose
         lease expired), oldest stimulus first, on ``lease``'s terms. Returns their ARNs.
-        What its owner holds already is not given again (``renew_leases`` keeps it)."""
+        What its owner holds already is not given again (``renew_held`` keeps it)."""
 
     @abc.abstractmethod
     def claim_named_executions(self, lease: Lease, arns: Sequence[str]) -> list[str]:
@@ -705,11 +705,6 @@ class Store(IamStore):
         """Take ``invoke`` tasks to run: the scheduled ones and the dispatched ones whose
         lease expired (their server died), oldest first, now ``dispatched`` and held on
         ``lease``'s terms."""
-
-    @abc.abstractmethod
-    def renew_leases(self, lease: Lease) -> tuple[int, int]:
-        """Move on every lease its owner holds to ``lease.expires``; returns how many
-        (executions, tasks) it still held."""
 
     @abc.abstractmethod
     def release_execution(self, arn: str, owner: str) -> bool:

@@ -57,14 +57,6 @@ class SqlLeases(SqlLogs):
         tasks.sort(key=lambda task: task.created)
         return tasks
 
-    def renew_leases(self, lease: Lease) -> tuple[int, int]:
-        """Move every lease of its owner on; (executions, tasks) it still held."""
-        values = {"owner": lease.owner, "expires": lease.expires}
-        with self._write() as conn:
-            executions = conn.execute(self._q["renew_execution_leases"], values).rowcount
-            tasks = conn.execute(self._q["renew_task_leases"], values).rowcount
-        return int(executions), int(tasks)
-
     def release_execution(self, arn: str, owner: str) -> bool:
         """Give an execution's lease up; whether ``owner`` held it."""
         with self._write() as conn:

@@ -523,9 +523,6 @@ LIMIT :limit;
 -- A server holds what it claimed until lease_expires; renewing moves that on, and once it
 -- has passed another server may take the work over (claim_executions, claim_tasks).
 
--- name: renew_execution_leases
-UPDATE executions SET lease_expires = :expires WHERE lease_owner = :owner;
-
 -- name: claim_tasks
 -- Invoke (and callback) tasks to run: scheduled ones, and dispatched ones whose lease ran
 -- out (their server died: taken over, run again at least once as AWS does), oldest first.
@@ -548,9 +545,6 @@ WHERE tasks.token = picked.token
 RETURNING tasks.token, tasks.execution_arn, tasks.resource, tasks.payload, tasks.state_name,
     tasks.kind, tasks.status, tasks.created, tasks.activity_arn, tasks.worker_name,
     tasks.timeout_seconds, tasks.heartbeat_seconds, tasks.attempt;
-
--- name: renew_task_leases
-UPDATE tasks SET lease_expires = :expires WHERE lease_owner = :owner AND status = 'dispatched';
 
 -- name: renew_execution_lease
 UPDATE executions SET lease_expires = ? WHERE arn = ? AND lease_owner = ?;
