@@ -380,7 +380,7 @@ class Worker:
                 errors[index] = error
                 continue
             earliest = _earliest(earliest, item.commit.new_timers)
-            self._keep(item)
+            self._keep(item, started=True)
             self._committed(item, started=True)
             if self.logs is not None:
                 # Before its tasks can answer: the start's log events come first.
@@ -406,14 +406,18 @@ class Worker:
         record.error, record.cause, record.stop_date = commit.error, commit.cause, commit.stop_date
         return item
 
-    def _keep(self, item: _Prepared) -> None:
+    def _keep(self, item: _Prepared, started: bool = False) -> None:
         """After its commit: keep the run state of an execution that goes on, for its
-        next step (see ``run_cache.py``); unleased, with its row as the commit left it."""
+        next step (see ``run_cache.py``); unleased, with its row as the commit left it.
+        ``started``: the commit inserted the row, and ``item.record`` is that row
+        already (``_first_step`` made it so)."""
         commit = item.commit
         if item.run is None or commit.status != "RUNNING":
             return
         record = None
-        if self.lease_owner is None:
+        if started and self.lease_owner is None:
+            record = item.record
+        elif self.lease_owner is None:
             # A copy: ``item.record`` stays the row as it was before the step (what
             # its status events and log events are told).
             record = copy.copy(item.record)
