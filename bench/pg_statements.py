@@ -25,26 +25,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cluster import definition, echo  # the cluster bench's workload, run here in process
+
 from stepfn.service.engine import Engine
 
 HERE = Path(__file__).resolve().parent
 ROLE = "arn:aws:iam::123456789012:role/bench"
-ECHO = "arn:aws:lambda:us-east-1:123456789012:function:echo"
 WAIT_SECONDS = 3.0  # long enough for every start to commit before the Wait ends
-
-
-def echo(event: Any, context: Any) -> Any:
-    """The bench's Lambda function: its input."""
-    return event
-
-
-def definition(tasks: int) -> str:
-    """Wait until ``$.at``, then ``tasks`` Lambda Tasks in a row."""
-    states: dict[str, Any] = {"Hold": {"Type": "Wait", "TimestampPath": "$.at", "Next": "T0"}}
-    for i in range(tasks):
-        step = {"Next": f"T{i + 1}"} if i < tasks - 1 else {"End": True}
-        states[f"T{i}"] = {"Type": "Task", "Resource": ECHO, "ResultPath": f"$.t{i}", **step}
-    return json.dumps({"StartAt": "Hold", "States": states})
 
 
 class StatementCounter:

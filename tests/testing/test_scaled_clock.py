@@ -40,6 +40,17 @@ def test_a_negative_scale_is_refused() -> None:
         ScaledClock(-1)
 
 
+def ended(engine: Engine, arn: str) -> dict[str, Any]:
+    """DescribeExecution once the execution has ended (within a generous bound, so that
+    a loaded machine cannot fail a test; bench/ measures the time)."""
+    deadline = time.monotonic() + 60
+    while True:
+        described: dict[str, Any] = engine.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING" or time.monotonic() > deadline:
+            return described
+        time.sleep(0.01)
+
+
 MOCKS = parse_mock_config(
     {
         "StateMachines": {"Slow": {"TestCases": {"Flaky": {"Call": "ThirdTime"}}}},
@@ -72,13 +83,7 @@ def test_an_hour_wait_with_ten_minute_retries_ends_at_once_at_scale_zero() -> No
         arn = engine.start_execution(stateMachineArn=sm["stateMachineArn"] + "#Flaky")[
             "executionArn"
         ]
-        # A generous bound so a loaded machine cannot fail it; bench/ measures the time.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            described = engine.describe_execution(executionArn=arn)
-            if described["status"] != "RUNNING":
-                break
-            time.sleep(0.01)
+        described = ended(engine, arn)
         assert described["status"] == "SUCCEEDED", described
         events = engine.get_execution_history(executionArn=arn)["events"]
     # The history reads as if the hour and the retries' 600 s and 1200 s had passed.
@@ -126,11 +131,6 @@ def test_a_task_timeout_waits_while_the_start_is_still_dispatching_it() -> None:
     with Engine(store, clock=ScaledClock(0), functions={"slow": slow_answer}) as engine:
         sm = engine.create_state_machine(name="Timed", definition=json.dumps(TIMED), roleArn=ROLE)
         arn = engine.start_execution(stateMachineArn=sm["stateMachineArn"])["executionArn"]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            described = engine.describe_execution(executionArn=arn)
-            if described["status"] != "RUNNING":
-                break
-            time.sleep(0.01)
+        described = ended(engine, arn)
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == {"ok": True}
