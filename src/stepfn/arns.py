@@ -21,6 +21,7 @@ the wrong resource type as ``Invalid Arn: 'Resource type not valid in this conte
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -62,6 +63,7 @@ def resource_name(arn: str) -> str:
     return arn.rsplit(":", 1)[-1]
 
 
+@functools.lru_cache(maxsize=4096)  # asked of the same few state machine ARNs at every step
 def region_and_account(arn: str) -> tuple[str, str]:
     """The region and account of an ARN, with stepfn's defaults where it has none."""
     parts = split(arn)

@@ -57,9 +57,10 @@ class Effects:
 def plan(commands: Iterable[Command]) -> Effects:
     """The effects of ``commands`` (one step's, or several steps' in a row)."""
     ordered = list(commands)
-    started = {c.timer_id for c in ordered if isinstance(c, StartTimer)}
     cancelled = {c.timer_id for c in ordered if isinstance(c, CancelTimer)}
-    moot = started & cancelled  # started and cancelled here: nothing to keep or cancel
+    moot: set[str] = set()  # started and cancelled here: nothing to keep or cancel
+    if cancelled:
+        moot = cancelled & {c.timer_id for c in ordered if isinstance(c, StartTimer)}
     effects = Effects()
     for command in ordered:
         if isinstance(command, StartTimer):

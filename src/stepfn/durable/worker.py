@@ -333,10 +333,13 @@ class Worker:
         if not items:
             return errors
         held = [self._hold(item.commit.new_tasks) for _, item in items]
+        if not any(item.invokes for _, item in items):
+            return self._store_starts(items, held, errors)
         # From the commit that writes their timers until their tasks are dispatched, the
         # starts count as work in flight: an idle scheduler with a scaled clock would
         # otherwise jump to a timeout timer of a task not yet running (no stepper holds
-        # a new execution, as one holds those it steps).
+        # a new execution, as one holds those it steps). Starts with no task to
+        # dispatch leave nothing such behind.
         self._count_in_flight(1)
         try:
             return self._store_starts(items, held, errors)
@@ -441,7 +444,8 @@ class Worker:
 
     def _start_effects(self, item: _Prepared) -> None:
         """After the commit: cancel the tasks the step gave up, dispatch its new ones."""
-        self._cancel_finished([*item.answered, *item.commit.finished_task_tokens])
+        if item.answered or item.commit.finished_task_tokens:
+            self._cancel_finished([*item.answered, *item.commit.finished_task_tokens])
         for task in item.invokes:
             self.dispatch(task, item.request_info)
 

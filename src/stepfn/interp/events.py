@@ -8,10 +8,11 @@ payload on the hot path would cost more than interpreting the states.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from stepfn.jsontext import compact
 
 # Keys of event details whose value is a JSON payload shown as text, with the matching
 # ``...Details`` entry AWS puts beside it.
@@ -50,9 +51,7 @@ def details_key(event_type: str) -> str:
     return event_type[0].lower() + event_type[1:] + "EventDetails"
 
 
-# One encoder for every payload: ``json.dumps`` with options builds a new one per call,
-# which costs as much as encoding a small payload.
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode = compact  # see stepfn.jsontext
 
 
 def to_json_text(value: Any) -> str:

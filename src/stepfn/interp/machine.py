@@ -144,9 +144,9 @@ class Interpreter:
         context: StepContext | None = None,
     ) -> None:
         self.machine = machine
-        # What the state modules are given (``step_context.py``): this interpreter, or
-        # a driver's context around it that answers some of its members (TestState).
-        self.ctx: StepContext = self if context is None else context
+        # A driver's context around this interpreter that answers some of its members
+        # (TestState), or None: see ``ctx``.
+        self._context = context
         # TestState's watcher of the data flow (``flow.Inspector``); None in executions.
         self.inspector: Inspector | None = None
         self.info = info
@@ -178,6 +178,18 @@ class Interpreter:
         self._ready: deque[tuple[Thread, str, Any]] = deque()
         self._templates: dict[int, Any] = {}
         self._rules: dict[int, Any] = {}
+
+    @property
+    def ctx(self) -> StepContext:
+        """What the state modules are given (``step_context.py``): this interpreter, or
+        the driver's context around it. A property, not an attribute holding ``self``:
+        that would make every interpreter a reference cycle, garbage that only the
+        cyclic collector frees (one per step)."""
+        return self if self._context is None else self._context
+
+    @ctx.setter
+    def ctx(self, context: StepContext) -> None:
+        self._context = None if context is self else context
 
     def compiled_template(self, value: Any) -> Any:
         """A JSONPath Assign block compiled once per interpreter."""

@@ -30,12 +30,12 @@ What AWS writes, as recorded from it:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from stepfn.jsontext import compact
 from stepfn.store.base import LogEventRecord, StoredEvent
 
 LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
@@ -78,7 +78,7 @@ _PAYLOADS = {
 _DATA_KEYS = frozenset({*_PAYLOADS, *_PAYLOADS.values(), "parameters"})
 _TRUNCATED = ("input", "output")
 
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode = compact  # see stepfn.jsontext
 
 
 @dataclass(frozen=True)

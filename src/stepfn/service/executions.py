@@ -36,6 +36,7 @@ from stepfn.durable.map_redrive import map_run_to_redrive
 from stepfn.durable.worker import Worker
 from stepfn.errors import ServiceError
 from stepfn.interp.events import render_event
+from stepfn.jsontext import compact
 from stepfn.service.context import ServiceContext
 from stepfn.service.execution_checks import (
     REDRIVABLE,
@@ -112,16 +113,12 @@ class Executions:
         """StartExecution: a Standard execution is stored and queued; an Express one runs.
 
         ``stateMachineArn#TestCase`` runs a test case of the engine's mock file."""
-        (answer,) = self.start_executions(
-            [
-                {
-                    "stateMachineArn": stateMachineArn,
-                    "name": name,
-                    "input": input,
-                    "traceHeader": traceHeader,
-                }
-            ]
-        )
+        begun = self._begin_start(stateMachineArn, name, input, traceHeader)
+        if isinstance(begun, dict):
+            return begun
+        record, value = begun
+        (error,) = self.worker.start_all([(record, value)])
+        answer = self._started(record, error)
         if isinstance(answer, BaseException):
             raise answer
         return answer
@@ -149,18 +146,24 @@ class Executions:
         # No read first: a name used before is rare, and the insert's conflict tells.
         errors = self.worker.start_all([(record, value) for _, record, value in standard])
         for (index, record, _), error in zip(standard, errors, strict=True):
-            if error is None:
-                answers[index] = {"executionArn": record.arn, "startDate": when(record.start_date)}
-                continue
-            answers[index] = error
-            if isinstance(error, Conflict):
-                try:
-                    existing = self.store.get_execution(record.arn)
-                    if existing is not None:
-                        answers[index] = self._same_start(existing, record.input)
-                except Exception as exc:
-                    answers[index] = exc
+            answers[index] = self._started(record, error)
         return answers
+
+    def _started(
+        self, record: ExecutionRecord, error: BaseException | None
+    ) -> dict[str, Any] | BaseException:
+        """The answer of a Standard start that the worker stored (``error`` None) or
+        refused: a name in use is the same call again while that execution runs
+        with the same input (AWS's idempotency), else ``ExecutionAlreadyExists``."""
+        if error is None:
+            return {"executionArn": record.arn, "startDate": when(record.start_date)}
+        if not isinstance(error, Conflict):
+            return error
+        try:
+            existing = self.store.get_execution(record.arn)
+            return error if existing is None else self._same_start(existing, record.input)
+        except Exception as exc:
+            return exc
 
     def _begin_start(
         self,
@@ -176,7 +179,7 @@ class Executions:
         name = name if name is not None else self.ids.uuid()
         check_name(name)
         value = parse_input(input)
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        text = compact(value)
         sm_name = resource_name(target.state_machine_arn)
         now = self.clock.now()
         if target.type == "EXPRESS":

@@ -6,12 +6,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from stepfn.jsontext import compact
 from stepfn.store.base import LogEventRecord, StepCommit
 
-# Compact, non-ASCII kept (as AWS writes payloads), and no cycle check: stored values come
-# from JSON documents and the interpreter's JSON values, which cannot hold cycles, and the
-# check costs time on the engine's hot path.
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
+_encode = compact  # see stepfn.jsontext
 
 
 def to_json(value: Any) -> str:

@@ -95,6 +95,8 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
         return learned
 
     def _remember(self, learned: list[tuple[str, int]]) -> None:
+        if not learned:
+            return
         if len(self._definition_by_text) + len(learned) > 1024:
             self._definition_by_text.clear()
             self._definition_by_id.clear()
@@ -246,14 +248,18 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
         record = start.record
         arn = record.arn
         event_rows = [event_row(arn, event) for event in start.events]
-        # A new execution's first step starts children; it redrives none.
-        new_children, ended, _ = child_rows(start.children, event_rows)
+        new_children: list[dict[str, Any]] = []
+        ended: list[tuple[Any, ...]] = []
+        if start.children:
+            # A new execution's first step starts children; it redrives none.
+            new_children, ended, _ = child_rows(start.children, event_rows)
+        # (Empty lists need no comprehension: most starts have no inbox, many no task.)
         return NewExecution(
             params(record, "executions"),
             event_rows,
-            [(arn, timer.timer_id, timer.due) for timer in start.timers],
-            [(arn, to_json(stimulus), record.start_date) for stimulus in start.inbox],
-            [vars(task) for task in start.tasks],
+            [(arn, timer.timer_id, timer.due) for timer in start.timers] if start.timers else [],
+            [(arn, to_json(s), record.start_date) for s in start.inbox] if start.inbox else [],
+            [vars(task) for task in start.tasks] if start.tasks else [],
             new_children,
             ended,
         )
@@ -275,16 +281,20 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
 
     def _insert_executions(self, batch: list[NewExecution]) -> None:
         """Insert queued executions in one transaction, each under a savepoint: one
-        that collides fails alone."""
+        that collides fails alone. A batch of one (most starts, when calls do not
+        overlap) needs none: its collision rolls the whole transaction back, which
+        holds nothing else, and two statements fewer is a tenth of its cost."""
         q = self._q
         learned: list[tuple[str, int]] = []
+        alone = len(batch) == 1
         try:
             with self._write() as conn:
                 learned = self._definition_ids(
                     conn, [row for item in batch for row in (item.execution, *item.children)]
                 )
                 for item in batch:
-                    conn.execute("SAVEPOINT new_execution")
+                    if not alone:
+                        conn.execute("SAVEPOINT new_execution")
                     try:
                         conn.execute(q["insert_execution"], item.execution)
                         if item.children:
@@ -300,11 +310,12 @@ class SqlStore(SqlLeases, SqlFunctions, SqlIam):
                         if item.tasks:
                             self._many(conn, q["insert_task"], item.tasks)
                     except Exception as exc:
-                        if not self._is_integrity_error(exc):
-                            raise
+                        if alone or not self._is_integrity_error(exc):
+                            raise  # alone: the transaction's rollback is the savepoint's
                         conn.execute("ROLLBACK TO SAVEPOINT new_execution")
                         item.error = self._store_error(exc)
-                    conn.execute("RELEASE SAVEPOINT new_execution")
+                    if not alone:
+                        conn.execute("RELEASE SAVEPOINT new_execution")
             self._remember(learned)
         except BaseException as exc:
             for item in batch:

@@ -12,7 +12,7 @@ import abc
 import contextlib
 import functools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from stepfn.store import sqlfile
@@ -75,25 +75,15 @@ class SqlCore(Store):
 
     # transactions ---------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[Any]:
+    def _write(self) -> contextlib.AbstractContextManager[Any]:
         """One write transaction; rolled back, with nothing changed, on any error.
 
         Refused once the store found itself damaged: writing into a malformed file
         spreads the damage."""
         if self._damage is not None:
             raise StoreDamaged(f"{self._damage}; the store refuses writes")
-        with self._connection() as conn:
-            try:
-                conn.execute(self.begin_write)
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                self._rollback(conn)
-                error = self._store_error(exc)
-                if error is not None:
-                    raise error from exc
-                raise
+        # A plain object rather than a generator, as ``_read``: every step writes.
+        return _Writing(self)
 
     def _read(self) -> contextlib.AbstractContextManager[Any]:
         """A connection for reading: each statement sees one consistent snapshot."""
@@ -189,6 +179,46 @@ def migrate(conn: Any, dialect: type[SqlCore]) -> list[int]:
 
         transaction(apply)
     return applied
+
+
+class _Writing:
+    """``SqlCore._write``: a connection in a transaction, committed at the end of the
+    ``with`` block, rolled back on any error (the driver's as a store error)."""
+
+    __slots__ = ("conn", "held", "store")
+
+    def __init__(self, store: SqlCore) -> None:
+        self.store = store
+        self.held = store._connection()
+
+    def __enter__(self) -> Any:
+        conn = self.conn = self.held.__enter__()
+        try:
+            conn.execute(self.store.begin_write)
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return conn
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException as failed:
+                exc = failed
+            else:
+                self.held.__exit__(None, None, None)
+                return
+        try:
+            self.store._rollback(self.conn)
+        finally:
+            # The connection is told of the failure (a pool checks what it gets back).
+            self.held.__exit__(type(exc), exc, exc.__traceback__)
+        error = self.store._store_error(exc)
+        if error is not None:
+            raise error from exc
+        if kind is None:
+            raise exc  # the COMMIT's own error: nothing else will raise it
 
 
 class _Reading:

@@ -87,6 +87,10 @@ _EXPECTED = {
 }
 
 
+# A structure's members as ``Validator._structure`` walks them (see ``_members``).
+_Members = list[tuple[str, Shape, bool, "int | float", "int | float"]]
+
+
 def serialization_error(where: str, shape: Shape, value: Any) -> ServiceError:
     """A member of the wrong JSON type (our wording: AWS's text is not recorded)."""
     found = _JSON_TYPES.get(type(value), type(value).__name__)
@@ -129,6 +133,7 @@ class Validator:
         self.model = model
         self.shapes = dict(model.shapes)
         self._inputs = {name: op.input for name, op in model.operations.items()}
+        self._plans: dict[str, tuple[Shape, _Members]] = {}  # see _members
         for operation, members in _NOT_APPLIED.items():
             self._relax(operation, members)
 
@@ -213,16 +218,38 @@ class Validator:
         self, value: dict[str, Any], shape: Shape, prefix: str, messages: list[str]
     ) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for member, member_shape_name in shape.members.items():
-            member_shape = self.shapes[member_shape_name]
+        for member, member_shape, required, low, high in self._members(shape):
             item = value.get(member)
-            where = prefix + member
             if item is None:
-                if member in shape.required:
+                if required:
+                    where = prefix + member
                     self._fail(None, member_shape, where, "Member must not be null", messages)
                 continue
-            out[member] = self._value(item, member_shape, where, messages)
+            if type(item) is str and low <= len(item) <= high and item.isascii():
+                out[member] = item  # most names, ARNs and inputs: see _members
+                continue
+            out[member] = self._value(item, member_shape, prefix + member, messages)
         return out
+
+    def _members(self, shape: Shape) -> _Members:
+        """A structure's members as ``_structure`` walks them: name, shape, required,
+        and for a string bound by its length alone, that length's bounds (an ASCII
+        value within them passes with no more looked at; other members have bounds no
+        length fits). Worked out once per shape:
+        every StartExecution of a Python caller walks the same three."""
+        found = self._plans.get(shape.name)
+        if found is None or found[0] is not shape:
+            members: _Members = []
+            for member, ref in shape.members.items():
+                member_shape = self.shapes[ref]
+                low: int | float = 0
+                high: int | float = -1
+                if member_shape.type == "string" and member_shape.plain:
+                    low = member_shape.min if member_shape.min is not None else 0
+                    high = member_shape.max if member_shape.max is not None else float("inf")
+                members.append((member, member_shape, member in shape.required, low, high))
+            found = self._plans[shape.name] = (shape, members)
+        return found[1]
 
     def _list(self, value: list[Any], shape: Shape, where: str, messages: list[str]) -> list[Any]:
         assert shape.member is not None
@@ -349,6 +376,8 @@ def checking(validator: Validator, operation: str, method: F) -> F:
     def checked(*args: Any, **params: Any) -> Any:
         if args:  # positional arguments: named as the method names them
             params = dict(signature.bind_partial(*args, **params).arguments)
+        if params.keys() <= known:
+            return method(**validator.request(operation, params))
         extra = {k: v for k, v in params.items() if k not in known}
         return method(**validator.request(operation, params), **extra)
 

@@ -1,0 +1,49 @@
+"""Compact JSON text, as AWS writes payloads: no spaces, non-ASCII kept.
+
+Every payload, history event, run state and stored row is written this way, several
+times per state transition, so the encoder is built once: ``json.dumps`` with options
+(and even a kept ``JSONEncoder``'s ``encode``) builds a new encoder for every call,
+which costs as much as encoding a small payload. This module keeps one of the standard
+library's C encoders and calls it directly.
+
+No cycle check: the values come from JSON documents and the interpreter's JSON values,
+which cannot hold cycles (a cycle would end in ``RecursionError`` rather than
+``ValueError``).
+"""
+
+from __future__ import annotations
+
+import json
+from json import encoder as _encoder
+from typing import Any
+
+__all__ = ["compact"]
+
+
+def _refuse(value: Any) -> Any:
+    # What ``JSONEncoder.default`` says of a value JSON has no form for.
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_quote = _encoder.encode_basestring
+_make = getattr(_encoder, "c_make_encoder", None)
+_fallback = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+
+if _make is not None:
+    # The arguments of ``JSONEncoder.iterencode``'s own call (CPython 3.11 to 3.13):
+    # markers (None: no cycle check), default, string quoter, indent, key separator,
+    # item separator, sort_keys, skipkeys, allow_nan.
+    _chunks = _make(None, _refuse, _quote, None, ":", ",", False, False, True)
+
+    def compact(value: Any) -> str:
+        """``value`` as compact JSON text (``json.dumps(value, separators=(",", ":"),
+        ensure_ascii=False)``)."""
+        if isinstance(value, str):
+            return _quote(value)
+        return "".join(_chunks(value, 0))
+
+else:  # pragma: no cover - an interpreter without the C accelerator
+
+    def compact(value: Any) -> str:
+        """``value`` as compact JSON text."""
+        return _fallback.encode(value)
