@@ -30,6 +30,7 @@ from stepfn.store import (
     StoreError,
     TaskRecord,
     TimerRecord,
+    TimerRound,
     VersionRecord,
     open_store,
 )
@@ -668,6 +669,24 @@ def test_due_timers_move_to_the_inbox(store: Store) -> None:
     assert store.fire_due_timers(100.0) == [a]
     assert store.next_timer_due() is None
     assert [m.stimulus["timer_id"] for m in store.inbox(a)] == ["wait", "late"]
+
+
+def test_a_round_of_timers_tells_the_next_due_when_none_fired(store: Store) -> None:
+    assert store.fire_timers_round(1.0) == TimerRound([], None)
+    a, b = start(store, "a"), start(store, "b")
+    store.commit_steps(
+        [
+            step(a, 2, new_timers=[TimerRecord(a, "wait", 10.0)]),
+            step(b, 2, new_timers=[TimerRecord(b, "retry", 5.0)]),
+        ]
+    )
+    assert store.fire_timers_round(4.0) == TimerRound([], 5.0)
+    assert store.inbox(b) == []
+    fired = store.fire_timers_round(10.0)
+    # Some fired: what is left was not read.
+    assert fired == TimerRound([b, a], None)
+    assert store.inbox(a)[0].stimulus == {"type": "TimerFired", "timer_id": "wait"}
+    assert store.fire_timers_round(10.0) == TimerRound([], None)
 
 
 def test_setting_a_timer_again_moves_it(store: Store) -> None:

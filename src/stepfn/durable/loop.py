@@ -52,7 +52,7 @@ from collections.abc import Callable
 
 from stepfn.clock import Clock, ScaledClock
 from stepfn.durable.worker import Worker
-from stepfn.store.base import Lease, Store
+from stepfn.store.base import Lease, Store, TimerRound
 
 log = logging.getLogger("stepfn.durable.loop")
 
@@ -304,10 +304,14 @@ class Loop:
 
     def fire_timers(self) -> int:
         """Turn due timers into stimuli; how many fired."""
-        fired = self.store.fire_due_timers(self.clock.now())
-        for arn in fired:
+        return len(self._fire_round().fired)
+
+    def _fire_round(self) -> TimerRound:
+        """``fire_timers``, with what the store found of the timers left."""
+        round_ = self.store.fire_timers_round(self.clock.now())
+        for arn in round_.fired:
             self.wake(arn)
-        return len(fired)
+        return round_
 
     def poll_inbox(self) -> int:
         """Pick up stimuli that another process wrote (a second server on the same
@@ -369,12 +373,15 @@ class Loop:
             with self._tick:
                 self._timers_new = False  # the reads below see every timer set before
             try:
-                busy = self.fire_timers()
+                timers = self._fire_round()
+                busy = len(timers.fired)
                 if not busy and (self._poll_now or self.clock.now() - last_poll >= POLL_SECONDS):
                     last_poll = self.clock.now()
                     self._poll_now = False
                     busy += self.poll_inbox()
-                due = self.store.next_timer_due()
+                # When nothing fired, the round's read told the next timer: a timer set
+                # since is flagged (``_timers_new``), and the wait below is skipped.
+                due = timers.next_due
             except Exception:  # the store is busy or closing: look again shortly
                 busy, due = 0, None
                 if self._stopping:

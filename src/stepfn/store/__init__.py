@@ -28,6 +28,7 @@ from stepfn.store.base import (
     StoreError,
     TaskRecord,
     TimerRecord,
+    TimerRound,
     VersionRecord,
 )
 from stepfn.store.memory import MemoryStore
@@ -55,6 +56,7 @@ __all__ = [
     "StoredEvent",
     "TaskRecord",
     "TimerRecord",
+    "TimerRound",
     "VersionRecord",
     "open_store",
 ]

@@ -284,6 +284,17 @@ class NewStart:
 
 
 @dataclass
+class TimerRound:
+    """What one look at the timers found (``Store.fire_timers_round``)."""
+
+    #: The executions that got a TimerFired, earliest due first (their ARNs).
+    fired: list[str]
+    #: When none was due: the earliest due time of any timer (None: there is none).
+    #: When some fired it is not known (the timers left were not read).
+    next_due: float | None = None
+
+
+@dataclass
 class StepCommit:
     """Everything one interpreter step changes for one execution, committed atomically.
 
@@ -612,6 +623,16 @@ class Store(IamStore):
     @abc.abstractmethod
     def next_timer_due(self) -> float | None:
         """The earliest due time of any timer."""
+
+    def fire_timers_round(self, now: float, limit: int = 1000) -> TimerRound:
+        """``fire_due_timers``, and when nothing was due, the earliest due time: what a
+        scheduler's round needs. The earliest due time is read first, and timers
+        fired only once it has come: a round that finds nothing due (most of them) is
+        that one read."""
+        earliest = self.next_timer_due()
+        if earliest is None or earliest > now:
+            return TimerRound([], earliest)
+        return TimerRound(self.fire_due_timers(now, limit))
 
     @abc.abstractmethod
     def get_task(self, token: str) -> TaskRecord | None:
