@@ -1,13 +1,13 @@
 """Lambda Tasks through the durable engine, in process: invocations/s with executions in flight.
 
     python bench/lambda_tasks.py [--executions 2000] [--in-flight 16] [--runtime python3.12]
-                                 [--map N] [--profile FILE]
+                                 [--map N | --chain N] [--profile FILE]
 
 An ``Engine`` on a SQLite file (in a temporary folder) with its background loop, real
 time; a function created through ``engine.functions.create_function`` (a zip: Python or
 Node, returning its event); a one-Task state machine on its ARN. ``--in-flight`` clients
-each start an execution, wait until it has ended (told by ``Engine.on_commit``, then
-checked with ``describe_execution``, as an API client would poll), and start the next.
+each start an execution, wait until it has ended (told by ``Engine.on_end``, then
+checked with ``describe_execution``), and start the next.
 Printed: one-Task executions (= invocations) per second, from the first start to the last
 end, the CPU of this process per invocation, and the SQL statements and commits per
 invocation (counted through the SQLite connection's trace callback: a figure the load of
@@ -22,6 +22,9 @@ execution (a batched commit).
 input N numbers, MaxConcurrency 0), so N invocations per execution; the rate printed
 is still of invocations, the CPU and SQL figures per invocation. Each answer is then a
 step of an execution holding up to N threads: what a step costs as its run state grows.
+``--chain N``: each execution is N Tasks one after another, so ``--in-flight``
+invocations run at once, as with one-Task executions, and a StartExecution and an end
+come once in N invocations: the cost of a Task's round (dispatch, answer, step, commit).
 
 Figures are printed, never asserted.
 """
@@ -70,7 +73,8 @@ def make_function(engine: Engine, runtime: str) -> str:
 
 
 class Finished:
-    """Wakes the client waiting on an execution whenever one of its steps commits."""
+    """Wakes the client waiting on an execution when the step that ends it commits
+    (``Engine.on_end``)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -82,7 +86,7 @@ class Finished:
             self.waiting[arn] = event
         return event
 
-    def committed(self, arn: str) -> None:
+    def ended(self, arn: str, status: str) -> None:
         with self.lock:
             event = self.waiting.get(arn)
         if event is not None:
@@ -195,6 +199,7 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=16)
     parser.add_argument("--runtime", default="python3.12")
     parser.add_argument("--map", type=int, default=0, help="N: a Map of N Tasks each")
+    parser.add_argument("--chain", type=int, default=0, help="N: N Tasks one after another")
     parser.add_argument("--profile", help="write a cProfile of the timed run here")
     args = parser.parse_args()
     print(f"# {platform.python_implementation()} {platform.python_version()}, "
@@ -206,7 +211,7 @@ def main() -> None:
         engine = Engine.open(str(Path(tmp) / "bench.db"))
         try:
             seen = Finished()
-            engine.on_commit(seen.committed)
+            engine.on_end(seen.ended)
             arn = make_function(engine, args.runtime)
             task = {"Type": "Task", "Resource": arn, "End": True}
             definition: dict[str, Any] = {"StartAt": "T", "States": {"T": task}}
@@ -220,6 +225,14 @@ def main() -> None:
                     "States": {"M": {"Type": "Map", "ItemProcessor": inner, "End": True}},
                 }
                 input = json.dumps(list(range(args.map)))
+            elif args.chain:
+                per = args.chain
+                states: dict[str, Any] = {
+                    f"T{i}": {"Type": "Task", "Resource": arn, "Next": f"T{i + 1}"}
+                    for i in range(per - 1)
+                }
+                states[f"T{per - 1}"] = task
+                definition = {"StartAt": "T0", "States": states}
             machine = engine.create_state_machine(
                 name="bench", definition=json.dumps(definition), roleArn=ROLE
             )["stateMachineArn"]
@@ -233,7 +246,13 @@ def main() -> None:
             if profiles is not None:
                 profiles.stop()
                 profiles.report(args.profile)
-            what = f"Map-of-{per} executions" if args.map else "one-Task executions"
+            what = (
+                f"Map-of-{per} executions"
+                if args.map
+                else f"{per}-Task chains"
+                if args.chain
+                else "one-Task executions"
+            )
             invocations = args.executions * per
             print(
                 f"{what}, {args.in_flight} in flight: {rate:8.1f} invocations/s "

@@ -14,10 +14,11 @@ which cannot hold cycles (a cycle would end in ``RecursionError`` rather than
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from json import encoder as _encoder
 from typing import Any
 
-__all__ = ["compact"]
+__all__ = ["compact", "kept_encoder"]
 
 
 def _refuse(value: Any) -> Any:
@@ -47,3 +48,25 @@ else:  # pragma: no cover - an interpreter without the C accelerator
     def compact(value: Any) -> str:
         """``value`` as compact JSON text."""
         return _fallback.encode(value)
+
+
+def kept_encoder(
+    default: Callable[[Any], Any] = _refuse, *, ensure_ascii: bool = False
+) -> Callable[[Any], str]:
+    """A compact encoder built once, for a caller that needs ``json.dumps``'s
+    ``default`` hook or ASCII escapes: ``json.dumps(value, separators=(",", ":"),
+    default=default, ensure_ascii=ensure_ascii)`` without a new encoder per call."""
+    quote = _encoder.encode_basestring_ascii if ensure_ascii else _quote
+    if _make is None:  # pragma: no cover - an interpreter without the C accelerator
+        fallback = json.JSONEncoder(
+            separators=(",", ":"), ensure_ascii=ensure_ascii, default=default
+        )
+        return fallback.encode
+    chunks = _make(None, default, quote, None, ":", ",", False, False, True)
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):
+            return str(quote(value))
+        return "".join(chunks(value, 0))
+
+    return encode

@@ -45,6 +45,7 @@ from stepfn.api.logs import TARGET_PREFIX as LOGS_TARGET_PREFIX
 from stepfn.api.logs import LogsApi
 from stepfn.api.query import XML_CONTENT_TYPE, QueryApi, is_query_request
 from stepfn.errors import ServiceError
+from stepfn.jsontext import kept_encoder
 from stepfn.lang.nesting import depth_problem, text_too_deep
 from stepfn.service.engine import StoreError
 from stepfn.validation.model import ServiceModel, load
@@ -83,6 +84,10 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.timestamp()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# Every JSON answer is encoded here: one encoder, built once (see stepfn.jsontext).
+_encode_body = kept_encoder(_json_default, ensure_ascii=True)
 
 
 def _parameters(method: Callable[..., Any]) -> frozenset[str] | None:
@@ -127,7 +132,7 @@ class Response:
         string the Engine returns can be sent)."""
         if self.raw is not None:
             return self.raw
-        return json.dumps(self.document, separators=(",", ":"), default=_json_default).encode()
+        return _encode_body(self.document).encode()
 
 
 @dataclass

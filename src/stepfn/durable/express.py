@@ -69,13 +69,15 @@ class ExpressRunner:
 
     def run(self, target: Any, record: ExecutionRecord, value: Any) -> Execution:
         """Run an Express execution here to its end; its events go to its log group."""
+        compiled = self.models.compiled(target.definition)
         driver = Driver(
-            self.models.get(target.definition),
+            compiled.machine,
             execution_info_of(record, value),
             self.ids,
             self.clock,
             self.registry,
             time_limit=EXPRESS_TIME_LIMIT,
+            compiled=compiled,
         )
         execution = driver.run()
         self.log_delivery.express(target, record, execution.events)

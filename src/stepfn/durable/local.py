@@ -31,6 +31,7 @@ from stepfn.interp.context import ExecutionInfo, execution_info
 from stepfn.interp.events import Event, to_json_text
 from stepfn.interp.machine import (
     CancelTask,
+    Compiled,
     Interpreter,
     InvokeTask,
     RunState,
@@ -295,6 +296,7 @@ class Driver:
         *,
         time_limit: float | None = None,
         callbacks: LocalTokens | None = None,
+        compiled: Compiled | None = None,
     ) -> None:
         self.info = info
         # Answers from outside (SendTask*, activity workers) for tokens in ``_waiting``.
@@ -304,7 +306,7 @@ class Driver:
         self._peeked: Stimulus | None = None
         self.clock = clock
         self.registry = registry
-        self.interpreter = Interpreter(machine, info, ids, time_limit)
+        self.interpreter = Interpreter(machine, info, ids, time_limit, compiled=compiled)
         self.run_state = RunState()
         self.events: list[Event] = []
         # (due time, sequence, stimulus); the sequence keeps equal times FIFO.

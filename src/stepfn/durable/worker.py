@@ -209,6 +209,9 @@ class Worker:
         # Told the ARN of each execution whose step was just committed (the console's
         # change feed): after the commit, before its effects.
         self.on_commit: list[Callable[[str], None]] = []
+        # Told the ARN and status of each execution whose committed step ended it, after
+        # on_commit: those who wait for ends need no read of the running ones' steps.
+        self.on_end: list[Callable[[str, str], None]] = []
         # Set by the engine with a mock file: answers the mocked tasks of test cases.
         self.mocks: Any = None
         # Set by the engine: told each committed status change (``testing.StatusEvents``).
@@ -397,7 +400,8 @@ class Worker:
         """A new execution's first step, not yet committed; ``record`` takes the state
         it leaves the execution in."""
         info = execution_info_of(record, input)
-        interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
+        compiled = self.models.compiled(record.definition)
+        interpreter = Interpreter(compiled.machine, info, self.ids, compiled=compiled)
         interpreter.yield_check = budget(START_BUDGET)
         texts = TextMemo()
         texts.remember(info.input, record.input)  # ExecutionStarted's input, as stored
@@ -433,8 +437,12 @@ class Worker:
     def _committed(self, item: _Prepared, started: bool = False) -> None:
         """Tell those who watch that ``item``'s step is committed (``started``: it was
         the first step of a new execution)."""
+        arn, status = item.commit.execution_arn, item.commit.status
         for notify in self.on_commit:
-            notify(item.commit.execution_arn)
+            notify(arn)
+        if status != "RUNNING":
+            for ended in self.on_end:
+                ended(arn, status)
         if self.status_events is None:
             return
         if started:
@@ -547,7 +555,8 @@ class Worker:
                 answers=answers,
             )
         info = info or execution_info_of(record)
-        interpreter = Interpreter(self.models.get(record.definition), info, self.ids)
+        compiled = self.models.compiled(record.definition)
+        interpreter = Interpreter(compiled.machine, info, self.ids, compiled=compiled)
         run = self.run_states.parsed(kept, record.run_state)
         # Each yield of a long step costs a read and a write of its whole run state: the
         # budget doubles with each yield in a row, so that cost stays a small share.

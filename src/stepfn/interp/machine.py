@@ -131,6 +131,32 @@ class StepResult:
     child_events: list[Event] = field(default_factory=list)
 
 
+class Compiled:
+    """What interpreters of one machine derive from it, made once and shared: the
+    machine and its branches and item processors by key (``Thread.machine_key``), and
+    the JSONPath Assign templates and Choice rules compiled as they are first used.
+    Interpreters of one machine on several threads may share it: a race compiles a
+    part twice, and either copy does."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+        self.machines: dict[str, Machine] = {}
+        self._index("", machine)
+        # By id() of the model's part, with the part itself kept beside its compiled
+        # form, so that the id stays that part's while the entry lives.
+        self.templates: dict[int, Any] = {}
+        self.rules: dict[int, Any] = {}
+
+    def _index(self, key: str, machine: Machine) -> None:
+        self.machines[key] = machine
+        for name, state in machine.states.items():
+            if isinstance(state, ParallelState):
+                for i, branch in enumerate(state.branches):
+                    self._index(f"{key}/{name}/{i}", branch)
+            elif isinstance(state, MapState) and state.processor is not None:
+                self._index(f"{key}/{name}", state.processor)
+
+
 class Interpreter:
     """Runs one state machine. Not shared between threads; holds no per-run state
     between calls except what ``RunState`` carries."""
@@ -142,6 +168,7 @@ class Interpreter:
         ids: Any,
         time_limit: float | None = None,
         context: StepContext | None = None,
+        compiled: Compiled | None = None,
     ) -> None:
         self.machine = machine
         # A driver's context around this interpreter that answers some of its members
@@ -165,8 +192,13 @@ class Interpreter:
         # (Express executions end after 5 minutes), whichever is sooner.
         limits = [t for t in (machine.timeout_seconds, time_limit) if t]
         self.time_limit = min(limits) if limits else None
-        self.machines: dict[str, Machine] = {}
-        self._index_machines("", machine)
+        # What is derived from the machine once: given by a driver that keeps it for
+        # the machine's next interpreters (the durable worker makes one per step).
+        if compiled is None or compiled.machine is not machine:
+            compiled = Compiled(machine)
+        self.machines = compiled.machines
+        self._templates = compiled.templates
+        self._rules = compiled.rules
         # per-step scratch
         self.run = RunState()
         self.now = 0.0
@@ -176,8 +208,6 @@ class Interpreter:
         # The context-object facts of running child executions, by ARN (children.py).
         self.child_infos: dict[str, ExecutionInfo] = {}
         self._ready: deque[tuple[Thread, str, Any]] = deque()
-        self._templates: dict[int, Any] = {}
-        self._rules: dict[int, Any] = {}
 
     @property
     def ctx(self) -> StepContext:
@@ -192,7 +222,7 @@ class Interpreter:
         self._context = None if context is self else context
 
     def compiled_template(self, value: Any) -> Any:
-        """A JSONPath Assign block compiled once per interpreter."""
+        """A JSONPath Assign block compiled once per machine (``Compiled``)."""
         key = id(value)
         node = self._templates.get(key)
         if node is None:
@@ -200,7 +230,7 @@ class Interpreter:
         return node[1]
 
     def choice_rule(self, rule: ChoiceRuleModel) -> Any:
-        """A JSONPath Choice rule compiled once per interpreter."""
+        """A JSONPath Choice rule compiled once per machine (``Compiled``)."""
         key = id(rule)
         compiled = self._rules.get(key)
         if compiled is None:
@@ -208,15 +238,6 @@ class Interpreter:
 
             compiled = self._rules[key] = (rule, compile_rule(rule.rule))
         return compiled[1]
-
-    def _index_machines(self, key: str, machine: Machine) -> None:
-        self.machines[key] = machine
-        for name, state in machine.states.items():
-            if isinstance(state, ParallelState):
-                for i, branch in enumerate(state.branches):
-                    self._index_machines(f"{key}/{name}/{i}", branch)
-            elif isinstance(state, MapState) and state.processor is not None:
-                self._index_machines(f"{key}/{name}", state.processor)
 
     # --- the public step ---------------------------------------------------------------
 

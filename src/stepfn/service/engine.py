@@ -205,7 +205,7 @@ class Engine:
             mocks=self.mocks,
         )
         self.children.bind(self.executions, self.tokens)
-        self.worker.on_commit.append(self.children.committed)
+        self.worker.on_end.append(self.children.ended)
         self.test_states = TestState(self.ctx, self.registry)
         self.logs = CloudWatchLogs(store, clock, region=region, account=account)
 
@@ -360,6 +360,12 @@ class Engine:
         """Call ``callback(execution_arn)`` after each committed step of an execution
         (from the committing thread: it must be quick). The console's change feed."""
         self.worker.on_commit.append(callback)
+
+    def on_end(self, callback: Callable[[str, str], None]) -> None:
+        """Call ``callback(execution_arn, status)`` after the committed step that ends an
+        execution of this engine (from the committing thread: it must be quick). What
+        waits for an execution's end is told once, not at each of its steps."""
+        self.worker.on_end.append(callback)
 
     def wake_loop(self) -> None:
         """Let the loop look again at once (the clock moved: timers may be due)."""

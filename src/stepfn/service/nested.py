@@ -2,9 +2,9 @@
 
 A child is an ordinary execution of the engine: started through ``Executions``, stored,
 listed and described like any other. A ``.sync`` parent waits for it through a watch:
-after each committed step the worker names the execution it moved
-(``Worker.on_commit``); when that is a watched child that has ended, its description
-goes to the parent's task, whose adapter puts the end in the parent's inbox.
+after the committed step that ends an execution the worker names it
+(``Worker.on_end``); when that is a watched child, its description goes to the
+parent's task, whose adapter puts the end in the parent's inbox.
 
 Watches live in this process. After a restart the parent's task, dispatched and never
 answered, is dispatched again (``Worker.recover``): the adapter starts the child again
@@ -116,11 +116,11 @@ class EngineChildren:
             return
         with self._lock:
             self._watches.setdefault(execution_arn, []).append(ended)
-        self.committed(execution_arn)  # it may have ended before the watch was made
+        self.ended(execution_arn)  # it may have ended before the watch was made
 
-    def committed(self, execution_arn: str) -> None:
-        """A step of ``execution_arn`` was committed (``Worker.on_commit``): end the
-        tasks that wait for it when it has ended."""
+    def ended(self, execution_arn: str, status: str | None = None) -> None:
+        """``execution_arn`` may have ended (``Worker.on_end`` tells its ``status``):
+        end the tasks that wait for it once its description says it has."""
         if execution_arn not in self._watches or ":express:" in execution_arn:
             return  # the usual case: a dict lookup
         try:

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from stepfn.jsontext import compact
 from stepfn.tasks.base import TaskOutcome
 
 STS_RESOURCE = "arn:aws:states:::aws-sdk:sts:assumeRole"
@@ -179,7 +180,7 @@ def stored_payload(payload: Any, role_arn: str | None) -> str:
     """A task's payload as its row keeps it: the JSON text of the payload, or, when the
     Task names a role, of both (read back by ``loaded_payload``)."""
     value = payload if role_arn is None else {_PAYLOAD: payload, _ROLE: role_arn}
-    return json.dumps(value, separators=(",", ":"))
+    return compact(value)
 
 
 def loaded_payload(text: str) -> tuple[Any, str | None]:

@@ -30,6 +30,7 @@ from stepfn.functions.model import FunctionConfig
 from stepfn.functions.pool import DEADLINE_EXCEEDED, FunctionRuntime
 from stepfn.functions.registry import FunctionRegistry
 from stepfn.functions.results import InvocationResult
+from stepfn.jsontext import compact
 from stepfn.tasks.base import (
     NOT_CANCELLABLE,
     Cancel,
@@ -144,7 +145,7 @@ class LambdaFunctions:
         """Invoke ``config`` with the Task's event (its target already resolved)."""
         request_id = request.token
         try:
-            payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+            payload = compact(event).encode()
         except (TypeError, ValueError) as exc:
             done(TaskOutcome.failure("States.Runtime", f"The Payload is not JSON: {exc}"))
             return NOT_CANCELLABLE
