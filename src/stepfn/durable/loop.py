@@ -70,6 +70,15 @@ def owner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+# Unleased (one process writes the store), how many steppers step at once: two, so
+# that one prepares its batch while the other commits. The others wait meanwhile, and
+# what becomes ready gathers into the next batch, which one commit writes, rather than
+# each stepper taking one execution and committing it alone. A stepper joins anyway
+# once a step has taken LONG_STEP_SECONDS: a long step does not hold up the rest.
+ACTIVE_STEPPERS = 2
+LONG_STEP_SECONDS = 0.02
+
+
 def stepper_count() -> int:
     """Stepper threads: two per core, at least four, so that a few long steps (a heavy
     JSONata evaluation cannot yield halfway) leave steppers for everyone else."""
@@ -115,7 +124,8 @@ class Loop:
         # in _ready were woken only by answers the worker holds in memory, and their
         # step need not read the inbox.
         self._inbox: set[str] = set()
-        self._signal = threading.Condition()  # steppers wait on it for ready executions
+        ready_lock = threading.RLock()
+        self._signal = threading.Condition(ready_lock)  # steppers wait on it for ready executions
         self._tick = threading.Condition()  # the scheduler waits on it for new timers
         # Until when the scheduler waits (the engine's clock; inf while it is awake), and
         # whether timers were set since it last read them (see ``_timers_set``).
@@ -126,6 +136,11 @@ class Loop:
         self._poll_now = False  # unleased: the scheduler polls the inbox at once
         self._unlisten: Callable[[], None] | None = None
         self._stopping = False
+        # Unleased: when each stepper stepping now began (see ACTIVE_STEPPERS). Leased,
+        # every stepper steps: each waits on its own round trips to the database.
+        self._active: dict[int, float] = {}
+        self._active_limit = None if self.leased else ACTIVE_STEPPERS
+        self._turn = threading.Condition(ready_lock)  # denied steppers wait on it
         self._threads: list[threading.Thread] = []
 
     # --- what is ready -------------------------------------------------------------------
@@ -355,7 +370,10 @@ class Loop:
             log.warning("cannot listen for other servers' work; polling", exc_info=True)
 
     def _step(self) -> None:
+        me = threading.get_ident()
         while not self._stopping:
+            if not self._join(me):
+                continue
             try:
                 if self.step_ready():
                     continue
@@ -363,9 +381,34 @@ class Loop:
                 if self._stopping:
                     return
                 log.warning("a step failed; it is retried", exc_info=True)
+            finally:
+                self._leave(me)
             with self._signal:
                 if not self._ready and not self._stopping:
                     self._signal.wait(TICK_SECONDS)
+
+    def _join(self, me: int) -> bool:
+        """Whether this stepper may step now (see ACTIVE_STEPPERS): counted among the
+        active ones when it may; else it has waited a while (on ``_turn``, which
+        ``wake`` does not notify: a new execution's wake-up goes to an idle stepper)."""
+        limit = self._active_limit
+        if limit is None:
+            return True
+        with self._signal:
+            active = self._active
+            now = time.monotonic()
+            if len(active) < limit or now - max(active.values()) > LONG_STEP_SECONDS:
+                active[me] = now
+                return True
+            # Nobody tells it: it looks again after a step could have run long.
+            self._turn.wait(LONG_STEP_SECONDS)
+            return False
+
+    def _leave(self, me: int) -> None:
+        # No one is told: a stepper that leaves with work ready steps it itself next.
+        if self._active_limit is not None:
+            with self._signal:
+                self._active.pop(me, None)
 
     def _schedule(self) -> None:
         last_poll = 0.0
