@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -401,3 +403,25 @@ def test_a_slow_init_is_not_the_handlers_time(runtime: FunctionRuntime, tmp_path
     assert first.init_ms is not None and first.init_ms >= 1500
     hung = call(runtime, config, b'{"hang": 1}')
     assert hung.error_type == "Sandbox.Timedout"
+
+
+def test_a_finished_call_lets_go_of_its_completion(runtime: FunctionRuntime, code: Path) -> None:
+    """The timer heap keeps a call until its timeout's time, long after it ended: what
+    the caller's completion holds (for a Task, its closures and records) must not stay
+    alive with it."""
+
+    class Completion:
+        def __init__(self) -> None:
+            self.ended = threading.Event()
+
+        def __call__(self, result: InvocationResult) -> None:
+            self.ended.set()
+
+    done = Completion()
+    held = weakref.ref(done)
+    config = fn(code, "app.echo", timeout=900)  # its heap entry outlives the test
+    runtime.invoke(config, b"{}", done, request_id="r-1", deadline=time.monotonic() + 900)
+    assert done.ended.wait(WAIT)
+    del done
+    gc.collect()
+    assert held() is None, "the pool still holds the completion of a finished call"

@@ -657,11 +657,21 @@ def _service_result(
     )
 
 
+def _delivered(result: InvocationResult) -> None:
+    """The completion of a call already delivered (see ``_deliver``)."""
+
+
 def _deliver(call: _Call, result: InvocationResult) -> None:
     try:
         call.done(result)
     except Exception:  # a caller's bug must not kill a reader or the timer thread
         log.exception("the completion of invocation %s raised", call.request_id)
+    # The timer heap keeps the call until its timeout's time (a stale entry, cheaper
+    # than a removal per call), up to the function's timeout after its end: it lets go
+    # of what the caller's completion holds (a task's closures and records) and of the
+    # payload now, so that the heap does not keep every call of that while alive.
+    call.done = _delivered
+    call.payload = b""
 
 
 __all__ = ["DEADLINE_EXCEEDED", "FunctionRuntime", "InvocationHandle", "InvocationResult"]
