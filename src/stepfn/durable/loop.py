@@ -124,8 +124,10 @@ class Loop:
         # in _ready were woken only by answers the worker holds in memory, and their
         # step need not read the inbox.
         self._inbox: set[str] = set()
-        ready_lock = threading.RLock()
-        self._signal = threading.Condition(ready_lock)  # steppers wait on it for ready executions
+        # Taken directly, a C lock (a Condition's with-statement is Python code); the
+        # steppers wait on ``_signal`` for ready executions.
+        ready_lock = self._ready_lock = threading.RLock()
+        self._signal = threading.Condition(ready_lock)
         self._tick = threading.Condition()  # the scheduler waits on it for new timers
         # Until when the scheduler waits (the engine's clock; inf while it is awake), and
         # whether timers were set since it last read them (see ``_timers_set``).
@@ -147,7 +149,7 @@ class Loop:
 
     def wake(self, execution_arn: str) -> None:
         """Mark an execution runnable (it has stimuli waiting)."""
-        with self._signal:
+        with self._ready_lock:
             self._inbox.add(execution_arn)
             if execution_arn in self._stepping:
                 self._again.add(execution_arn)
@@ -158,7 +160,7 @@ class Loop:
     def wake_answered(self, execution_arn: str) -> None:
         """Mark an execution runnable for a task's answer that the worker holds in
         memory (``Worker.on_answered``): its step need not read the store's inbox."""
-        with self._signal:
+        with self._ready_lock:
             if execution_arn in self._stepping:
                 self._again.add(execution_arn)
                 return
@@ -169,7 +171,7 @@ class Loop:
         """Executions to step now, and those of them whose inbox need not be read."""
         if self.leased:
             return self._claim(limit), set()
-        with self._signal:
+        with self._ready_lock:
             arns: list[str] = []
             unread: set[str] = set()
             inbox = self._inbox
@@ -187,7 +189,7 @@ class Loop:
         """Leased: claim runnable executions from the store when there is a hint that
         some are (a local wake-up, the scheduler's poll, or a claim that came back full:
         more are waiting)."""
-        with self._signal:
+        with self._ready_lock:
             if not (self._ready or self._claim_more):
                 return []
             self._ready.clear()
@@ -197,10 +199,10 @@ class Loop:
             lease = Lease(self.owner, time.time(), self.lease_seconds)
             arns = self.store.claim_executions(lease, limit)
         except Exception:
-            with self._signal:
+            with self._ready_lock:
                 self._claim_more = True  # the store failed: try again next round
             raise
-        with self._signal:
+        with self._ready_lock:
             if len(arns) == limit:
                 self._claim_more = True
                 self._signal.notify()
@@ -215,7 +217,7 @@ class Loop:
             return
         if note != "inbox":
             return
-        with self._signal:
+        with self._ready_lock:
             self._notes += 1
             if self.leased:
                 self._claim_more = True
@@ -228,13 +230,13 @@ class Loop:
     def _heard_since(self, notes: int) -> None:
         """Leased: claim again if a note came since ``notes`` (while this server held
         what it had claimed, which that note may have been about)."""
-        with self._signal:
+        with self._ready_lock:
             if self._notes != notes:
                 self._claim_more = True
                 self._signal.notify()
 
     def _done(self, arns: list[str]) -> None:
-        with self._signal:
+        with self._ready_lock:
             self._stepping.difference_update(arns)
             for arn in arns:
                 if arn in self._again:
@@ -263,7 +265,7 @@ class Loop:
         nobody holds (or whose lease ran out) is claimed by the steppers and by
         ``take_over``, and nothing that another live server holds is touched."""
         if self.leased:
-            with self._signal:
+            with self._ready_lock:
                 self._claim_more = True
             self.take_over()
             return
@@ -280,7 +282,7 @@ class Loop:
         its steppers hold and the tasks running here (see ``Store.renew_held``)."""
         if self.owner is None:
             return
-        with self._signal:
+        with self._ready_lock:
             arns = list(self._stepping)
         tokens = self.worker.held_tokens()
         self.store.renew_held(Lease(self.owner, time.time(), self.lease_seconds), arns, tokens)
@@ -333,7 +335,7 @@ class Loop:
         store, a CLI): the in-memory ready set only knows this process's writes.
         Leased, the steppers' next claim does it."""
         if self.leased:
-            with self._signal:
+            with self._ready_lock:
                 self._claim_more = True
                 self._signal.notify()
             return 0
@@ -347,7 +349,7 @@ class Loop:
 
     def wake_up(self) -> None:
         """Let the scheduler and the steppers look again at once."""
-        with self._signal:
+        with self._ready_lock:
             self._signal.notify_all()
         with self._tick:
             self._tick.notify_all()
@@ -383,7 +385,7 @@ class Loop:
                 log.warning("a step failed; it is retried", exc_info=True)
             finally:
                 self._leave(me)
-            with self._signal:
+            with self._ready_lock:
                 if not self._ready and not self._stopping:
                     self._signal.wait(TICK_SECONDS)
 
@@ -394,7 +396,7 @@ class Loop:
         limit = self._active_limit
         if limit is None:
             return True
-        with self._signal:
+        with self._ready_lock:
             active = self._active
             now = time.monotonic()
             if len(active) < limit or now - max(active.values()) > LONG_STEP_SECONDS:
@@ -407,7 +409,7 @@ class Loop:
     def _leave(self, me: int) -> None:
         # No one is told: a stepper that leaves with work ready steps it itself next.
         if self._active_limit is not None:
-            with self._signal:
+            with self._ready_lock:
                 self._active.pop(me, None)
 
     def _schedule(self) -> None:
@@ -479,7 +481,7 @@ class Loop:
         unlisten, self._unlisten = self._unlisten, None
         if unlisten is not None:
             unlisten()
-        with self._signal:
+        with self._ready_lock:
             self._signal.notify_all()
         for condition in (self._tick, self._keeper):
             with condition:
@@ -505,7 +507,7 @@ class Loop:
             if self.worker.in_flight():
                 self.worker.wait_idle(1.0)
                 continue
-            with self._signal:
+            with self._ready_lock:
                 if self._ready:
                     continue
             if self.clock.virtual:

@@ -200,7 +200,10 @@ class Worker:
         self.on_runnable = on_runnable
         self.run_states = RunStates()
         self._in_flight = 0
-        self._in_flight_lock = threading.Condition()
+        # A C lock taken directly (a Condition's own with-statement is Python code, and
+        # this lock is taken several times per task); the condition waits on it.
+        self._in_flight_lock = threading.RLock()
+        self._in_flight_changed = threading.Condition(self._in_flight_lock)
         # Tasks on their way, by token: a step that gives one up (its timeout fired, the
         # execution stopped) cancels it through the handle the adapter returned.
         self._running: dict[str, Cancel] = {}
@@ -353,7 +356,7 @@ class Worker:
         with self._in_flight_lock:
             self._in_flight += change
             if self._in_flight == 0:
-                self._in_flight_lock.notify_all()
+                self._in_flight_changed.notify_all()
 
     def _store_starts(
         self,
@@ -819,7 +822,7 @@ class Worker:
             if counted[0]:
                 counted[0] = False
                 self._in_flight -= 1
-                self._in_flight_lock.notify_all()
+                self._in_flight_changed.notify_all()
 
         def done(outcome: TaskOutcome) -> None:
             if reported.locked():
@@ -981,7 +984,7 @@ class Worker:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no task runs (or the timeout passes); True when idle."""
         with self._in_flight_lock:
-            return self._in_flight_lock.wait_for(lambda: self._in_flight == 0, timeout)
+            return self._in_flight_changed.wait_for(lambda: self._in_flight == 0, timeout)
 
     def recover(self) -> int:
         """After a restart: run again every invoke task that was dispatched but whose
