@@ -17,7 +17,6 @@ children it started, their history events, and the ends of those that ended.
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import json
 import logging
@@ -430,7 +429,7 @@ class Worker:
         elif self.lease_owner is None:
             # A copy: ``item.record`` stays the row as it was before the step (what
             # its status events and log events are told).
-            record = copy.copy(item.record)
+            record = item.record.copy()
             record.run_state, record.next_event_id = commit.run_state, commit.next_event_id
             record.status = commit.status
         self.run_states.keep(

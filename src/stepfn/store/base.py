@@ -174,6 +174,13 @@ class ExecutionRecord:
     # result of each child back at that place.
     item_index: int | None = None
 
+    def copy(self) -> ExecutionRecord:
+        """A shallow copy: what ``copy.copy`` makes, without its generic path (the
+        worker keeps one of each row it steps)."""
+        made = object.__new__(type(self))
+        made.__dict__.update(self.__dict__)
+        return made
+
     def as_running(self, **changes: Any) -> ExecutionRecord:
         """A copy of the record as the execution was (or is again) while it ran: RUNNING,
         with no output, error, cause or stop date; ``changes``: other fields to set."""
