@@ -8,6 +8,7 @@ through the public API only (``stepfn.run``, ``stepfn.validate``).
 
 from __future__ import annotations
 
+import gc
 import importlib
 import ipaddress
 import json
@@ -537,6 +538,11 @@ def server(
         + (f"; not supported yet: {missing})" if missing else ")"),
         err=True,
     )
+    # What is alive by now (modules, the service model, the engine and its caches) lives
+    # as long as the server: frozen, the cyclic collector no longer walks it in every
+    # full collection (a server is a process of its own; a library would not do this).
+    gc.collect()
+    gc.freeze()
     try:
         http.serve_forever()
         drained.wait()
