@@ -98,3 +98,57 @@ def test_executions_all_end_with_the_steppers_limited() -> None:
             assert with_loop.describe_execution(executionArn=execution_arn)["status"] == status
     finally:
         with_loop.close()
+
+
+def test_a_short_execution_is_not_held_up_by_long_steps() -> None:
+    """Two executions each in a long step (a JSONata expression, which cannot yield
+    halfway) on the two active steppers, and then a short one: the short one gets a
+    stepper of its own once the long steps have run past LONG_STEP_SECONDS, and ends
+    before either of them."""
+    heavy_work = "{% $count($filter([1..40000], function($v){$v % 7 = 0})) %}"
+
+    def after_a_second(then: dict[str, object], language: str = "JSONPath") -> str:
+        # A Wait of 1 s: the rest runs on a stepper when its timer fires (StartExecution
+        # runs a new execution's states itself up to its first wait).
+        return json.dumps(
+            {
+                "QueryLanguage": language,
+                "StartAt": "W",
+                "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "P"}, "P": then},
+            }
+        )
+
+    heavy = after_a_second({"Type": "Pass", "Output": heavy_work, "End": True}, "JSONata")
+    light = after_a_second({"Type": "Pass", "End": True})
+    engine = Engine.open("memory://")
+    try:
+        machines = {
+            name: engine.create_state_machine(name=name, definition=text, roleArn=ROLE)[
+                "stateMachineArn"
+            ]
+            for name, text in (("heavy", heavy), ("light", light))
+        }
+        ended_at: dict[str, float] = {}
+        ended = threading.Semaphore(0)
+
+        def on_end(execution_arn: str, status: str) -> None:
+            ended_at[execution_arn] = time.monotonic()
+            ended.release()
+
+        engine.on_end(on_end)
+        started = []
+        # Apart, so that their timers fire in rounds of their own and each long step
+        # is a batch of its own, on a stepper of its own.
+        for name in ("heavy", "heavy", "light"):
+            started.append(
+                engine.start_execution(stateMachineArn=machines[name], input="{}")["executionArn"]
+            )
+            time.sleep(0.06)
+        for _ in started:
+            assert ended.acquire(timeout=60)
+        *heavies, short = started
+        assert ended_at[short] < min(ended_at[arn] for arn in heavies)
+        for arn in started:
+            assert engine.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+    finally:
+        engine.close()

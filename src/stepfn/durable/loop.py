@@ -483,6 +483,7 @@ class Loop:
             unlisten()
         with self._ready_lock:
             self._signal.notify_all()
+            self._turn.notify_all()  # steppers waiting for a turn stop too
         for condition in (self._tick, self._keeper):
             with condition:
                 condition.notify_all()
