@@ -26,47 +26,36 @@ def _refuse(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-_quote = _encoder.encode_basestring
 _make = getattr(_encoder, "c_make_encoder", None)
-_fallback = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
-
-if _make is not None:
-    # The arguments of ``JSONEncoder.iterencode``'s own call (CPython 3.11 to 3.13):
-    # markers (None: no cycle check), default, string quoter, indent, key separator,
-    # item separator, sort_keys, skipkeys, allow_nan.
-    _chunks = _make(None, _refuse, _quote, None, ":", ",", False, False, True)
-
-    def compact(value: Any) -> str:
-        """``value`` as compact JSON text (``json.dumps(value, separators=(",", ":"),
-        ensure_ascii=False)``)."""
-        if isinstance(value, str):
-            return _quote(value)
-        return "".join(_chunks(value, 0))
-
-else:  # pragma: no cover - an interpreter without the C accelerator
-
-    def compact(value: Any) -> str:
-        """``value`` as compact JSON text."""
-        return _fallback.encode(value)
 
 
 def kept_encoder(
     default: Callable[[Any], Any] = _refuse, *, ensure_ascii: bool = False
 ) -> Callable[[Any], str]:
-    """A compact encoder built once, for a caller that needs ``json.dumps``'s
-    ``default`` hook or ASCII escapes: ``json.dumps(value, separators=(",", ":"),
+    """A compact encoder built once: ``json.dumps(value, separators=(",", ":"),
     default=default, ensure_ascii=ensure_ascii)`` without a new encoder per call."""
-    quote = _encoder.encode_basestring_ascii if ensure_ascii else _quote
+    quote = _encoder.encode_basestring_ascii if ensure_ascii else _encoder.encode_basestring
     if _make is None:  # pragma: no cover - an interpreter without the C accelerator
         fallback = json.JSONEncoder(
-            separators=(",", ":"), ensure_ascii=ensure_ascii, default=default
+            separators=(",", ":"),
+            ensure_ascii=ensure_ascii,
+            default=default,
+            check_circular=False,
         )
         return fallback.encode
+    # The arguments of ``JSONEncoder.iterencode``'s own call (CPython 3.11 to 3.13):
+    # markers (None: no cycle check), default, string quoter, indent, key separator,
+    # item separator, sort_keys, skipkeys, allow_nan.
     chunks = _make(None, default, quote, None, ":", ",", False, False, True)
 
     def encode(value: Any) -> str:
         if isinstance(value, str):
-            return str(quote(value))
+            return quote(value)
         return "".join(chunks(value, 0))
 
     return encode
+
+
+# ``value`` as compact JSON text, non-ASCII kept (``json.dumps(value, separators=(",",
+# ":"), ensure_ascii=False)``): what payloads, events, run states and rows are written as.
+compact = kept_encoder()
